@@ -1,0 +1,90 @@
+//! What can go wrong while fetching.
+
+use std::time::Duration;
+
+use crate::SafeUrl;
+
+/// A fetch that could not complete.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    /// The HTTP client could not be built (a TLS or configuration problem).
+    #[error("cannot set up the HTTP client")]
+    Client(#[source] reqwest::Error),
+    /// A page failed for good: after its retries, or with an error that retrying cannot fix.
+    #[error("page {page} of `{url}` failed after {attempts} attempt{s} in {elapsed:.1?}", s = if *attempts == 1 { "" } else { "s" })]
+    Page {
+        /// The page's URL, redacted.
+        url: SafeUrl,
+        /// The page's number within its chain, counting from 0.
+        page: u64,
+        /// How many requests were made for it.
+        attempts: u32,
+        /// Time spent on it, waits included.
+        elapsed: Duration,
+        /// What happened on the last attempt.
+        #[source]
+        failure: PageFailure,
+    },
+    /// The consumer of pages went away (it failed, or the run is being stopped).
+    #[error("the consumer of pages stopped")]
+    ConsumerGone,
+}
+
+/// Why one request for a page did not give a usable page.
+#[derive(Debug, thiserror::Error)]
+pub enum PageFailure {
+    /// Could not connect, or the connection broke.
+    #[error("connection failed: {0}")]
+    Connect(String),
+    /// No complete response within the timeout.
+    #[error("no response within {0:?}")]
+    Timeout(Duration),
+    /// The server answered with an error status.
+    #[error("HTTP {status}{}", detail_suffix(.detail))]
+    Status {
+        /// The status code.
+        status: u16,
+        /// The start of the response body, if it was text.
+        detail: String,
+    },
+    /// The body could not be read completely.
+    #[error("the response body broke off: {0}")]
+    Body(String),
+    /// The body was larger than allowed.
+    #[error("the response body is larger than {limit} bytes")]
+    TooLarge {
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// The body is not JSON.
+    #[error("the body is not JSON ({reason}); it starts with `{start}`")]
+    NotJson {
+        /// The parser's message, with line and column.
+        reason: String,
+        /// The first bytes of the body.
+        start: String,
+    },
+    /// The body is JSON but has no records array where the job says.
+    #[error("no records array at `{pointer}`: {found}")]
+    NoRecords {
+        /// The job's `records` pointer.
+        pointer: String,
+        /// What is there instead.
+        found: String,
+    },
+}
+
+fn detail_suffix(detail: &str) -> String {
+    if detail.is_empty() { String::new() } else { format!(": {detail}") }
+}
+
+impl PageFailure {
+    /// Whether another attempt may succeed.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Connect(_) | Self::Timeout(_) | Self::Body(_) | Self::NotJson { .. } => true,
+            Self::Status { status, .. } => matches!(status, 408 | 429 | 500 | 502 | 503 | 504),
+            Self::TooLarge { .. } | Self::NoRecords { .. } => false,
+        }
+    }
+}

@@ -1,0 +1,213 @@
+//! The HTTP client, the shared limits, and one page's requests with their retries.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use reqwest::header::HeaderMap;
+use tokio::sync::Semaphore;
+use url::Url;
+
+use crate::page::{PageMeta, PageParser, body_start};
+use crate::retry::retry_after;
+use crate::{Backoff, FetchError, FetchObserver, Page, PageFailure, SafeUrl};
+
+/// How hard to push an API, and how patiently.
+#[derive(Debug, Clone)]
+pub struct FetchOptions {
+    /// Requests in flight at most, over all chains.
+    pub concurrency: usize,
+    /// The whole request, connection to last byte of the body.
+    pub timeout: Duration,
+    /// Establishing a connection.
+    pub connect_timeout: Duration,
+    /// Attempts after the first, for failures that may pass.
+    pub retries: u32,
+    /// Waits between attempts.
+    pub backoff: Backoff,
+    /// The largest body accepted, in bytes.
+    pub max_body: u64,
+    /// The `User-Agent` header.
+    pub user_agent: String,
+}
+
+impl Default for FetchOptions {
+    fn default() -> Self {
+        Self {
+            concurrency: 32,
+            timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            retries: 3,
+            backoff: Backoff::default(),
+            max_body: 64 * 1024 * 1024,
+            user_agent: concat!("pagefold/", env!("CARGO_PKG_VERSION")).to_owned(),
+        }
+    }
+}
+
+/// One HTTP client and the limits all chains of a job share.
+#[derive(Debug, Clone)]
+pub struct Fetcher {
+    pub(crate) client: reqwest::Client,
+    pub(crate) permits: Arc<Semaphore>,
+    pub(crate) options: FetchOptions,
+}
+
+/// What fetching one page cost.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Attempts {
+    pub requests: u32,
+    /// Time spent in requests, waits not included: what a sequential client would have spent.
+    pub request_time: Duration,
+}
+
+impl Fetcher {
+    /// Builds the client: connections kept alive and reused (as many idle per host as the
+    /// concurrency allows), gzip accepted, TCP_NODELAY set.
+    ///
+    /// # Errors
+    ///
+    /// When the TLS backend cannot be set up.
+    pub fn new(options: FetchOptions) -> Result<Self, FetchError> {
+        let concurrency = options.concurrency.max(1);
+        let client = reqwest::Client::builder()
+            .user_agent(options.user_agent.clone())
+            .timeout(options.timeout)
+            .connect_timeout(options.connect_timeout)
+            .pool_max_idle_per_host(concurrency)
+            .tcp_nodelay(true)
+            .gzip(true)
+            .build()
+            .map_err(FetchError::Client)?;
+        Ok(Self { client, permits: Arc::new(Semaphore::new(concurrency)), options })
+    }
+
+    /// The options the fetcher was built with.
+    pub fn options(&self) -> &FetchOptions {
+        &self.options
+    }
+
+    /// Requests one page until it succeeds, fails for good, or runs out of retries. The
+    /// concurrency permit is held only while a request is in flight, not while waiting.
+    pub(crate) async fn fetch_page(
+        &self,
+        request: PageRequest<'_>,
+        observer: &dyn FetchObserver,
+    ) -> Result<(Page, PageMeta, Attempts), (FetchError, Attempts)> {
+        let started = Instant::now();
+        let mut attempts = Attempts::default();
+        let safe_url = || SafeUrl::new(request.url.clone(), request.secret_params);
+        loop {
+            let (outcome, wait_hint) = {
+                let _permit = self.permits.acquire().await.expect("the semaphore is never closed");
+                let sent = Instant::now();
+                let outcome = self.attempt(&request).await;
+                attempts.requests += 1;
+                attempts.request_time += sent.elapsed();
+                outcome
+            };
+            let failure = match outcome {
+                Ok(body) => match request.parser.parse(request.chain, request.index, safe_url(), body) {
+                    Ok((page, meta)) => return Ok((page, meta, attempts)),
+                    Err(failure) => failure,
+                },
+                Err(failure) => failure,
+            };
+            let retry = attempts.requests - 1;
+            if !failure.is_transient() || retry >= self.options.retries {
+                let error = FetchError::Page {
+                    url: safe_url(),
+                    page: request.index,
+                    attempts: attempts.requests,
+                    elapsed: started.elapsed(),
+                    failure,
+                };
+                return Err((error, attempts));
+            }
+            let wait = wait_hint.unwrap_or_else(|| self.options.backoff.delay(retry));
+            tracing::debug!(url = %safe_url(), %failure, ?wait, "retrying");
+            observer.retry(&safe_url(), &failure.to_string(), wait);
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// One request: the body, or why not and how long the server asked us to wait.
+    async fn attempt(&self, request: &PageRequest<'_>) -> (Result<Bytes, PageFailure>, Option<Duration>) {
+        let sent = self.client.get(request.url.clone()).headers(request.headers.clone()).send().await;
+        let mut response = match sent {
+            Ok(response) => response,
+            Err(error) => return (Err(self.classify(&error)), None),
+        };
+        let status = response.status();
+        if !status.is_success() {
+            let wait = retry_after(response.headers());
+            let detail = match response.bytes().await {
+                Ok(body) => body_start(&body),
+                Err(_) => String::new(),
+            };
+            return (Err(PageFailure::Status { status: status.as_u16(), detail }), wait);
+        }
+        let limit = self.options.max_body;
+        if response.content_length().is_some_and(|length| length > limit) {
+            return (Err(PageFailure::TooLarge { limit }), None);
+        }
+        let mut body = BytesMut::with_capacity(response.content_length().unwrap_or(16 * 1024) as usize);
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    if (body.len() + chunk.len()) as u64 > limit {
+                        return (Err(PageFailure::TooLarge { limit }), None);
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(None) => return (Ok(body.freeze()), None),
+                Err(error) => return (Err(self.classify_body(&error)), None),
+            }
+        }
+    }
+
+    fn classify(&self, error: &reqwest::Error) -> PageFailure {
+        if error.is_timeout() {
+            PageFailure::Timeout(self.options.timeout)
+        } else {
+            PageFailure::Connect(error_chain(error))
+        }
+    }
+
+    fn classify_body(&self, error: &reqwest::Error) -> PageFailure {
+        if error.is_timeout() {
+            PageFailure::Timeout(self.options.timeout)
+        } else {
+            PageFailure::Body(error_chain(error))
+        }
+    }
+}
+
+/// reqwest's own message is generic ("error sending request"); the useful part is in its
+/// sources. The URL is left out on purpose: callers show a redacted one.
+fn error_chain(error: &reqwest::Error) -> String {
+    let mut parts = Vec::new();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !parts.contains(&text) {
+            parts.push(text);
+        }
+        source = cause.source();
+    }
+    if parts.is_empty() {
+        let what = if error.is_connect() { "could not connect" } else { "the request failed" };
+        parts.push(what.to_owned());
+    }
+    parts.join(": ")
+}
+
+/// Everything needed to request one page.
+pub(crate) struct PageRequest<'a> {
+    pub url: Url,
+    pub headers: &'a HeaderMap,
+    pub secret_params: &'a [String],
+    pub parser: &'a PageParser,
+    pub chain: u32,
+    pub index: u64,
+}

@@ -1,0 +1,212 @@
+//! A fetched page, and finding the records in it.
+
+use std::fmt;
+use std::ops::Range;
+
+use bytes::Bytes;
+use pagefold_json::{Pointer, PointerSet, RawValue};
+use serde::de::{Deserializer as _, IgnoredAny, SeqAccess, Visitor};
+
+use crate::{PageFailure, SafeUrl};
+
+/// One accepted page: its body as received, and where its records array is in it.
+///
+/// Invariant: `records` is the byte range of a JSON array inside `body`, with `count` elements.
+#[derive(Clone)]
+pub struct Page {
+    chain: u32,
+    index: u64,
+    url: SafeUrl,
+    body: Bytes,
+    records: Range<usize>,
+    count: usize,
+}
+
+impl Page {
+    /// The request chain the page belongs to.
+    pub fn chain(&self) -> u32 {
+        self.chain
+    }
+
+    /// The page's place in its chain, counting from 0.
+    pub fn index(&self) -> u64 {
+        self.index
+    }
+
+    /// The URL it was fetched from, redacted.
+    pub fn url(&self) -> &SafeUrl {
+        &self.url
+    }
+
+    /// The whole body.
+    pub fn body(&self) -> &Bytes {
+        &self.body
+    }
+
+    /// The records array, as the JSON text the API sent (`[...]`).
+    pub fn records_json(&self) -> &[u8] {
+        &self.body[self.records.clone()]
+    }
+
+    /// How many records the page has.
+    pub fn record_count(&self) -> usize {
+        self.count
+    }
+}
+
+impl fmt::Debug for Page {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Page")
+            .field("chain", &self.chain)
+            .field("index", &self.index)
+            .field("url", &self.url)
+            .field("bytes", &self.body.len())
+            .field("records", &self.count)
+            .finish()
+    }
+}
+
+/// What the pagination logic needs from a page besides the page itself.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct PageMeta {
+    pub total_pages: Option<u64>,
+    pub total_records: Option<u64>,
+}
+
+/// Finds the records array, and the totals where the job says they are, in one pass.
+#[derive(Debug, Clone)]
+pub(crate) struct PageParser {
+    records: Pointer,
+    pointers: PointerSet,
+    total_pages: Option<usize>,
+    total_records: Option<usize>,
+}
+
+impl PageParser {
+    pub fn new(records: &Pointer, total_pages: Option<&Pointer>, total_records: Option<&Pointer>) -> Self {
+        let wanted: Vec<&Pointer> = [Some(records), total_pages, total_records].into_iter().flatten().collect();
+        let pointers = PointerSet::new(wanted.iter().copied());
+        Self {
+            records: records.clone(),
+            total_pages: total_pages.and_then(|p| pointers.slot_of(p)),
+            total_records: total_records.and_then(|p| pointers.slot_of(p)),
+            pointers,
+        }
+    }
+
+    /// Parses `body` into a page.
+    pub fn parse(&self, chain: u32, index: u64, url: SafeUrl, body: Bytes) -> Result<(Page, PageMeta), PageFailure> {
+        let mut found = self.pointers.slots();
+        self.pointers.extract(&body, &mut found).map_err(|error| PageFailure::NotJson {
+            reason: error.to_string(),
+            start: body_start(&body),
+        })?;
+        let slot = self.pointers.slot_of(&self.records).expect("the records pointer is in the set");
+        let Some(array) = found[slot] else {
+            return Err(PageFailure::NoRecords { pointer: self.records.to_string(), found: "nothing is there".into() });
+        };
+        let count = count_elements(array).ok_or_else(|| PageFailure::NoRecords {
+            pointer: self.records.to_string(),
+            found: format!("found {} instead", describe(array)),
+        })?;
+        let start = array.get().as_ptr() as usize - body.as_ptr() as usize;
+        let records = start..start + array.get().len();
+        let meta = PageMeta {
+            total_pages: self.total_pages.and_then(|slot| found[slot]).and_then(read_count),
+            total_records: self.total_records.and_then(|slot| found[slot]).and_then(read_count),
+        };
+        Ok((Page { chain, index, url, body, records, count }, meta))
+    }
+}
+
+/// The number of elements of a JSON array, or `None` if `raw` is not an array.
+fn count_elements(raw: &RawValue) -> Option<usize> {
+    struct CountElements;
+    impl<'de> Visitor<'de> for CountElements {
+        type Value = usize;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an array")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<usize, A::Error> {
+            let mut count = 0;
+            while seq.next_element::<IgnoredAny>()?.is_some() {
+                count += 1;
+            }
+            Ok(count)
+        }
+    }
+    if !raw.get().starts_with('[') {
+        return None;
+    }
+    serde_json::Deserializer::from_str(raw.get()).deserialize_seq(CountElements).ok()
+}
+
+/// Reads a total: a non-negative integer, or a string holding one (some APIs quote numbers).
+fn read_count(raw: &RawValue) -> Option<u64> {
+    let text = raw.get();
+    let text = text.strip_prefix('"').and_then(|t| t.strip_suffix('"')).unwrap_or(text);
+    text.parse().ok()
+}
+
+fn describe(raw: &RawValue) -> String {
+    let text = raw.get();
+    let kind = match text.as_bytes().first() {
+        Some(b'{') => "an object",
+        Some(b'"') => "a string",
+        Some(b'n') => "null",
+        Some(b't' | b'f') => "a boolean",
+        _ => "a number",
+    };
+    let shown: String = text.chars().take(40).collect();
+    let more = if shown.len() < text.len() { "…" } else { "" };
+    format!("{kind} `{shown}{more}`")
+}
+
+/// The first bytes of a body, for error messages.
+pub(crate) fn body_start(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&body[..body.len().min(60)]);
+    let mut shown: String = text.chars().filter(|c| !c.is_control()).collect();
+    if body.len() > 60 {
+        shown.push('…');
+    }
+    shown
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parser(records: &str) -> PageParser {
+        let total: Pointer = "/meta/total".parse().unwrap();
+        PageParser::new(&records.parse().unwrap(), None, Some(&total))
+    }
+
+    fn url() -> SafeUrl {
+        SafeUrl::new("http://x/".parse().unwrap(), &[])
+    }
+
+    #[test]
+    fn finds_records_and_total() {
+        let body = Bytes::from_static(br#"{"meta":{"total":"7"},"data":[{"a":1},{"a":[2]}]}"#);
+        let (page, meta) = parser("/data").parse(0, 0, url(), body).unwrap();
+        assert_eq!(page.record_count(), 2);
+        assert_eq!(page.records_json(), br#"[{"a":1},{"a":[2]}]"#);
+        assert_eq!(meta.total_records, Some(7));
+    }
+
+    #[test]
+    fn the_page_itself_can_be_the_array() {
+        let (page, _) = parser("").parse(0, 0, url(), Bytes::from_static(b" [1,2,3] ")).unwrap();
+        assert_eq!(page.record_count(), 3);
+    }
+
+    #[test]
+    fn says_what_is_there_instead_of_records() {
+        let failure = parser("/data").parse(0, 0, url(), Bytes::from_static(br#"{"data":{"x":1}}"#)).unwrap_err();
+        assert_eq!(failure.to_string(), "no records array at `/data`: found an object `{\"x\":1}`");
+        let failure = parser("/data").parse(0, 0, url(), Bytes::from_static(br#"{"items":[]}"#)).unwrap_err();
+        assert_eq!(failure.to_string(), "no records array at `/data`: nothing is there");
+        let failure = parser("/data").parse(0, 0, url(), Bytes::from_static(b"<html>oops</html>")).unwrap_err();
+        assert!(failure.to_string().starts_with("the body is not JSON (expected value at line 1 column 1)"), "{failure}");
+    }
+}

@@ -1,0 +1,327 @@
+//! Driving a source from its first page to its end.
+//!
+//! The first page is fetched alone: it tells the total (if the API reports one) and how many
+//! records a full page really holds (APIs often cap the size asked for). Then:
+//!
+//! * **total known**: every remaining page is requested at once, under the concurrency limit,
+//!   and pages are handed on as they arrive;
+//! * **total unknown**: a window of pages runs ahead of the last page known to be real, and
+//!   pages are released in order, so that the end (the first empty page, a page repeating the
+//!   previous one, or a short page if the job opts in) is found before anything after it is
+//!   counted. Requests in flight past the end are cancelled; an error on a page past the end is
+//!   not an error.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
+use url::Url;
+
+use crate::fetcher::{Attempts, PageRequest};
+use crate::page::{PageMeta, PageParser};
+use crate::{
+    FetchError, FetchObserver, Fetcher, NumberedPagination, NumberedStyle, Page, Pagination, Source,
+    StopRule,
+};
+
+/// What a run of one source did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FetchSummary {
+    /// Pages whose records were counted.
+    pub pages: u64,
+    /// Records counted.
+    pub records: u64,
+    /// HTTP requests made, retries included.
+    pub requests: u64,
+    /// Of those, retries.
+    pub retries: u64,
+    /// Body bytes of the counted pages.
+    pub bytes: u64,
+    /// The sum of all request durations: what fetching one page after another would take.
+    pub request_time: Duration,
+    /// The number of records the API reported, if it did.
+    pub reported_records: Option<u64>,
+    /// The number of pages the API reported, if it did.
+    pub reported_pages: Option<u64>,
+    /// Things the user should know about the result.
+    pub warnings: Vec<String>,
+}
+
+impl FetchSummary {
+    fn count_attempts(&mut self, attempts: Attempts) {
+        self.requests += u64::from(attempts.requests);
+        self.retries += u64::from(attempts.requests.saturating_sub(1));
+        self.request_time += attempts.request_time;
+    }
+
+    /// Adds another chain's summary to this one.
+    pub fn absorb(&mut self, other: FetchSummary) {
+        self.pages += other.pages;
+        self.records += other.records;
+        self.requests += other.requests;
+        self.retries += other.retries;
+        self.bytes += other.bytes;
+        self.request_time += other.request_time;
+        self.reported_records = sum_reported(self.reported_records, other.reported_records);
+        self.reported_pages = sum_reported(self.reported_pages, other.reported_pages);
+        self.warnings.extend(other.warnings);
+    }
+}
+
+fn sum_reported(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a + b),
+        (a, b) => a.or(b),
+    }
+}
+
+/// Hands accepted pages to the consumer and keeps the books.
+struct Accepted<'a> {
+    sink: async_channel::Sender<Page>,
+    observer: &'a dyn FetchObserver,
+    summary: FetchSummary,
+}
+
+impl Accepted<'_> {
+    async fn take(&mut self, page: Page) -> Result<(), FetchError> {
+        self.summary.pages += 1;
+        self.summary.records += page.record_count() as u64;
+        self.summary.bytes += page.body().len() as u64;
+        self.observer.page(page.record_count(), page.body().len());
+        if page.record_count() > 0 {
+            self.sink.send(page).await.map_err(|_| FetchError::ConsumerGone)?;
+        }
+        Ok(())
+    }
+}
+
+impl Fetcher {
+    /// Fetches every page of `source` as request chain `chain`, sending each page with records
+    /// into `sink` (whose capacity bounds how far fetching runs ahead of the consumer).
+    ///
+    /// # Errors
+    ///
+    /// The first page that fails for good ends the run: in-flight requests are cancelled.
+    pub async fn run(
+        &self,
+        source: &Source,
+        chain: u32,
+        sink: async_channel::Sender<Page>,
+        observer: &dyn FetchObserver,
+    ) -> Result<FetchSummary, FetchError> {
+        let mut accepted = Accepted { sink, observer, summary: FetchSummary::default() };
+        match &source.pagination {
+            Pagination::None => {
+                let parser = PageParser::new(&source.records, None, None);
+                let url = with_query(&source.url, &source.query, &[]);
+                let (page, _, attempts) = self.fetch_one(source, &parser, chain, 0, url, observer).await?;
+                accepted.summary.count_attempts(attempts);
+                observer.total_pages(chain, 1);
+                accepted.take(page).await?;
+            }
+            Pagination::Numbered(numbered) => {
+                self.run_numbered(source, numbered, chain, &mut accepted).await?;
+            }
+        }
+        Ok(accepted.summary)
+    }
+
+    async fn fetch_one(
+        &self,
+        source: &Source,
+        parser: &PageParser,
+        chain: u32,
+        index: u64,
+        url: Url,
+        observer: &dyn FetchObserver,
+    ) -> Result<(Page, PageMeta, Attempts), FetchError> {
+        let request = PageRequest {
+            url,
+            headers: &source.headers,
+            secret_params: &source.secret_params,
+            parser,
+            chain,
+            index,
+        };
+        self.fetch_page(request, observer).await.map_err(|(error, _)| error)
+    }
+
+    async fn run_numbered(
+        &self,
+        source: &Source,
+        numbered: &NumberedPagination,
+        chain: u32,
+        accepted: &mut Accepted<'_>,
+    ) -> Result<(), FetchError> {
+        let parser = PageParser::new(&source.records, numbered.total_pages.as_ref(), numbered.total_records.as_ref());
+        let first_url = numbered_url(source, numbered, 0, numbered.size);
+        let (first, meta, attempts) = self.fetch_one(source, &parser, chain, 0, first_url, accepted.observer).await?;
+        accepted.summary.count_attempts(attempts);
+        accepted.summary.reported_pages = meta.total_pages;
+        accepted.summary.reported_records = meta.total_records;
+
+        // Records in a full page as the API really serves them.
+        let full_page = first.record_count() as u64;
+        if let Some(size) = numbered.size.filter(|&size| full_page > 0 && full_page < size) {
+            let more_expected = meta.total_records.is_some_and(|total| total > full_page)
+                || meta.total_pages.is_some_and(|pages| pages > 1);
+            if more_expected {
+                tracing::info!(asked = size, served = full_page, "the API caps the page size");
+            }
+        }
+        // For offsets, ask for exactly what a full page holds from now on, so that a short
+        // first page can never make later pages overlap.
+        let (step, size) = match numbered.style {
+            NumberedStyle::Page => (1, numbered.size),
+            NumberedStyle::Offset if full_page > 0 => (full_page, Some(full_page)),
+            NumberedStyle::Offset => (numbered.size.unwrap_or(1), numbered.size),
+        };
+        let known_end = match (meta.total_pages, meta.total_records) {
+            (Some(pages), _) => Some(pages.max(1)),
+            (None, Some(0)) => Some(1),
+            (None, Some(records)) if full_page > 0 => Some(records.div_ceil(full_page)),
+            _ => None,
+        };
+        let limit = known_end.unwrap_or(u64::MAX).min(numbered.max_pages);
+        if let Some(end) = known_end {
+            accepted.observer.total_pages(chain, limit);
+            if end > numbered.max_pages {
+                accepted.summary.warnings.push(format!(
+                    "the API reports {end} pages but `max_pages` is {}: the result covers only the first {} pages",
+                    numbered.max_pages, numbered.max_pages
+                ));
+            }
+        }
+        if known_end.is_none() && full_page == 0 {
+            // An empty first page with no total: an empty collection.
+            return Ok(());
+        }
+        let mut previous = first.clone();
+        accepted.take(first).await?;
+
+        let window = self.options.concurrency.max(1);
+        let mut in_flight = FuturesUnordered::new();
+        let mut next = 1;
+        let mut next_release = 1;
+        let mut held: BTreeMap<u64, Result<Page, FetchError>> = BTreeMap::new();
+        let mut ended = false;
+        while !ended {
+            while next < limit && in_flight.len() < window && (known_end.is_some() || next < next_release + 2 * window as u64) {
+                let url = numbered_url(source, numbered, next * step, size);
+                let index = next;
+                let parser = &parser;
+                let observer = accepted.observer;
+                in_flight.push(async move {
+                    let request = PageRequest {
+                        url,
+                        headers: &source.headers,
+                        secret_params: &source.secret_params,
+                        parser,
+                        chain,
+                        index,
+                    };
+                    (index, self.fetch_page(request, observer).await)
+                });
+                next += 1;
+            }
+            let Some((index, outcome)) = in_flight.next().await else { break };
+            let page = match outcome {
+                Ok((page, _, attempts)) => {
+                    accepted.summary.count_attempts(attempts);
+                    Ok(page)
+                }
+                Err((error, attempts)) => {
+                    accepted.summary.count_attempts(attempts);
+                    Err(error)
+                }
+            };
+            if known_end.is_some() {
+                accepted.take(page?).await?;
+                continue;
+            }
+            held.insert(index, page);
+            while let Some(page) = held.remove(&next_release) {
+                next_release += 1;
+                let page = page?;
+                if page.record_count() == 0 {
+                    ended = true;
+                } else if page.records_json() == previous.records_json() {
+                    // json-server and others answer past the end with the last page again.
+                    tracing::info!(page = page.index(), "page repeats the previous page: the end");
+                    ended = true;
+                } else {
+                    let short = numbered.stop == StopRule::ShortPage && (page.record_count() as u64) < full_page;
+                    previous = page.clone();
+                    accepted.take(page).await?;
+                    ended = short;
+                }
+                if ended {
+                    break;
+                }
+            }
+        }
+        if known_end.is_none() && !ended {
+            accepted.summary.warnings.push(format!(
+                "stopped at `max_pages` = {} before the end of the data: the result is incomplete",
+                numbered.max_pages
+            ));
+        }
+        if let Some(reported) = accepted.summary.reported_records
+            && reported != accepted.summary.records
+            && known_end.is_some_and(|end| end <= numbered.max_pages)
+        {
+            accepted.summary.warnings.push(format!(
+                "the API reported {reported} records but {} were received",
+                accepted.summary.records
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The URL of the page at `position` (a page number offset or a record offset from `start`).
+fn numbered_url(source: &Source, numbered: &NumberedPagination, position: u64, size: Option<u64>) -> Url {
+    let value = (numbered.start + position).to_string();
+    let mut paging = vec![(numbered.param.as_str(), value)];
+    if let (Some(param), Some(size)) = (&numbered.size_param, size) {
+        paging.push((param.as_str(), size.to_string()));
+    }
+    with_query(&source.url, &source.query, &paging)
+}
+
+/// `base` with `query` and then `paging` set, each replacing a parameter of the same name.
+fn with_query(base: &Url, query: &[(String, String)], paging: &[(&str, String)]) -> Url {
+    let mut url = base.clone();
+    let replaced = |key: &str| query.iter().any(|(k, _)| k == key) || paging.iter().any(|(k, _)| *k == key);
+    let kept: Vec<(String, String)> = base
+        .query_pairs()
+        .filter(|(key, _)| !replaced(key))
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    if kept.is_empty() && query.is_empty() && paging.is_empty() {
+        return url;
+    }
+    let mut pairs = url.query_pairs_mut();
+    pairs.clear();
+    for (key, value) in kept.iter().chain(query) {
+        pairs.append_pair(key, value);
+    }
+    for (key, value) in paging {
+        pairs.append_pair(key, value);
+    }
+    drop(pairs);
+    url
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paging_parameters_replace_those_in_the_url() {
+        let base: Url = "http://api/x?page=9&keep=1".parse().unwrap();
+        let url = with_query(&base, &[("status".into(), "open".into())], &[("page", "3".into())]);
+        assert_eq!(url.as_str(), "http://api/x?keep=1&status=open&page=3");
+    }
+}

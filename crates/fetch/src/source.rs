@@ -1,0 +1,112 @@
+//! What to fetch: a URL, how its pages chain, where the records are.
+
+use pagefold_json::Pointer;
+use reqwest::header::HeaderMap;
+use url::Url;
+
+/// One API endpoint to page through.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// The URL of the first page, without pagination parameters.
+    pub url: Url,
+    /// Extra query parameters sent with every request.
+    pub query: Vec<(String, String)>,
+    /// Extra headers sent with every request.
+    pub headers: HeaderMap,
+    /// Query parameters whose values are secrets, hidden wherever a URL is shown.
+    pub secret_params: Vec<String>,
+    /// Where the records array is in a page (`""`: the page is the array).
+    pub records: Pointer,
+    /// How pages follow each other.
+    pub pagination: Pagination,
+}
+
+impl Source {
+    /// A source with no extra query parameters or headers.
+    pub fn new(url: Url, records: Pointer, pagination: Pagination) -> Self {
+        Self {
+            url,
+            query: Vec::new(),
+            headers: HeaderMap::new(),
+            secret_params: Vec::new(),
+            records,
+            pagination,
+        }
+    }
+}
+
+/// How the pages of a source are addressed.
+#[derive(Debug, Clone)]
+pub enum Pagination {
+    /// One request; its records are everything.
+    None,
+    /// Pages addressed by a number or an offset in a query parameter, which can be requested
+    /// concurrently.
+    Numbered(NumberedPagination),
+}
+
+/// Whether the parameter counts pages or records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NumberedStyle {
+    /// `param` is a page number: `start`, `start + 1`, …
+    Page,
+    /// `param` is a record offset: `start`, `start + n`, … where `n` is the number of records
+    /// the API actually returns in a full page (which may be less than the size asked for).
+    Offset,
+}
+
+/// What ends a chain besides the reported total.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StopRule {
+    /// The first empty page (the safe default: short pages in the middle are common).
+    #[default]
+    EmptyPage,
+    /// Also a page with fewer records than a full one; faster for APIs that are known to fill
+    /// every page but the last.
+    ShortPage,
+}
+
+/// Page-number or offset pagination.
+#[derive(Debug, Clone)]
+pub struct NumberedPagination {
+    /// Page numbers or offsets.
+    pub style: NumberedStyle,
+    /// The query parameter that carries the page number or offset.
+    pub param: String,
+    /// The first page number or offset.
+    pub start: u64,
+    /// The query parameter that carries the page size, if the API takes one.
+    pub size_param: Option<String>,
+    /// The page size to ask for.
+    pub size: Option<u64>,
+    /// Where the first page reports the number of pages.
+    pub total_pages: Option<Pointer>,
+    /// Where the first page reports the number of records.
+    pub total_records: Option<Pointer>,
+    /// Never request more than this many pages.
+    pub max_pages: u64,
+    /// What ends the chain when no total is known.
+    pub stop: StopRule,
+}
+
+impl NumberedPagination {
+    /// Page numbers in `param`, starting at 1, no size, no totals, at most 100 000 pages.
+    pub fn pages(param: impl Into<String>) -> Self {
+        Self {
+            style: NumberedStyle::Page,
+            param: param.into(),
+            start: 1,
+            size_param: None,
+            size: None,
+            total_pages: None,
+            total_records: None,
+            max_pages: 100_000,
+            stop: StopRule::EmptyPage,
+        }
+    }
+
+    /// Record offsets in `param`, starting at 0; otherwise as [`NumberedPagination::pages`].
+    pub fn offsets(param: impl Into<String>) -> Self {
+        Self { style: NumberedStyle::Offset, start: 0, ..Self::pages(param) }
+    }
+}

@@ -1,0 +1,29 @@
+//! JSON Pointers (RFC 6901) and the one-pass extraction that pagefold runs on every page and
+//! every record.
+//!
+//! A page of an API is a few kilobytes of JSON of which pagefold needs very little: the records
+//! array, perhaps a total or a cursor, and per record only the fields that reducers name.
+//! Building a `serde_json::Value` tree for all of it would allocate for every key and value.
+//! [`PointerSet`] instead walks the input once, skips what no pointer names, and hands back the
+//! named values as [`RawValue`] slices *borrowed from the input*: no copy, no tree.
+//!
+//! ```
+//! use pagefold_json::{Pointer, PointerSet};
+//!
+//! let amount: Pointer = "/amount".parse().unwrap();
+//! let city: Pointer = "/address/city".parse().unwrap();
+//! let set = PointerSet::new([&amount, &city]);
+//!
+//! let mut found = set.slots();
+//! set.extract(br#"{"id":7,"amount":12.5,"address":{"city":"Oslo"}}"#, &mut found).unwrap();
+//! assert_eq!(found[0].unwrap().get(), "12.5");
+//! assert_eq!(found[1].unwrap().get(), r#""Oslo""#);
+//! ```
+#![deny(missing_docs)]
+
+mod extract;
+mod pointer;
+
+pub use extract::PointerSet;
+pub use pointer::{Pointer, PointerError};
+pub use serde_json::value::RawValue;
