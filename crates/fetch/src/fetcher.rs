@@ -79,7 +79,11 @@ impl Fetcher {
             .gzip(true)
             .build()
             .map_err(FetchError::Client)?;
-        Ok(Self { client, permits: Arc::new(Semaphore::new(concurrency)), options })
+        Ok(Self {
+            client,
+            permits: Arc::new(Semaphore::new(concurrency)),
+            options,
+        })
     }
 
     /// The options the fetcher was built with.
@@ -99,7 +103,11 @@ impl Fetcher {
         let safe_url = || SafeUrl::new(request.url.clone(), request.secret_params);
         loop {
             let (outcome, wait_hint) = {
-                let _permit = self.permits.acquire().await.expect("the semaphore is never closed");
+                let _permit = self
+                    .permits
+                    .acquire()
+                    .await
+                    .expect("the semaphore is never closed");
                 let sent = Instant::now();
                 let outcome = self.attempt(&request).await;
                 attempts.requests += 1;
@@ -107,10 +115,15 @@ impl Fetcher {
                 outcome
             };
             let failure = match outcome {
-                Ok(body) => match request.parser.parse(request.chain, request.index, safe_url(), body) {
-                    Ok((page, meta)) => return Ok((page, meta, attempts)),
-                    Err(failure) => failure,
-                },
+                Ok(body) => {
+                    match request
+                        .parser
+                        .parse(request.chain, request.index, safe_url(), body)
+                    {
+                        Ok((page, meta)) => return Ok((page, meta, attempts)),
+                        Err(failure) => failure,
+                    }
+                }
                 Err(failure) => failure,
             };
             let retry = attempts.requests - 1;
@@ -132,8 +145,16 @@ impl Fetcher {
     }
 
     /// One request: the body, or why not and how long the server asked us to wait.
-    async fn attempt(&self, request: &PageRequest<'_>) -> (Result<Bytes, PageFailure>, Option<Duration>) {
-        let sent = self.client.get(request.url.clone()).headers(request.headers.clone()).send().await;
+    async fn attempt(
+        &self,
+        request: &PageRequest<'_>,
+    ) -> (Result<Bytes, PageFailure>, Option<Duration>) {
+        let sent = self
+            .client
+            .get(request.url.clone())
+            .headers(request.headers.clone())
+            .send()
+            .await;
         let mut response = match sent {
             Ok(response) => response,
             Err(error) => return (Err(self.classify(&error)), None),
@@ -145,13 +166,23 @@ impl Fetcher {
                 Ok(body) => body_start(&body),
                 Err(_) => String::new(),
             };
-            return (Err(PageFailure::Status { status: status.as_u16(), detail }), wait);
+            return (
+                Err(PageFailure::Status {
+                    status: status.as_u16(),
+                    detail,
+                }),
+                wait,
+            );
         }
         let limit = self.options.max_body;
-        if response.content_length().is_some_and(|length| length > limit) {
+        if response
+            .content_length()
+            .is_some_and(|length| length > limit)
+        {
             return (Err(PageFailure::TooLarge { limit }), None);
         }
-        let mut body = BytesMut::with_capacity(response.content_length().unwrap_or(16 * 1024) as usize);
+        let mut body =
+            BytesMut::with_capacity(response.content_length().unwrap_or(16 * 1024) as usize);
         loop {
             match response.chunk().await {
                 Ok(Some(chunk)) => {
@@ -196,7 +227,11 @@ fn error_chain(error: &reqwest::Error) -> String {
         source = cause.source();
     }
     if parts.is_empty() {
-        let what = if error.is_connect() { "could not connect" } else { "the request failed" };
+        let what = if error.is_connect() {
+            "could not connect"
+        } else {
+            "the request failed"
+        };
         parts.push(what.to_owned());
     }
     parts.join(": ")

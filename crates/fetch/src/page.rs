@@ -83,8 +83,15 @@ pub(crate) struct PageParser {
 }
 
 impl PageParser {
-    pub fn new(records: &Pointer, total_pages: Option<&Pointer>, total_records: Option<&Pointer>) -> Self {
-        let wanted: Vec<&Pointer> = [Some(records), total_pages, total_records].into_iter().flatten().collect();
+    pub fn new(
+        records: &Pointer,
+        total_pages: Option<&Pointer>,
+        total_records: Option<&Pointer>,
+    ) -> Self {
+        let wanted: Vec<&Pointer> = [Some(records), total_pages, total_records]
+            .into_iter()
+            .flatten()
+            .collect();
         let pointers = PointerSet::new(wanted.iter().copied());
         Self {
             records: records.clone(),
@@ -95,15 +102,29 @@ impl PageParser {
     }
 
     /// Parses `body` into a page.
-    pub fn parse(&self, chain: u32, index: u64, url: SafeUrl, body: Bytes) -> Result<(Page, PageMeta), PageFailure> {
+    pub fn parse(
+        &self,
+        chain: u32,
+        index: u64,
+        url: SafeUrl,
+        body: Bytes,
+    ) -> Result<(Page, PageMeta), PageFailure> {
         let mut found = self.pointers.slots();
-        self.pointers.extract(&body, &mut found).map_err(|error| PageFailure::NotJson {
-            reason: error.to_string(),
-            start: body_start(&body),
-        })?;
-        let slot = self.pointers.slot_of(&self.records).expect("the records pointer is in the set");
+        self.pointers
+            .extract(&body, &mut found)
+            .map_err(|error| PageFailure::NotJson {
+                reason: error.to_string(),
+                start: body_start(&body),
+            })?;
+        let slot = self
+            .pointers
+            .slot_of(&self.records)
+            .expect("the records pointer is in the set");
         let Some(array) = found[slot] else {
-            return Err(PageFailure::NoRecords { pointer: self.records.to_string(), found: "nothing is there".into() });
+            return Err(PageFailure::NoRecords {
+                pointer: self.records.to_string(),
+                found: "nothing is there".into(),
+            });
         };
         let count = count_elements(array).ok_or_else(|| PageFailure::NoRecords {
             pointer: self.records.to_string(),
@@ -112,10 +133,26 @@ impl PageParser {
         let start = array.get().as_ptr() as usize - body.as_ptr() as usize;
         let records = start..start + array.get().len();
         let meta = PageMeta {
-            total_pages: self.total_pages.and_then(|slot| found[slot]).and_then(read_count),
-            total_records: self.total_records.and_then(|slot| found[slot]).and_then(read_count),
+            total_pages: self
+                .total_pages
+                .and_then(|slot| found[slot])
+                .and_then(read_count),
+            total_records: self
+                .total_records
+                .and_then(|slot| found[slot])
+                .and_then(read_count),
         };
-        Ok((Page { chain, index, url, body, records, count }, meta))
+        Ok((
+            Page {
+                chain,
+                index,
+                url,
+                body,
+                records,
+                count,
+            },
+            meta,
+        ))
     }
 }
 
@@ -138,13 +175,18 @@ fn count_elements(raw: &RawValue) -> Option<usize> {
     if !raw.get().starts_with('[') {
         return None;
     }
-    serde_json::Deserializer::from_str(raw.get()).deserialize_seq(CountElements).ok()
+    serde_json::Deserializer::from_str(raw.get())
+        .deserialize_seq(CountElements)
+        .ok()
 }
 
 /// Reads a total: a non-negative integer, or a string holding one (some APIs quote numbers).
 fn read_count(raw: &RawValue) -> Option<u64> {
     let text = raw.get();
-    let text = text.strip_prefix('"').and_then(|t| t.strip_suffix('"')).unwrap_or(text);
+    let text = text
+        .strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .unwrap_or(text);
     text.parse().ok()
 }
 
@@ -196,17 +238,36 @@ mod tests {
 
     #[test]
     fn the_page_itself_can_be_the_array() {
-        let (page, _) = parser("").parse(0, 0, url(), Bytes::from_static(b" [1,2,3] ")).unwrap();
+        let (page, _) = parser("")
+            .parse(0, 0, url(), Bytes::from_static(b" [1,2,3] "))
+            .unwrap();
         assert_eq!(page.record_count(), 3);
     }
 
     #[test]
     fn says_what_is_there_instead_of_records() {
-        let failure = parser("/data").parse(0, 0, url(), Bytes::from_static(br#"{"data":{"x":1}}"#)).unwrap_err();
-        assert_eq!(failure.to_string(), "no records array at `/data`: found an object `{\"x\":1}`");
-        let failure = parser("/data").parse(0, 0, url(), Bytes::from_static(br#"{"items":[]}"#)).unwrap_err();
-        assert_eq!(failure.to_string(), "no records array at `/data`: nothing is there");
-        let failure = parser("/data").parse(0, 0, url(), Bytes::from_static(b"<html>oops</html>")).unwrap_err();
-        assert!(failure.to_string().starts_with("the body is not JSON (expected value at line 1 column 1)"), "{failure}");
+        let failure = parser("/data")
+            .parse(0, 0, url(), Bytes::from_static(br#"{"data":{"x":1}}"#))
+            .unwrap_err();
+        assert_eq!(
+            failure.to_string(),
+            "no records array at `/data`: found an object `{\"x\":1}`"
+        );
+        let failure = parser("/data")
+            .parse(0, 0, url(), Bytes::from_static(br#"{"items":[]}"#))
+            .unwrap_err();
+        assert_eq!(
+            failure.to_string(),
+            "no records array at `/data`: nothing is there"
+        );
+        let failure = parser("/data")
+            .parse(0, 0, url(), Bytes::from_static(b"<html>oops</html>"))
+            .unwrap_err();
+        assert!(
+            failure
+                .to_string()
+                .starts_with("the body is not JSON (expected value at line 1 column 1)"),
+            "{failure}"
+        );
     }
 }

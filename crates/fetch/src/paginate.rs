@@ -21,8 +21,8 @@ use url::Url;
 use crate::fetcher::{Attempts, PageRequest};
 use crate::page::{PageMeta, PageParser};
 use crate::{
-    FetchError, FetchObserver, Fetcher, NumberedPagination, NumberedStyle, Page, Pagination, Source,
-    StopRule,
+    FetchError, FetchObserver, Fetcher, NumberedPagination, NumberedStyle, Page, Pagination,
+    Source, StopRule,
 };
 
 /// What a run of one source did.
@@ -90,7 +90,10 @@ impl Accepted<'_> {
         self.summary.bytes += page.body().len() as u64;
         self.observer.page(page.record_count(), page.body().len());
         if page.record_count() > 0 {
-            self.sink.send(page).await.map_err(|_| FetchError::ConsumerGone)?;
+            self.sink
+                .send(page)
+                .await
+                .map_err(|_| FetchError::ConsumerGone)?;
         }
         Ok(())
     }
@@ -110,18 +113,25 @@ impl Fetcher {
         sink: async_channel::Sender<Page>,
         observer: &dyn FetchObserver,
     ) -> Result<FetchSummary, FetchError> {
-        let mut accepted = Accepted { sink, observer, summary: FetchSummary::default() };
+        let mut accepted = Accepted {
+            sink,
+            observer,
+            summary: FetchSummary::default(),
+        };
         match &source.pagination {
             Pagination::None => {
                 let parser = PageParser::new(&source.records, None, None);
                 let url = with_query(&source.url, &source.query, &[]);
-                let (page, _, attempts) = self.fetch_one(source, &parser, chain, 0, url, observer).await?;
+                let (page, _, attempts) = self
+                    .fetch_one(source, &parser, chain, 0, url, observer)
+                    .await?;
                 accepted.summary.count_attempts(attempts);
                 observer.total_pages(chain, 1);
                 accepted.take(page).await?;
             }
             Pagination::Numbered(numbered) => {
-                self.run_numbered(source, numbered, chain, &mut accepted).await?;
+                self.run_numbered(source, numbered, chain, &mut accepted)
+                    .await?;
             }
         }
         Ok(accepted.summary)
@@ -144,7 +154,9 @@ impl Fetcher {
             chain,
             index,
         };
-        self.fetch_page(request, observer).await.map_err(|(error, _)| error)
+        self.fetch_page(request, observer)
+            .await
+            .map_err(|(error, _)| error)
     }
 
     async fn run_numbered(
@@ -154,20 +166,33 @@ impl Fetcher {
         chain: u32,
         accepted: &mut Accepted<'_>,
     ) -> Result<(), FetchError> {
-        let parser = PageParser::new(&source.records, numbered.total_pages.as_ref(), numbered.total_records.as_ref());
+        let parser = PageParser::new(
+            &source.records,
+            numbered.total_pages.as_ref(),
+            numbered.total_records.as_ref(),
+        );
         let first_url = numbered_url(source, numbered, 0, numbered.size);
-        let (first, meta, attempts) = self.fetch_one(source, &parser, chain, 0, first_url, accepted.observer).await?;
+        let (first, meta, attempts) = self
+            .fetch_one(source, &parser, chain, 0, first_url, accepted.observer)
+            .await?;
         accepted.summary.count_attempts(attempts);
         accepted.summary.reported_pages = meta.total_pages;
         accepted.summary.reported_records = meta.total_records;
 
         // Records in a full page as the API really serves them.
         let full_page = first.record_count() as u64;
-        if let Some(size) = numbered.size.filter(|&size| full_page > 0 && full_page < size) {
+        if let Some(size) = numbered
+            .size
+            .filter(|&size| full_page > 0 && full_page < size)
+        {
             let more_expected = meta.total_records.is_some_and(|total| total > full_page)
                 || meta.total_pages.is_some_and(|pages| pages > 1);
             if more_expected {
-                tracing::info!(asked = size, served = full_page, "the API caps the page size");
+                tracing::info!(
+                    asked = size,
+                    served = full_page,
+                    "the API caps the page size"
+                );
             }
         }
         // For offsets, ask for exactly what a full page holds from now on, so that a short
@@ -207,7 +232,10 @@ impl Fetcher {
         let mut held: BTreeMap<u64, Result<Page, FetchError>> = BTreeMap::new();
         let mut ended = false;
         while !ended {
-            while next < limit && in_flight.len() < window && (known_end.is_some() || next < next_release + 2 * window as u64) {
+            while next < limit
+                && in_flight.len() < window
+                && (known_end.is_some() || next < next_release + 2 * window as u64)
+            {
                 let url = numbered_url(source, numbered, next * step, size);
                 let index = next;
                 let parser = &parser;
@@ -225,7 +253,9 @@ impl Fetcher {
                 });
                 next += 1;
             }
-            let Some((index, outcome)) = in_flight.next().await else { break };
+            let Some((index, outcome)) = in_flight.next().await else {
+                break;
+            };
             let page = match outcome {
                 Ok((page, _, attempts)) => {
                     accepted.summary.count_attempts(attempts);
@@ -248,10 +278,14 @@ impl Fetcher {
                     ended = true;
                 } else if page.records_json() == previous.records_json() {
                     // json-server and others answer past the end with the last page again.
-                    tracing::info!(page = page.index(), "page repeats the previous page: the end");
+                    tracing::info!(
+                        page = page.index(),
+                        "page repeats the previous page: the end"
+                    );
                     ended = true;
                 } else {
-                    let short = numbered.stop == StopRule::ShortPage && (page.record_count() as u64) < full_page;
+                    let short = numbered.stop == StopRule::ShortPage
+                        && (page.record_count() as u64) < full_page;
                     previous = page.clone();
                     accepted.take(page).await?;
                     ended = short;
@@ -281,7 +315,12 @@ impl Fetcher {
 }
 
 /// The URL of the page at `position` (a page number offset or a record offset from `start`).
-fn numbered_url(source: &Source, numbered: &NumberedPagination, position: u64, size: Option<u64>) -> Url {
+fn numbered_url(
+    source: &Source,
+    numbered: &NumberedPagination,
+    position: u64,
+    size: Option<u64>,
+) -> Url {
     let value = (numbered.start + position).to_string();
     let mut paging = vec![(numbered.param.as_str(), value)];
     if let (Some(param), Some(size)) = (&numbered.size_param, size) {
@@ -293,7 +332,8 @@ fn numbered_url(source: &Source, numbered: &NumberedPagination, position: u64, s
 /// `base` with `query` and then `paging` set, each replacing a parameter of the same name.
 fn with_query(base: &Url, query: &[(String, String)], paging: &[(&str, String)]) -> Url {
     let mut url = base.clone();
-    let replaced = |key: &str| query.iter().any(|(k, _)| k == key) || paging.iter().any(|(k, _)| *k == key);
+    let replaced =
+        |key: &str| query.iter().any(|(k, _)| k == key) || paging.iter().any(|(k, _)| *k == key);
     let kept: Vec<(String, String)> = base
         .query_pairs()
         .filter(|(key, _)| !replaced(key))
@@ -321,7 +361,11 @@ mod tests {
     #[test]
     fn paging_parameters_replace_those_in_the_url() {
         let base: Url = "http://api/x?page=9&keep=1".parse().unwrap();
-        let url = with_query(&base, &[("status".into(), "open".into())], &[("page", "3".into())]);
+        let url = with_query(
+            &base,
+            &[("status".into(), "open".into())],
+            &[("page", "3".into())],
+        );
         assert_eq!(url.as_str(), "http://api/x?keep=1&status=open&page=3");
     }
 }

@@ -17,14 +17,20 @@ pub struct Backoff {
 
 impl Default for Backoff {
     fn default() -> Self {
-        Self { base: Duration::from_millis(200), max: Duration::from_secs(30) }
+        Self {
+            base: Duration::from_millis(200),
+            max: Duration::from_secs(30),
+        }
     }
 }
 
 impl Backoff {
     /// The wait before retry number `retry` (from 0).
     pub fn delay(&self, retry: u32) -> Duration {
-        let ceiling = self.base.saturating_mul(1u32 << retry.min(20)).min(self.max);
+        let ceiling = self
+            .base
+            .saturating_mul(1u32 << retry.min(20))
+            .min(self.max);
         ceiling.mul_f64(fastrand::f64())
     }
 }
@@ -36,7 +42,10 @@ pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
         return Some(Duration::from_secs(seconds));
     }
     let when = httpdate::parse_http_date(value).ok()?;
-    Some(when.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO))
+    Some(
+        when.duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
 }
 
 #[cfg(test)]
@@ -46,7 +55,10 @@ mod tests {
 
     #[test]
     fn delays_stay_under_the_ceiling() {
-        let backoff = Backoff { base: Duration::from_millis(100), max: Duration::from_millis(350) };
+        let backoff = Backoff {
+            base: Duration::from_millis(100),
+            max: Duration::from_millis(350),
+        };
         for retry in 0..10 {
             let ceiling = Duration::from_millis((100u64 << retry).min(350));
             assert!(backoff.delay(retry) <= ceiling);
@@ -61,7 +73,10 @@ mod tests {
         let later = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(120));
         headers.insert(RETRY_AFTER, HeaderValue::from_str(&later).unwrap());
         let wait = retry_after(&headers).unwrap();
-        assert!(wait > Duration::from_secs(110) && wait <= Duration::from_secs(120), "{wait:?}");
+        assert!(
+            wait > Duration::from_secs(110) && wait <= Duration::from_secs(120),
+            "{wait:?}"
+        );
         headers.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
         assert_eq!(retry_after(&headers), None);
     }

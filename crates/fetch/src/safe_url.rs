@@ -30,7 +30,11 @@ impl SafeUrl {
             let pairs: Vec<(String, String)> = shown
                 .query_pairs()
                 .map(|(key, value)| {
-                    let value = if secret_params.iter().any(|s| *s == key) { "****".into() } else { value };
+                    let value = if secret_params.iter().any(|s| *s == key) {
+                        "****".into()
+                    } else {
+                        value
+                    };
                     (key.into_owned(), value.into_owned())
                 })
                 .collect();

@@ -107,6 +107,10 @@ impl NumberedPagination {
 
     /// Record offsets in `param`, starting at 0; otherwise as [`NumberedPagination::pages`].
     pub fn offsets(param: impl Into<String>) -> Self {
-        Self { style: NumberedStyle::Offset, start: 0, ..Self::pages(param) }
+        Self {
+            style: NumberedStyle::Offset,
+            start: 0,
+            ..Self::pages(param)
+        }
     }
 }

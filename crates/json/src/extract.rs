@@ -116,8 +116,72 @@ impl PointerSet {
     ) -> Result<(), serde_json::Error> {
         out.fill(None);
         let mut deserializer = serde_json::Deserializer::from_slice(json);
-        NodeSeed { node: &self.root, out }.deserialize(&mut deserializer)?;
+        NodeSeed {
+            node: &self.root,
+            out,
+        }
+        .deserialize(&mut deserializer)?;
         deserializer.end()
+    }
+}
+
+impl PointerSet {
+    /// Walks a JSON array once and, for each element, appends [`PointerSet::len`] slots to
+    /// `out` with the values the pointers name in that element. Returns the element count.
+    ///
+    /// ```
+    /// use pagefold_json::{Pointer, PointerSet};
+    ///
+    /// let id: Pointer = "/id".parse().unwrap();
+    /// let set = PointerSet::new([&id]);
+    /// let mut rows = Vec::new();
+    /// assert_eq!(set.extract_each(br#"[{"id":1},{"x":0},{"id":3}]"#, &mut rows).unwrap(), 3);
+    /// let ids: Vec<_> = rows.iter().map(|v| v.map(|v| v.get())).collect();
+    /// assert_eq!(ids, [Some("1"), None, Some("3")]);
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// When `array` is not one well-formed JSON array.
+    pub fn extract_each<'a>(
+        &self,
+        array: &'a [u8],
+        out: &mut Vec<Option<&'a RawValue>>,
+    ) -> Result<usize, serde_json::Error> {
+        let mut deserializer = serde_json::Deserializer::from_slice(array);
+        let count = deserializer.deserialize_seq(EachElement { set: self, out })?;
+        deserializer.end()?;
+        Ok(count)
+    }
+}
+
+struct EachElement<'s, 'o, 'a> {
+    set: &'s PointerSet,
+    out: &'o mut Vec<Option<&'a RawValue>>,
+}
+
+impl<'de> Visitor<'de> for EachElement<'_, '_, 'de> {
+    type Value = usize;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an array")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<usize, A::Error> {
+        let mut count = 0;
+        loop {
+            let base = self.out.len();
+            self.out.resize(base + self.set.len, None);
+            let seed = NodeSeed {
+                node: &self.set.root,
+                out: &mut self.out[base..],
+            };
+            if seq.next_element_seed(seed)?.is_none() {
+                self.out.truncate(base);
+                return Ok(count);
+            }
+            count += 1;
+        }
     }
 }
 
@@ -143,12 +207,19 @@ impl<'de, 's, 'o> DeserializeSeed<'de> for NodeSeed<'s, 'o, 'de> {
             if !node.children.is_empty() {
                 // Rare: both `/a` and `/a/b` are wanted. Walk the captured slice once more.
                 let mut inner = serde_json::Deserializer::from_str(raw.get());
-                NodeSeed { node: &Node { slot: None, children: node.children.clone() }, out }
-                    .deserialize(&mut inner)
-                    .map_err(serde::de::Error::custom)?;
+                NodeSeed {
+                    node: &Node {
+                        slot: None,
+                        children: node.children.clone(),
+                    },
+                    out,
+                }
+                .deserialize(&mut inner)
+                .map_err(serde::de::Error::custom)?;
             }
             Ok(())
         } else if node.children.is_empty() {
+            // No pointer goes through here (an empty set): skip the value.
             IgnoredAny::deserialize(deserializer).map(drop)
         } else {
             deserializer.deserialize_any(NodeVisitor { node, out })
@@ -176,7 +247,13 @@ impl<'de> Visitor<'de> for NodeVisitor<'_, '_, 'de> {
         f.write_str("any JSON value")
     }
 
-    ignore_scalars!(visit_bool(bool), visit_i64(i64), visit_u64(u64), visit_f64(f64), visit_str(&str));
+    ignore_scalars!(
+        visit_bool(bool),
+        visit_i64(i64),
+        visit_u64(u64),
+        visit_f64(f64),
+        visit_str(&str)
+    );
 
     fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
         Ok(())
@@ -186,9 +263,10 @@ impl<'de> Visitor<'de> for NodeVisitor<'_, '_, 'de> {
         let children = &self.node.children;
         while let Some(found) = map.next_key_seed(KeySeed { children })? {
             match found {
-                Some(position) => {
-                    map.next_value_seed(NodeSeed { node: &children[position].node, out: self.out })?
-                }
+                Some(position) => map.next_value_seed(NodeSeed {
+                    node: &children[position].node,
+                    out: self.out,
+                })?,
                 None => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -203,9 +281,12 @@ impl<'de> Visitor<'de> for NodeVisitor<'_, '_, 'de> {
         loop {
             let wanted = children.iter().find(|c| c.index == Some(index));
             let more = match wanted {
-                Some(child) => {
-                    seq.next_element_seed(NodeSeed { node: &child.node, out: self.out })?.is_some()
-                }
+                Some(child) => seq
+                    .next_element_seed(NodeSeed {
+                        node: &child.node,
+                        out: self.out,
+                    })?
+                    .is_some(),
                 None => seq.next_element::<IgnoredAny>()?.is_some(),
             };
             if !more {
@@ -258,7 +339,13 @@ mod tests {
         let json = r#"{"a":{"b":[10,{"c":"x"}]},"skip":{"deep":[1,2,3]},"n":null}"#;
         assert_eq!(
             extract(&["/a/b/0", "/a/b/1/c", "/n", "/missing", "/a/b/9"], json),
-            [Some("10".into()), Some(r#""x""#.into()), Some("null".into()), None, None]
+            [
+                Some("10".into()),
+                Some(r#""x""#.into()),
+                Some("null".into()),
+                None,
+                None
+            ]
         );
     }
 
@@ -267,13 +354,20 @@ mod tests {
         let json = r#"{"a":{"b":1}}"#;
         assert_eq!(
             extract(&["", "/a", "/a/b"], json),
-            [Some(json.into()), Some(r#"{"b":1}"#.into()), Some("1".into())]
+            [
+                Some(json.into()),
+                Some(r#"{"b":1}"#.into()),
+                Some("1".into())
+            ]
         );
     }
 
     #[test]
     fn escaped_keys_and_scalars_on_the_way() {
-        assert_eq!(extract(&["/a~1b"], r#"{"a/b":true}"#), [Some("true".into())]);
+        assert_eq!(
+            extract(&["/a~1b"], r#"{"a/b":true}"#),
+            [Some("true".into())]
+        );
         assert_eq!(extract(&["/a/b"], r#"{"a":5}"#), [None]);
         assert_eq!(extract(&["/01"], r#"[0,1]"#), [None]);
     }

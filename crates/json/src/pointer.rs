@@ -27,7 +27,9 @@ pub struct Pointer {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PointerError {
     /// A non-empty pointer must start with `/`.
-    #[error("`{0}` is not a JSON Pointer: it must be empty or start with `/` (did you mean `/{0}`?)")]
+    #[error(
+        "`{0}` is not a JSON Pointer: it must be empty or start with `/` (did you mean `/{0}`?)"
+    )]
     MissingSlash(String),
     /// `~` must be followed by `0` (for `~`) or `1` (for `/`).
     #[error("`{0}` is not a JSON Pointer: `~` must be followed by `0` or `1`")]
@@ -37,7 +39,10 @@ pub enum PointerError {
 impl Pointer {
     /// The pointer to the whole document (`""`).
     pub fn root() -> Self {
-        Self { text: String::new(), tokens: Vec::new() }
+        Self {
+            text: String::new(),
+            tokens: Vec::new(),
+        }
     }
 
     /// The pointer as written.
@@ -75,7 +80,10 @@ impl FromStr for Pointer {
             .split('/')
             .map(|token| unescape(token).ok_or_else(|| PointerError::BadEscape(text.to_owned())))
             .collect::<Result<_, _>>()?;
-        Ok(Self { text: text.to_owned(), tokens })
+        Ok(Self {
+            text: text.to_owned(),
+            tokens,
+        })
     }
 }
 
@@ -140,7 +148,13 @@ mod tests {
             "data".parse::<Pointer>().unwrap_err().to_string(),
             "`data` is not a JSON Pointer: it must be empty or start with `/` (did you mean `/data`?)"
         );
-        assert!(matches!("/a~2".parse::<Pointer>(), Err(PointerError::BadEscape(_))));
-        assert!(matches!("/a~".parse::<Pointer>(), Err(PointerError::BadEscape(_))));
+        assert!(matches!(
+            "/a~2".parse::<Pointer>(),
+            Err(PointerError::BadEscape(_))
+        ));
+        assert!(matches!(
+            "/a~".parse::<Pointer>(),
+            Err(PointerError::BadEscape(_))
+        ));
     }
 }

@@ -64,7 +64,10 @@ pub struct ByteSlice {
 impl ByteSlice {
     /// Lends `bytes`; the caller keeps them alive for the call.
     pub const fn new(bytes: &[u8]) -> Self {
-        Self { ptr: bytes.as_ptr(), len: bytes.len() }
+        Self {
+            ptr: bytes.as_ptr(),
+            len: bytes.len(),
+        }
     }
 
     /// Reads the lent bytes back.
@@ -98,7 +101,11 @@ pub struct OwnedBytes {
 impl OwnedBytes {
     /// No bytes: what an out-parameter starts as.
     pub const fn empty() -> Self {
-        Self { ptr: std::ptr::null_mut(), len: 0, capacity: 0 }
+        Self {
+            ptr: std::ptr::null_mut(),
+            len: 0,
+            capacity: 0,
+        }
     }
 }
 

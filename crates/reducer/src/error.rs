@@ -13,7 +13,9 @@ pub struct ReducerError {
 impl ReducerError {
     /// An error with the given message (lower case, no trailing period, values in backticks).
     pub fn new(message: impl Into<String>) -> Self {
-        Self { message: message.into() }
+        Self {
+            message: message.into(),
+        }
     }
 
     /// The message.

@@ -60,7 +60,9 @@ fn install_panic_hook() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         panic::set_hook(Box::new(|info| {
-            let location = info.location().map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()));
+            let location = info
+                .location()
+                .map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()));
             PANIC_LOCATION.with(|cell| *cell.borrow_mut() = location);
         }));
     });
@@ -82,7 +84,11 @@ fn panic_message(payload: &(dyn Any + Send)) -> String {
 
 fn into_owned(bytes: Vec<u8>) -> OwnedBytes {
     let mut bytes = std::mem::ManuallyDrop::new(bytes);
-    OwnedBytes { ptr: bytes.as_mut_ptr(), len: bytes.len(), capacity: bytes.capacity() }
+    OwnedBytes {
+        ptr: bytes.as_mut_ptr(),
+        len: bytes.len(),
+        capacity: bytes.capacity(),
+    }
 }
 
 /// Runs `body`, turning an error or a panic into a status and a message in `error`.
@@ -115,8 +121,9 @@ unsafe extern "C" fn new_reducer<R: Reducer>(
         guard(error, || {
             // SAFETY: the runner lends `config` for the duration of this call.
             let config = config.as_slice();
-            let config: R::Config = serde_json::from_slice(config)
-                .map_err(|e| ReducerError::new(format!("invalid config: {}", without_position(&e))))?;
+            let config: R::Config = serde_json::from_slice(config).map_err(|e| {
+                ReducerError::new(format!("invalid config: {}", without_position(&e)))
+            })?;
             let built = Box::new(R::new(config)?);
             reducer.write(Box::into_raw(built).cast());
             Ok(())
@@ -146,7 +153,10 @@ unsafe extern "C" fn new_state<R: Reducer>(
     unsafe {
         let reducer = &*reducer.cast::<R>();
         guard(error, || {
-            let cell = Box::new(StateCell { poisoned: false, state: reducer.init() });
+            let cell = Box::new(StateCell {
+                poisoned: false,
+                state: reducer.init(),
+            });
             state.write(Box::into_raw(cell).cast());
             Ok(())
         })
@@ -254,7 +264,10 @@ unsafe extern "C" fn load_state<R: Reducer>(
         let reducer = &*reducer.cast::<R>();
         let bytes = bytes.as_slice();
         guard(error, || {
-            let cell = Box::new(StateCell { poisoned: false, state: reducer.load(bytes)? });
+            let cell = Box::new(StateCell {
+                poisoned: false,
+                state: reducer.load(bytes)?,
+            });
             state.write(Box::into_raw(cell).cast());
             Ok(())
         })

@@ -34,15 +34,28 @@ use crate::{Position, Reducer};
 /// When a law fails, with the smallest failing input proptest finds; also when a generated
 /// record does not fold (make the strategy produce records the reducer accepts).
 pub fn check<R: Reducer>(reducer: &R, records: impl Strategy<Value = Value>) {
-    let cases = (proptest::collection::vec(records, 0..48), proptest::collection::vec(0..48usize, 0..4));
-    let mut runner = TestRunner::new(Config { cases: 128, failure_persistence: None, ..Config::default() });
-    let outcome = runner.run(&cases, |(records, cuts)| check_case(reducer, &records, &cuts));
+    let cases = (
+        proptest::collection::vec(records, 0..48),
+        proptest::collection::vec(0..48usize, 0..4),
+    );
+    let mut runner = TestRunner::new(Config {
+        cases: 128,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let outcome = runner.run(&cases, |(records, cuts)| {
+        check_case(reducer, &records, &cuts)
+    });
     if let Err(failure) = outcome {
         panic!("merge laws do not hold: {failure}");
     }
 }
 
-fn check_case<R: Reducer>(reducer: &R, records: &[Value], cuts: &[usize]) -> Result<(), TestCaseError> {
+fn check_case<R: Reducer>(
+    reducer: &R,
+    records: &[Value],
+    cuts: &[usize],
+) -> Result<(), TestCaseError> {
     let mut cuts: Vec<usize> = cuts.iter().map(|&c| c.min(records.len())).collect();
     cuts.sort_unstable();
     let mut shares = Vec::new();
@@ -55,10 +68,20 @@ fn check_case<R: Reducer>(reducer: &R, records: &[Value], cuts: &[usize]) -> Res
         let mut state = reducer.init();
         for index in range {
             let bytes = serde_json::to_vec(&records[index]).expect("a JSON value serializes");
-            let record: R::Record<'_> = serde_json::from_slice(&bytes)
-                .unwrap_or_else(|e| panic!("generated record {} does not deserialize: {e}", records[index]));
-            let at = Position { chain: 0, page: index as u64, record: 0 };
-            reducer.fold(&mut state, record, at).unwrap_or_else(|e| panic!("fold failed on {}: {e}", records[index]));
+            let record: R::Record<'_> = serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+                panic!(
+                    "generated record {} does not deserialize: {e}",
+                    records[index]
+                )
+            });
+            let at = Position {
+                chain: 0,
+                page: index as u64,
+                record: 0,
+            };
+            reducer
+                .fold(&mut state, record, at)
+                .unwrap_or_else(|e| panic!("fold failed on {}: {e}", records[index]));
         }
         state
     };
@@ -71,7 +94,11 @@ fn check_case<R: Reducer>(reducer: &R, records: &[Value], cuts: &[usize]) -> Res
     for share in shares.iter().rev() {
         reducer.merge(&mut reversed, fold(share.clone()));
     }
-    prop_assert_eq!(&finish(reversed), &sequential, "merging shares in reverse order differs");
+    prop_assert_eq!(
+        &finish(reversed),
+        &sequential,
+        "merging shares in reverse order differs"
+    );
 
     // Associativity: fold shares right to left, `a ⊕ (b ⊕ (c ⊕ d))`.
     let mut right = reducer.init();
@@ -85,10 +112,18 @@ fn check_case<R: Reducer>(reducer: &R, records: &[Value], cuts: &[usize]) -> Res
     // Identity on both sides.
     let mut left_identity = reducer.init();
     reducer.merge(&mut left_identity, fold(0..records.len()));
-    prop_assert_eq!(&finish(left_identity), &sequential, "init ⊕ a differs from a");
+    prop_assert_eq!(
+        &finish(left_identity),
+        &sequential,
+        "init ⊕ a differs from a"
+    );
     let mut right_identity = fold(0..records.len());
     reducer.merge(&mut right_identity, reducer.init());
-    prop_assert_eq!(&finish(right_identity), &sequential, "a ⊕ init differs from a");
+    prop_assert_eq!(
+        &finish(right_identity),
+        &sequential,
+        "a ⊕ init differs from a"
+    );
 
     // Round trip through save and load, also of a merged state.
     let mut merged = reducer.init();
@@ -98,6 +133,10 @@ fn check_case<R: Reducer>(reducer: &R, records: &[Value], cuts: &[usize]) -> Res
         reducer.merge(&mut merged, loaded);
     }
     let saved = reducer.save(&merged).expect("save");
-    prop_assert_eq!(&finish(reducer.load(&saved).expect("load")), &sequential, "save/load round trip differs");
+    prop_assert_eq!(
+        &finish(reducer.load(&saved).expect("load")),
+        &sequential,
+        "save/load round trip differs"
+    );
     Ok(())
 }

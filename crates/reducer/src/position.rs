@@ -15,7 +15,9 @@ use serde::{Deserialize, Serialize};
 /// assert!(first < later);
 /// ```
 #[repr(C)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 pub struct Position {
     /// The request chain (one per partition); 0 when the job has a single chain.
     pub chain: u32,

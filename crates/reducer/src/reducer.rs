@@ -73,8 +73,16 @@ pub fn fold_json_array<R: Reducer>(
 ) -> Result<(), ReducerError> {
     let mut failure = None;
     let mut deserializer = serde_json::Deserializer::from_slice(records);
-    let seed = ArraySeed { reducer, state, first, failure: &mut failure, record: PhantomData };
-    let parsed = seed.deserialize(&mut deserializer).and_then(|()| deserializer.end());
+    let seed = ArraySeed {
+        reducer,
+        state,
+        first,
+        failure: &mut failure,
+        record: PhantomData,
+    };
+    let parsed = seed
+        .deserialize(&mut deserializer)
+        .and_then(|()| deserializer.end());
     if let Some(failure) = failure {
         return Err(failure);
     }
@@ -126,8 +134,10 @@ impl<'de, R: Reducer> Visitor<'de> for ArraySeed<'_, R> {
                         Some(cut) => &message[..cut],
                         None => &message,
                     };
-                    *self.failure =
-                        Some(ReducerError::new(format!("record {}: {message}", at.record)));
+                    *self.failure = Some(ReducerError::new(format!(
+                        "record {}: {message}",
+                        at.record
+                    )));
                     return Err(error);
                 }
             };

@@ -1,0 +1,22 @@
+//! A fake paginated API: deterministic orders behind page-number and offset pagination, with
+//! the habits of real APIs that pagefold must cope with (a page-size cap, latency, totals or
+//! none, a last page repeated past the end, failures).
+//!
+//! `pagefold demo` and `pagefold demo-api` serve it; tests and benchmarks start it in-process
+//! on a loopback port with [`DemoServer::start`], and compute the values they expect from
+//! [`Dataset`], the same records the server sends.
+//!
+//! ```
+//! use pagefold_demo_api::{DemoConfig, DemoServer};
+//!
+//! let server = DemoServer::start(DemoConfig { records: 120, ..DemoConfig::default() }).unwrap();
+//! let url = server.url("/orders?page=2&per_page=50");
+//! assert!(url.starts_with("http://127.0.0.1:"));
+//! ```
+#![deny(missing_docs)]
+
+mod dataset;
+mod server;
+
+pub use dataset::{Dataset, Order, STATUSES};
+pub use server::{DemoConfig, DemoServer, Faults, Stats, router, serve};

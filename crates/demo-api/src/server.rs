@@ -1,0 +1,374 @@
+//! The HTTP side of the demo API.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::Serialize;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+use crate::{Dataset, Order};
+
+/// How the demo API behaves.
+#[derive(Debug, Clone)]
+pub struct DemoConfig {
+    /// How many orders there are.
+    pub records: u64,
+    /// Varies the orders.
+    pub seed: u64,
+    /// The largest page served, whatever the client asks for.
+    pub max_page_size: u64,
+    /// The page size when the client names none.
+    pub default_page_size: u64,
+    /// Added before every response.
+    pub latency: Duration,
+    /// Whether pages report `total` and `total_pages` in `meta`.
+    pub totals: bool,
+    /// Whether a page past the end repeats the last page (as json-server does) instead of
+    /// being empty.
+    pub repeat_last_page: bool,
+    /// Failures to inject.
+    pub faults: Faults,
+}
+
+impl Default for DemoConfig {
+    fn default() -> Self {
+        Self {
+            records: 10_000,
+            seed: 1,
+            max_page_size: 100,
+            default_page_size: 20,
+            latency: Duration::ZERO,
+            totals: true,
+            repeat_last_page: false,
+            faults: Faults::default(),
+        }
+    }
+}
+
+/// Failures the demo API injects, deterministically.
+#[derive(Debug, Clone, Default)]
+pub struct Faults {
+    /// Every page answers its first this-many requests with `status` instead of the page.
+    pub fail_first: u32,
+    /// The status of injected failures (500 when 0).
+    pub status: u16,
+}
+
+/// What the server has seen, for tests and benchmarks.
+#[derive(Debug, Default)]
+pub struct Stats {
+    requests: AtomicU64,
+    in_flight: AtomicU64,
+    peak_in_flight: AtomicU64,
+    body_bytes: AtomicU64,
+}
+
+impl Stats {
+    /// Requests received.
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    /// The most requests that were being handled at once.
+    pub fn peak_in_flight(&self) -> u64 {
+        self.peak_in_flight.load(Ordering::Relaxed)
+    }
+
+    /// Bytes of response bodies sent.
+    pub fn body_bytes(&self) -> u64 {
+        self.body_bytes.load(Ordering::Relaxed)
+    }
+}
+
+struct Shared {
+    config: DemoConfig,
+    dataset: Dataset,
+    stats: Arc<Stats>,
+    attempts: Mutex<HashMap<String, u32>>,
+}
+
+/// The demo API's routes:
+///
+/// * `GET /orders?page=N&per_page=S` (pages from 1) or `GET /orders?offset=O&limit=S` (offsets
+///   from 0): `{"data": [...], "meta": {...}}`, with `total` and `total_pages` in `meta` when
+///   totals are on;
+/// * `GET /orders/bare?…`: the same pages as a bare JSON array.
+pub fn router(config: DemoConfig, stats: Arc<Stats>) -> Router {
+    let dataset = Dataset {
+        len: config.records,
+        seed: config.seed,
+    };
+    let shared = Arc::new(Shared {
+        config,
+        dataset,
+        stats,
+        attempts: Mutex::default(),
+    });
+    Router::new()
+        .route("/orders", get(orders))
+        .route("/orders/bare", get(bare_orders))
+        .with_state(shared)
+}
+
+/// Serves the demo API on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: TcpListener,
+    config: DemoConfig,
+    stats: Arc<Stats>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
+    axum::serve(listener, router(config, stats))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+#[derive(Serialize)]
+struct PageBody<'a> {
+    data: &'a [Order],
+    meta: Meta,
+}
+
+#[derive(Serialize, Default)]
+struct Meta {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    page: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    per_page: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    offset: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    limit: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    total: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    total_pages: Option<u64>,
+}
+
+async fn orders(
+    State(shared): State<Arc<Shared>>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    respond(&shared, &query, false).await
+}
+
+async fn bare_orders(
+    State(shared): State<Arc<Shared>>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    respond(&shared, &query, true).await
+}
+
+async fn respond(shared: &Shared, query: &HashMap<String, String>, bare: bool) -> Response {
+    let stats = &shared.stats;
+    stats.requests.fetch_add(1, Ordering::Relaxed);
+    let now = stats.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
+    stats.peak_in_flight.fetch_max(now, Ordering::Relaxed);
+    if !shared.config.latency.is_zero() {
+        tokio::time::sleep(shared.config.latency).await;
+    }
+    let response = page(shared, query, bare);
+    stats.in_flight.fetch_sub(1, Ordering::Relaxed);
+    response
+}
+
+fn page(shared: &Shared, query: &HashMap<String, String>, bare: bool) -> Response {
+    let config = &shared.config;
+    let number = |key: &str| -> Result<Option<u64>, Response> {
+        query
+            .get(key)
+            .map(|value| {
+                value.parse::<u64>().map_err(|_| {
+                    bad_request(&format!(
+                        "`{key}` must be a non-negative integer, not `{value}`"
+                    ))
+                })
+            })
+            .transpose()
+    };
+    let parsed = (|| {
+        Ok::<_, Response>((
+            number("page")?,
+            number("per_page")?,
+            number("offset")?,
+            number("limit")?,
+        ))
+    })();
+    let (page, per_page, offset, limit) = match parsed {
+        Ok(parsed) => parsed,
+        Err(response) => return response,
+    };
+    if let Some(failure) = injected_failure(shared, query) {
+        return failure;
+    }
+    let mut meta = Meta::default();
+    let (start, size) = match offset {
+        Some(offset) => {
+            let size = limit
+                .unwrap_or(config.default_page_size)
+                .min(config.max_page_size);
+            meta.offset = Some(offset);
+            meta.limit = Some(size);
+            (offset, size)
+        }
+        None => {
+            let page = page.unwrap_or(1);
+            if page == 0 {
+                return bad_request("`page` counts from 1");
+            }
+            let size = per_page
+                .unwrap_or(config.default_page_size)
+                .min(config.max_page_size);
+            meta.page = Some(page);
+            meta.per_page = Some(size);
+            ((page - 1).saturating_mul(size), size)
+        }
+    };
+    if config.totals {
+        meta.total = Some(config.records);
+        meta.total_pages = Some(config.records.div_ceil(size.max(1)));
+    }
+    let mut start = start;
+    if config.repeat_last_page && start >= config.records && config.records > 0 && size > 0 {
+        start = (config.records - 1) / size * size;
+    }
+    let end = start.saturating_add(size).min(config.records);
+    let orders: Vec<Order> = (start..end.max(start))
+        .map(|index| shared.dataset.order(index))
+        .collect();
+    let body = if bare {
+        serde_json::to_vec(&orders)
+    } else {
+        serde_json::to_vec(&PageBody {
+            data: &orders,
+            meta,
+        })
+    }
+    .expect("orders serialize");
+    shared
+        .stats
+        .body_bytes
+        .fetch_add(body.len() as u64, Ordering::Relaxed);
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+fn injected_failure(shared: &Shared, query: &HashMap<String, String>) -> Option<Response> {
+    let faults = &shared.config.faults;
+    if faults.fail_first == 0 {
+        return None;
+    }
+    let mut key: Vec<_> = query.iter().collect();
+    key.sort();
+    let key = format!("{key:?}");
+    let mut attempts = shared.attempts.lock().expect("no panics while locked");
+    let seen = attempts.entry(key).or_default();
+    *seen += 1;
+    if *seen > faults.fail_first {
+        return None;
+    }
+    let status = StatusCode::from_u16(if faults.status == 0 {
+        500
+    } else {
+        faults.status
+    })
+    .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    Some(
+        (
+            status,
+            format!("injected failure {} of {}", seen, faults.fail_first),
+        )
+            .into_response(),
+    )
+}
+
+fn bad_request(message: &str) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        axum::Json(serde_json::json!({ "error": message })),
+    )
+        .into_response()
+}
+
+/// The demo API running on a loopback port in a thread of its own, until dropped.
+pub struct DemoServer {
+    addr: SocketAddr,
+    stats: Arc<Stats>,
+    shutdown: Option<oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<io::Result<()>>>,
+}
+
+impl DemoServer {
+    /// Starts the API on `127.0.0.1`, on a port the system picks.
+    ///
+    /// # Errors
+    ///
+    /// When no port can be bound or no runtime can be started.
+    pub fn start(config: DemoConfig) -> io::Result<Self> {
+        Self::start_on(([127, 0, 0, 1], 0).into(), config)
+    }
+
+    /// Starts the API on `addr` (port 0: the system picks one).
+    ///
+    /// # Errors
+    ///
+    /// When `addr` cannot be bound or no runtime can be started.
+    pub fn start_on(addr: SocketAddr, config: DemoConfig) -> io::Result<Self> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()?;
+        let listener = runtime.block_on(TcpListener::bind(addr))?;
+        let addr = listener.local_addr()?;
+        let stats = Arc::new(Stats::default());
+        let (shutdown, stop) = oneshot::channel::<()>();
+        let served = stats.clone();
+        let thread = std::thread::Builder::new()
+            .name("demo-api".into())
+            .spawn(move || {
+                runtime.block_on(serve(listener, config, served, async move {
+                    let _ = stop.await;
+                }))
+            })?;
+        Ok(Self {
+            addr,
+            stats,
+            shutdown: Some(shutdown),
+            thread: Some(thread),
+        })
+    }
+
+    /// The address the API listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://ADDR` followed by `path_and_query`.
+    pub fn url(&self, path_and_query: &str) -> String {
+        format!("http://{}{path_and_query}", self.addr)
+    }
+
+    /// What the server has seen so far.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+}
+
+impl Drop for DemoServer {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}

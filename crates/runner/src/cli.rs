@@ -1,0 +1,116 @@
+//! The command line.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Pull everything out of paginated HTTP APIs, concurrently, and aggregate it.
+#[derive(Debug, Parser)]
+#[command(name = "pagefold", version, about, propagate_version = true)]
+pub struct Cli {
+    /// More log output on stderr (-v: info, -vv: debug). Secrets are never logged.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a job file: fetch every page, reduce, write the result.
+    Run(RunArgs),
+    /// Check a job file without fetching anything.
+    Validate {
+        /// The job file.
+        job: PathBuf,
+    },
+    /// Serve the fake demo API on loopback and run jobs/demo.toml against it.
+    Demo(DemoArgs),
+    /// Serve the fake demo API until interrupted, to try jobs against.
+    DemoApi(DemoApiArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The job file.
+    pub job: PathBuf,
+    /// Write the result here instead of the job's `[output]` or stdout.
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    /// Reduce worker threads (default: the job's `fetch.workers`, else the number of cores).
+    #[arg(long)]
+    pub workers: Option<usize>,
+    /// No progress bar and no summary line.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Pages of the demo collection (of 50 orders each).
+    #[arg(long, default_value_t = 500)]
+    pub pages: u64,
+    /// Server latency added to every response.
+    #[arg(long, default_value = "20ms", value_parser = humantime::parse_duration)]
+    pub latency: Duration,
+    /// Reduce worker threads.
+    #[arg(long)]
+    pub workers: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoApiArgs {
+    /// The port to listen on (0: any free port, printed at start).
+    #[arg(long, default_value_t = 7878)]
+    pub port: u16,
+    /// The address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: std::net::IpAddr,
+    /// Orders in the collection (overrides --pages).
+    #[arg(long)]
+    pub records: Option<u64>,
+    /// Pages in the collection, of --page-size orders each.
+    #[arg(long, default_value_t = 500)]
+    pub pages: u64,
+    /// Orders a page when counting --pages, and the default page size.
+    #[arg(long, default_value_t = 50)]
+    pub page_size: u64,
+    /// The largest page served, whatever the client asks.
+    #[arg(long, default_value_t = 100)]
+    pub page_size_cap: u64,
+    /// Latency added to every response.
+    #[arg(long, default_value = "0ms", value_parser = humantime::parse_duration)]
+    pub latency: Duration,
+    /// Leave `total` and `total_pages` out of pages.
+    #[arg(long)]
+    pub no_totals: bool,
+    /// Answer pages past the end with the last page again, as json-server does.
+    #[arg(long)]
+    pub repeat_last_page: bool,
+    /// Fail the first N requests of every page with HTTP 500.
+    #[arg(long, default_value_t = 0)]
+    pub fail_first: u32,
+    /// Varies the generated orders.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+impl DemoApiArgs {
+    /// The demo API configuration these flags describe.
+    pub fn config(&self) -> pagefold_demo_api::DemoConfig {
+        pagefold_demo_api::DemoConfig {
+            records: self.records.unwrap_or(self.pages * self.page_size),
+            seed: self.seed,
+            max_page_size: self.page_size_cap,
+            default_page_size: self.page_size,
+            latency: self.latency,
+            totals: !self.no_totals,
+            repeat_last_page: self.repeat_last_page,
+            faults: pagefold_demo_api::Faults {
+                fail_first: self.fail_first,
+                status: 500,
+            },
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! Exit codes: what scripts and schedulers can rely on.
+
+/// The run finished and wrote its result.
+pub const SUCCESS: u8 = 0;
+/// The run failed: an HTTP failure after retries, a bad page, a reducer or plugin error.
+/// No output file was written.
+pub const RUN_FAILED: u8 = 1;
+/// The job file or the command line is invalid; nothing was fetched.
+pub const INVALID_INPUT: u8 = 2;

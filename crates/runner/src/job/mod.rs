@@ -1,0 +1,238 @@
+//! The job file: one module per table, each a serde type that rejects unknown keys, then the
+//! checks serde cannot express, reported with the file, line and column.
+//!
+//! Format version 1. Keys may be added; none will change meaning.
+
+mod fetch;
+mod output;
+mod pagination;
+mod reduce;
+mod source;
+
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+pub use fetch::FetchSpec;
+pub use output::OutputSpec;
+pub use pagination::PaginationSpec;
+pub use reduce::{BuiltinKind, ReduceSpec, ReducerUse};
+pub use source::SourceSpec;
+
+/// A parsed and checked job file.
+#[derive(Debug, Clone)]
+pub struct Job {
+    /// The job's name (the file's stem unless `name` is set).
+    pub name: String,
+    /// The file it came from.
+    pub path: PathBuf,
+    /// What to fetch.
+    pub source: SourceSpec,
+    /// How hard to push the API.
+    pub fetch: FetchSpec,
+    /// The reducers, in the order the file lists them.
+    pub reduce: Vec<ReduceSpec>,
+    /// Where the result goes; stdout when `None`.
+    pub output: Option<OutputSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JobFile {
+    name: Option<String>,
+    source: SourceSpec,
+    fetch: Option<Spanned<FetchSpec>>,
+    #[serde(default)]
+    reduce: Vec<Spanned<reduce::ReduceEntry>>,
+    output: Option<OutputSpec>,
+}
+
+/// A job file that cannot be used: where, what, and what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// The file could not be read.
+    #[error("cannot read job file `{}`", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not a valid job.
+    #[error("{}", .0)]
+    Invalid(Box<Located>),
+}
+
+/// A message about a place in a job file.
+#[derive(Debug)]
+pub struct Located {
+    /// The file.
+    pub path: PathBuf,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column (in characters).
+    pub column: usize,
+    /// The line's text, for the caret display.
+    pub source_line: String,
+    /// How many characters to underline.
+    pub width: usize,
+    /// What is wrong.
+    pub message: String,
+    /// What to do, if there is something to say.
+    pub hint: Option<String>,
+}
+
+impl fmt::Display for Located {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.path.display(),
+            self.line,
+            self.column,
+            self.message
+        )
+    }
+}
+
+impl Located {
+    /// The offending line with a caret under the place, as the error display shows it.
+    pub fn snippet(&self) -> String {
+        let number = self.line.to_string();
+        let pad = " ".repeat(number.len());
+        let caret = format!(
+            "{}{}",
+            " ".repeat(self.column.saturating_sub(1)),
+            "^".repeat(self.width.max(1))
+        );
+        format!("{pad} |\n{number} | {}\n{pad} | {caret}", self.source_line)
+    }
+}
+
+/// Semantic problems found after deserializing, each with the span it is about.
+pub(crate) struct Problem {
+    pub span: Range<usize>,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl Problem {
+    pub fn new(span: Range<usize>, message: impl Into<String>) -> Self {
+        Self {
+            span,
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+impl Job {
+    /// Reads, parses and checks the job file at `path`.
+    ///
+    /// # Errors
+    ///
+    /// When the file cannot be read or is not a valid job; the error names the line and column.
+    pub fn load(path: &Path) -> Result<Self, JobError> {
+        let text = std::fs::read_to_string(path).map_err(|source| JobError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::parse(path, &text)
+    }
+
+    /// Parses and checks job text as if it were read from `path`.
+    ///
+    /// # Errors
+    ///
+    /// When the text is not a valid job; the error names the line and column.
+    pub fn parse(path: &Path, text: &str) -> Result<Self, JobError> {
+        let locate = |span: Range<usize>, message: String, hint: Option<String>| {
+            JobError::Invalid(Box::new(locate(path, text, span, message, hint)))
+        };
+        let file: JobFile = toml::from_str(text).map_err(|error| {
+            let span = error.span().unwrap_or(0..0);
+            let message = error.message().trim().to_owned();
+            let hint = hint_for(&message);
+            locate(span, message, hint)
+        })?;
+        let base = path.parent().unwrap_or(Path::new("")).to_owned();
+        let mut problems = Vec::new();
+        file.source.check(&mut problems);
+        let fetch = file
+            .fetch
+            .unwrap_or_else(|| Spanned::new(0..0, FetchSpec::default()));
+        fetch.get_ref().check(fetch.span(), &mut problems);
+        reduce::check_all(&file.reduce, &mut problems);
+        if let Some(problem) = problems.into_iter().next() {
+            return Err(locate(problem.span, problem.message, problem.hint));
+        }
+        let name = match file.name {
+            Some(name) => name,
+            None => path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "job".into()),
+        };
+        let reduce = file
+            .reduce
+            .into_iter()
+            .map(|spec| spec.into_inner().resolved(&base))
+            .collect();
+        let output = file.output.map(|output| output.resolved(&base));
+        Ok(Self {
+            name,
+            path: path.to_owned(),
+            source: file.source,
+            fetch: fetch.into_inner(),
+            reduce,
+            output,
+        })
+    }
+}
+
+fn locate(
+    path: &Path,
+    text: &str,
+    span: Range<usize>,
+    message: String,
+    hint: Option<String>,
+) -> Located {
+    let start = span.start.min(text.len());
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+    let line = text[..start].matches('\n').count() + 1;
+    let column = text[line_start..start].chars().count() + 1;
+    let end = span.end.clamp(start, line_end);
+    let width = text[start..end].chars().count();
+    Located {
+        path: path.to_owned(),
+        line,
+        column,
+        source_line: text[line_start..line_end].trim_end_matches('\r').to_owned(),
+        width,
+        message,
+        hint,
+    }
+}
+
+fn hint_for(message: &str) -> Option<String> {
+    if message.starts_with("unknown field") {
+        Some("check the spelling; the README lists every key of the job file".into())
+    } else if message.starts_with("missing field") {
+        Some("add the key; the README shows a complete job file".into())
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests;

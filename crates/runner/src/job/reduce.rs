@@ -1,0 +1,266 @@
+//! `[[reduce]]`: the reducers, built-in (`use`) or plugins (`plugin`).
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use pagefold_json::Pointer;
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::Problem;
+
+/// A `[[reduce]]` entry as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ReduceEntry {
+    name: Option<Spanned<String>>,
+    #[serde(rename = "use")]
+    builtin: Option<Spanned<String>>,
+    plugin: Option<Spanned<PathBuf>>,
+    field: Option<Spanned<Pointer>>,
+    k: Option<Spanned<usize>>,
+    config: Option<Spanned<toml::Table>>,
+}
+
+/// A checked `[[reduce]]` entry.
+#[derive(Debug, Clone)]
+pub struct ReduceSpec {
+    /// The key of its value in the result document.
+    pub name: String,
+    /// What it runs.
+    pub reducer: ReducerUse,
+}
+
+/// A built-in reducer or a plugin.
+#[derive(Debug, Clone)]
+pub enum ReducerUse {
+    /// `use = "…"`.
+    Builtin {
+        /// Which one.
+        kind: BuiltinKind,
+        /// The field it reads, for those that read one.
+        field: Option<Pointer>,
+        /// `k` of `top_k`.
+        k: usize,
+    },
+    /// `plugin = "…"`.
+    Plugin {
+        /// The library (resolved against the job file's folder).
+        path: PathBuf,
+        /// `config`, as JSON.
+        config: serde_json::Value,
+    },
+}
+
+/// The built-in reducers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BuiltinKind {
+    /// Records.
+    Count,
+    /// Sum of a numeric field.
+    Sum,
+    /// Smallest value of a field.
+    Min,
+    /// Largest value of a field.
+    Max,
+    /// Mean of a numeric field.
+    Mean,
+    /// Records per value of a field.
+    CountBy,
+    /// Distinct values of a field.
+    Distinct,
+    /// The `k` most frequent values of a field.
+    TopK,
+    /// Every value of a field, in page order.
+    Collect,
+}
+
+impl BuiltinKind {
+    /// Every built-in, in the order the README documents them.
+    pub const ALL: [Self; 9] = [
+        Self::Count,
+        Self::Sum,
+        Self::Min,
+        Self::Max,
+        Self::Mean,
+        Self::CountBy,
+        Self::Distinct,
+        Self::TopK,
+        Self::Collect,
+    ];
+
+    /// The name a job file uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Count => "count",
+            Self::Sum => "sum",
+            Self::Min => "min",
+            Self::Max => "max",
+            Self::Mean => "mean",
+            Self::CountBy => "count_by",
+            Self::Distinct => "distinct",
+            Self::TopK => "top_k",
+            Self::Collect => "collect",
+        }
+    }
+
+    /// Whether it needs `field`.
+    pub fn needs_field(self) -> bool {
+        self != Self::Count
+    }
+}
+
+impl fmt::Display for BuiltinKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for BuiltinKind {
+    type Err = ();
+
+    fn from_str(name: &str) -> Result<Self, ()> {
+        Self::ALL
+            .into_iter()
+            .find(|kind| kind.name() == name)
+            .ok_or(())
+    }
+}
+
+const DEFAULT_K: usize = 10;
+
+pub(crate) fn check_all(entries: &[Spanned<ReduceEntry>], problems: &mut Vec<Problem>) {
+    let mut names = BTreeSet::new();
+    for entry in entries {
+        let span = entry.span();
+        let entry = entry.get_ref();
+        entry.check(span.clone(), problems);
+        let name = entry.name();
+        if !names.insert(name.clone()) {
+            let at = entry.name.as_ref().map_or(span, Spanned::span);
+            problems.push(
+                Problem::new(at, format!("two reducers are named `{name}`"))
+                    .hint("give each [[reduce]] a distinct `name`: it is the key of its value in the result"),
+            );
+        }
+    }
+}
+
+impl ReduceEntry {
+    fn name(&self) -> String {
+        if let Some(name) = &self.name {
+            return name.get_ref().clone();
+        }
+        if let Some(builtin) = &self.builtin {
+            return builtin.get_ref().clone();
+        }
+        self.plugin
+            .as_ref()
+            .and_then(|p| p.get_ref().file_stem())
+            .map(|stem| stem.to_string_lossy().trim_start_matches("lib").to_owned())
+            .unwrap_or_default()
+    }
+
+    fn check(&self, span: std::ops::Range<usize>, problems: &mut Vec<Problem>) {
+        let all = BuiltinKind::ALL.map(BuiltinKind::name).join(", ");
+        match (&self.builtin, &self.plugin) {
+            (None, None) => problems.push(
+                Problem::new(
+                    span,
+                    "a [[reduce]] entry needs `use` (a built-in) or `plugin` (a library)",
+                )
+                .hint(format!("built-ins: {all}")),
+            ),
+            (Some(builtin), Some(_)) => problems.push(Problem::new(
+                builtin.span(),
+                "`use` and `plugin` cannot both be set: a reducer is a built-in or a plugin",
+            )),
+            (Some(builtin), None) => match builtin.get_ref().parse::<BuiltinKind>() {
+                Err(()) => problems.push(
+                    Problem::new(
+                        builtin.span(),
+                        format!(
+                            "unknown built-in reducer `{}`; built-ins are: {all}",
+                            builtin.get_ref()
+                        ),
+                    )
+                    .hint(
+                        "for a reducer of your own, write a plugin and set `plugin` to its library",
+                    ),
+                ),
+                Ok(kind) => {
+                    if kind.needs_field() && self.field.is_none() {
+                        problems.push(
+                            Problem::new(
+                                builtin.span(),
+                                format!(
+                                    "`{kind}` needs `field`, the JSON Pointer of the value it reads"
+                                ),
+                            )
+                            .hint("e.g. field = \"/amount\""),
+                        );
+                    }
+                    if !kind.needs_field()
+                        && let Some(field) = &self.field
+                    {
+                        problems.push(Problem::new(
+                            field.span(),
+                            "`count` counts records and takes no `field`",
+                        ));
+                    }
+                    if let Some(k) = &self.k {
+                        if kind != BuiltinKind::TopK {
+                            problems.push(Problem::new(
+                                k.span(),
+                                format!("`k` belongs to `top_k`, not `{kind}`"),
+                            ));
+                        } else if *k.get_ref() == 0 {
+                            problems.push(Problem::new(k.span(), "`k` must be at least 1"));
+                        }
+                    }
+                    if let Some(config) = &self.config {
+                        problems.push(Problem::new(
+                            config.span(),
+                            "`config` is for plugins; built-ins take `field` (and `k`)",
+                        ));
+                    }
+                }
+            },
+            (None, Some(_)) => {
+                for (key, span) in [
+                    ("field", self.field.as_ref().map(Spanned::span)),
+                    ("k", self.k.as_ref().map(Spanned::span)),
+                ] {
+                    if let Some(span) = span {
+                        problems.push(
+                            Problem::new(span, format!("`{key}` is for built-ins; a plugin reads its settings from `config`"))
+                                .hint(format!("write config = {{ {key} = … }}")),
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    pub(crate) fn resolved(self, base: &Path) -> ReduceSpec {
+        let name = self.name();
+        let reducer = match (self.builtin, self.plugin) {
+            (Some(builtin), _) => ReducerUse::Builtin {
+                kind: builtin.get_ref().parse().expect("checked before resolving"),
+                field: self.field.map(Spanned::into_inner),
+                k: self.k.map_or(DEFAULT_K, Spanned::into_inner),
+            },
+            (None, Some(plugin)) => ReducerUse::Plugin {
+                path: base.join(plugin.into_inner()),
+                config: self
+                    .config
+                    .map(|config| serde_json::to_value(config.into_inner()).unwrap_or_default())
+                    .unwrap_or_else(|| serde_json::Value::Object(Default::default())),
+            },
+            (None, None) => unreachable!("checked before resolving"),
+        };
+        ReduceSpec { name, reducer }
+    }
+}

@@ -1,0 +1,137 @@
+//! `[source]`: the endpoint, its extra parameters and headers, and where the records are.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use pagefold_json::Pointer;
+use serde::{Deserialize, Deserializer};
+use toml::Spanned;
+use url::Url;
+
+use super::{PaginationSpec, Problem};
+
+/// `[source]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceSpec {
+    /// The URL of the first page.
+    pub url: HttpUrl,
+    /// JSON Pointer to the records array; `""` when the page is the array.
+    #[serde(default = "Pointer::root")]
+    pub records: Pointer,
+    /// Extra query parameters.
+    #[serde(default)]
+    pub query: BTreeMap<String, QueryValue>,
+    /// Extra headers.
+    #[serde(default = "no_headers")]
+    pub headers: Spanned<BTreeMap<String, String>>,
+    /// `[source.pagination]`; no pagination when absent.
+    pub pagination: Option<Spanned<PaginationSpec>>,
+}
+
+fn no_headers() -> Spanned<BTreeMap<String, String>> {
+    Spanned::new(0..0, BTreeMap::new())
+}
+
+impl SourceSpec {
+    pub(crate) fn check(&self, problems: &mut Vec<Problem>) {
+        for (name, value) in self.headers.get_ref() {
+            if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
+                problems.push(Problem::new(
+                    self.headers.span(),
+                    format!("`{name}` is not a valid HTTP header name"),
+                ));
+            } else if reqwest::header::HeaderValue::from_str(value).is_err() {
+                problems.push(Problem::new(
+                    self.headers.span(),
+                    format!("the value of header `{name}` is not a valid HTTP header value (control characters or non-ASCII)"),
+                ));
+            }
+        }
+        if let Some(pagination) = &self.pagination {
+            pagination.get_ref().check(pagination.span(), problems);
+        }
+    }
+
+    /// The headers, validated by [`SourceSpec::check`].
+    pub fn header_map(&self) -> reqwest::header::HeaderMap {
+        self.headers
+            .get_ref()
+            .iter()
+            .filter_map(|(name, value)| {
+                Some((
+                    reqwest::header::HeaderName::from_bytes(name.as_bytes()).ok()?,
+                    reqwest::header::HeaderValue::from_str(value).ok()?,
+                ))
+            })
+            .collect()
+    }
+}
+
+/// An absolute `http` or `https` URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpUrl(pub Url);
+
+impl<'de> Deserialize<'de> for HttpUrl {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        let url = Url::parse(&text)
+            .map_err(|e| serde::de::Error::custom(format!("`{text}` is not a URL: {e}")))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(serde::de::Error::custom(format!(
+                "`{text}` is not an http or https URL (the scheme is `{}`)",
+                url.scheme()
+            )));
+        }
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err(serde::de::Error::custom(format!("`{text}` has no host")));
+        }
+        Ok(Self(url))
+    }
+}
+
+/// A query parameter's value: TOML strings, integers, floats and booleans are all accepted.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged, expecting = "a string, number or boolean")]
+pub enum QueryValue {
+    /// `"open"`.
+    Text(String),
+    /// `50`.
+    Integer(i64),
+    /// `0.5`.
+    Float(f64),
+    /// `true`.
+    Bool(bool),
+}
+
+impl fmt::Display for QueryValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Text(text) => f.write_str(text),
+            Self::Integer(n) => write!(f, "{n}"),
+            Self::Float(x) => write!(f, "{x}"),
+            Self::Bool(b) => write!(f, "{b}"),
+        }
+    }
+}
+
+impl SourceSpec {
+    /// The source the fetcher runs.
+    pub fn to_fetch(&self) -> pagefold_fetch::Source {
+        let pagination = self
+            .pagination
+            .as_ref()
+            .map_or(pagefold_fetch::Pagination::None, |pagination| {
+                pagination.get_ref().to_fetch()
+            });
+        let mut source =
+            pagefold_fetch::Source::new(self.url.0.clone(), self.records.clone(), pagination);
+        source.query = self
+            .query
+            .iter()
+            .map(|(key, value)| (key.clone(), value.to_string()))
+            .collect();
+        source.headers = self.header_map();
+        source
+    }
+}

@@ -1,0 +1,143 @@
+//! `pagefold`: run jobs that pull every page of an HTTP API and reduce the records.
+//!
+//! This file is the edge: it parses the command line, runs a command, and turns every error
+//! into one printed message and one exit code (see [`exit`]).
+
+mod cli;
+mod demo;
+mod exit;
+mod job;
+mod output;
+mod progress;
+mod reduce;
+mod report;
+mod run;
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+use crate::job::{Job, JobError};
+use crate::report::Failure;
+use crate::run::{RunError, RunOptions, RunReport};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    match execute(cli.command) {
+        Ok(()) => ExitCode::from(exit::SUCCESS),
+        Err(failure) => {
+            eprint!("{}", failure.render());
+            ExitCode::from(failure.code)
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    // Only our crates log at the chosen level: hyper and reqwest at debug print headers,
+    // which may hold credentials.
+    let filter = format!("warn,pagefold={level},pagefold_fetch={level},pagefold_demo_api={level}");
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}
+
+fn execute(command: Command) -> Result<(), Failure> {
+    let interactive = std::io::stderr().is_terminal();
+    match command {
+        Command::Validate { job } => {
+            let job = load(&job)?;
+            eprintln!(
+                "`{}` is a valid job: `{}`, {} reducer{}",
+                job.path.display(),
+                job.name,
+                job.reduce.len(),
+                if job.reduce.len() == 1 { "" } else { "s" }
+            );
+            Ok(())
+        }
+        Command::Run(args) => {
+            let job = load(&args.job)?;
+            let options = RunOptions {
+                workers: args.workers,
+                output: args.output,
+                progress: !args.quiet && interactive,
+            };
+            let report = run::run(&job, &options).map_err(run_failure)?;
+            finish(&report, job.fetch.concurrency.get_ref(), args.quiet)
+        }
+        Command::Demo(args) => {
+            let report = demo::demo(&args, interactive).map_err(|error| match error {
+                demo::DemoError::Run(error) => run_failure(error),
+                other => Failure::from_error(exit::RUN_FAILED, &other),
+            })?;
+            finish(&report, &32, false)
+        }
+        Command::DemoApi(args) => demo::demo_api(&args).map_err(|error| {
+            Failure::from_error(exit::RUN_FAILED, &error).with_hint(Some(
+                "choose another port with --port, or --port 0 for any free one".into(),
+            ))
+        }),
+    }
+}
+
+fn load(path: &std::path::Path) -> Result<Job, Failure> {
+    Job::load(path).map_err(|error| match error {
+        JobError::Invalid(located) => Failure {
+            code: exit::INVALID_INPUT,
+            message: located.to_string(),
+            snippet: Some(located.snippet()),
+            causes: Vec::new(),
+            hint: located.hint.clone(),
+        },
+        read @ JobError::Read { .. } => Failure::from_error(exit::INVALID_INPUT, &read),
+    })
+}
+
+fn run_failure(error: RunError) -> Failure {
+    let hint = match &error {
+        RunError::Reduce(reduce) => reduce.hint(),
+        RunError::Fetch(_) => {
+            Some("nothing was written; fix the cause and run the job again".into())
+        }
+        RunError::Write { .. } | RunError::Runtime(_) => None,
+    };
+    Failure::from_error(exit::RUN_FAILED, &error).with_hint(hint)
+}
+
+/// Prints the result (when it went to no file), the warnings and the closing line.
+fn finish(report: &RunReport, concurrency: &usize, quiet: bool) -> Result<(), Failure> {
+    if report.written_to.is_none() {
+        let mut stdout = std::io::stdout().lock();
+        let written = stdout
+            .write_all(report.document.to_json().as_bytes())
+            .and_then(|()| stdout.flush());
+        if let Err(error) = written
+            && error.kind() != std::io::ErrorKind::BrokenPipe
+        {
+            return Err(Failure::from_error(exit::RUN_FAILED, &error));
+        }
+    }
+    for warning in &report.document.warnings {
+        eprintln!("warning: {warning}");
+    }
+    if !quiet {
+        eprintln!(
+            "{}",
+            progress::summary_line(&report.summary, report.wall, *concurrency)
+        );
+        if let Some(path) = &report.written_to {
+            eprintln!("result written to `{}`", path.display());
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,96 @@
+//! The result document, and writing it so that nobody ever reads half of it.
+
+use std::io::Write;
+use std::path::Path;
+
+use serde::Serialize;
+use serde::ser::SerializeMap;
+
+/// `{"job": …, "pages": …, "records": …, "reducers": {…}, "warnings": […]}`.
+#[derive(Debug, Serialize)]
+pub struct ResultDocument {
+    /// The job's name.
+    pub job: String,
+    /// Pages whose records were reduced.
+    pub pages: u64,
+    /// Records reduced.
+    pub records: u64,
+    /// Each reducer's value, in job order.
+    #[serde(serialize_with = "in_order")]
+    pub reducers: Vec<(String, serde_json::Value)>,
+    /// What the user should know about the result (a total that did not match, a cap hit).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+fn in_order<S: serde::Serializer>(
+    values: &[(String, serde_json::Value)],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    let mut map = serializer.serialize_map(Some(values.len()))?;
+    for (name, value) in values {
+        map.serialize_entry(name, value)?;
+    }
+    map.end()
+}
+
+impl ResultDocument {
+    /// The document as pretty JSON with a final newline.
+    pub fn to_json(&self) -> String {
+        let mut text = serde_json::to_string_pretty(self).expect("the result document serializes");
+        text.push('\n');
+        text
+    }
+}
+
+/// Writes `text` to `path` atomically: a temporary file in the same folder, flushed to disk,
+/// then renamed over `path`. A crash or Ctrl-C leaves the old file or the new one, never half
+/// of one. Missing parent folders are created.
+///
+/// # Errors
+///
+/// When the folder cannot be created or written to.
+pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+    let folder = match path.parent() {
+        Some(folder) if !folder.as_os_str().is_empty() => folder,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(folder)?;
+    let mut temporary = tempfile::Builder::new()
+        .prefix(".pagefold-")
+        .suffix(".tmp")
+        .tempfile_in(folder)?;
+    temporary.write_all(text.as_bytes())?;
+    temporary.as_file().sync_all()?;
+    temporary.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_reducer_order_and_hides_empty_warnings() {
+        let document = ResultDocument {
+            job: "j".into(),
+            pages: 1,
+            records: 2,
+            reducers: vec![("z".into(), 1.into()), ("a".into(), 2.into())],
+            warnings: vec![],
+        };
+        let json = document.to_json();
+        assert!(json.find("\"z\"").unwrap() < json.find("\"a\"").unwrap());
+        assert!(!json.contains("warnings"));
+    }
+
+    #[test]
+    fn writes_through_a_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("deep/er/out.json");
+        write_atomically(&path, "{}\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "{}\n");
+        let leftovers: Vec<_> = std::fs::read_dir(path.parent().unwrap()).unwrap().collect();
+        assert_eq!(leftovers.len(), 1);
+    }
+}

@@ -1,0 +1,80 @@
+//! The live progress bar on stderr (hidden when stderr is not a terminal) and the closing line.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use pagefold_fetch::{FetchObserver, FetchSummary, SafeUrl};
+
+/// Shows pages, records, requests per second and the ETA while a job runs.
+pub struct Progress {
+    bar: ProgressBar,
+    records: AtomicU64,
+}
+
+impl Progress {
+    /// A bar on stderr; `visible: false` (or a stderr that is not a terminal) hides it.
+    pub fn new(visible: bool) -> Self {
+        let target = if visible {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        };
+        let bar = ProgressBar::with_draw_target(None, target);
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {pos} pages · {msg} · {per_sec} · {elapsed}")
+                .expect("the template is valid"),
+        );
+        bar.enable_steady_tick(Duration::from_millis(100));
+        Self {
+            bar,
+            records: AtomicU64::new(0),
+        }
+    }
+
+    /// Removes the bar.
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+impl FetchObserver for Progress {
+    fn total_pages(&self, _chain: u32, pages: u64) {
+        self.bar.set_length(pages);
+        self.bar.set_style(
+            ProgressStyle::with_template(
+                "{spinner} [{bar:30}] {pos}/{len} pages · {msg} · {per_sec} · ETA {eta}",
+            )
+            .expect("the template is valid")
+            .progress_chars("=> "),
+        );
+    }
+
+    fn page(&self, records: usize, _bytes: usize) {
+        let total = self.records.fetch_add(records as u64, Ordering::Relaxed) + records as u64;
+        self.bar.inc(1);
+        self.bar.set_message(format!("{total} records"));
+    }
+
+    fn retry(&self, url: &SafeUrl, reason: &str, wait: Duration) {
+        self.bar
+            .set_message(format!("retrying `{url}` in {wait:.1?}: {reason}"));
+    }
+}
+
+/// The closing line: what was fetched, how long it took, and what one page after another
+/// would have taken (the sum of the requests' own durations).
+pub fn summary_line(summary: &FetchSummary, wall: Duration, concurrency: usize) -> String {
+    let megabytes = summary.bytes as f64 / 1e6;
+    let sequential = summary.request_time;
+    let speedup = sequential.as_secs_f64() / wall.as_secs_f64().max(1e-9);
+    format!(
+        "{} pages, {} records ({megabytes:.1} MB, {} requests) in {:.2}s with up to {concurrency} in flight; \
+         one page after another would take ~{:.2}s ({speedup:.1}× faster)",
+        summary.pages,
+        summary.records,
+        summary.requests,
+        wall.as_secs_f64(),
+        sequential.as_secs_f64(),
+    )
+}

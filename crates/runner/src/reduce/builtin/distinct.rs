@@ -1,0 +1,60 @@
+//! `distinct`: how many different values a field takes.
+
+use std::collections::HashSet;
+
+use pagefold_json::RawValue;
+use pagefold_reducer::{Position, ReducerError};
+use serde::{Deserialize, Serialize};
+
+use super::Builtin;
+use super::value::{KeyRef, present};
+
+/// The exact number of distinct values of a field (`"1"` and `1` are different); `0` on no
+/// input.
+pub(crate) struct Distinct;
+
+/// The values seen, strings by text and others by compact JSON; looked up without allocating.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub(crate) struct Seen {
+    text: HashSet<String>,
+    json: HashSet<String>,
+}
+
+impl Builtin for Distinct {
+    type State = Seen;
+
+    fn new(_k: usize) -> Self {
+        Distinct
+    }
+
+    fn init(&self) -> Seen {
+        Seen::default()
+    }
+
+    fn fold_value(
+        &self,
+        seen: &mut Seen,
+        value: Option<&RawValue>,
+        _: Position,
+    ) -> Result<(), ReducerError> {
+        if let Some(raw) = present(value) {
+            let (set, key) = match KeyRef::read(raw) {
+                KeyRef::Text(key) => (&mut seen.text, key),
+                KeyRef::Json(key) => (&mut seen.json, key),
+            };
+            if !set.contains(key.as_ref()) {
+                set.insert(key.into_owned());
+            }
+        }
+        Ok(())
+    }
+
+    fn merge(&self, into: &mut Seen, other: Seen) {
+        into.text.extend(other.text);
+        into.json.extend(other.json);
+    }
+
+    fn finish(&self, seen: Seen) -> serde_json::Value {
+        ((seen.text.len() + seen.json.len()) as u64).into()
+    }
+}

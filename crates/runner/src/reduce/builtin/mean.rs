@@ -1,0 +1,55 @@
+//! `mean`: the arithmetic mean of a numeric field.
+
+use pagefold_json::RawValue;
+use pagefold_reducer::{Position, ReducerError};
+use serde::{Deserialize, Serialize};
+
+use super::Builtin;
+use super::value::{ExactSum, number, present};
+
+/// The mean of a numeric field, from an exact sum (so independent of order); `null` on no
+/// input.
+pub(crate) struct Mean;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub(crate) struct MeanState {
+    sum: ExactSum,
+    count: u64,
+}
+
+impl Builtin for Mean {
+    type State = MeanState;
+
+    fn new(_k: usize) -> Self {
+        Mean
+    }
+
+    fn init(&self) -> MeanState {
+        MeanState::default()
+    }
+
+    fn fold_value(
+        &self,
+        state: &mut MeanState,
+        value: Option<&RawValue>,
+        _: Position,
+    ) -> Result<(), ReducerError> {
+        if let Some(raw) = present(value) {
+            state.sum.add(number(raw, "mean")?);
+            state.count += 1;
+        }
+        Ok(())
+    }
+
+    fn merge(&self, into: &mut MeanState, other: MeanState) {
+        into.sum.merge(&other.sum);
+        into.count += other.count;
+    }
+
+    fn finish(&self, state: MeanState) -> serde_json::Value {
+        if state.count == 0 {
+            return serde_json::Value::Null;
+        }
+        (state.sum.total().as_f64() / state.count as f64).into()
+    }
+}

@@ -1,0 +1,250 @@
+//! The built-in reducers.
+//!
+//! Each implements [`Builtin`]: a fold over the one field value the runner extracted for it
+//! (all built-ins' fields are extracted from a record in one pass). [`AsReducer`] makes a
+//! built-in a [`pagefold_reducer::Reducer`] too, so built-ins keep the same contract as plugins
+//! and are checked by the same law tests.
+
+mod collect;
+mod count;
+mod distinct;
+mod extremes;
+mod frequencies;
+mod mean;
+mod sum;
+pub(crate) mod value;
+
+use std::any::Any;
+use std::sync::Arc;
+
+use pagefold_json::{Pointer, PointerSet, RawValue};
+use pagefold_reducer::{Position, Reducer, ReducerError};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::{PageView, Partial, Reduce, ReduceFailure};
+use crate::job::BuiltinKind;
+
+/// A built-in reducer: a fold over one field value per record.
+pub(crate) trait Builtin: Send + Sync + Sized + 'static {
+    type State: Serialize + DeserializeOwned + Send + 'static;
+    fn new(k: usize) -> Self;
+    fn init(&self) -> Self::State;
+    /// `value` is the record's field (`None`: the record lacks it); `count` ignores it.
+    fn fold_value(
+        &self,
+        state: &mut Self::State,
+        value: Option<&RawValue>,
+        at: Position,
+    ) -> Result<(), ReducerError>;
+    fn merge(&self, into: &mut Self::State, other: Self::State);
+    fn finish(&self, state: Self::State) -> serde_json::Value;
+}
+
+/// The `config` of a built-in when it is used through the [`Reducer`] trait.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub(crate) struct BuiltinConfig {
+    pub field: Option<Pointer>,
+    #[serde(default = "default_k")]
+    pub k: usize,
+}
+
+fn default_k() -> usize {
+    10
+}
+
+/// A built-in as a [`Reducer`] over whole records.
+pub(crate) struct AsReducer<B> {
+    builtin: B,
+    field: Option<Pointer>,
+    fields: PointerSet,
+}
+
+impl<B: Builtin> AsReducer<B> {
+    fn build(field: Option<Pointer>, k: usize) -> Self {
+        let fields = PointerSet::new(field.iter());
+        Self {
+            builtin: B::new(k),
+            field,
+            fields,
+        }
+    }
+}
+
+impl<B: Builtin> Reducer for AsReducer<B> {
+    type Config = BuiltinConfig;
+    type State = B::State;
+    type Record<'a> = &'a RawValue;
+
+    fn new(config: BuiltinConfig) -> Result<Self, ReducerError> {
+        Ok(Self::build(config.field, config.k))
+    }
+
+    fn init(&self) -> B::State {
+        self.builtin.init()
+    }
+
+    fn fold(
+        &self,
+        state: &mut B::State,
+        record: &RawValue,
+        at: Position,
+    ) -> Result<(), ReducerError> {
+        let mut found = self.fields.slots();
+        if self.field.is_some() {
+            self.fields
+                .extract(record.get().as_bytes(), &mut found)
+                .map_err(|e| ReducerError::new(e.to_string()))?;
+        }
+        self.builtin
+            .fold_value(state, found.first().copied().flatten(), at)
+    }
+
+    fn merge(&self, into: &mut B::State, other: B::State) {
+        self.builtin.merge(into, other);
+    }
+
+    fn finish(&self, state: B::State) -> serde_json::Value {
+        self.builtin.finish(state)
+    }
+}
+
+/// A configured built-in, shared by the workers.
+struct BuiltinReduce<B> {
+    kind: BuiltinKind,
+    reducer: Arc<AsReducer<B>>,
+}
+
+struct BuiltinPartial<B: Builtin> {
+    reducer: Arc<AsReducer<B>>,
+    slot: Option<usize>,
+    state: B::State,
+}
+
+/// Builds the built-in `kind` reading `field`.
+pub(crate) fn build(kind: BuiltinKind, field: Option<Pointer>, k: usize) -> Arc<dyn Reduce> {
+    fn make<B: Builtin>(kind: BuiltinKind, field: Option<Pointer>, k: usize) -> Arc<dyn Reduce> {
+        Arc::new(BuiltinReduce::<B> {
+            kind,
+            reducer: Arc::new(AsReducer::build(field, k)),
+        })
+    }
+    match kind {
+        BuiltinKind::Count => make::<count::Count>(kind, field, k),
+        BuiltinKind::Sum => make::<sum::Sum>(kind, field, k),
+        BuiltinKind::Min => make::<extremes::Min>(kind, field, k),
+        BuiltinKind::Max => make::<extremes::Max>(kind, field, k),
+        BuiltinKind::Mean => make::<mean::Mean>(kind, field, k),
+        BuiltinKind::CountBy => make::<frequencies::CountBy>(kind, field, k),
+        BuiltinKind::Distinct => make::<distinct::Distinct>(kind, field, k),
+        BuiltinKind::TopK => make::<frequencies::TopK>(kind, field, k),
+        BuiltinKind::Collect => make::<collect::Collect>(kind, field, k),
+    }
+}
+
+impl<B: Builtin> Reduce for BuiltinReduce<B> {
+    fn describe(&self) -> String {
+        format!("built-in `{}`", self.kind)
+    }
+
+    fn field(&self) -> Option<&Pointer> {
+        self.reducer.field.as_ref()
+    }
+
+    fn partial(&self, slot: Option<usize>) -> Result<Box<dyn Partial>, ReduceFailure> {
+        Ok(Box::new(BuiltinPartial {
+            reducer: self.reducer.clone(),
+            slot,
+            state: self.reducer.init(),
+        }))
+    }
+}
+
+impl<B: Builtin> Partial for BuiltinPartial<B> {
+    fn fold(&mut self, page: &PageView<'_>) -> Result<(), ReduceFailure> {
+        let builtin = &self.reducer.builtin;
+        for record in 0..page.count {
+            let value = self.slot.and_then(|slot| page.value(record, slot));
+            builtin
+                .fold_value(&mut self.state, value, page.position(record))
+                .map_err(|e| ReduceFailure::Failed(format!("record {record}: {e}")))?;
+        }
+        Ok(())
+    }
+
+    fn merge(&mut self, other: Box<dyn Partial>) -> Result<(), ReduceFailure> {
+        let other = other
+            .into_any()
+            .downcast::<Self>()
+            .expect("partials of one reducer merge with each other");
+        self.reducer.builtin.merge(&mut self.state, other.state);
+        Ok(())
+    }
+
+    fn save(&self) -> Result<Vec<u8>, ReduceFailure> {
+        self.reducer
+            .save(&self.state)
+            .map_err(|e| ReduceFailure::Failed(e.to_string()))
+    }
+
+    fn finish(self: Box<Self>) -> Result<serde_json::Value, ReduceFailure> {
+        Ok(self.reducer.builtin.finish(self.state))
+    }
+
+    fn into_any(self: Box<Self>) -> Box<dyn Any> {
+        self
+    }
+}
+
+#[cfg(test)]
+mod laws {
+    //! Every built-in keeps the merge laws, checked like a plugin's.
+
+    use pagefold_reducer::laws::{self, proptest::prelude::*};
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    fn records() -> impl Strategy<Value = Value> {
+        let amount = prop_oneof![
+            (-1000i64..1000).prop_map(Value::from),
+            (-1e6f64..1e6).prop_map(Value::from),
+            Just(Value::Null),
+        ];
+        let status = prop_oneof![Just("paid"), Just("open"), Just("shipped"), Just("x\"y")];
+        (amount, status, any::<bool>()).prop_map(|(amount, status, has_amount)| {
+            if has_amount {
+                json!({ "amount": amount, "status": status })
+            } else {
+                json!({ "status": status })
+            }
+        })
+    }
+
+    fn check<B: Builtin>(field: &str) {
+        let reducer = AsReducer::<B>::build(Some(field.parse().unwrap()), 3);
+        laws::check(&reducer, records());
+    }
+
+    #[test]
+    fn count() {
+        laws::check(&AsReducer::<count::Count>::build(None, 0), records());
+    }
+
+    #[test]
+    fn numeric() {
+        check::<sum::Sum>("/amount");
+        check::<mean::Mean>("/amount");
+        check::<extremes::Min>("/amount");
+        check::<extremes::Max>("/amount");
+    }
+
+    #[test]
+    fn by_value() {
+        check::<frequencies::CountBy>("/status");
+        check::<frequencies::TopK>("/status");
+        check::<distinct::Distinct>("/amount");
+        check::<extremes::Min>("/status");
+        check::<collect::Collect>("/amount");
+    }
+}

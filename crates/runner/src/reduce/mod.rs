@@ -1,0 +1,207 @@
+//! The reduce side: reducers built from the job, worker threads that fold pages into partial
+//! states, and the merge of those states at the end.
+
+mod builtin;
+mod plugin;
+mod worker;
+
+use std::any::Any;
+use std::sync::Arc;
+
+use pagefold_fetch::Page;
+use pagefold_json::{Pointer, PointerSet, RawValue};
+use pagefold_reducer::Position;
+
+pub use plugin::{PluginError, PluginLibrary};
+pub use worker::WorkerPool;
+
+use crate::job::{ReduceSpec, ReducerUse};
+
+/// A configured reducer, shared by all workers.
+pub trait Reduce: Send + Sync {
+    /// What it is, for messages: "built-in `sum`", "plugin `quantiles` 0.1.0 (`path`)".
+    fn describe(&self) -> String;
+    /// The field the runner extracts for it, if it reads one that way.
+    fn field(&self) -> Option<&Pointer> {
+        None
+    }
+    /// A fresh partial state; `slot` is where its field is in [`PageView`] rows.
+    fn partial(&self, slot: Option<usize>) -> Result<Box<dyn Partial>, ReduceFailure>;
+}
+
+/// One worker's partial state of one reducer.
+pub trait Partial: Send {
+    /// Folds the records of a page.
+    fn fold(&mut self, page: &PageView<'_>) -> Result<(), ReduceFailure>;
+    /// Merges another partial state of the same reducer into this one.
+    fn merge(&mut self, other: Box<dyn Partial>) -> Result<(), ReduceFailure>;
+    /// Serializes the state.
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "checkpoints (resume) will use it")
+    )]
+    fn save(&self) -> Result<Vec<u8>, ReduceFailure>;
+    /// The reducer's value in the result document.
+    fn finish(self: Box<Self>) -> Result<serde_json::Value, ReduceFailure>;
+    /// For [`Partial::merge`], which needs the concrete type of the other state.
+    fn into_any(self: Box<Self>) -> Box<dyn Any>;
+}
+
+/// Why a reducer failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ReduceFailure {
+    /// It returned an error.
+    #[error("{0}")]
+    Failed(String),
+    /// It panicked (plugins only: a built-in's panic is a bug and aborts the worker).
+    #[error("panicked: {0}")]
+    Panicked(String),
+}
+
+/// A page as the reducers see it: its records, and the fields of each record that built-ins
+/// read, extracted once for all of them.
+pub struct PageView<'a> {
+    /// The page.
+    pub page: &'a Page,
+    /// How many records it has.
+    pub count: usize,
+    rows: &'a [Option<&'a RawValue>],
+    stride: usize,
+}
+
+impl PageView<'_> {
+    /// Field `slot` of record `record`.
+    pub fn value(&self, record: usize, slot: usize) -> Option<&RawValue> {
+        self.rows[record * self.stride + slot]
+    }
+
+    /// Where record `record` is in the run.
+    pub fn position(&self, record: usize) -> Position {
+        Position {
+            chain: self.page.chain(),
+            page: self.page.index(),
+            record: record as u32,
+        }
+    }
+}
+
+/// The job's reducers, in job order, and the fields to extract for the built-ins.
+pub struct Reducers {
+    entries: Vec<(String, Arc<dyn Reduce>)>,
+    fields: PointerSet,
+    slots: Vec<Option<usize>>,
+}
+
+/// A reducer that could not be set up or failed while running.
+#[derive(Debug, thiserror::Error)]
+pub enum ReduceError {
+    /// A plugin library could not be loaded.
+    #[error("reducer `{name}`: {source}")]
+    Load {
+        /// The reducer's name.
+        name: String,
+        /// Why.
+        #[source]
+        source: PluginError,
+    },
+    /// A reducer failed.
+    #[error("reducer `{name}` ({what}) {failure}{}", .during.as_ref().map(|d| format!(" {d}")).unwrap_or_default())]
+    Failed {
+        /// The reducer's name.
+        name: String,
+        /// What it is.
+        what: String,
+        /// What it was doing, e.g. "on page 3 of `URL`".
+        during: Option<String>,
+        /// What happened.
+        failure: ReduceFailure,
+    },
+}
+
+impl ReduceError {
+    fn failed(
+        name: &str,
+        reducer: &dyn Reduce,
+        failure: ReduceFailure,
+        during: Option<String>,
+    ) -> Self {
+        let failure = match failure {
+            // "panicked: …" reads after the reducer's description; an error needs a verb.
+            ReduceFailure::Failed(message) => ReduceFailure::Failed(format!("failed: {message}")),
+            panicked => panicked,
+        };
+        Self::Failed {
+            name: name.to_owned(),
+            what: reducer.describe(),
+            during,
+            failure,
+        }
+    }
+
+    /// What the user can do about it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Self::Load { source, .. } => source.hint(),
+            Self::Failed {
+                failure: ReduceFailure::Panicked(_),
+                ..
+            } => Some(
+                "this is a bug in the plugin: report it to its author with the message above"
+                    .into(),
+            ),
+            Self::Failed { .. } => None,
+        }
+    }
+}
+
+impl Reducers {
+    /// Builds the reducers of a job: built-ins, and plugins loaded and configured.
+    ///
+    /// # Errors
+    ///
+    /// When a plugin cannot be loaded or rejects its config.
+    pub fn build(specs: &[ReduceSpec]) -> Result<Self, ReduceError> {
+        let mut entries: Vec<(String, Arc<dyn Reduce>)> = Vec::new();
+        for spec in specs {
+            let reducer = match &spec.reducer {
+                ReducerUse::Builtin { kind, field, k } => builtin::build(*kind, field.clone(), *k),
+                ReducerUse::Plugin { path, config } => {
+                    let load = |source| ReduceError::Load {
+                        name: spec.name.clone(),
+                        source,
+                    };
+                    let library = PluginLibrary::load(path).map_err(load)?;
+                    Arc::new(Arc::new(library.reducer(config).map_err(load)?))
+                }
+            };
+            entries.push((spec.name.clone(), reducer));
+        }
+        let wanted: Vec<Pointer> = entries
+            .iter()
+            .filter_map(|(_, r)| r.field().cloned())
+            .collect();
+        let fields = PointerSet::new(&wanted);
+        let slots = entries
+            .iter()
+            .map(|(_, r)| r.field().and_then(|f| fields.slot_of(f)))
+            .collect();
+        Ok(Self {
+            entries,
+            fields,
+            slots,
+        })
+    }
+
+    /// Fresh partial states, one per reducer.
+    fn partials(&self) -> Result<Vec<Box<dyn Partial>>, ReduceError> {
+        self.entries
+            .iter()
+            .zip(&self.slots)
+            .map(|((name, reducer), slot)| {
+                reducer
+                    .partial(*slot)
+                    .map_err(|failure| ReduceError::failed(name, reducer.as_ref(), failure, None))
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,386 @@
+//! Loading reducer plugins and calling them through their C ABI.
+//!
+//! This is one of the two places in pagefold with `unsafe` (the SDK's export shim is the
+//! other). The rules it keeps, each relied on by a `SAFETY` comment below:
+//!
+//! * a library is never unloaded: it is leaked on load, so every function pointer taken from
+//!   it stays valid for the life of the process (unloading is where dynamic plugins usually
+//!   break: thread-local destructors, rust-lang/rust#59629);
+//! * nothing but the header is read before the ABI version is checked, and nothing past
+//!   `table_size`;
+//! * pointers handed back to the plugin are exactly the ones it created, each state is used by
+//!   one thread at a time (a [`PluginPartial`] is owned by one worker), and bytes the plugin
+//!   allocated are returned to its own `free_bytes`.
+
+use std::any::Any;
+use std::ffi::c_void;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use libloading::Library;
+use pagefold_reducer::abi::{
+    ABI_MAJOR, ABI_MINOR, ByteSlice, ENTRY_SYMBOL, EntryFn, OwnedBytes, PluginHeader,
+    PluginTableV1, STATUS_OK, STATUS_PANICKED, Status,
+};
+
+use super::{PageView, Partial, Reduce, ReduceFailure};
+
+/// A plugin library that could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum PluginError {
+    /// No file at the path.
+    #[error("plugin `{}` does not exist", .0.display())]
+    NotFound(PathBuf),
+    /// A directory where a library was expected.
+    #[error("plugin `{}` is a directory, not a library", .0.display())]
+    Directory(PathBuf),
+    /// `dlopen` refused the file.
+    #[error("`{}` is not a loadable library: {reason}", path.display())]
+    NotALibrary {
+        /// The file.
+        path: PathBuf,
+        /// What the system loader said.
+        reason: String,
+    },
+    /// The library has no pagefold entry point.
+    #[error("`{}` is a library but not a pagefold plugin: it has no `pagefold_reducer_plugin` symbol", .0.display())]
+    MissingSymbol(PathBuf),
+    /// Built against another major ABI version.
+    #[error(
+        "plugin `{}` was built for pagefold plugin ABI {major}.{minor}, but this pagefold speaks ABI {ABI_MAJOR}.{ABI_MINOR}",
+        path.display()
+    )]
+    AbiMismatch {
+        /// The file.
+        path: PathBuf,
+        /// The plugin's major version.
+        major: u32,
+        /// The plugin's minor version.
+        minor: u32,
+    },
+    /// The plugin's table is smaller than its version promises.
+    #[error("plugin `{}` has a malformed entry table ({size} bytes, expected at least {expected})", path.display())]
+    Malformed {
+        /// The file.
+        path: PathBuf,
+        /// The size it reports.
+        size: usize,
+        /// The size of ABI 1's table.
+        expected: usize,
+    },
+    /// The plugin rejected its config, or failed or panicked while starting.
+    #[error("plugin `{plugin}` (`{}`) {failure}", path.display())]
+    Setup {
+        /// The plugin's name.
+        plugin: String,
+        /// The file.
+        path: PathBuf,
+        /// What happened.
+        failure: ReduceFailure,
+    },
+}
+
+impl PluginError {
+    /// What the user can do about it.
+    pub fn hint(&self) -> Option<String> {
+        let sdk = pagefold_reducer::SDK_VERSION;
+        match self {
+            Self::NotFound(_) | Self::Directory(_) => Some(format!(
+                "build the plugin with `cargo build --release` in its crate and point `plugin` at the library, e.g. `target/release/{}`",
+                libloading::library_filename("NAME").to_string_lossy()
+            )),
+            Self::NotALibrary { .. } => Some("point `plugin` at the `cdylib` that `cargo build --release` writes".into()),
+            Self::MissingSymbol(_) => {
+                Some("a plugin calls `pagefold_reducer::export_reducer!(YourReducer)` once at its crate root".into())
+            }
+            Self::AbiMismatch { .. } | Self::Malformed { .. } => {
+                Some(format!("rebuild the plugin against pagefold-reducer {sdk} (ABI {ABI_MAJOR}.{ABI_MINOR})"))
+            }
+            Self::Setup { failure: ReduceFailure::Failed(_), .. } => Some("check the reducer's `config` in the job file".into()),
+            Self::Setup { .. } => Some("this is a bug in the plugin: report it to its author with the message above".into()),
+        }
+    }
+}
+
+/// A loaded plugin library. Never unloaded.
+#[derive(Clone)]
+pub struct PluginLibrary {
+    path: PathBuf,
+    table: &'static PluginTableV1,
+    name: String,
+    version: String,
+}
+
+impl PluginLibrary {
+    /// Loads the plugin library at `path` and checks its ABI version.
+    ///
+    /// # Errors
+    ///
+    /// When the file is missing, is not a library, is not a pagefold plugin, or was built for
+    /// another ABI version.
+    pub fn load(path: &Path) -> Result<Self, PluginError> {
+        let path = path.to_owned();
+        if !path.exists() {
+            return Err(PluginError::NotFound(path));
+        }
+        if path.is_dir() {
+            return Err(PluginError::Directory(path));
+        }
+        // SAFETY: loading a library runs its initialisers. That is the point of a plugin: the
+        // user named this file in their job, and a Rust cdylib built with our SDK has no
+        // initialisers beyond std's.
+        let library = unsafe { Library::new(&path) }.map_err(|e| PluginError::NotALibrary {
+            path: path.clone(),
+            reason: loader_reason(&e),
+        })?;
+        let library: &'static Library = Box::leak(Box::new(library));
+        // SAFETY: `EntryFn` is the type every pagefold plugin gives this symbol; a library
+        // that defines the symbol otherwise is not a pagefold plugin (see `ENTRY_SYMBOL`).
+        let entry: EntryFn = match unsafe { library.get::<EntryFn>(ENTRY_SYMBOL) } {
+            Ok(symbol) => *symbol,
+            Err(_) => return Err(PluginError::MissingSymbol(path)),
+        };
+        // SAFETY: the entry point takes nothing and returns a pointer to a static table.
+        let header = unsafe { entry() };
+        if header.is_null() {
+            return Err(PluginError::Malformed {
+                path,
+                size: 0,
+                expected: size_of::<PluginTableV1>(),
+            });
+        }
+        // SAFETY: the header is the fixed start of every version's table, valid for 'static.
+        let header: &'static PluginHeader = unsafe { &*header };
+        if header.abi_major != ABI_MAJOR {
+            return Err(PluginError::AbiMismatch {
+                path,
+                major: header.abi_major,
+                minor: header.abi_minor,
+            });
+        }
+        if header.table_size < size_of::<PluginTableV1>() {
+            return Err(PluginError::Malformed {
+                path,
+                size: header.table_size,
+                expected: size_of::<PluginTableV1>(),
+            });
+        }
+        // SAFETY: major version 1 with at least the size of the v1 table: the header is the
+        // first field of a `PluginTableV1`, and the pointer covers the whole table.
+        let table: &'static PluginTableV1 =
+            unsafe { &*std::ptr::from_ref(header).cast::<PluginTableV1>() };
+        // SAFETY: the table's strings are static byte slices in the library.
+        let text =
+            |bytes: ByteSlice| String::from_utf8_lossy(unsafe { bytes.as_slice() }).into_owned();
+        Ok(Self {
+            name: text(table.plugin_name),
+            version: text(table.plugin_version),
+            path,
+            table,
+        })
+    }
+
+    /// Builds a reducer of this plugin from its config.
+    ///
+    /// # Errors
+    ///
+    /// When the plugin rejects the config, or panics.
+    pub fn reducer(&self, config: &serde_json::Value) -> Result<PluginReducer, PluginError> {
+        let config = serde_json::to_vec(config).expect("JSON values serialize");
+        let mut reducer = std::ptr::null_mut();
+        let table = self.table;
+        // SAFETY: `config` is lent for the call; `reducer` and the error slot are writable.
+        call(table, |error| unsafe {
+            (table.new_reducer)(ByteSlice::new(&config), &mut reducer, error)
+        })
+        .map_err(|failure| PluginError::Setup {
+            plugin: self.name.clone(),
+            path: self.path.clone(),
+            failure,
+        })?;
+        Ok(PluginReducer {
+            library: self.clone(),
+            reducer,
+        })
+    }
+}
+
+fn loader_reason(error: &libloading::Error) -> String {
+    let text = error.to_string();
+    // "…: invalid ELF header" is the useful part of dlopen's message.
+    text.rsplit(": ").next().unwrap_or(&text).to_owned()
+}
+
+/// Runs one entry point with an error slot and turns its status into a result, freeing the
+/// message the plugin allocated.
+fn call(
+    table: &PluginTableV1,
+    body: impl FnOnce(*mut OwnedBytes) -> Status,
+) -> Result<(), ReduceFailure> {
+    let mut error = OwnedBytes::empty();
+    let status = body(&mut error);
+    if status == STATUS_OK {
+        return Ok(());
+    }
+    let message = take_bytes(table, error);
+    let message = String::from_utf8_lossy(&message).into_owned();
+    Err(if status == STATUS_PANICKED {
+        ReduceFailure::Panicked(message)
+    } else {
+        ReduceFailure::Failed(message)
+    })
+}
+
+/// Copies bytes the plugin handed out and gives them back to it.
+fn take_bytes(table: &PluginTableV1, bytes: OwnedBytes) -> Vec<u8> {
+    if bytes.ptr.is_null() {
+        return Vec::new();
+    }
+    // SAFETY: a non-null `OwnedBytes` from the plugin points to `len` initialised bytes.
+    let copy = unsafe { std::slice::from_raw_parts(bytes.ptr, bytes.len) }.to_vec();
+    // SAFETY: the bytes came from this plugin and are freed once, here.
+    unsafe { (table.free_bytes)(bytes) };
+    copy
+}
+
+/// A configured reducer living in a plugin.
+pub struct PluginReducer {
+    library: PluginLibrary,
+    reducer: *mut c_void,
+}
+
+// SAFETY: the plugin's reducer is a `Reducer`, which the SDK requires to be `Send + Sync`;
+// the pointer is only passed back to the plugin.
+unsafe impl Send for PluginReducer {}
+// SAFETY: as above.
+unsafe impl Sync for PluginReducer {}
+
+impl Drop for PluginReducer {
+    fn drop(&mut self) {
+        // SAFETY: `reducer` came from `new_reducer` and every state of it is gone: partial
+        // states hold an `Arc` of this reducer.
+        unsafe { (self.library.table.drop_reducer)(self.reducer) };
+    }
+}
+
+impl Reduce for Arc<PluginReducer> {
+    fn describe(&self) -> String {
+        format!("plugin `{}` {}", self.library.name, self.library.version)
+    }
+
+    fn partial(&self, _slot: Option<usize>) -> Result<Box<dyn Partial>, ReduceFailure> {
+        let table = self.library.table;
+        let mut state = std::ptr::null_mut();
+        // SAFETY: `reducer` is live; `state` and the error slot are writable.
+        call(table, |error| unsafe {
+            (table.new_state)(self.reducer, &mut state, error)
+        })?;
+        Ok(Box::new(PluginPartial {
+            reducer: self.clone(),
+            state,
+        }))
+    }
+}
+
+/// One worker's state inside a plugin.
+struct PluginPartial {
+    reducer: Arc<PluginReducer>,
+    /// Null once consumed by `merge` or `finish`.
+    state: *mut c_void,
+}
+
+// SAFETY: the SDK requires `Reducer::State: Send`, and a partial is used by one thread at a time.
+unsafe impl Send for PluginPartial {}
+
+impl PluginPartial {
+    fn table(&self) -> &'static PluginTableV1 {
+        self.reducer.library.table
+    }
+
+    fn take_state(&mut self) -> *mut c_void {
+        std::mem::replace(&mut self.state, std::ptr::null_mut())
+    }
+}
+
+impl Partial for PluginPartial {
+    fn fold(&mut self, page: &PageView<'_>) -> Result<(), ReduceFailure> {
+        let table = self.table();
+        let records = ByteSlice::new(page.page.records_json());
+        let first = page.position(0);
+        // SAFETY: reducer and state are live and this thread has the state; the records are
+        // lent for the call.
+        call(table, |error| unsafe {
+            (table.fold_records)(self.reducer.reducer, self.state, records, first, error)
+        })
+    }
+
+    fn merge(&mut self, other: Box<dyn Partial>) -> Result<(), ReduceFailure> {
+        let mut other = other
+            .into_any()
+            .downcast::<Self>()
+            .expect("partials of one reducer merge with each other");
+        let table = self.table();
+        let other_state = other.take_state();
+        // SAFETY: both states are live, distinct and of this reducer; `other_state` is
+        // consumed by the call and no longer referenced by `other`.
+        call(table, |error| unsafe {
+            (table.merge_states)(self.reducer.reducer, self.state, other_state, error)
+        })
+    }
+
+    fn save(&self) -> Result<Vec<u8>, ReduceFailure> {
+        let table = self.table();
+        let mut bytes = OwnedBytes::empty();
+        // SAFETY: the state is live; `bytes` and the error slot are writable.
+        call(table, |error| unsafe {
+            (table.save_state)(self.reducer.reducer, self.state, &mut bytes, error)
+        })?;
+        Ok(take_bytes(table, bytes))
+    }
+
+    fn finish(mut self: Box<Self>) -> Result<serde_json::Value, ReduceFailure> {
+        let table = self.table();
+        let state = self.take_state();
+        let mut result = OwnedBytes::empty();
+        // SAFETY: the state is live and consumed by the call; `result` and the error slot are
+        // writable.
+        call(table, |error| unsafe {
+            (table.finish_state)(self.reducer.reducer, state, &mut result, error)
+        })?;
+        let json = take_bytes(table, result);
+        serde_json::from_slice(&json)
+            .map_err(|e| ReduceFailure::Failed(format!("returned a result that is not JSON: {e}")))
+    }
+
+    fn into_any(self: Box<Self>) -> Box<dyn Any> {
+        self
+    }
+}
+
+impl Drop for PluginPartial {
+    fn drop(&mut self) {
+        if !self.state.is_null() {
+            let table = self.table();
+            // SAFETY: the state is live and not used again.
+            unsafe { (table.drop_state)(self.reducer.reducer, self.state) };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_file_and_a_non_library_are_errors() {
+        let missing = PluginLibrary::load(Path::new("/nonexistent/libx.so"))
+            .err()
+            .unwrap();
+        assert!(matches!(missing, PluginError::NotFound(_)));
+        let dir = tempfile::tempdir().unwrap();
+        let fake = dir.path().join("libfake.so");
+        std::fs::write(&fake, "not a library").unwrap();
+        let error = PluginLibrary::load(&fake).err().unwrap();
+        assert!(matches!(error, PluginError::NotALibrary { .. }), "{error}");
+    }
+}

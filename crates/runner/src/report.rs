@@ -1,0 +1,65 @@
+//! The one way pagefold prints an error: `error: …`, the place in the job file if there is one,
+//! `caused by: …` lines, and a `hint: …` that says what to do.
+
+use std::error::Error;
+use std::fmt::Write as _;
+
+/// An error on its way to the user, with the exit code it ends the process with.
+#[derive(Debug)]
+pub struct Failure {
+    /// The exit code.
+    pub code: u8,
+    /// What failed.
+    pub message: String,
+    /// Text shown under the message, e.g. the job file line with a caret.
+    pub snippet: Option<String>,
+    /// The chain of causes.
+    pub causes: Vec<String>,
+    /// What to do.
+    pub hint: Option<String>,
+}
+
+impl Failure {
+    /// A failure from an error and its `source()` chain.
+    pub fn from_error(code: u8, error: &(dyn Error + 'static)) -> Self {
+        let mut causes = Vec::new();
+        let mut source = error.source();
+        while let Some(cause) = source {
+            let text = cause.to_string();
+            if !causes.contains(&text) {
+                causes.push(text);
+            }
+            source = cause.source();
+        }
+        Self {
+            code,
+            message: error.to_string(),
+            snippet: None,
+            causes,
+            hint: None,
+        }
+    }
+
+    /// Adds a hint.
+    pub fn with_hint(mut self, hint: Option<String>) -> Self {
+        self.hint = hint;
+        self
+    }
+
+    /// The text printed on stderr.
+    pub fn render(&self) -> String {
+        let mut text = format!("error: {}\n", self.message);
+        if let Some(snippet) = &self.snippet {
+            for line in snippet.lines() {
+                let _ = writeln!(text, "  {line}");
+            }
+        }
+        for cause in &self.causes {
+            let _ = writeln!(text, "  caused by: {cause}");
+        }
+        if let Some(hint) = &self.hint {
+            let _ = writeln!(text, "hint: {hint}");
+        }
+        text
+    }
+}
