@@ -183,20 +183,18 @@ async fn respond(shared: &Shared, query: &HashMap<String, String>, bare: bool) -
 
 fn page(shared: &Shared, query: &HashMap<String, String>, bare: bool) -> Response {
     let config = &shared.config;
-    let number = |key: &str| -> Result<Option<u64>, Response> {
+    let number = |key: &str| -> Result<Option<u64>, String> {
         query
             .get(key)
             .map(|value| {
-                value.parse::<u64>().map_err(|_| {
-                    bad_request(&format!(
-                        "`{key}` must be a non-negative integer, not `{value}`"
-                    ))
-                })
+                value
+                    .parse::<u64>()
+                    .map_err(|_| format!("`{key}` must be a non-negative integer, not `{value}`"))
             })
             .transpose()
     };
     let parsed = (|| {
-        Ok::<_, Response>((
+        Ok::<_, String>((
             number("page")?,
             number("per_page")?,
             number("offset")?,
@@ -205,7 +203,7 @@ fn page(shared: &Shared, query: &HashMap<String, String>, bare: bool) -> Respons
     })();
     let (page, per_page, offset, limit) = match parsed {
         Ok(parsed) => parsed,
-        Err(response) => return response,
+        Err(message) => return bad_request(&message),
     };
     if let Some(failure) = injected_failure(shared, query) {
         return failure;

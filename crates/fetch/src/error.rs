@@ -11,7 +11,7 @@ pub enum FetchError {
     #[error("cannot set up the HTTP client")]
     Client(#[source] reqwest::Error),
     /// A page failed for good: after its retries, or with an error that retrying cannot fix.
-    #[error("page {page} of `{url}` failed after {attempts} attempt{s} in {elapsed:.1?}", s = if *attempts == 1 { "" } else { "s" })]
+    #[error("`{url}` failed after {attempts} attempt{s} in {elapsed:.1?}", s = if *attempts == 1 { "" } else { "s" })]
     Page {
         /// The page's URL, redacted.
         url: SafeUrl,

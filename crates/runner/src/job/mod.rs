@@ -229,6 +229,8 @@ fn hint_for(message: &str) -> Option<String> {
         Some("check the spelling; the README lists every key of the job file".into())
     } else if message.starts_with("missing field") {
         Some("add the key; the README shows a complete job file".into())
+    } else if message.ends_with("expected a duration") {
+        Some("write durations like \"30s\", \"500ms\" or \"2m\"".into())
     } else {
         None
     }

@@ -1,1 +1,132 @@
+//! Job file errors, table-driven: each bad file and the exact message a user gets.
 
+use std::path::Path;
+
+use super::{Job, JobError};
+
+const GOOD: &str = r#"
+[source]
+url = "http://127.0.0.1:8080/orders"
+records = "/data"
+[source.pagination]
+kind = "page"
+size_param = "per_page"
+size = 50
+total_records = "/meta/total"
+[[reduce]]
+name = "orders"
+use = "count"
+"#;
+
+fn error_of(text: &str) -> String {
+    match Job::parse(Path::new("jobs/x.toml"), text) {
+        Ok(_) => panic!("expected an error for:\n{text}"),
+        Err(JobError::Invalid(located)) => located.to_string(),
+        Err(other) => panic!("unexpected error {other}"),
+    }
+}
+
+#[test]
+fn a_good_job_parses_with_defaults() {
+    let job = Job::parse(Path::new("jobs/orders.toml"), GOOD).unwrap();
+    assert_eq!(job.name, "orders");
+    assert_eq!(*job.fetch.concurrency.get_ref(), 16);
+    assert_eq!(job.fetch.retries, 3);
+    assert_eq!(job.reduce[0].name, "orders");
+}
+
+#[test]
+fn errors_name_the_place_and_what_is_expected() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "[source\nurl = 1",
+            "jobs/x.toml:1:8: unclosed table, expected `]`",
+        ),
+        (
+            "[source]\nurl = \"http://x/\"\nrecord = \"/data\"\n",
+            "jobs/x.toml:3:1: unknown field `record`, expected one of `url`, `records`, `query`, `headers`, `pagination`",
+        ),
+        (
+            "[source]\nurl = 5\n",
+            "jobs/x.toml:2:7: invalid type: integer `5`, expected a string",
+        ),
+        (
+            "[source]\nrecords = \"/data\"\n",
+            "jobs/x.toml:1:1: missing field `url`",
+        ),
+        (
+            "[source]\nurl = \"http://x/\"\nrecords = \"data\"\n",
+            "jobs/x.toml:3:11: `data` is not a JSON Pointer: it must be empty or start with `/` (did you mean `/data`?)",
+        ),
+        (
+            "[source]\nurl = \"ftp://x/\"\n",
+            "jobs/x.toml:2:7: `ftp://x/` is not an http or https URL (the scheme is `ftp`)",
+        ),
+        (
+            "[source]\nurl = \"not a url\"\n",
+            "jobs/x.toml:2:7: `not a url` is not a URL: relative URL without a base",
+        ),
+        (
+            "[source]\nurl = \"http://x/\"\n[source.pagination]\nkind = \"cursor\"\n",
+            "jobs/x.toml:4:8: unknown variant `cursor`, expected one of `page`, `offset`, `none`",
+        ),
+        (
+            "[source]\nurl = \"http://x/\"\n[source.pagination]\nkind = \"page\"\nsize_param = \"n\"\n",
+            "jobs/x.toml:3:1: `size_param` is set but `size` is not: set the page size to ask for",
+        ),
+        (
+            "[source]\nurl = \"http://x/\"\n[fetch]\ntimeout = \"30 parsecs\"\n",
+            "jobs/x.toml:4:11: invalid value: string \"30 parsecs\", expected a duration",
+        ),
+        (
+            "[source]\nurl = \"http://x/\"\n[fetch]\nconcurrency = 0\n",
+            "jobs/x.toml:4:15: `concurrency` must be from 1 to 4096, not 0",
+        ),
+        (
+            "[source]\nurl = \"http://x/\"\n[[reduce]]\nuse = \"summ\"\n",
+            "jobs/x.toml:4:7: unknown built-in reducer `summ`; built-ins are: count, sum, min, max, mean, count_by, distinct, top_k, collect",
+        ),
+        (
+            "[source]\nurl = \"http://x/\"\n[[reduce]]\nuse = \"sum\"\n",
+            "jobs/x.toml:4:7: `sum` needs `field`, the JSON Pointer of the value it reads",
+        ),
+        (
+            "[source]\nurl = \"http://x/\"\n[[reduce]]\nuse = \"count\"\n[[reduce]]\nuse = \"count\"\n",
+            "jobs/x.toml:5:1: two reducers are named `count`",
+        ),
+        (
+            "[source]\nurl = \"http://x/\"\n[[reduce]]\nplugin = \"libq.so\"\nfield = \"/a\"\n",
+            "jobs/x.toml:5:9: `field` is for built-ins; a plugin reads its settings from `config`",
+        ),
+        (
+            "[source]\nurl = \"http://x/\"\n[[reduce]]\nname = \"x\"\n",
+            "jobs/x.toml:3:1: a [[reduce]] entry needs `use` (a built-in) or `plugin` (a library)",
+        ),
+    ];
+    for (text, expected) in cases {
+        assert_eq!(&error_of(text), expected, "for:\n{text}");
+    }
+}
+
+#[test]
+fn the_snippet_points_at_the_value() {
+    let Err(JobError::Invalid(located)) = Job::parse(Path::new("x.toml"), "[source]\nurl = 5\n")
+    else {
+        panic!("expected an error");
+    };
+    assert_eq!(located.snippet(), "  |\n2 | url = 5\n  |       ^");
+}
+
+#[test]
+fn plugin_paths_are_relative_to_the_job_file() {
+    let text = "[source]\nurl = \"http://x/\"\n[[reduce]]\nplugin = \"plugins/libq.so\"\nconfig = { q = [0.5] }\n";
+    let job = Job::parse(Path::new("/jobs/x.toml"), text).unwrap();
+    match &job.reduce[0].reducer {
+        super::ReducerUse::Plugin { path, config } => {
+            assert_eq!(path, Path::new("/jobs/plugins/libq.so"));
+            assert_eq!(config, &serde_json::json!({ "q": [0.5] }));
+        }
+        other => panic!("expected a plugin, got {other:?}"),
+    }
+    assert_eq!(job.reduce[0].name, "q");
+}

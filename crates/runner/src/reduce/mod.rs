@@ -35,12 +35,6 @@ pub trait Partial: Send {
     fn fold(&mut self, page: &PageView<'_>) -> Result<(), ReduceFailure>;
     /// Merges another partial state of the same reducer into this one.
     fn merge(&mut self, other: Box<dyn Partial>) -> Result<(), ReduceFailure>;
-    /// Serializes the state.
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "checkpoints (resume) will use it")
-    )]
-    fn save(&self) -> Result<Vec<u8>, ReduceFailure>;
     /// The reducer's value in the result document.
     fn finish(self: Box<Self>) -> Result<serde_json::Value, ReduceFailure>;
     /// For [`Partial::merge`], which needs the concrete type of the other state.

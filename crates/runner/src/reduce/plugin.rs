@@ -328,16 +328,6 @@ impl Partial for PluginPartial {
         })
     }
 
-    fn save(&self) -> Result<Vec<u8>, ReduceFailure> {
-        let table = self.table();
-        let mut bytes = OwnedBytes::empty();
-        // SAFETY: the state is live; `bytes` and the error slot are writable.
-        call(table, |error| unsafe {
-            (table.save_state)(self.reducer.reducer, self.state, &mut bytes, error)
-        })?;
-        Ok(take_bytes(table, bytes))
-    }
-
     fn finish(mut self: Box<Self>) -> Result<serde_json::Value, ReduceFailure> {
         let table = self.table();
         let state = self.take_state();

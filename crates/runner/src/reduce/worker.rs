@@ -8,10 +8,13 @@ use pagefold_fetch::Page;
 
 use super::{PageView, Partial, ReduceError, Reducers};
 
+/// One worker's partial states, one per reducer in job order.
+type Partials = Vec<Box<dyn Partial>>;
+
 /// Worker threads folding pages from a channel.
 pub struct WorkerPool {
     reducers: Arc<Reducers>,
-    threads: Vec<JoinHandle<Result<Vec<Box<dyn Partial>>, ReduceError>>>,
+    threads: Vec<JoinHandle<Result<Partials, ReduceError>>>,
 }
 
 /// The finished value of every reducer, in job order.

@@ -181,12 +181,6 @@ impl<B: Builtin> Partial for BuiltinPartial<B> {
         Ok(())
     }
 
-    fn save(&self) -> Result<Vec<u8>, ReduceFailure> {
-        self.reducer
-            .save(&self.state)
-            .map_err(|e| ReduceFailure::Failed(e.to_string()))
-    }
-
     fn finish(self: Box<Self>) -> Result<serde_json::Value, ReduceFailure> {
         Ok(self.reducer.builtin.finish(self.state))
     }

@@ -1,0 +1,376 @@
+//! Jobs over the demo API, checked against values computed from the data itself.
+
+use pagefold_demo_api::{DemoConfig, Faults};
+use serde_json::json;
+
+use crate::support::{
+    ALL_BUILTINS, Workspace, assert_builtins, demo_server, orders, orders_job, pagefold, run_job,
+};
+
+const PAGES_WITH_TOTAL: &str = r#"
+kind = "page"
+size_param = "per_page"
+size = 50
+total_records = "/meta/total"
+"#;
+
+const PAGES_WITHOUT_TOTAL: &str = r#"
+kind = "page"
+size_param = "per_page"
+size = 50
+"#;
+
+#[test]
+fn known_total_gives_every_builtin_exactly() {
+    let config = DemoConfig {
+        records: 1234,
+        ..DemoConfig::default()
+    };
+    let server = demo_server(config.clone());
+    let work = Workspace::new();
+    let job = work.job(
+        "orders.toml",
+        &orders_job(&server, PAGES_WITH_TOTAL, 8, ALL_BUILTINS),
+    );
+    let result = run_job(&job, &[]).result();
+    assert_builtins(&result, &orders(&config));
+    assert_eq!(result["pages"], json!(25));
+    assert_eq!(result["job"], json!("orders"));
+    // One request per page: the total was read from the first page.
+    assert_eq!(server.stats().requests(), 25);
+}
+
+#[test]
+fn unknown_total_ends_at_the_first_empty_page() {
+    let config = DemoConfig {
+        records: 1234,
+        totals: false,
+        ..DemoConfig::default()
+    };
+    let server = demo_server(config.clone());
+    let work = Workspace::new();
+    let job = work.job(
+        "orders.toml",
+        &orders_job(&server, PAGES_WITHOUT_TOTAL, 8, ALL_BUILTINS),
+    );
+    let result = run_job(&job, &[]).result();
+    assert_builtins(&result, &orders(&config));
+    assert_eq!(result["pages"], json!(25));
+    // The window runs ahead of the end, but never by more than two windows.
+    assert!(
+        server.stats().requests() <= 25 + 1 + 16,
+        "{} requests",
+        server.stats().requests()
+    );
+}
+
+#[test]
+fn a_page_size_cap_below_size_loses_nothing() {
+    // The API serves at most 20 a page whatever is asked; short pages are not the end.
+    for (pagination, totals) in [
+        (PAGES_WITHOUT_TOTAL, false),
+        (PAGES_WITH_TOTAL, true),
+        (
+            "kind = \"offset\"\nparam = \"offset\"\nsize_param = \"limit\"\nsize = 50",
+            false,
+        ),
+        (
+            "kind = \"offset\"\nsize_param = \"limit\"\nsize = 50\ntotal_records = \"/meta/total\"",
+            true,
+        ),
+    ] {
+        let config = DemoConfig {
+            records: 457,
+            max_page_size: 20,
+            totals,
+            ..DemoConfig::default()
+        };
+        let server = demo_server(config.clone());
+        let work = Workspace::new();
+        let job = work.job(
+            "capped.toml",
+            &orders_job(&server, pagination, 6, ALL_BUILTINS),
+        );
+        let result = run_job(&job, &[]).result();
+        assert_builtins(&result, &orders(&config));
+        assert_eq!(result["pages"], json!(23), "{pagination}");
+    }
+}
+
+#[test]
+fn offset_pagination_with_a_known_total() {
+    let config = DemoConfig {
+        records: 999,
+        ..DemoConfig::default()
+    };
+    let server = demo_server(config.clone());
+    let work = Workspace::new();
+    let pagination =
+        "kind = \"offset\"\nsize_param = \"limit\"\nsize = 100\ntotal_records = \"/meta/total\"";
+    let job = work.job(
+        "offsets.toml",
+        &orders_job(&server, pagination, 4, ALL_BUILTINS),
+    );
+    let result = run_job(&job, &[]).result();
+    assert_builtins(&result, &orders(&config));
+    assert_eq!(server.stats().requests(), 10);
+}
+
+#[test]
+fn an_empty_collection_gives_each_reducers_empty_value() {
+    for totals in [true, false] {
+        let config = DemoConfig {
+            records: 0,
+            totals,
+            ..DemoConfig::default()
+        };
+        let server = demo_server(config.clone());
+        let work = Workspace::new();
+        let pagination = if totals {
+            PAGES_WITH_TOTAL
+        } else {
+            PAGES_WITHOUT_TOTAL
+        };
+        let job = work.job(
+            "empty.toml",
+            &orders_job(&server, pagination, 4, ALL_BUILTINS),
+        );
+        let result = run_job(&job, &[]).result();
+        assert_eq!(result["records"], json!(0));
+        assert_eq!(
+            result["reducers"],
+            json!({
+                "orders": 0, "cents": 0, "amount": 0, "cheapest": null, "dearest": null,
+                "mean_items": null, "by_status": {}, "customers": 0, "top_cities": [],
+                "coupons": {}, "ids": []
+            })
+        );
+    }
+}
+
+#[test]
+fn a_page_repeated_past_the_end_ends_the_chain_and_is_not_counted() {
+    // json-server answers every page past the end with the last page again.
+    let config = DemoConfig {
+        records: 130,
+        totals: false,
+        repeat_last_page: true,
+        ..DemoConfig::default()
+    };
+    let server = demo_server(config.clone());
+    let work = Workspace::new();
+    let job = work.job(
+        "repeat.toml",
+        &orders_job(&server, PAGES_WITHOUT_TOTAL, 4, ALL_BUILTINS),
+    );
+    let result = run_job(&job, &[]).result();
+    assert_builtins(&result, &orders(&config));
+    assert_eq!(result["pages"], json!(3));
+}
+
+#[test]
+fn results_are_identical_for_any_concurrency_and_worker_count() {
+    let config = DemoConfig {
+        records: 2000,
+        max_page_size: 25,
+        totals: false,
+        ..DemoConfig::default()
+    };
+    let server = demo_server(config.clone());
+    let work = Workspace::new();
+    let mut results = Vec::new();
+    for (concurrency, workers) in [(1, "1"), (64, "4"), (7, "3")] {
+        let job = work.job(
+            "c.toml",
+            &orders_job(&server, PAGES_WITHOUT_TOTAL, concurrency, ALL_BUILTINS),
+        );
+        let result = run_job(&job, &["--workers", workers]).result();
+        assert_builtins(&result, &orders(&config));
+        results.push(result);
+    }
+    assert_eq!(results[0], results[1]);
+    assert_eq!(results[0], results[2]);
+}
+
+#[test]
+fn a_failing_page_is_retried_until_it_succeeds() {
+    let config = DemoConfig {
+        records: 300,
+        faults: Faults {
+            fail_first: 2,
+            status: 503,
+        },
+        ..DemoConfig::default()
+    };
+    let server = demo_server(config.clone());
+    let work = Workspace::new();
+    let job = work.job(
+        "flaky.toml",
+        &orders_job(&server, PAGES_WITH_TOTAL, 4, ALL_BUILTINS),
+    );
+    let result = run_job(&job, &[]).result();
+    assert_builtins(&result, &orders(&config));
+    // Six pages, each failing twice before it succeeds.
+    assert_eq!(server.stats().requests(), 18);
+}
+
+#[test]
+fn exhausted_retries_fail_the_run_and_write_nothing() {
+    let config = DemoConfig {
+        records: 300,
+        faults: Faults {
+            fail_first: 100,
+            status: 500,
+        },
+        ..DemoConfig::default()
+    };
+    let server = demo_server(config);
+    let work = Workspace::new();
+    let out = work.path().join("out/result.json");
+    let text = format!(
+        "{}\n[output]\npath = \"out/result.json\"\n",
+        orders_job(&server, PAGES_WITH_TOTAL, 4, ALL_BUILTINS)
+    );
+    let job = work.job("down.toml", &text);
+    let run = run_job(&job, &[]);
+    assert_eq!(run.code(), 1, "{}", run.stderr());
+    let expected = format!(
+        "error: `{}` failed after 4 attempts in",
+        server.url("/orders?page=1&per_page=50")
+    );
+    assert!(run.stderr().starts_with(&expected), "{}", run.stderr());
+    assert!(
+        run.stderr()
+            .contains("caused by: HTTP 500: injected failure 4 of 100"),
+        "{}",
+        run.stderr()
+    );
+    assert!(!out.exists(), "no output file after a failed run");
+    assert_eq!(run.stdout(), "");
+}
+
+#[test]
+fn the_output_file_is_written_whole() {
+    let config = DemoConfig {
+        records: 120,
+        ..DemoConfig::default()
+    };
+    let server = demo_server(config.clone());
+    let work = Workspace::new();
+    let text = format!(
+        "{}\n[output]\npath = \"out/result.json\"\n",
+        orders_job(&server, PAGES_WITH_TOTAL, 4, ALL_BUILTINS)
+    );
+    let job = work.job("to-file.toml", &text);
+    let run = run_job(&job, &[]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    assert_eq!(run.stdout(), "", "the result goes to the file, not stdout");
+    let written: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(work.path().join("out/result.json")).unwrap(),
+    )
+    .unwrap();
+    assert_builtins(&written, &orders(&config));
+}
+
+#[test]
+fn a_page_without_the_records_array_names_the_url() {
+    let server = demo_server(DemoConfig {
+        records: 10,
+        ..DemoConfig::default()
+    });
+    let work = Workspace::new();
+    let text = orders_job(&server, PAGES_WITH_TOTAL, 2, ALL_BUILTINS)
+        .replace("records = \"/data\"", "records = \"/items\"");
+    let job = work.job("wrong-pointer.toml", &text);
+    let run = run_job(&job, &[]);
+    assert_eq!(run.code(), 1);
+    let stderr = run.stderr();
+    assert!(
+        stderr.contains(&format!(
+            "`{}` failed after 1 attempt",
+            server.url("/orders?page=1&per_page=50")
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("caused by: no records array at `/items`: nothing is there"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_record_field_of_the_wrong_type_is_an_error_naming_the_reducer_and_page() {
+    let server = demo_server(DemoConfig {
+        records: 10,
+        ..DemoConfig::default()
+    });
+    let work = Workspace::new();
+    let reducer = "[[reduce]]\nname = \"total\"\nuse = \"sum\"\nfield = \"/status\"\n";
+    let job = work.job(
+        "types.toml",
+        &orders_job(&server, PAGES_WITH_TOTAL, 2, reducer),
+    );
+    let run = run_job(&job, &[]);
+    assert_eq!(run.code(), 1);
+    let expected = format!(
+        "error: reducer `total` (built-in `sum`) failed: record 0: `sum` needs numbers, but the field is the string `\"{}\"` on `{}`",
+        pagefold_demo_api::Dataset { len: 10, seed: 1 }
+            .order(0)
+            .status,
+        server.url("/orders?page=1&per_page=50")
+    );
+    assert!(run.stderr().starts_with(&expected), "{}", run.stderr());
+}
+
+#[test]
+fn a_bad_job_file_exits_2_naming_line_and_column() {
+    let work = Workspace::new();
+    let job = work.job(
+        "bad.toml",
+        "[source]\nurl = \"http://127.0.0.1:1/\"\nrecords = 5\n",
+    );
+    for command in ["run", "validate"] {
+        let run = pagefold(&[command, job.to_str().unwrap()]);
+        assert_eq!(run.code(), 2);
+        let expected = format!(
+            "error: {}:3:11: invalid type: integer `5`, expected a string\n    |\n  3 | records = 5\n    |           ^\n",
+            job.display()
+        );
+        assert!(run.stderr().starts_with(&expected), "{}", run.stderr());
+    }
+    let missing = pagefold(&["run", "/nonexistent/job.toml"]);
+    assert_eq!(missing.code(), 2);
+    assert!(
+        missing
+            .stderr()
+            .starts_with("error: cannot read job file `/nonexistent/job.toml`"),
+        "{}",
+        missing.stderr()
+    );
+}
+
+#[test]
+fn validate_accepts_the_demo_job() {
+    let demo = concat!(env!("CARGO_MANIFEST_DIR"), "/../../jobs/demo.toml");
+    let run = pagefold(&["validate", demo]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    assert!(
+        run.stderr()
+            .contains("is a valid job: `demo-orders`, 8 reducers"),
+        "{}",
+        run.stderr()
+    );
+}
+
+#[test]
+fn the_demo_runs_end_to_end() {
+    let run = pagefold(&["demo", "--pages", "40", "--latency", "1ms"]);
+    let result = run.result();
+    assert_eq!(result["records"], json!(2000));
+    assert_eq!(result["reducers"]["orders"], json!(2000));
+    assert!(
+        run.stderr().contains("one page after another would take"),
+        "{}",
+        run.stderr()
+    );
+}

@@ -1,0 +1,7 @@
+//! End-to-end tests: the `pagefold` binary against real HTTP servers on loopback, real plugin
+//! libraries built from this workspace.
+
+/// Job runs over the demo API: pagination, ends, caps, totals, retries, errors.
+mod jobs;
+/// Helpers: servers, job files, running the binary, expected values.
+mod support;

@@ -1,0 +1,227 @@
+//! Shared helpers for the end-to-end tests.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use pagefold_demo_api::{DemoConfig, DemoServer, Order};
+use serde_json::{Value, json};
+
+/// A started demo API with `records` orders and the rest of `config`.
+pub fn demo_server(config: DemoConfig) -> DemoServer {
+    DemoServer::start(config).expect("the demo API starts on loopback")
+}
+
+/// The orders a demo API with this config serves.
+pub fn orders(config: &DemoConfig) -> Vec<Order> {
+    pagefold_demo_api::Dataset {
+        len: config.records,
+        seed: config.seed,
+    }
+    .orders()
+    .collect()
+}
+
+/// A folder for job files and outputs, removed at the end of the test.
+pub struct Workspace {
+    dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("a temporary folder"),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes a job file and returns its path.
+    pub fn job(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, text).expect("the job file is written");
+        path
+    }
+}
+
+/// The outcome of running the binary.
+pub struct Run {
+    pub output: Output,
+}
+
+impl Run {
+    pub fn code(&self) -> i32 {
+        self.output.status.code().expect("the process exited")
+    }
+
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.output.stderr).into_owned()
+    }
+
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.output.stdout).into_owned()
+    }
+
+    /// The result document printed on stdout; panics with stderr if the run failed.
+    pub fn result(&self) -> Value {
+        assert_eq!(self.code(), 0, "pagefold failed:\n{}", self.stderr());
+        serde_json::from_slice(&self.output.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout()))
+    }
+}
+
+/// Runs `pagefold ARGS`.
+pub fn pagefold(args: &[&str]) -> Run {
+    let output = Command::new(env!("CARGO_BIN_EXE_pagefold"))
+        .args(args)
+        .output()
+        .expect("pagefold runs");
+    Run { output }
+}
+
+/// Runs `pagefold run JOB -q` plus `extra` arguments.
+pub fn run_job(job: &Path, extra: &[&str]) -> Run {
+    let mut args = vec!["run", job.to_str().expect("a UTF-8 path"), "-q"];
+    args.extend_from_slice(extra);
+    pagefold(&args)
+}
+
+/// A job over the demo API at `server` with the given pagination table body and reducers.
+pub fn orders_job(
+    server: &DemoServer,
+    pagination: &str,
+    concurrency: usize,
+    reducers: &str,
+) -> String {
+    format!(
+        r#"
+[source]
+url = "{url}"
+records = "/data"
+
+[source.pagination]
+{pagination}
+
+[fetch]
+concurrency = {concurrency}
+timeout = "10s"
+retries = 3
+backoff = {{ base = "1ms", max = "5ms" }}
+
+{reducers}
+"#,
+        url = server.url("/orders")
+    )
+}
+
+/// Every built-in over the demo orders.
+pub const ALL_BUILTINS: &str = r#"
+[[reduce]]
+name = "orders"
+use = "count"
+
+[[reduce]]
+name = "cents"
+use = "sum"
+field = "/amount_cents"
+
+[[reduce]]
+name = "amount"
+use = "sum"
+field = "/amount"
+
+[[reduce]]
+name = "cheapest"
+use = "min"
+field = "/amount_cents"
+
+[[reduce]]
+name = "dearest"
+use = "max"
+field = "/amount_cents"
+
+[[reduce]]
+name = "mean_items"
+use = "mean"
+field = "/items"
+
+[[reduce]]
+name = "by_status"
+use = "count_by"
+field = "/status"
+
+[[reduce]]
+name = "customers"
+use = "distinct"
+field = "/customer"
+
+[[reduce]]
+name = "top_cities"
+use = "top_k"
+field = "/shipping/city"
+k = 3
+
+[[reduce]]
+name = "coupons"
+use = "count_by"
+field = "/coupon"
+
+[[reduce]]
+name = "ids"
+use = "collect"
+field = "/id"
+"#;
+
+/// What [`ALL_BUILTINS`] must give for `orders`, computed directly from the data.
+pub fn expected_builtins(orders: &[Order]) -> Value {
+    let cents: u64 = orders.iter().map(|o| o.amount_cents).sum();
+    let mut by_status = BTreeMap::<&str, u64>::new();
+    let mut cities = BTreeMap::<&str, u64>::new();
+    let mut coupons = BTreeMap::<String, u64>::new();
+    for order in orders {
+        *by_status.entry(order.status).or_default() += 1;
+        *cities.entry(order.shipping.city).or_default() += 1;
+        if let Some(coupon) = &order.coupon {
+            *coupons.entry(coupon.clone()).or_default() += 1;
+        }
+    }
+    let mut top: Vec<(&str, u64)> = cities.into_iter().collect();
+    top.sort_by(|(a, n), (b, m)| m.cmp(n).then(a.cmp(b)));
+    top.truncate(3);
+    let customers: std::collections::BTreeSet<&str> =
+        orders.iter().map(|o| o.customer.as_str()).collect();
+    let items: u64 = orders.iter().map(|o| o.items).sum();
+    json!({
+        "orders": orders.len(),
+        "cents": cents,
+        "cheapest": orders.iter().map(|o| o.amount_cents).min(),
+        "dearest": orders.iter().map(|o| o.amount_cents).max(),
+        "mean_items": if orders.is_empty() { Value::Null } else { json!(items as f64 / orders.len() as f64) },
+        "by_status": by_status,
+        "customers": customers.len(),
+        "top_cities": top.iter().map(|(city, count)| json!({ "value": city, "count": count })).collect::<Vec<_>>(),
+        "coupons": coupons,
+        "ids": orders.iter().map(|o| o.id).collect::<Vec<_>>(),
+    })
+}
+
+/// Checks every built-in's value in `result` against the data (the float sum within a cent's
+/// rounding of the exact integer sum).
+pub fn assert_builtins(result: &Value, orders: &[Order]) {
+    let mut reducers = result["reducers"].clone();
+    let amount = reducers
+        .as_object_mut()
+        .unwrap()
+        .remove("amount")
+        .expect("the float sum is there");
+    let expected = expected_builtins(orders);
+    assert_eq!(reducers, expected);
+    let exact = expected["cents"].as_u64().unwrap() as f64 / 100.0;
+    assert!(
+        (amount.as_f64().unwrap() - exact).abs() < 1e-6,
+        "{amount} vs {exact}"
+    );
+    assert_eq!(result["records"], json!(orders.len()));
+}
