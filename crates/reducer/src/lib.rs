@@ -93,6 +93,7 @@
 
 pub mod abi;
 mod error;
+mod exact_sum;
 #[doc(hidden)]
 pub mod export;
 #[cfg(feature = "laws")]
@@ -101,6 +102,10 @@ mod position;
 mod reducer;
 
 pub use error::ReducerError;
+pub use exact_sum::{ExactSum, Number};
+/// JSON Pointers and one-pass field extraction, for reducers whose fields are configured at
+/// run time (a record type of `&RawValue` plus a [`json::PointerSet`]).
+pub use pagefold_json as json;
 pub use position::Position;
 pub use reducer::{Reducer, fold_json_array};
 
