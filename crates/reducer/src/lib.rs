@@ -96,6 +96,7 @@ mod error;
 mod exact_sum;
 #[doc(hidden)]
 pub mod export;
+mod field;
 #[cfg(feature = "laws")]
 pub mod laws;
 mod position;
@@ -103,6 +104,7 @@ mod reducer;
 
 pub use error::ReducerError;
 pub use exact_sum::{ExactSum, Number};
+pub use field::Field;
 /// JSON Pointers and one-pass field extraction, for reducers whose fields are configured at
 /// run time (a record type of `&RawValue` plus a [`json::PointerSet`]).
 pub use pagefold_json as json;

@@ -90,13 +90,12 @@ pub struct Reducers {
 #[derive(Debug, thiserror::Error)]
 pub enum ReduceError {
     /// A plugin library could not be loaded.
-    #[error("reducer `{name}`: {source}")]
+    #[error("reducer `{name}`: {problem}")]
     Load {
         /// The reducer's name.
         name: String,
-        /// Why.
-        #[source]
-        source: PluginError,
+        /// Why (shown in the message, so not a `source`).
+        problem: PluginError,
     },
     /// A reducer failed.
     #[error("reducer `{name}` ({what}) {failure}{}", .during.as_ref().map(|d| format!(" {d}")).unwrap_or_default())]
@@ -135,7 +134,7 @@ impl ReduceError {
     /// What the user can do about it.
     pub fn hint(&self) -> Option<String> {
         match self {
-            Self::Load { source, .. } => source.hint(),
+            Self::Load { problem, .. } => problem.hint(),
             Self::Failed {
                 failure: ReduceFailure::Panicked(_),
                 ..
@@ -160,9 +159,9 @@ impl Reducers {
             let reducer = match &spec.reducer {
                 ReducerUse::Builtin { kind, field, k } => builtin::build(*kind, field.clone(), *k),
                 ReducerUse::Plugin { path, config } => {
-                    let load = |source| ReduceError::Load {
+                    let load = |problem| ReduceError::Load {
                         name: spec.name.clone(),
-                        source,
+                        problem,
                     };
                     let library = PluginLibrary::load(path).map_err(load)?;
                     Arc::new(Arc::new(library.reducer(config).map_err(load)?))

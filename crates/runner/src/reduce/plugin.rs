@@ -69,7 +69,7 @@ pub enum PluginError {
         expected: usize,
     },
     /// The plugin rejected its config, or failed or panicked while starting.
-    #[error("plugin `{plugin}` (`{}`) {failure}", path.display())]
+    #[error("plugin `{plugin}` (`{}`) {}", path.display(), setup_failure(failure))]
     Setup {
         /// The plugin's name.
         plugin: String,
@@ -78,6 +78,13 @@ pub enum PluginError {
         /// What happened.
         failure: ReduceFailure,
     },
+}
+
+fn setup_failure(failure: &ReduceFailure) -> String {
+    match failure {
+        ReduceFailure::Failed(message) => format!("rejected its config: {message}"),
+        panicked => panicked.to_string(),
+    }
 }
 
 impl PluginError {

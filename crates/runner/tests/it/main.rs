@@ -3,5 +3,7 @@
 
 /// Job runs over the demo API: pagination, ends, caps, totals, retries, errors.
 mod jobs;
+/// Reducer plugins built from this workspace: exact results, and every way loading can fail.
+mod plugins;
 /// Helpers: servers, job files, running the binary, expected values.
 mod support;

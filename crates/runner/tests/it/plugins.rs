@@ -1,0 +1,336 @@
+//! Reducer plugins, built from this workspace and loaded by the binary.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use pagefold_demo_api::{DemoConfig, Order};
+use serde_json::{Value, json};
+
+use crate::support::{Workspace, demo_server, orders, orders_job, run_job};
+
+const PLUGINS: [&str; 7] = [
+    "quantiles",
+    "group_stats",
+    "top_records",
+    "sum_field",
+    "abi_mismatch",
+    "no_symbol",
+    "panicky",
+];
+
+/// The library of plugin crate `name`, built once per test run. The build uses a target folder
+/// of its own, so it never waits on the lock of the `cargo test` that runs us.
+fn plugin(name: &str) -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    let folder = BUILT.get_or_init(|| {
+        let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let target = workspace.join("target/test-plugins");
+        let mut cargo = std::process::Command::new(env!("CARGO"));
+        cargo
+            .current_dir(&workspace)
+            .args(["build", "--quiet", "--target-dir"])
+            .arg(&target);
+        for plugin in PLUGINS {
+            cargo.args(["-p", plugin]);
+        }
+        let status = cargo.status().expect("cargo runs");
+        assert!(status.success(), "building the plugins failed");
+        target.join("debug")
+    });
+    folder.join(libloading_name(name))
+}
+
+fn libloading_name(name: &str) -> String {
+    format!(
+        "{}{name}{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    )
+}
+
+const PAGES: &str =
+    "kind = \"page\"\nsize_param = \"per_page\"\nsize = 40\ntotal_records = \"/meta/total\"";
+
+fn mixed_reducers() -> String {
+    format!(
+        r#"
+[[reduce]]
+name = "orders"
+use = "count"
+
+[[reduce]]
+name = "cents"
+use = "sum"
+field = "/amount_cents"
+
+[[reduce]]
+name = "cents_by_plugin"
+plugin = "{sum}"
+config = {{ field = "/amount_cents" }}
+
+[[reduce]]
+name = "by_status"
+plugin = "{groups}"
+config = {{ key = "/status", field = "/amount_cents" }}
+
+[[reduce]]
+name = "biggest"
+plugin = "{top}"
+config = {{ by = "/amount_cents", n = 3 }}
+
+[[reduce]]
+name = "quantiles"
+plugin = "{quantiles}"
+config = {{ field = "/amount_cents", q = [0.5, 0.9] }}
+"#,
+        sum = plugin("sum_field").display(),
+        groups = plugin("group_stats").display(),
+        top = plugin("top_records").display(),
+        quantiles = plugin("quantiles").display(),
+    )
+}
+
+fn expected_groups(orders: &[Order]) -> Value {
+    let mut groups = serde_json::Map::new();
+    for status in pagefold_demo_api::STATUSES {
+        let cents: Vec<u64> = orders
+            .iter()
+            .filter(|o| o.status == status)
+            .map(|o| o.amount_cents)
+            .collect();
+        if cents.is_empty() {
+            continue;
+        }
+        let sum: u64 = cents.iter().sum();
+        groups.insert(
+            status.into(),
+            json!({
+                "records": cents.len(), "count": cents.len(), "sum": sum,
+                "min": *cents.iter().min().unwrap() as f64, "max": *cents.iter().max().unwrap() as f64,
+                "mean": sum as f64 / cents.len() as f64,
+            }),
+        );
+    }
+    groups.into()
+}
+
+#[test]
+fn a_job_mixing_builtins_and_plugins_is_exact() {
+    let config = DemoConfig {
+        records: 1500,
+        ..DemoConfig::default()
+    };
+    let server = demo_server(config.clone());
+    let data = orders(&config);
+    let work = Workspace::new();
+    let job = work.job(
+        "mixed.toml",
+        &orders_job(&server, PAGES, 8, &mixed_reducers()),
+    );
+    let result = run_job(&job, &[]).result();
+    let reducers = &result["reducers"];
+
+    let cents: u64 = data.iter().map(|o| o.amount_cents).sum();
+    assert_eq!(reducers["orders"], json!(1500));
+    assert_eq!(reducers["cents"], json!(cents));
+    assert_eq!(reducers["cents_by_plugin"], json!(cents));
+    assert_eq!(reducers["by_status"], expected_groups(&data));
+
+    let mut by_amount: Vec<&Order> = data.iter().collect();
+    by_amount.sort_by(|a, b| b.amount_cents.cmp(&a.amount_cents).then(a.id.cmp(&b.id)));
+    let biggest: Vec<Value> = by_amount[..3]
+        .iter()
+        .map(|o| serde_json::to_value(o).unwrap())
+        .collect();
+    assert_eq!(reducers["biggest"], json!(biggest));
+
+    let mut sorted: Vec<u64> = data.iter().map(|o| o.amount_cents).collect();
+    sorted.sort_unstable();
+    let quantiles = &reducers["quantiles"];
+    assert_eq!(quantiles["count"], json!(1500));
+    assert_eq!(quantiles["min"], json!(sorted[0] as f64));
+    assert_eq!(quantiles["max"], json!(sorted[1499] as f64));
+    for (q, key) in [(0.5, "p50"), (0.9, "p90")] {
+        let exact = sorted[(q * 1499.0) as usize] as f64;
+        let estimate = quantiles[key].as_f64().unwrap();
+        assert!(
+            (estimate - exact).abs() <= 0.01 * exact,
+            "{key}: {estimate} vs {exact}"
+        );
+    }
+}
+
+#[test]
+fn plugin_results_do_not_depend_on_workers_or_concurrency() {
+    let config = DemoConfig {
+        records: 1200,
+        max_page_size: 30,
+        totals: false,
+        ..DemoConfig::default()
+    };
+    let server = demo_server(config);
+    let work = Workspace::new();
+    let pages = "kind = \"page\"\nsize_param = \"per_page\"\nsize = 30";
+    let one = run_job(
+        &work.job(
+            "one.toml",
+            &orders_job(&server, pages, 1, &mixed_reducers()),
+        ),
+        &["--workers", "1"],
+    )
+    .result();
+    let many = run_job(
+        &work.job(
+            "many.toml",
+            &orders_job(&server, pages, 32, &mixed_reducers()),
+        ),
+        &["--workers", "4"],
+    )
+    .result();
+    assert_eq!(one["reducers"], many["reducers"]);
+    assert_eq!(one["records"], json!(1200));
+}
+
+/// Runs a job whose only reducer is `reducer`, expecting failure before any request.
+fn failing(reducer: &str) -> (String, u64) {
+    let server = demo_server(DemoConfig {
+        records: 100,
+        ..DemoConfig::default()
+    });
+    let work = Workspace::new();
+    let text = format!(
+        "{}\n[output]\npath = \"out.json\"\n",
+        orders_job(&server, PAGES, 4, reducer)
+    );
+    let job = work.job("failing.toml", &text);
+    let run = run_job(&job, &[]);
+    assert_eq!(run.code(), 1, "{}", run.stderr());
+    assert!(!work.path().join("out.json").exists());
+    (run.stderr(), server.stats().requests())
+}
+
+#[test]
+fn a_plugin_built_for_another_abi_is_refused_with_what_to_do() {
+    let path = plugin("abi_mismatch");
+    let (stderr, requests) = failing(&format!(
+        "[[reduce]]\nname = \"old\"\nplugin = \"{}\"\n",
+        path.display()
+    ));
+    let expected = format!(
+        "error: reducer `old`: plugin `{}` was built for pagefold plugin ABI 0.3, but this pagefold speaks ABI 1.0\n\
+         hint: rebuild the plugin against pagefold-reducer 0.1.0 (ABI 1.0)\n",
+        path.display()
+    );
+    assert_eq!(stderr, expected);
+    assert_eq!(requests, 0, "nothing is fetched when a plugin cannot load");
+}
+
+#[test]
+fn a_library_without_the_entry_point_is_not_a_plugin() {
+    let path = plugin("no_symbol");
+    let (stderr, _) = failing(&format!(
+        "[[reduce]]\nname = \"x\"\nplugin = \"{}\"\n",
+        path.display()
+    ));
+    let expected = format!(
+        "error: reducer `x`: `{}` is a library but not a pagefold plugin: it has no `pagefold_reducer_plugin` symbol\n",
+        path.display()
+    );
+    assert!(stderr.starts_with(&expected), "{stderr}");
+    assert!(
+        stderr.contains("hint: a plugin calls `pagefold_reducer::export_reducer!(YourReducer)`"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_file_that_is_not_a_library_or_is_missing_is_a_clear_error() {
+    let work = Workspace::new();
+    let fake = work.path().join("libfake.so");
+    std::fs::write(&fake, "#!/bin/sh\necho not a library\n").unwrap();
+    let (stderr, _) = failing(&format!(
+        "[[reduce]]\nname = \"x\"\nplugin = \"{}\"\n",
+        fake.display()
+    ));
+    assert!(
+        stderr.starts_with(&format!(
+            "error: reducer `x`: `{}` is not a loadable library: ",
+            fake.display()
+        )),
+        "{stderr}"
+    );
+
+    let missing = work.path().join("libmissing.so");
+    let (stderr, _) = failing(&format!(
+        "[[reduce]]\nname = \"x\"\nplugin = \"{}\"\n",
+        missing.display()
+    ));
+    assert!(
+        stderr.starts_with(&format!(
+            "error: reducer `x`: plugin `{}` does not exist\n",
+            missing.display()
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("hint: build the plugin with `cargo build --release`"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_panicking_plugin_is_reported_not_a_crash() {
+    let server = demo_server(DemoConfig {
+        records: 200,
+        ..DemoConfig::default()
+    });
+    let work = Workspace::new();
+    let reducer = format!(
+        "[[reduce]]\nname = \"cursed\"\nplugin = \"{}\"\nconfig = {{ panic_on_id = 77 }}\n",
+        plugin("panicky").display()
+    );
+    let job = work.job("panics.toml", &orders_job(&server, PAGES, 4, &reducer));
+    let run = run_job(&job, &[]);
+    assert_eq!(run.code(), 1, "{}", run.stderr());
+    let stderr = run.stderr();
+    assert!(
+        stderr.starts_with("error: reducer `cursed` (plugin `panicky` 0.1.0) panicked: record 77 is cursed (at tests/plugins/panicky/src/lib.rs:"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "on `{}`",
+            server.url("/orders?page=2&per_page=40")
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("hint: this is a bug in the plugin"),
+        "{stderr}"
+    );
+    assert_eq!(run.stdout(), "");
+}
+
+#[test]
+fn a_bad_plugin_config_says_what_is_wrong() {
+    let quantiles = plugin("quantiles");
+    let (stderr, _) = failing(&format!(
+        "[[reduce]]\nname = \"q\"\nplugin = \"{}\"\nconfig = {{ field = \"/amount\", q = [95] }}\n",
+        quantiles.display()
+    ));
+    let expected = format!(
+        "error: reducer `q`: plugin `quantiles` (`{}`) rejected its config: `q` holds 95, but quantiles are from 0 to 1 (0.95 is p95)\n\
+         hint: check the reducer's `config` in the job file\n",
+        quantiles.display()
+    );
+    assert_eq!(stderr, expected);
+
+    let (stderr, _) = failing(&format!(
+        "[[reduce]]\nname = \"q\"\nplugin = \"{}\"\nconfig = {{ feild = \"/amount\" }}\n",
+        quantiles.display()
+    ));
+    assert!(
+        stderr.contains("rejected its config: invalid config: unknown field `feild`, expected one of `field`, `q`, `relative_accuracy`"),
+        "{stderr}"
+    );
+}

@@ -1,0 +1,163 @@
+//! A pagefold plugin: a group-by in one pass. For each value of a key field, the number of
+//! records and the count, sum, min, max and mean of a numeric field.
+//!
+//! ```toml
+//! [[reduce]]
+//! name = "amount_by_status"
+//! plugin = "target/release/libgroup_stats.so"
+//! config = { key = "/status", field = "/amount" }
+//! ```
+//!
+//! The result: `{"paid": {"records": 10, "count": 9, "sum": …, "min": …, "max": …, "mean": …}, …}`
+//! where `records` counts the group's records and `count` those with a number in `field`.
+//! Records without the key are grouped under `null`. Sums are exact ([`ExactSum`]), so the
+//! result is the same for any split of pages across workers.
+
+use std::collections::BTreeMap;
+
+use pagefold_reducer::json::RawValue;
+use pagefold_reducer::{ExactSum, Field, Number, Position, Reducer, ReducerError, export_reducer};
+use serde::{Deserialize, Serialize};
+
+/// The job's `config`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    key: Field,
+    field: Field,
+}
+
+/// The reducer.
+pub struct GroupStats {
+    key: Field,
+    field: Field,
+}
+
+/// One group's statistics.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Group {
+    records: u64,
+    count: u64,
+    sum: ExactSum,
+    min: Option<f64>,
+    max: Option<f64>,
+}
+
+impl Group {
+    fn merge(&mut self, other: Group) {
+        self.records += other.records;
+        self.count += other.count;
+        self.sum.merge(&other.sum);
+        self.min = [self.min, other.min].into_iter().flatten().reduce(f64::min);
+        self.max = [self.max, other.max].into_iter().flatten().reduce(f64::max);
+    }
+}
+
+fn group_label(raw: Option<&RawValue>) -> String {
+    match raw {
+        None => "null".into(),
+        Some(raw) => match serde_json::from_str::<String>(raw.get()) {
+            Ok(text) => text,
+            Err(_) => raw.get().to_owned(),
+        },
+    }
+}
+
+impl Reducer for GroupStats {
+    type Config = Config;
+    type State = BTreeMap<String, Group>;
+    type Record<'a> = &'a RawValue;
+
+    fn new(config: Config) -> Result<Self, ReducerError> {
+        Ok(Self {
+            key: config.key,
+            field: config.field,
+        })
+    }
+
+    fn init(&self) -> Self::State {
+        BTreeMap::new()
+    }
+
+    fn fold(
+        &self,
+        groups: &mut Self::State,
+        record: &RawValue,
+        _: Position,
+    ) -> Result<(), ReducerError> {
+        let label = group_label(self.key.get(record)?);
+        let value = self.field.number(record)?;
+        let group = groups.entry(label).or_default();
+        group.records += 1;
+        if let Some(number) = value {
+            let x = number.as_f64();
+            group.count += 1;
+            group.sum.add(number);
+            group.min = Some(group.min.map_or(x, |m| m.min(x)));
+            group.max = Some(group.max.map_or(x, |m| m.max(x)));
+        }
+        Ok(())
+    }
+
+    fn merge(&self, into: &mut Self::State, other: Self::State) {
+        for (label, group) in other {
+            into.entry(label).or_default().merge(group);
+        }
+    }
+
+    fn finish(&self, groups: Self::State) -> serde_json::Value {
+        groups
+            .into_iter()
+            .map(|(label, group)| {
+                let total = group.sum.total();
+                let mean = (group.count > 0).then(|| total.as_f64() / group.count as f64);
+                let sum = if group.count > 0 {
+                    total.to_json()
+                } else {
+                    Number::Integer(0).to_json()
+                };
+                let stats = serde_json::json!({
+                    "records": group.records,
+                    "count": group.count,
+                    "sum": sum,
+                    "min": group.min,
+                    "max": group.max,
+                    "mean": mean,
+                });
+                (label, stats)
+            })
+            .collect::<serde_json::Map<_, _>>()
+            .into()
+    }
+}
+
+export_reducer!(GroupStats);
+
+#[cfg(test)]
+mod tests {
+    use pagefold_reducer::laws::{self, proptest::prelude::*};
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    #[test]
+    fn keeps_the_merge_laws() {
+        let config = serde_json::from_value(json!({ "key": "/g", "field": "/x" })).unwrap();
+        let reducer = GroupStats::new(config).unwrap();
+        let group = prop_oneof![
+            Just(json!("a")),
+            Just(json!("b")),
+            Just(json!(3)),
+            Just(Value::Null)
+        ];
+        let x = prop_oneof![
+            (-1e6f64..1e6).prop_map(Value::from),
+            (0i64..100).prop_map(Value::from),
+            Just(Value::Null)
+        ];
+        laws::check(
+            &reducer,
+            (group, x).prop_map(|(g, x)| json!({ "g": g, "x": x })),
+        );
+    }
+}
