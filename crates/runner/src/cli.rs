@@ -29,6 +29,25 @@ pub enum Command {
     Demo(DemoArgs),
     /// Serve the fake demo API until interrupted, to try jobs against.
     DemoApi(DemoApiArgs),
+    /// Reducer plugins.
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PluginCommand {
+    /// Write a new plugin crate that builds and loads as it is.
+    New {
+        /// The crate name (lower case, digits, `_`).
+        name: String,
+        /// The folder to create it in.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        /// Depend on this published version of pagefold-reducer instead of the SDK source this
+        /// pagefold was built from.
+        #[arg(long)]
+        sdk_version: Option<String>,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -8,6 +8,7 @@ mod demo;
 mod exit;
 mod job;
 mod output;
+mod plugin_new;
 mod progress;
 mod reduce;
 mod report;
@@ -18,7 +19,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, PluginCommand};
 use crate::job::{Job, JobError};
 use crate::report::Failure;
 use crate::run::{RunError, RunOptions, RunReport};
@@ -81,6 +82,21 @@ fn execute(command: Command) -> Result<(), Failure> {
                 other => Failure::from_error(exit::RUN_FAILED, &other),
             })?;
             finish(&report, &32, false)
+        }
+        Command::Plugin(PluginCommand::New {
+            name,
+            dir,
+            sdk_version,
+        }) => {
+            let folder =
+                plugin_new::new_plugin(&name, &dir, sdk_version.as_deref()).map_err(|error| {
+                    Failure::from_error(exit::INVALID_INPUT, &error).with_hint(error.hint())
+                })?;
+            eprintln!(
+                "wrote the plugin crate `{}`; build it with `cargo build --release` there, then see its README.md for the job snippet",
+                folder.display()
+            );
+            Ok(())
         }
         Command::DemoApi(args) => demo::demo_api(&args).map_err(|error| {
             Failure::from_error(exit::RUN_FAILED, &error).with_hint(Some(

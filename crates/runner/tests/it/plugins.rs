@@ -334,3 +334,61 @@ fn a_bad_plugin_config_says_what_is_wrong() {
         "{stderr}"
     );
 }
+
+#[test]
+fn plugin_new_writes_a_crate_that_builds_and_loads_as_it_is() {
+    let work = Workspace::new();
+    let run = crate::support::pagefold(&[
+        "plugin",
+        "new",
+        "order_total",
+        "--dir",
+        work.path().to_str().unwrap(),
+    ]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let crate_dir = work.path().join("order_total");
+    let readme = std::fs::read_to_string(crate_dir.join("README.md")).unwrap();
+    assert!(
+        readme.contains("plugin = \"order_total/target/release/liborder_total.so\""),
+        "{readme}"
+    );
+
+    // Outside this workspace, offline: the SDK comes by path, the rest from Cargo's cache.
+    let target = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/test-plugins");
+    let status = std::process::Command::new(env!("CARGO"))
+        .current_dir(&crate_dir)
+        .args(["build", "--quiet", "--offline", "--target-dir"])
+        .arg(&target)
+        .status()
+        .unwrap();
+    assert!(status.success(), "the generated plugin builds");
+
+    let config = DemoConfig {
+        records: 321,
+        ..DemoConfig::default()
+    };
+    let server = demo_server(config.clone());
+    let library = target.join("debug").join(libloading_name("order_total"));
+    let reducer = format!(
+        "[[reduce]]\nname = \"total\"\nplugin = \"{}\"\nconfig = {{ field = \"/amount_cents\" }}\n",
+        library.display()
+    );
+    let job = work.job("generated.toml", &orders_job(&server, PAGES, 4, &reducer));
+    let result = run_job(&job, &[]).result();
+    let cents: u64 = orders(&config).iter().map(|o| o.amount_cents).sum();
+    assert_eq!(result["reducers"]["total"], json!(cents));
+
+    let again = crate::support::pagefold(&[
+        "plugin",
+        "new",
+        "order_total",
+        "--dir",
+        work.path().to_str().unwrap(),
+    ]);
+    assert_eq!(again.code(), 2);
+    assert!(
+        again.stderr().contains("already exists"),
+        "{}",
+        again.stderr()
+    );
+}
