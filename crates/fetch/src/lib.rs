@@ -20,7 +20,7 @@
 //!     "/data".parse()?,
 //!     Pagination::Numbered(NumberedPagination::pages("page")),
 //! );
-//! let (pages, received) = async_channel::bounded(64);
+//! let (pages, received) = async_channel::bounded::<pagefold_fetch::Page>(64);
 //! let consumer = tokio::spawn(async move {
 //!     let mut records = 0;
 //!     while let Ok(page) = received.recv().await {

@@ -251,7 +251,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             failure.to_string(),
-            "no records array at `/data`: found an object `{\"x\":1}`"
+            "no records array at `/data`: found an object `{\"x\":1}` instead"
         );
         let failure = parser("/data")
             .parse(0, 0, url(), Bytes::from_static(br#"{"items":[]}"#))
