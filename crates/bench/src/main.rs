@@ -1,0 +1,270 @@
+//! pagefold's benchmark: `cargo run --release -p pagefold-bench`.
+//!
+//! Starts the demo API on loopback with controlled latency and page size, runs the scenarios
+//! below with the release `pagefold` binary (a process of its own, so its peak RSS is its own),
+//! and prints one table: wall time beside the ideal (`ceil(pages / concurrency) × latency`),
+//! pages/s, MB/s of page bodies, peak RSS, and the targets met or missed. It is not a test: it
+//! never fails, it prints figures.
+//!
+//! `--only 1,3` runs some scenarios; `--pages-scale 0.1` shrinks every page count (a quick look).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use pagefold_demo_api::{DemoConfig, DemoServer};
+
+const AGGREGATES: &str = r#"
+[[reduce]]
+name = "orders"
+use = "count"
+[[reduce]]
+name = "revenue"
+use = "sum"
+field = "/amount"
+[[reduce]]
+name = "by_status"
+use = "count_by"
+field = "/status"
+[[reduce]]
+name = "top_customers"
+use = "top_k"
+field = "/customer"
+k = 10
+"#;
+
+const SUM_BUILTIN: &str = "[[reduce]]\nname = \"revenue\"\nuse = \"sum\"\nfield = \"/amount\"\n";
+
+/// One row of the table.
+struct Scenario {
+    id: &'static str,
+    name: &'static str,
+    pages: u64,
+    page_size: u64,
+    latency: Duration,
+    concurrency: usize,
+    totals: bool,
+    reducers: String,
+}
+
+struct Measured {
+    wall: Duration,
+    peak_rss_kib: u64,
+    body_bytes: u64,
+    records: Option<u64>,
+    note: String,
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let only: Option<Vec<String>> = flag(&args, "--only").map(|list| list.split(',').map(str::to_owned).collect());
+    let scale: f64 = flag(&args, "--pages-scale").and_then(|s| s.parse().ok()).unwrap_or(1.0);
+    let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("the workspace");
+    build_release(&workspace);
+    let binary = workspace.join("target/release/pagefold");
+    let plugin = workspace.join("target/release").join(format!("{}sum_field{}", std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX));
+    let sum_plugin = format!("[[reduce]]\nname = \"revenue\"\nplugin = \"{}\"\nconfig = {{ field = \"/amount\" }}\n", plugin.display());
+    let scaled = |pages: u64| ((pages as f64 * scale).round() as u64).max(1);
+    let ms = Duration::from_millis;
+    let scenarios = vec![
+        Scenario { id: "1", name: "latency-bound, total known", pages: scaled(2000), page_size: 50, latency: ms(50), concurrency: 64, totals: true, reducers: AGGREGATES.into() },
+        Scenario { id: "2", name: "latency-bound, total unknown", pages: scaled(2000), page_size: 50, latency: ms(50), concurrency: 64, totals: false, reducers: AGGREGATES.into() },
+        Scenario { id: "3a", name: "throughput, fetch only", pages: scaled(20_000), page_size: 100, latency: ms(0), concurrency: 64, totals: true, reducers: String::new() },
+        Scenario { id: "3b", name: "throughput, count+sum+count_by+top_k", pages: scaled(20_000), page_size: 100, latency: ms(0), concurrency: 64, totals: true, reducers: AGGREGATES.into() },
+        Scenario { id: "4", name: "memory: 2 000 pages (vs 3b: 20 000)", pages: scaled(2000), page_size: 100, latency: ms(0), concurrency: 64, totals: true, reducers: AGGREGATES.into() },
+        Scenario { id: "5a", name: "sum, built-in", pages: scaled(20_000), page_size: 100, latency: ms(0), concurrency: 64, totals: true, reducers: SUM_BUILTIN.into() },
+        Scenario { id: "5b", name: "sum, plugin (sum_field)", pages: scaled(20_000), page_size: 100, latency: ms(0), concurrency: 64, totals: true, reducers: sum_plugin },
+    ];
+    let wanted = |id: &str| only.as_ref().is_none_or(|only| only.iter().any(|o| id.starts_with(o.as_str())));
+
+    let work = tempfile::tempdir().expect("a temporary folder");
+    println!(
+        "{:<4} {:<38} {:>6} {:>4} {:>6} {:>4} {:>8} {:>8} {:>6} {:>8} {:>7} {:>8}  {}",
+        "#", "scenario", "pages", "size", "lat", "conc", "wall", "ideal", "ratio", "pages/s", "MB/s", "RSS MiB", "note"
+    );
+    let mut results: Vec<(&str, Measured, Option<Duration>)> = Vec::new();
+    for scenario in scenarios.iter().filter(|s| wanted(s.id)) {
+        let measured = run_pagefold(&binary, scenario, work.path());
+        let ideal = ideal(scenario.pages, scenario.concurrency, scenario.latency);
+        print_row(scenario.id, scenario.name, scenario.pages, scenario.page_size, scenario.latency, scenario.concurrency, &measured, ideal);
+        results.push((scenario.id, measured, ideal));
+    }
+    if wanted("6") {
+        let pages = scaled(2000);
+        let measured = run_python(pages, 50, ms(50), work.path());
+        let ideal = ideal(pages, 64, ms(50));
+        print_row("6", "the usual script (python, requests)", pages, 50, ms(50), 0, &measured, ideal);
+        results.push(("6", measured, ideal));
+    }
+    print_targets(&results);
+}
+
+fn flag(args: &[String], name: &str) -> Option<String> {
+    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned()
+}
+
+fn build_release(workspace: &Path) {
+    eprintln!("building the release binary and the sum_field plugin…");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .current_dir(workspace)
+        .args(["build", "--release", "--quiet", "-p", "pagefold", "-p", "sum_field"])
+        .status()
+        .expect("cargo runs");
+    assert!(status.success(), "the release build failed");
+}
+
+fn ideal(pages: u64, concurrency: usize, latency: Duration) -> Option<Duration> {
+    (!latency.is_zero()).then(|| latency * pages.div_ceil(concurrency as u64) as u32)
+}
+
+fn demo(pages: u64, page_size: u64, latency: Duration, totals: bool) -> DemoServer {
+    DemoServer::start(DemoConfig {
+        records: pages * page_size,
+        max_page_size: page_size,
+        default_page_size: page_size,
+        latency,
+        totals,
+        ..DemoConfig::default()
+    })
+    .expect("the demo API starts")
+}
+
+fn run_pagefold(binary: &Path, scenario: &Scenario, folder: &Path) -> Measured {
+    let server = demo(scenario.pages, scenario.page_size, scenario.latency, scenario.totals);
+    let total = if scenario.totals { "total_records = \"/meta/total\"" } else { "" };
+    let job = format!(
+        "[source]\nurl = \"{url}\"\nrecords = \"/data\"\n[source.pagination]\nkind = \"page\"\nsize_param = \"per_page\"\nsize = {size}\n\
+         max_pages = 1000000\n{total}\n[fetch]\nconcurrency = {concurrency}\n{reducers}",
+        url = server.url("/orders"),
+        size = scenario.page_size,
+        concurrency = scenario.concurrency,
+        reducers = scenario.reducers,
+    );
+    let path = folder.join(format!("scenario-{}.toml", scenario.id));
+    std::fs::write(&path, job).expect("the job file is written");
+    let output = folder.join(format!("scenario-{}.json", scenario.id));
+    let mut command = Command::new(binary);
+    command.args(["run", "-q", "-o"]).arg(&output).arg(&path);
+    let before = server.stats().body_bytes();
+    let (wall, peak_rss_kib, success) = timed(command);
+    let body_bytes = server.stats().body_bytes() - before;
+    let records = std::fs::read(&output)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+        .and_then(|result| result["records"].as_u64());
+    let expected = scenario.pages * scenario.page_size;
+    let note = match (success, records) {
+        (false, _) => "FAILED".into(),
+        (true, Some(n)) if n == expected => String::new(),
+        (true, other) => format!("WRONG: {other:?} records, expected {expected}"),
+    };
+    Measured { wall, peak_rss_kib, body_bytes, records, note }
+}
+
+fn run_python(pages: u64, page_size: u64, latency: Duration, folder: &Path) -> Measured {
+    let skipped = |note: &str| Measured { wall: Duration::ZERO, peak_rss_kib: 0, body_bytes: 0, records: None, note: note.into() };
+    let has_requests = Command::new("python3").args(["-c", "import requests"]).output().is_ok_and(|o| o.status.success());
+    if !has_requests {
+        return skipped("skipped: python3 with requests is not installed");
+    }
+    let server = demo(pages, page_size, latency, true);
+    let script = folder.join("seed_script.py");
+    std::fs::write(&script, include_str!("seed_script.py")).expect("the script is written");
+    let mut command = Command::new("python3");
+    command.arg(&script).arg(server.url("")).arg(pages.to_string()).arg(page_size.to_string());
+    command.stdout(std::process::Stdio::null());
+    let before = server.stats().body_bytes();
+    let (wall, peak_rss_kib, success) = timed(command);
+    let body_bytes = server.stats().body_bytes() - before;
+    let note = if success { String::new() } else { "FAILED".into() };
+    Measured { wall, peak_rss_kib, body_bytes, records: Some(pages * page_size), note }
+}
+
+/// Runs `command` to its end: wall time, peak RSS (from `wait4`) and success.
+fn timed(mut command: Command) -> (Duration, u64, bool) {
+    command.stderr(std::process::Stdio::null());
+    let started = Instant::now();
+    let child = command.spawn().expect("the process starts");
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: an all-zero `rusage` is a valid value of the plain C struct.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `pid` is our child, not yet waited for; `status` and `usage` are valid for writes.
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let wall = started.elapsed();
+    assert_eq!(waited, pid, "wait4 failed");
+    // The child was reaped by wait4; forgetting the handle keeps std from waiting again.
+    std::mem::forget(child);
+    let success = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+    (wall, usage.ru_maxrss as u64, success)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn print_row(id: &str, name: &str, pages: u64, size: u64, latency: Duration, concurrency: usize, m: &Measured, ideal: Option<Duration>) {
+    let wall = m.wall.as_secs_f64();
+    let seconds = |d: Option<Duration>| d.map_or("-".into(), |d| format!("{:.2}s", d.as_secs_f64()));
+    let ratio = ideal.map_or("-".into(), |ideal| format!("{:.2}×", wall / ideal.as_secs_f64()));
+    let per_second = |n: f64| if wall > 0.0 { n / wall } else { 0.0 };
+    let concurrency = if concurrency == 0 { "py".into() } else { concurrency.to_string() };
+    println!(
+        "{id:<4} {name:<38} {pages:>6} {size:>4} {:>6} {concurrency:>4} {:>8} {:>8} {ratio:>6} {:>8.0} {:>7.1} {:>8.1}  {}",
+        format!("{}ms", latency.as_millis()),
+        format!("{wall:.2}s"),
+        seconds(ideal),
+        per_second(pages as f64),
+        per_second(m.body_bytes as f64 / 1e6),
+        m.peak_rss_kib as f64 / 1024.0,
+        m.note,
+    );
+    let _ = m.records;
+}
+
+fn print_targets(results: &[(&str, Measured, Option<Duration>)]) {
+    let get = |id: &str| results.iter().find(|(i, m, _)| *i == id && m.note.is_empty());
+    let ratio = |id: &str| get(id).and_then(|(_, m, ideal)| ideal.map(|i| m.wall.as_secs_f64() / i.as_secs_f64()));
+    let mut lines = Vec::new();
+    let mut check = |label: String, met: Option<bool>| {
+        let verdict = match met {
+            Some(true) => "met",
+            Some(false) => "MISSED",
+            None => "not measured",
+        };
+        lines.push(format!("  {verdict:<12} {label}"));
+    };
+    let r1 = ratio("1");
+    check(format!("scenario 1 within 1.10× the ideal ({})", r1.map_or("-".into(), |r| format!("{r:.2}×"))), r1.map(|r| r <= 1.10));
+    let r2 = ratio("2");
+    check(format!("scenario 2 within 1.25× the ideal ({})", r2.map_or("-".into(), |r| format!("{r:.2}×"))), r2.map(|r| r <= 1.25));
+    let speedup = get("1").zip(get("6")).map(|((_, ours, _), (_, script, _))| script.wall.as_secs_f64() / ours.wall.as_secs_f64());
+    check(format!("scenario 1 ≥ 10× faster than the usual script ({})", speedup.map_or("-".into(), |s| format!("{s:.1}×"))), speedup.map(|s| s >= 10.0));
+    let rate = |id: &str| get(id).map(|(_, m, _)| m.body_bytes as f64 / 1e6 / m.wall.as_secs_f64());
+    let (fetch_only, with_reduce) = (rate("3a"), rate("3b"));
+    check(
+        format!(
+            "scenario 3 ≥ 200 MB/s end to end ({} MB/s fetch+reduce, {} MB/s fetch only)",
+            with_reduce.map_or("-".into(), |r| format!("{r:.0}")),
+            fetch_only.map_or("-".into(), |r| format!("{r:.0}"))
+        ),
+        with_reduce.map(|r| r >= 200.0),
+    );
+    check(
+        "scenario 3: reducing is not the bottleneck (fetch+reduce ≥ 0.9 × fetch only)".into(),
+        fetch_only.zip(with_reduce).map(|(f, r)| r >= 0.9 * f),
+    );
+    let rss = |id: &str| get(id).map(|(_, m, _)| m.peak_rss_kib as f64 / 1024.0);
+    let memory = rss("3b").zip(rss("4"));
+    check(
+        format!(
+            "scenario 4: RSS at 20 000 pages ≤ 1.2 × at 2 000 and < 64 MiB ({})",
+            memory.map_or("-".into(), |(big, small)| format!("{big:.1} vs {small:.1} MiB, {:.2}×", big / small))
+        ),
+        memory.map(|(big, small)| big <= 1.2 * small && big < 64.0),
+    );
+    let plugin = get("5a").zip(get("5b")).map(|((_, builtin, _), (_, plugin, _))| plugin.wall.as_secs_f64() / builtin.wall.as_secs_f64());
+    check(format!("scenario 5: plugin ≤ 1.05 × built-in ({})", plugin.map_or("-".into(), |p| format!("{p:.2}×"))), plugin.map(|p| p <= 1.05));
+    println!("\ntargets (one run on this machine; figures, not a test):");
+    for line in lines {
+        println!("{line}");
+    }
+}
