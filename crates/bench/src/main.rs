@@ -6,13 +6,15 @@
 //! pages/s, MB/s of page bodies, peak RSS, and the targets met or missed. It is not a test: it
 //! never fails, it prints figures.
 //!
+//! The demo API runs as a process of its own (`pagefold demo-api --prerender`) and serves
+//! pages rendered once at start, so the figures measure pagefold and loopback HTTP, not the
+//! fake API's JSON encoding (both share this machine's cores).
+//!
 //! `--only 1,3` runs some scenarios; `--pages-scale 0.1` shrinks every page count (a quick look).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
-
-use pagefold_demo_api::{DemoConfig, DemoServer};
 
 const AGGREGATES: &str = r#"
 [[reduce]]
@@ -57,50 +59,162 @@ struct Measured {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let only: Option<Vec<String>> = flag(&args, "--only").map(|list| list.split(',').map(str::to_owned).collect());
-    let scale: f64 = flag(&args, "--pages-scale").and_then(|s| s.parse().ok()).unwrap_or(1.0);
-    let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("the workspace");
+    let only: Option<Vec<String>> =
+        flag(&args, "--only").map(|list| list.split(',').map(str::to_owned).collect());
+    let scale: f64 = flag(&args, "--pages-scale")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1.0);
+    let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("the workspace");
     build_release(&workspace);
     let binary = workspace.join("target/release/pagefold");
-    let plugin = workspace.join("target/release").join(format!("{}sum_field{}", std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX));
-    let sum_plugin = format!("[[reduce]]\nname = \"revenue\"\nplugin = \"{}\"\nconfig = {{ field = \"/amount\" }}\n", plugin.display());
+    let plugin = workspace.join("target/release").join(format!(
+        "{}sum_field{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    ));
+    let sum_plugin = format!(
+        "[[reduce]]\nname = \"revenue\"\nplugin = \"{}\"\nconfig = {{ field = \"/amount\" }}\n",
+        plugin.display()
+    );
     let scaled = |pages: u64| ((pages as f64 * scale).round() as u64).max(1);
     let ms = Duration::from_millis;
     let scenarios = vec![
-        Scenario { id: "1", name: "latency-bound, total known", pages: scaled(2000), page_size: 50, latency: ms(50), concurrency: 64, totals: true, reducers: AGGREGATES.into() },
-        Scenario { id: "2", name: "latency-bound, total unknown", pages: scaled(2000), page_size: 50, latency: ms(50), concurrency: 64, totals: false, reducers: AGGREGATES.into() },
-        Scenario { id: "3a", name: "throughput, fetch only", pages: scaled(20_000), page_size: 100, latency: ms(0), concurrency: 64, totals: true, reducers: String::new() },
-        Scenario { id: "3b", name: "throughput, count+sum+count_by+top_k", pages: scaled(20_000), page_size: 100, latency: ms(0), concurrency: 64, totals: true, reducers: AGGREGATES.into() },
-        Scenario { id: "4", name: "memory: 2 000 pages (vs 3b: 20 000)", pages: scaled(2000), page_size: 100, latency: ms(0), concurrency: 64, totals: true, reducers: AGGREGATES.into() },
-        Scenario { id: "5a", name: "sum, built-in", pages: scaled(20_000), page_size: 100, latency: ms(0), concurrency: 64, totals: true, reducers: SUM_BUILTIN.into() },
-        Scenario { id: "5b", name: "sum, plugin (sum_field)", pages: scaled(20_000), page_size: 100, latency: ms(0), concurrency: 64, totals: true, reducers: sum_plugin },
+        Scenario {
+            id: "1",
+            name: "latency-bound, total known",
+            pages: scaled(2000),
+            page_size: 50,
+            latency: ms(50),
+            concurrency: 64,
+            totals: true,
+            reducers: AGGREGATES.into(),
+        },
+        Scenario {
+            id: "2",
+            name: "latency-bound, total unknown",
+            pages: scaled(2000),
+            page_size: 50,
+            latency: ms(50),
+            concurrency: 64,
+            totals: false,
+            reducers: AGGREGATES.into(),
+        },
+        Scenario {
+            id: "3a",
+            name: "throughput, fetch only",
+            pages: scaled(20_000),
+            page_size: 100,
+            latency: ms(0),
+            concurrency: 64,
+            totals: true,
+            reducers: String::new(),
+        },
+        Scenario {
+            id: "3b",
+            name: "throughput, count+sum+count_by+top_k",
+            pages: scaled(20_000),
+            page_size: 100,
+            latency: ms(0),
+            concurrency: 64,
+            totals: true,
+            reducers: AGGREGATES.into(),
+        },
+        Scenario {
+            id: "4",
+            name: "memory: 2 000 pages (vs 3b: 20 000)",
+            pages: scaled(2000),
+            page_size: 100,
+            latency: ms(0),
+            concurrency: 64,
+            totals: true,
+            reducers: AGGREGATES.into(),
+        },
+        Scenario {
+            id: "5a",
+            name: "sum, built-in",
+            pages: scaled(20_000),
+            page_size: 100,
+            latency: ms(0),
+            concurrency: 64,
+            totals: true,
+            reducers: SUM_BUILTIN.into(),
+        },
+        Scenario {
+            id: "5b",
+            name: "sum, plugin (sum_field)",
+            pages: scaled(20_000),
+            page_size: 100,
+            latency: ms(0),
+            concurrency: 64,
+            totals: true,
+            reducers: sum_plugin,
+        },
     ];
-    let wanted = |id: &str| only.as_ref().is_none_or(|only| only.iter().any(|o| id.starts_with(o.as_str())));
+    let wanted = |id: &str| {
+        only.as_ref()
+            .is_none_or(|only| only.iter().any(|o| id.starts_with(o.as_str())))
+    };
 
     let work = tempfile::tempdir().expect("a temporary folder");
     println!(
         "{:<4} {:<38} {:>6} {:>4} {:>6} {:>4} {:>8} {:>8} {:>6} {:>8} {:>7} {:>8}  {}",
-        "#", "scenario", "pages", "size", "lat", "conc", "wall", "ideal", "ratio", "pages/s", "MB/s", "RSS MiB", "note"
+        "#",
+        "scenario",
+        "pages",
+        "size",
+        "lat",
+        "conc",
+        "wall",
+        "ideal",
+        "ratio",
+        "pages/s",
+        "MB/s",
+        "RSS MiB",
+        "note"
     );
     let mut results: Vec<(&str, Measured, Option<Duration>)> = Vec::new();
     for scenario in scenarios.iter().filter(|s| wanted(s.id)) {
         let measured = run_pagefold(&binary, scenario, work.path());
         let ideal = ideal(scenario.pages, scenario.concurrency, scenario.latency);
-        print_row(scenario.id, scenario.name, scenario.pages, scenario.page_size, scenario.latency, scenario.concurrency, &measured, ideal);
+        print_row(
+            scenario.id,
+            scenario.name,
+            scenario.pages,
+            scenario.page_size,
+            scenario.latency,
+            scenario.concurrency,
+            &measured,
+            ideal,
+        );
         results.push((scenario.id, measured, ideal));
     }
     if wanted("6") {
         let pages = scaled(2000);
-        let measured = run_python(pages, 50, ms(50), work.path());
+        let measured = run_python(&binary, pages, 50, ms(50), work.path());
         let ideal = ideal(pages, 64, ms(50));
-        print_row("6", "the usual script (python, requests)", pages, 50, ms(50), 0, &measured, ideal);
+        print_row(
+            "6",
+            "the usual script (python, requests)",
+            pages,
+            50,
+            ms(50),
+            0,
+            &measured,
+            ideal,
+        );
         results.push(("6", measured, ideal));
     }
     print_targets(&results);
 }
 
 fn flag(args: &[String], name: &str) -> Option<String> {
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned()
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .cloned()
 }
 
 fn build_release(workspace: &Path) {
@@ -108,7 +222,15 @@ fn build_release(workspace: &Path) {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(cargo)
         .current_dir(workspace)
-        .args(["build", "--release", "--quiet", "-p", "pagefold", "-p", "sum_field"])
+        .args([
+            "build",
+            "--release",
+            "--quiet",
+            "-p",
+            "pagefold",
+            "-p",
+            "sum_field",
+        ])
         .status()
         .expect("cargo runs");
     assert!(status.success(), "the release build failed");
@@ -118,21 +240,89 @@ fn ideal(pages: u64, concurrency: usize, latency: Duration) -> Option<Duration> 
     (!latency.is_zero()).then(|| latency * pages.div_ceil(concurrency as u64) as u32)
 }
 
-fn demo(pages: u64, page_size: u64, latency: Duration, totals: bool) -> DemoServer {
-    DemoServer::start(DemoConfig {
-        records: pages * page_size,
-        max_page_size: page_size,
-        default_page_size: page_size,
-        latency,
-        totals,
-        ..DemoConfig::default()
-    })
-    .expect("the demo API starts")
+/// The demo API in a process of its own (`pagefold demo-api`), so that its pages in memory
+/// never count towards the peak RSS of what is measured.
+struct DemoApi {
+    process: std::process::Child,
+    addr: String,
+}
+
+impl DemoApi {
+    fn start(binary: &Path, pages: u64, page_size: u64, latency: Duration, totals: bool) -> Self {
+        let mut command = Command::new(binary);
+        command.args(["demo-api", "--port", "0", "--prerender"]);
+        command.args([
+            "--pages",
+            &pages.to_string(),
+            "--page-size",
+            &page_size.to_string(),
+        ]);
+        command.args([
+            "--page-size-cap",
+            &page_size.to_string(),
+            "--latency",
+            &format!("{}ms", latency.as_millis()),
+        ]);
+        if !totals {
+            command.arg("--no-totals");
+        }
+        let mut process = command
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("the demo API starts");
+        let mut line = String::new();
+        let stdout = process.stdout.take().expect("stdout is piped");
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line)
+            .expect("the demo API prints its URL");
+        let addr = line.trim().trim_start_matches("http://").to_owned();
+        Self { process, addr }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Bytes of page bodies served so far, from `GET /_stats`.
+    fn body_bytes(&self) -> u64 {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(&self.addr).expect("the demo API answers");
+        write!(
+            stream,
+            "GET /_stats HTTP/1.0\r\nHost: {}\r\n\r\n",
+            self.addr
+        )
+        .expect("the request is sent");
+        let mut response = String::new();
+        stream
+            .read_to_string(&mut response)
+            .expect("the response is read");
+        let body = response.split("\r\n\r\n").nth(1).unwrap_or_default();
+        let stats: serde_json::Value = serde_json::from_str(body).expect("stats are JSON");
+        stats["body_bytes"].as_u64().unwrap_or(0)
+    }
+}
+
+impl Drop for DemoApi {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
 }
 
 fn run_pagefold(binary: &Path, scenario: &Scenario, folder: &Path) -> Measured {
-    let server = demo(scenario.pages, scenario.page_size, scenario.latency, scenario.totals);
-    let total = if scenario.totals { "total_records = \"/meta/total\"" } else { "" };
+    let server = DemoApi::start(
+        binary,
+        scenario.pages,
+        scenario.page_size,
+        scenario.latency,
+        scenario.totals,
+    );
+    let total = if scenario.totals {
+        "total_records = \"/meta/total\""
+    } else {
+        ""
+    };
     let job = format!(
         "[source]\nurl = \"{url}\"\nrecords = \"/data\"\n[source.pagination]\nkind = \"page\"\nsize_param = \"per_page\"\nsize = {size}\n\
          max_pages = 1000000\n{total}\n[fetch]\nconcurrency = {concurrency}\n{reducers}",
@@ -146,9 +336,9 @@ fn run_pagefold(binary: &Path, scenario: &Scenario, folder: &Path) -> Measured {
     let output = folder.join(format!("scenario-{}.json", scenario.id));
     let mut command = Command::new(binary);
     command.args(["run", "-q", "-o"]).arg(&output).arg(&path);
-    let before = server.stats().body_bytes();
+    let before = server.body_bytes();
     let (wall, peak_rss_kib, success) = timed(command);
-    let body_bytes = server.stats().body_bytes() - before;
+    let body_bytes = server.body_bytes() - before;
     let records = std::fs::read(&output)
         .ok()
         .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
@@ -159,26 +349,61 @@ fn run_pagefold(binary: &Path, scenario: &Scenario, folder: &Path) -> Measured {
         (true, Some(n)) if n == expected => String::new(),
         (true, other) => format!("WRONG: {other:?} records, expected {expected}"),
     };
-    Measured { wall, peak_rss_kib, body_bytes, records, note }
+    Measured {
+        wall,
+        peak_rss_kib,
+        body_bytes,
+        records,
+        note,
+    }
 }
 
-fn run_python(pages: u64, page_size: u64, latency: Duration, folder: &Path) -> Measured {
-    let skipped = |note: &str| Measured { wall: Duration::ZERO, peak_rss_kib: 0, body_bytes: 0, records: None, note: note.into() };
-    let has_requests = Command::new("python3").args(["-c", "import requests"]).output().is_ok_and(|o| o.status.success());
+fn run_python(
+    binary: &Path,
+    pages: u64,
+    page_size: u64,
+    latency: Duration,
+    folder: &Path,
+) -> Measured {
+    let skipped = |note: &str| Measured {
+        wall: Duration::ZERO,
+        peak_rss_kib: 0,
+        body_bytes: 0,
+        records: None,
+        note: note.into(),
+    };
+    let has_requests = Command::new("python3")
+        .args(["-c", "import requests"])
+        .output()
+        .is_ok_and(|o| o.status.success());
     if !has_requests {
         return skipped("skipped: python3 with requests is not installed");
     }
-    let server = demo(pages, page_size, latency, true);
+    let server = DemoApi::start(binary, pages, page_size, latency, true);
     let script = folder.join("seed_script.py");
     std::fs::write(&script, include_str!("seed_script.py")).expect("the script is written");
     let mut command = Command::new("python3");
-    command.arg(&script).arg(server.url("")).arg(pages.to_string()).arg(page_size.to_string());
+    command
+        .arg(&script)
+        .arg(server.url(""))
+        .arg(pages.to_string())
+        .arg(page_size.to_string());
     command.stdout(std::process::Stdio::null());
-    let before = server.stats().body_bytes();
+    let before = server.body_bytes();
     let (wall, peak_rss_kib, success) = timed(command);
-    let body_bytes = server.stats().body_bytes() - before;
-    let note = if success { String::new() } else { "FAILED".into() };
-    Measured { wall, peak_rss_kib, body_bytes, records: Some(pages * page_size), note }
+    let body_bytes = server.body_bytes() - before;
+    let note = if success {
+        String::new()
+    } else {
+        "FAILED".into()
+    };
+    Measured {
+        wall,
+        peak_rss_kib,
+        body_bytes,
+        records: Some(pages * page_size),
+        note,
+    }
 }
 
 /// Runs `command` to its end: wall time, peak RSS (from `wait4`) and success.
@@ -201,12 +426,28 @@ fn timed(mut command: Command) -> (Duration, u64, bool) {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn print_row(id: &str, name: &str, pages: u64, size: u64, latency: Duration, concurrency: usize, m: &Measured, ideal: Option<Duration>) {
+fn print_row(
+    id: &str,
+    name: &str,
+    pages: u64,
+    size: u64,
+    latency: Duration,
+    concurrency: usize,
+    m: &Measured,
+    ideal: Option<Duration>,
+) {
     let wall = m.wall.as_secs_f64();
-    let seconds = |d: Option<Duration>| d.map_or("-".into(), |d| format!("{:.2}s", d.as_secs_f64()));
-    let ratio = ideal.map_or("-".into(), |ideal| format!("{:.2}×", wall / ideal.as_secs_f64()));
+    let seconds =
+        |d: Option<Duration>| d.map_or("-".into(), |d| format!("{:.2}s", d.as_secs_f64()));
+    let ratio = ideal.map_or("-".into(), |ideal| {
+        format!("{:.2}×", wall / ideal.as_secs_f64())
+    });
     let per_second = |n: f64| if wall > 0.0 { n / wall } else { 0.0 };
-    let concurrency = if concurrency == 0 { "py".into() } else { concurrency.to_string() };
+    let concurrency = if concurrency == 0 {
+        "py".into()
+    } else {
+        concurrency.to_string()
+    };
     println!(
         "{id:<4} {name:<38} {pages:>6} {size:>4} {:>6} {concurrency:>4} {:>8} {:>8} {ratio:>6} {:>8.0} {:>7.1} {:>8.1}  {}",
         format!("{}ms", latency.as_millis()),
@@ -221,8 +462,14 @@ fn print_row(id: &str, name: &str, pages: u64, size: u64, latency: Duration, con
 }
 
 fn print_targets(results: &[(&str, Measured, Option<Duration>)]) {
-    let get = |id: &str| results.iter().find(|(i, m, _)| *i == id && m.note.is_empty());
-    let ratio = |id: &str| get(id).and_then(|(_, m, ideal)| ideal.map(|i| m.wall.as_secs_f64() / i.as_secs_f64()));
+    let get = |id: &str| {
+        results
+            .iter()
+            .find(|(i, m, _)| *i == id && m.note.is_empty())
+    };
+    let ratio = |id: &str| {
+        get(id).and_then(|(_, m, ideal)| ideal.map(|i| m.wall.as_secs_f64() / i.as_secs_f64()))
+    };
     let mut lines = Vec::new();
     let mut check = |label: String, met: Option<bool>| {
         let verdict = match met {
@@ -233,11 +480,31 @@ fn print_targets(results: &[(&str, Measured, Option<Duration>)]) {
         lines.push(format!("  {verdict:<12} {label}"));
     };
     let r1 = ratio("1");
-    check(format!("scenario 1 within 1.10× the ideal ({})", r1.map_or("-".into(), |r| format!("{r:.2}×"))), r1.map(|r| r <= 1.10));
+    check(
+        format!(
+            "scenario 1 within 1.10× the ideal ({})",
+            r1.map_or("-".into(), |r| format!("{r:.2}×"))
+        ),
+        r1.map(|r| r <= 1.10),
+    );
     let r2 = ratio("2");
-    check(format!("scenario 2 within 1.25× the ideal ({})", r2.map_or("-".into(), |r| format!("{r:.2}×"))), r2.map(|r| r <= 1.25));
-    let speedup = get("1").zip(get("6")).map(|((_, ours, _), (_, script, _))| script.wall.as_secs_f64() / ours.wall.as_secs_f64());
-    check(format!("scenario 1 ≥ 10× faster than the usual script ({})", speedup.map_or("-".into(), |s| format!("{s:.1}×"))), speedup.map(|s| s >= 10.0));
+    check(
+        format!(
+            "scenario 2 within 1.25× the ideal ({})",
+            r2.map_or("-".into(), |r| format!("{r:.2}×"))
+        ),
+        r2.map(|r| r <= 1.25),
+    );
+    let speedup = get("1")
+        .zip(get("6"))
+        .map(|((_, ours, _), (_, script, _))| script.wall.as_secs_f64() / ours.wall.as_secs_f64());
+    check(
+        format!(
+            "scenario 1 ≥ 10× faster than the usual script ({})",
+            speedup.map_or("-".into(), |s| format!("{s:.1}×"))
+        ),
+        speedup.map(|s| s >= 10.0),
+    );
     let rate = |id: &str| get(id).map(|(_, m, _)| m.body_bytes as f64 / 1e6 / m.wall.as_secs_f64());
     let (fetch_only, with_reduce) = (rate("3a"), rate("3b"));
     check(
@@ -257,12 +524,25 @@ fn print_targets(results: &[(&str, Measured, Option<Duration>)]) {
     check(
         format!(
             "scenario 4: RSS at 20 000 pages ≤ 1.2 × at 2 000 and < 64 MiB ({})",
-            memory.map_or("-".into(), |(big, small)| format!("{big:.1} vs {small:.1} MiB, {:.2}×", big / small))
+            memory.map_or("-".into(), |(big, small)| format!(
+                "{big:.1} vs {small:.1} MiB, {:.2}×",
+                big / small
+            ))
         ),
         memory.map(|(big, small)| big <= 1.2 * small && big < 64.0),
     );
-    let plugin = get("5a").zip(get("5b")).map(|((_, builtin, _), (_, plugin, _))| plugin.wall.as_secs_f64() / builtin.wall.as_secs_f64());
-    check(format!("scenario 5: plugin ≤ 1.05 × built-in ({})", plugin.map_or("-".into(), |p| format!("{p:.2}×"))), plugin.map(|p| p <= 1.05));
+    let plugin = get("5a")
+        .zip(get("5b"))
+        .map(|((_, builtin, _), (_, plugin, _))| {
+            plugin.wall.as_secs_f64() / builtin.wall.as_secs_f64()
+        });
+    check(
+        format!(
+            "scenario 5: plugin ≤ 1.05 × built-in ({})",
+            plugin.map_or("-".into(), |p| format!("{p:.2}×"))
+        ),
+        plugin.map(|p| p <= 1.05),
+    );
     println!("\ntargets (one run on this machine; figures, not a test):");
     for line in lines {
         println!("{line}");

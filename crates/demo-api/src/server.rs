@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -38,6 +39,9 @@ pub struct DemoConfig {
     pub repeat_last_page: bool,
     /// Failures to inject.
     pub faults: Faults,
+    /// Render every page of `default_page_size` once at start and serve it from memory, so
+    /// that a benchmark measures the client, not the fake API's JSON encoding.
+    pub prerender: bool,
 }
 
 impl Default for DemoConfig {
@@ -51,6 +55,7 @@ impl Default for DemoConfig {
             totals: true,
             repeat_last_page: false,
             faults: Faults::default(),
+            prerender: false,
         }
     }
 }
@@ -95,6 +100,8 @@ struct Shared {
     dataset: Dataset,
     stats: Arc<Stats>,
     attempts: Mutex<HashMap<String, u32>>,
+    /// Pre-rendered pages 1, 2, … of `default_page_size` (empty unless `prerender`).
+    rendered: Vec<Bytes>,
 }
 
 /// The demo API's routes:
@@ -102,21 +109,28 @@ struct Shared {
 /// * `GET /orders?page=N&per_page=S` (pages from 1) or `GET /orders?offset=O&limit=S` (offsets
 ///   from 0): `{"data": [...], "meta": {...}}`, with `total` and `total_pages` in `meta` when
 ///   totals are on;
-/// * `GET /orders/bare?…`: the same pages as a bare JSON array.
+/// * `GET /orders/bare?…`: the same pages as a bare JSON array;
+/// * `GET /_stats`: `{"requests": n, "peak_in_flight": n, "body_bytes": n}` so far.
 pub fn router(config: DemoConfig, stats: Arc<Stats>) -> Router {
     let dataset = Dataset {
         len: config.records,
         seed: config.seed,
     };
-    let shared = Arc::new(Shared {
+    let mut shared = Shared {
         config,
         dataset,
         stats,
         attempts: Mutex::default(),
-    });
+        rendered: Vec::new(),
+    };
+    if shared.config.prerender {
+        shared.rendered = prerender(&shared);
+    }
+    let shared = Arc::new(shared);
     Router::new()
         .route("/orders", get(orders))
         .route("/orders/bare", get(bare_orders))
+        .route("/_stats", get(served_stats))
         .with_state(shared)
 }
 
@@ -130,6 +144,25 @@ pub async fn serve(
     axum::serve(listener, router(config, stats))
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+fn prerender(shared: &Shared) -> Vec<Bytes> {
+    let config = &shared.config;
+    let size = config.default_page_size.min(config.max_page_size).max(1);
+    (1..=config.records.div_ceil(size))
+        .map(|page| {
+            let mut meta = Meta {
+                page: Some(page),
+                per_page: Some(size),
+                ..Meta::default()
+            };
+            if config.totals {
+                meta.total = Some(config.records);
+                meta.total_pages = Some(config.records.div_ceil(size));
+            }
+            Bytes::from(render(shared, (page - 1) * size, size, meta, false))
+        })
+        .collect()
 }
 
 #[derive(Serialize)]
@@ -152,6 +185,16 @@ struct Meta {
     total: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     total_pages: Option<u64>,
+}
+
+async fn served_stats(State(shared): State<Arc<Shared>>) -> Response {
+    let stats = &shared.stats;
+    axum::Json(serde_json::json!({
+        "requests": stats.requests(),
+        "peak_in_flight": stats.peak_in_flight(),
+        "body_bytes": stats.body_bytes(),
+    }))
+    .into_response()
 }
 
 async fn orders(
@@ -235,6 +278,29 @@ fn page(shared: &Shared, query: &HashMap<String, String>, bare: bool) -> Respons
         meta.total = Some(config.records);
         meta.total_pages = Some(config.records.div_ceil(size.max(1)));
     }
+    if !bare
+        && offset.is_none()
+        && let Some(page) = page
+        && size == config.default_page_size
+        && let Some(body) = shared.rendered.get((page as usize).wrapping_sub(1))
+    {
+        return send(shared, body.clone());
+    }
+    let body = render(shared, start, size, meta, bare);
+    send(shared, body.into())
+}
+
+fn send(shared: &Shared, body: Bytes) -> Response {
+    shared
+        .stats
+        .body_bytes
+        .fetch_add(body.len() as u64, Ordering::Relaxed);
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// The body of the page of `size` orders from `start`.
+fn render(shared: &Shared, start: u64, size: u64, meta: Meta, bare: bool) -> Vec<u8> {
+    let config = &shared.config;
     let mut start = start;
     if config.repeat_last_page && start >= config.records && config.records > 0 && size > 0 {
         start = (config.records - 1) / size * size;
@@ -243,7 +309,7 @@ fn page(shared: &Shared, query: &HashMap<String, String>, bare: bool) -> Respons
     let orders: Vec<Order> = (start..end.max(start))
         .map(|index| shared.dataset.order(index))
         .collect();
-    let body = if bare {
+    if bare {
         serde_json::to_vec(&orders)
     } else {
         serde_json::to_vec(&PageBody {
@@ -251,12 +317,7 @@ fn page(shared: &Shared, query: &HashMap<String, String>, bare: bool) -> Respons
             meta,
         })
     }
-    .expect("orders serialize");
-    shared
-        .stats
-        .body_bytes
-        .fetch_add(body.len() as u64, Ordering::Relaxed);
-    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+    .expect("orders serialize")
 }
 
 fn injected_failure(shared: &Shared, query: &HashMap<String, String>) -> Option<Response> {

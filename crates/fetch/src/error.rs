@@ -64,6 +64,14 @@ pub enum PageFailure {
         /// The first bytes of the body.
         start: String,
     },
+    /// The body is not UTF-8, so it cannot be JSON.
+    #[error("the body is not UTF-8 (invalid byte at offset {offset})")]
+    NotUtf8 {
+        /// Where the first invalid byte is.
+        offset: usize,
+        /// The first bytes of the body.
+        start: String,
+    },
     /// The body is JSON but has no records array where the job says.
     #[error("no records array at `{pointer}`: {found}")]
     NoRecords {
@@ -86,7 +94,11 @@ impl PageFailure {
     /// Whether another attempt may succeed.
     pub fn is_transient(&self) -> bool {
         match self {
-            Self::Connect(_) | Self::Timeout(_) | Self::Body(_) | Self::NotJson { .. } => true,
+            Self::Connect(_)
+            | Self::Timeout(_)
+            | Self::Body(_)
+            | Self::NotJson { .. }
+            | Self::NotUtf8 { .. } => true,
             Self::Status { status, .. } => matches!(status, 408 | 429 | 500 | 502 | 503 | 504),
             Self::TooLarge { .. } | Self::NoRecords { .. } => false,
         }

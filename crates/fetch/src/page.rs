@@ -5,7 +5,6 @@ use std::ops::Range;
 
 use bytes::Bytes;
 use pagefold_json::{Pointer, PointerSet, RawValue};
-use serde::de::{Deserializer as _, IgnoredAny, SeqAccess, Visitor};
 
 use crate::{PageFailure, SafeUrl};
 
@@ -44,8 +43,9 @@ impl Page {
     }
 
     /// The records array, as the JSON text the API sent (`[...]`).
-    pub fn records_json(&self) -> &[u8] {
-        &self.body[self.records.clone()]
+    pub fn records_json(&self) -> &str {
+        std::str::from_utf8(&self.body[self.records.clone()])
+            .expect("pages are checked to be UTF-8 when parsed")
     }
 
     /// How many records the page has.
@@ -109,9 +109,13 @@ impl PageParser {
         url: SafeUrl,
         body: Bytes,
     ) -> Result<(Page, PageMeta), PageFailure> {
+        let text = std::str::from_utf8(&body).map_err(|error| PageFailure::NotUtf8 {
+            offset: error.valid_up_to(),
+            start: body_start(&body),
+        })?;
         let mut found = self.pointers.slots();
         self.pointers
-            .extract(&body, &mut found)
+            .extract(text, &mut found)
             .map_err(|error| PageFailure::NotJson {
                 reason: error.to_string(),
                 start: body_start(&body),
@@ -156,28 +160,38 @@ impl PageParser {
     }
 }
 
-/// The number of elements of a JSON array, or `None` if `raw` is not an array.
+/// The number of elements of a JSON array, or `None` if `raw` is not an array. `raw` was
+/// checked to be well-formed JSON, so a byte scan that tracks nesting and strings is exact, and
+/// several times faster than a second parse.
 fn count_elements(raw: &RawValue) -> Option<usize> {
-    struct CountElements;
-    impl<'de> Visitor<'de> for CountElements {
-        type Value = usize;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("an array")
-        }
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<usize, A::Error> {
-            let mut count = 0;
-            while seq.next_element::<IgnoredAny>()?.is_some() {
-                count += 1;
-            }
-            Ok(count)
-        }
-    }
-    if !raw.get().starts_with('[') {
+    let bytes = raw.get().as_bytes();
+    if bytes.first() != Some(&b'[') {
         return None;
     }
-    serde_json::Deserializer::from_str(raw.get())
-        .deserialize_seq(CountElements)
-        .ok()
+    let (mut depth, mut commas, mut any) = (0usize, 0usize, false);
+    let mut index = 0;
+    while index < bytes.len() {
+        match bytes[index] {
+            b'"' => {
+                any |= depth == 1;
+                index += 1;
+                // Skip the string: to its closing quote, stepping over escapes.
+                while bytes[index] != b'"' {
+                    index += if bytes[index] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'[' | b'{' => {
+                any |= depth == 1;
+                depth += 1;
+            }
+            b']' | b'}' => depth -= 1,
+            b',' if depth == 1 => commas += 1,
+            b' ' | b'\n' | b'\r' | b'\t' => {}
+            _ => any |= depth == 1,
+        }
+        index += 1;
+    }
+    Some(if any { commas + 1 } else { 0 })
 }
 
 /// Reads a total: a non-negative integer, or a string holding one (some APIs quote numbers).
@@ -232,8 +246,32 @@ mod tests {
         let body = Bytes::from_static(br#"{"meta":{"total":"7"},"data":[{"a":1},{"a":[2]}]}"#);
         let (page, meta) = parser("/data").parse(0, 0, url(), body).unwrap();
         assert_eq!(page.record_count(), 2);
-        assert_eq!(page.records_json(), br#"[{"a":1},{"a":[2]}]"#);
+        assert_eq!(page.records_json(), r#"[{"a":1},{"a":[2]}]"#);
         assert_eq!(meta.total_records, Some(7));
+    }
+
+    #[test]
+    fn counts_elements_of_any_shape() {
+        let count =
+            |json: &str| count_elements(&serde_json::from_str::<Box<RawValue>>(json).unwrap());
+        assert_eq!(count("[]"), Some(0));
+        assert_eq!(count(" [ ] ".trim()), Some(0));
+        assert_eq!(count("[1]"), Some(1));
+        assert_eq!(
+            count(r#"[{"a":[1,2,{"b":","}]}, "x\\\",]", [[]], null]"#),
+            Some(4)
+        );
+        assert_eq!(count(r#"{"a":1}"#), None);
+    }
+
+    #[test]
+    fn a_body_that_is_not_utf8_is_named_as_such() {
+        let body = Bytes::from_static(b"{\"data\":[\"\xff\"]}");
+        let failure = parser("/data").parse(0, 0, url(), body).unwrap_err();
+        assert_eq!(
+            failure.to_string(),
+            "the body is not UTF-8 (invalid byte at offset 10)"
+        );
     }
 
     #[test]

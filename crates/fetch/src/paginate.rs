@@ -171,29 +171,186 @@ impl Fetcher {
             numbered.total_pages.as_ref(),
             numbered.total_records.as_ref(),
         );
-        let first_url = numbered_url(source, numbered, 0, numbered.size);
-        let (first, meta, attempts) = self
-            .fetch_one(source, &parser, chain, 0, first_url, accepted.observer)
-            .await?;
-        accepted.summary.count_attempts(attempts);
+        let window = self.options.concurrency.max(1) as u64;
+        let mut plan: Option<Plan> = None;
+        let mut next = 0;
+        let mut next_release = 0;
+        let mut previous: Option<Page> = None;
+        if numbered.style == NumberedStyle::Offset {
+            // Offsets depend on how many records a page really holds, which only the first
+            // page tells: it is fetched alone.
+            let first_url = numbered_url(source, numbered, 0, numbered.size);
+            let (first, meta, attempts) = self
+                .fetch_one(source, &parser, chain, 0, first_url, accepted.observer)
+                .await?;
+            accepted.summary.count_attempts(attempts);
+            let first_plan = Plan::from_first(&first, meta, numbered, chain, accepted);
+            if first_plan.is_empty_collection(&first) {
+                return Ok(());
+            }
+            previous = Some(first.clone());
+            accepted.take(first).await?;
+            plan = Some(first_plan);
+            (next, next_release) = (1, 1);
+        }
+        // Page numbers do not depend on the first page, so the whole first window is requested
+        // at once, the first page among them.
+        let mut in_flight = FuturesUnordered::new();
+        let mut held: BTreeMap<u64, Result<(Page, PageMeta), FetchError>> = BTreeMap::new();
+        let mut ended = false;
+        loop {
+            let known_end = plan.as_ref().is_some_and(|plan| plan.known_end.is_some());
+            let limit = plan.as_ref().map_or(numbered.max_pages, |plan| plan.limit);
+            let (step, size) = plan
+                .as_ref()
+                .map_or((1, numbered.size), |plan| (plan.step, plan.size));
+            while !ended
+                && next < limit
+                && (in_flight.len() as u64) < window
+                && (known_end || next < next_release + 2 * window)
+            {
+                let url = numbered_url(source, numbered, next * step, size);
+                let index = next;
+                let parser = &parser;
+                let observer = accepted.observer;
+                in_flight.push(async move {
+                    let request = PageRequest {
+                        url,
+                        headers: &source.headers,
+                        secret_params: &source.secret_params,
+                        parser,
+                        chain,
+                        index,
+                    };
+                    (index, self.fetch_page(request, observer).await)
+                });
+                next += 1;
+            }
+            if ended {
+                break;
+            }
+            let Some((index, outcome)) = in_flight.next().await else {
+                break;
+            };
+            let outcome = match outcome {
+                Ok((page, meta, attempts)) => {
+                    accepted.summary.count_attempts(attempts);
+                    Ok((page, meta))
+                }
+                Err((error, attempts)) => {
+                    accepted.summary.count_attempts(attempts);
+                    Err(error)
+                }
+            };
+            if known_end {
+                // Pages requested before the end was known may lie past it.
+                if index < limit {
+                    accepted.take(outcome?.0).await?;
+                }
+                continue;
+            }
+            held.insert(index, outcome);
+            while let Some(outcome) = held.remove(&next_release) {
+                next_release += 1;
+                let (page, meta) = outcome?;
+                let Some(chain_plan) = &plan else {
+                    let first_plan = Plan::from_first(&page, meta, numbered, chain, accepted);
+                    if first_plan.is_empty_collection(&page) {
+                        ended = true;
+                        break;
+                    }
+                    previous = Some(page.clone());
+                    accepted.take(page).await?;
+                    if first_plan.known_end.is_some() {
+                        // Everything that arrived before the first page, up to the end.
+                        for (index, outcome) in std::mem::take(&mut held) {
+                            if index < first_plan.limit {
+                                accepted.take(outcome?.0).await?;
+                            }
+                        }
+                    }
+                    plan = Some(first_plan);
+                    break;
+                };
+                let repeats = previous
+                    .as_ref()
+                    .is_some_and(|previous| page.records_json() == previous.records_json());
+                if page.record_count() == 0 {
+                    ended = true;
+                } else if repeats {
+                    // json-server and others answer past the end with the last page again.
+                    tracing::info!(
+                        page = page.index(),
+                        "page repeats the previous page: the end"
+                    );
+                    ended = true;
+                } else {
+                    let short = numbered.stop == StopRule::ShortPage
+                        && (page.record_count() as u64) < chain_plan.full_page;
+                    previous = Some(page.clone());
+                    accepted.take(page).await?;
+                    ended = short;
+                }
+                if ended {
+                    break;
+                }
+            }
+        }
+        let known_end = plan.as_ref().and_then(|plan| plan.known_end);
+        if known_end.is_none() && !ended {
+            accepted.summary.warnings.push(format!(
+                "stopped at `max_pages` = {} before the end of the data: the result is incomplete",
+                numbered.max_pages
+            ));
+        }
+        if let Some(reported) = accepted.summary.reported_records
+            && reported != accepted.summary.records
+            && known_end.is_some_and(|end| end <= numbered.max_pages)
+        {
+            accepted.summary.warnings.push(format!(
+                "the API reported {reported} records but {} were received",
+                accepted.summary.records
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// What the first page of a numbered chain decides.
+#[derive(Debug, Clone, Copy)]
+struct Plan {
+    /// Records in a full page as the API really serves them.
+    full_page: u64,
+    /// The distance between the positions of two pages.
+    step: u64,
+    /// The page size to ask for.
+    size: Option<u64>,
+    /// The number of pages, if the API reported a total.
+    known_end: Option<u64>,
+    /// Never request a page at or past this index.
+    limit: u64,
+}
+
+impl Plan {
+    fn from_first(
+        first: &Page,
+        meta: PageMeta,
+        numbered: &NumberedPagination,
+        chain: u32,
+        accepted: &mut Accepted<'_>,
+    ) -> Self {
         accepted.summary.reported_pages = meta.total_pages;
         accepted.summary.reported_records = meta.total_records;
-
-        // Records in a full page as the API really serves them.
         let full_page = first.record_count() as u64;
         if let Some(size) = numbered
             .size
             .filter(|&size| full_page > 0 && full_page < size)
         {
-            let more_expected = meta.total_records.is_some_and(|total| total > full_page)
-                || meta.total_pages.is_some_and(|pages| pages > 1);
-            if more_expected {
-                tracing::info!(
-                    asked = size,
-                    served = full_page,
-                    "the API caps the page size"
-                );
-            }
+            tracing::info!(
+                asked = size,
+                served = full_page,
+                "the API serves fewer records a page than asked"
+            );
         }
         // For offsets, ask for exactly what a full page holds from now on, so that a short
         // first page can never make later pages overlap.
@@ -218,99 +375,18 @@ impl Fetcher {
                 ));
             }
         }
-        if known_end.is_none() && full_page == 0 {
-            // An empty first page with no total: an empty collection.
-            return Ok(());
+        Self {
+            full_page,
+            step,
+            size,
+            known_end,
+            limit,
         }
-        let mut previous = first.clone();
-        accepted.take(first).await?;
+    }
 
-        let window = self.options.concurrency.max(1);
-        let mut in_flight = FuturesUnordered::new();
-        let mut next = 1;
-        let mut next_release = 1;
-        let mut held: BTreeMap<u64, Result<Page, FetchError>> = BTreeMap::new();
-        let mut ended = false;
-        while !ended {
-            while next < limit
-                && in_flight.len() < window
-                && (known_end.is_some() || next < next_release + 2 * window as u64)
-            {
-                let url = numbered_url(source, numbered, next * step, size);
-                let index = next;
-                let parser = &parser;
-                let observer = accepted.observer;
-                in_flight.push(async move {
-                    let request = PageRequest {
-                        url,
-                        headers: &source.headers,
-                        secret_params: &source.secret_params,
-                        parser,
-                        chain,
-                        index,
-                    };
-                    (index, self.fetch_page(request, observer).await)
-                });
-                next += 1;
-            }
-            let Some((index, outcome)) = in_flight.next().await else {
-                break;
-            };
-            let page = match outcome {
-                Ok((page, _, attempts)) => {
-                    accepted.summary.count_attempts(attempts);
-                    Ok(page)
-                }
-                Err((error, attempts)) => {
-                    accepted.summary.count_attempts(attempts);
-                    Err(error)
-                }
-            };
-            if known_end.is_some() {
-                accepted.take(page?).await?;
-                continue;
-            }
-            held.insert(index, page);
-            while let Some(page) = held.remove(&next_release) {
-                next_release += 1;
-                let page = page?;
-                if page.record_count() == 0 {
-                    ended = true;
-                } else if page.records_json() == previous.records_json() {
-                    // json-server and others answer past the end with the last page again.
-                    tracing::info!(
-                        page = page.index(),
-                        "page repeats the previous page: the end"
-                    );
-                    ended = true;
-                } else {
-                    let short = numbered.stop == StopRule::ShortPage
-                        && (page.record_count() as u64) < full_page;
-                    previous = page.clone();
-                    accepted.take(page).await?;
-                    ended = short;
-                }
-                if ended {
-                    break;
-                }
-            }
-        }
-        if known_end.is_none() && !ended {
-            accepted.summary.warnings.push(format!(
-                "stopped at `max_pages` = {} before the end of the data: the result is incomplete",
-                numbered.max_pages
-            ));
-        }
-        if let Some(reported) = accepted.summary.reported_records
-            && reported != accepted.summary.records
-            && known_end.is_some_and(|end| end <= numbered.max_pages)
-        {
-            accepted.summary.warnings.push(format!(
-                "the API reported {reported} records but {} were received",
-                accepted.summary.records
-            ));
-        }
-        Ok(())
+    /// An empty first page and no total: an empty collection.
+    fn is_empty_collection(&self, first: &Page) -> bool {
+        self.known_end.is_none() && first.record_count() == 0
     }
 }
 

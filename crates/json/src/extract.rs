@@ -21,7 +21,7 @@ use crate::Pointer;
 /// let total: Pointer = "/meta/total".parse().unwrap();
 /// let set = PointerSet::new([&data, &total]);
 /// let mut found = set.slots();
-/// set.extract(br#"{"data":[1,2],"meta":{}}"#, &mut found).unwrap();
+/// set.extract(r#"{"data":[1,2],"meta":{}}"#, &mut found).unwrap();
 /// assert_eq!(found[0].unwrap().get(), "[1,2]");
 /// assert!(found[1].is_none());
 /// ```
@@ -111,11 +111,11 @@ impl PointerSet {
     /// If `out` is shorter than [`PointerSet::len`].
     pub fn extract<'a>(
         &self,
-        json: &'a [u8],
+        json: &'a str,
         out: &mut [Option<&'a RawValue>],
     ) -> Result<(), serde_json::Error> {
         out.fill(None);
-        let mut deserializer = serde_json::Deserializer::from_slice(json);
+        let mut deserializer = serde_json::Deserializer::from_str(json);
         NodeSeed {
             node: &self.root,
             out,
@@ -135,7 +135,7 @@ impl PointerSet {
     /// let id: Pointer = "/id".parse().unwrap();
     /// let set = PointerSet::new([&id]);
     /// let mut rows = Vec::new();
-    /// assert_eq!(set.extract_each(br#"[{"id":1},{"x":0},{"id":3}]"#, &mut rows).unwrap(), 3);
+    /// assert_eq!(set.extract_each(r#"[{"id":1},{"x":0},{"id":3}]"#, &mut rows).unwrap(), 3);
     /// let ids: Vec<_> = rows.iter().map(|v| v.map(|v| v.get())).collect();
     /// assert_eq!(ids, [Some("1"), None, Some("3")]);
     /// ```
@@ -145,10 +145,10 @@ impl PointerSet {
     /// When `array` is not one well-formed JSON array.
     pub fn extract_each<'a>(
         &self,
-        array: &'a [u8],
+        array: &'a str,
         out: &mut Vec<Option<&'a RawValue>>,
     ) -> Result<usize, serde_json::Error> {
-        let mut deserializer = serde_json::Deserializer::from_slice(array);
+        let mut deserializer = serde_json::Deserializer::from_str(array);
         let count = deserializer.deserialize_seq(EachElement { set: self, out })?;
         deserializer.end()?;
         Ok(count)
@@ -330,7 +330,7 @@ mod tests {
         let pointers: Vec<Pointer> = pointers.iter().map(|p| p.parse().unwrap()).collect();
         let set = PointerSet::new(&pointers);
         let mut out = set.slots();
-        set.extract(json.as_bytes(), &mut out).unwrap();
+        set.extract(json, &mut out).unwrap();
         out.iter().map(|v| v.map(|v| v.get().to_owned())).collect()
     }
 
@@ -377,9 +377,9 @@ mod tests {
         let pointer: Pointer = "/a".parse().unwrap();
         let set = PointerSet::new([&pointer]);
         let mut out = set.slots();
-        let error = set.extract(br#"{"a":1,"#, &mut out).unwrap_err();
+        let error = set.extract(r#"{"a":1,"#, &mut out).unwrap_err();
         assert_eq!(error.line(), 1);
-        let error = set.extract(br#"{"a":1} trailing"#, &mut out).unwrap_err();
+        let error = set.extract(r#"{"a":1} trailing"#, &mut out).unwrap_err();
         assert!(error.to_string().contains("trailing"), "{error}");
     }
 }

@@ -5,7 +5,8 @@
 //! array, perhaps a total or a cursor, and per record only the fields that reducers name.
 //! Building a `serde_json::Value` tree for all of it would allocate for every key and value.
 //! [`PointerSet`] instead walks the input once, skips what no pointer names, and hands back the
-//! named values as [`RawValue`] slices *borrowed from the input*: no copy, no tree.
+//! named values as [`RawValue`] slices *borrowed from the input*: no copy, no tree. Input is
+//! `&str`: validate UTF-8 once per page, not once per value.
 //!
 //! ```
 //! use pagefold_json::{Pointer, PointerSet};
@@ -15,7 +16,7 @@
 //! let set = PointerSet::new([&amount, &city]);
 //!
 //! let mut found = set.slots();
-//! set.extract(br#"{"id":7,"amount":12.5,"address":{"city":"Oslo"}}"#, &mut found).unwrap();
+//! set.extract(r#"{"id":7,"amount":12.5,"address":{"city":"Oslo"}}"#, &mut found).unwrap();
 //! assert_eq!(found[0].unwrap().get(), "12.5");
 //! assert_eq!(found[1].unwrap().get(), r#""Oslo""#);
 //! ```

@@ -43,7 +43,7 @@ impl Field {
     pub fn get<'a>(&self, record: &'a RawValue) -> Result<Option<&'a RawValue>, ReducerError> {
         let mut found = [None];
         self.set
-            .extract(record.get().as_bytes(), &mut found)
+            .extract(record.get(), &mut found)
             .map_err(|e| ReducerError::new(format!("the record is not JSON: {e}")))?;
         Ok(found[0].filter(|raw| raw.get() != "null"))
     }

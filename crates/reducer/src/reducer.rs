@@ -72,7 +72,10 @@ pub fn fold_json_array<R: Reducer>(
     first: Position,
 ) -> Result<(), ReducerError> {
     let mut failure = None;
-    let mut deserializer = serde_json::Deserializer::from_slice(records);
+    // One UTF-8 check for the page, instead of one per string and raw value.
+    let records = std::str::from_utf8(records)
+        .map_err(|e| ReducerError::new(format!("the records are not UTF-8: {e}")))?;
+    let mut deserializer = serde_json::Deserializer::from_str(records);
     let seed = ArraySeed {
         reducer,
         state,

@@ -113,6 +113,9 @@ pub struct DemoApiArgs {
     /// Varies the generated orders.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Render every page of --page-size at start and serve it from memory (for benchmarks).
+    #[arg(long)]
+    pub prerender: bool,
 }
 
 impl DemoApiArgs {
@@ -126,6 +129,7 @@ impl DemoApiArgs {
             latency: self.latency,
             totals: !self.no_totals,
             repeat_last_page: self.repeat_last_page,
+            prerender: self.prerender,
             faults: pagefold_demo_api::Faults {
                 fail_first: self.fail_first,
                 status: 500,

@@ -312,7 +312,7 @@ impl PluginPartial {
 impl Partial for PluginPartial {
     fn fold(&mut self, page: &PageView<'_>) -> Result<(), ReduceFailure> {
         let table = self.table();
-        let records = ByteSlice::new(page.page.records_json());
+        let records = ByteSlice::new(page.page.records_json().as_bytes());
         let first = page.position(0);
         // SAFETY: reducer and state are live and this thread has the state; the records are
         // lent for the call.

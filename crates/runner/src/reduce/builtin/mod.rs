@@ -93,7 +93,7 @@ impl<B: Builtin> Reducer for AsReducer<B> {
         let mut found = self.fields.slots();
         if self.field.is_some() {
             self.fields
-                .extract(record.get().as_bytes(), &mut found)
+                .extract(record.get(), &mut found)
                 .map_err(|e| ReducerError::new(e.to_string()))?;
         }
         self.builtin
