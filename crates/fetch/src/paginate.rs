@@ -208,6 +208,8 @@ impl Fetcher {
                 && next < limit
                 && (in_flight.len() as u64) < window
                 && (known_end || next < next_release + 2 * window)
+                // Until the first page tells the total, no more than the first window.
+                && (plan.is_some() || next < window)
             {
                 let url = numbered_url(source, numbered, next * step, size);
                 let index = next;

@@ -98,6 +98,26 @@ impl PointerSet {
         vec![None; self.len]
     }
 
+    /// Like [`PointerSet::extract`], but reads the document from a serde_json deserializer
+    /// that is already positioned on it: a record inside a larger array, for instance. The
+    /// values are borrowed from the deserializer's input.
+    ///
+    /// # Errors
+    ///
+    /// When the value is not well-formed JSON.
+    pub fn extract_from<'de, D: Deserializer<'de>>(
+        &self,
+        deserializer: D,
+        out: &mut [Option<&'de RawValue>],
+    ) -> Result<(), D::Error> {
+        out.fill(None);
+        NodeSeed {
+            node: &self.root,
+            out,
+        }
+        .deserialize(deserializer)
+    }
+
     /// Walks `json` once and fills `out` (which must have [`PointerSet::len`] slots) with the
     /// values the pointers name. Slots of pointers that do not resolve are set to `None`.
     ///

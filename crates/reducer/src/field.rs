@@ -35,6 +35,37 @@ impl Field {
         &self.pointer
     }
 
+    /// Reads a record from a deserializer, picking out this field in the same pass: what
+    /// [`crate::Reducer::read`] calls for `type Record<'a> = Option<&'a RawValue>`. `None`
+    /// when the record lacks the field or it is `null`.
+    ///
+    /// # Errors
+    ///
+    /// When the record is not well-formed JSON.
+    pub fn read<'de, D: Deserializer<'de>>(
+        &self,
+        record: D,
+    ) -> Result<Option<&'de RawValue>, D::Error> {
+        let mut found = [None];
+        self.set.extract_from(record, &mut found)?;
+        Ok(found[0].filter(|raw| raw.get() != "null"))
+    }
+
+    /// The field's value read as a number.
+    ///
+    /// # Errors
+    ///
+    /// When `value` is not a number; the message names the field.
+    pub fn to_number(&self, value: &RawValue) -> Result<Number, ReducerError> {
+        Number::parse(value.get()).ok_or_else(|| {
+            ReducerError::new(format!(
+                "`{}` must be a number, not `{}`",
+                self.pointer,
+                value.get()
+            ))
+        })
+    }
+
     /// The field's raw value in `record`; `None` when the record lacks it or it is `null`.
     ///
     /// # Errors
@@ -57,13 +88,7 @@ impl Field {
         let Some(raw) = self.get(record)? else {
             return Ok(None);
         };
-        Number::parse(raw.get()).map(Some).ok_or_else(|| {
-            ReducerError::new(format!(
-                "`{}` must be a number, not `{}`",
-                self.pointer,
-                raw.get()
-            ))
-        })
+        self.to_number(raw).map(Some)
     }
 }
 

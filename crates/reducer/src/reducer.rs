@@ -46,6 +46,20 @@ pub trait Reducer: Sized + Send + Sync + 'static {
     /// Turns the final state into the value the result document shows for this reducer.
     fn finish(&self, state: Self::State) -> serde_json::Value;
 
+    /// Reads one record of a page. The default deserializes [`Reducer::Record`] with serde.
+    /// A reducer whose fields are chosen at run time overrides it to pick them out in the same
+    /// pass, e.g. with [`crate::Field::read`] (`type Record<'a> = Option<&'a RawValue>`).
+    ///
+    /// # Errors
+    ///
+    /// When the record does not have the shape the reducer needs.
+    fn read<'de, D: serde::Deserializer<'de>>(
+        &self,
+        record: D,
+    ) -> Result<Self::Record<'de>, D::Error> {
+        Self::Record::<'de>::deserialize(record)
+    }
+
     /// Serializes a state (JSON by default).
     fn save(&self, state: &Self::State) -> Result<Vec<u8>, ReducerError> {
         serde_json::to_vec(state).map_err(|e| ReducerError::new(format!("cannot save state: {e}")))
@@ -102,6 +116,22 @@ pub(crate) fn without_position(error: &serde_json::Error) -> String {
     }
 }
 
+/// Reads a record with [`Reducer::read`].
+struct ReadRecord<'r, R> {
+    reducer: &'r R,
+}
+
+impl<'de, R: Reducer> DeserializeSeed<'de> for ReadRecord<'_, R> {
+    type Value = R::Record<'de>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Self::Value, D::Error> {
+        self.reducer.read(deserializer)
+    }
+}
+
 struct ArraySeed<'r, R: Reducer> {
     reducer: &'r R,
     state: &'r mut R::State,
@@ -128,7 +158,10 @@ impl<'de, R: Reducer> Visitor<'de> for ArraySeed<'_, R> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         let mut at = self.first;
         loop {
-            let record = match seq.next_element::<R::Record<'de>>() {
+            let read = ReadRecord {
+                reducer: self.reducer,
+            };
+            let record = match seq.next_element_seed(read) {
                 Ok(Some(record)) => record,
                 Ok(None) => return Ok(()),
                 Err(error) => {

@@ -15,7 +15,7 @@
 
 use std::collections::BTreeMap;
 
-use pagefold_reducer::json::RawValue;
+use pagefold_reducer::json::{PointerSet, RawValue};
 use pagefold_reducer::{ExactSum, Field, Number, Position, Reducer, ReducerError, export_reducer};
 use serde::{Deserialize, Serialize};
 
@@ -29,8 +29,9 @@ pub struct Config {
 
 /// The reducer.
 pub struct GroupStats {
-    key: Field,
     field: Field,
+    /// The key and the field, picked out of a record in one pass.
+    both: PointerSet,
 }
 
 /// One group's statistics.
@@ -66,13 +67,24 @@ fn group_label(raw: Option<&RawValue>) -> String {
 impl Reducer for GroupStats {
     type Config = Config;
     type State = BTreeMap<String, Group>;
-    type Record<'a> = &'a RawValue;
+    /// The key and the field, `None` where the record lacks them (or has `null`).
+    type Record<'a> = [Option<&'a RawValue>; 2];
 
     fn new(config: Config) -> Result<Self, ReducerError> {
+        let both = PointerSet::new([config.key.pointer(), config.field.pointer()]);
         Ok(Self {
-            key: config.key,
             field: config.field,
+            both,
         })
+    }
+
+    fn read<'de, D: serde::Deserializer<'de>>(
+        &self,
+        record: D,
+    ) -> Result<Self::Record<'de>, D::Error> {
+        let mut found = [None, None];
+        self.both.extract_from(record, &mut found)?;
+        Ok(found.map(|value| value.filter(|raw| raw.get() != "null")))
     }
 
     fn init(&self) -> Self::State {
@@ -82,11 +94,11 @@ impl Reducer for GroupStats {
     fn fold(
         &self,
         groups: &mut Self::State,
-        record: &RawValue,
+        [key, value]: Self::Record<'_>,
         _: Position,
     ) -> Result<(), ReducerError> {
-        let label = group_label(self.key.get(record)?);
-        let value = self.field.number(record)?;
+        let label = group_label(key);
+        let value = value.map(|value| self.field.to_number(value)).transpose()?;
         let group = groups.entry(label).or_default();
         group.records += 1;
         if let Some(number) = value {

@@ -103,7 +103,8 @@ fn label(q: f64) -> String {
 impl Reducer for Quantiles {
     type Config = Config;
     type State = Sketch;
-    type Record<'a> = &'a RawValue;
+    /// Only the field, picked out while the record is read.
+    type Record<'a> = Option<&'a RawValue>;
 
     fn new(config: Config) -> Result<Self, ReducerError> {
         if let Some(bad) = config.q.iter().find(|q| !(0.0..=1.0).contains(*q)) {
@@ -130,15 +131,21 @@ impl Reducer for Quantiles {
         Sketch::default()
     }
 
+    fn read<'de, D: serde::Deserializer<'de>>(
+        &self,
+        record: D,
+    ) -> Result<Option<&'de RawValue>, D::Error> {
+        self.field.read(record)
+    }
+
     fn fold(
         &self,
         sketch: &mut Sketch,
-        record: &RawValue,
+        value: Option<&RawValue>,
         _: Position,
     ) -> Result<(), ReducerError> {
-        let Some(number) = self.field.number(record)? else {
-            return Ok(());
-        };
+        let Some(value) = value else { return Ok(()) };
+        let number = self.field.to_number(value)?;
         let x = number.as_f64();
         // Values too close to 0 for a bucket index count as 0.
         if x.abs() < 1e-300 {
@@ -215,10 +222,12 @@ mod tests {
         let mut sketch = reducer.init();
         let values: Vec<f64> = (1..=10_000).map(|i| (i as f64).powf(1.7)).collect();
         for value in &values {
-            let record: Box<RawValue> =
-                serde_json::from_str(&json!({ "x": value }).to_string()).unwrap();
+            let record = json!({ "x": value }).to_string();
+            let value = reducer
+                .read(&mut serde_json::Deserializer::from_str(&record))
+                .unwrap();
             reducer
-                .fold(&mut sketch, &record, Position::default())
+                .fold(&mut sketch, value, Position::default())
                 .unwrap();
         }
         let result = reducer.finish(sketch);
