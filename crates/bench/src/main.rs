@@ -10,6 +10,10 @@
 //! pages rendered once at start, so the figures measure pagefold and loopback HTTP, not the
 //! fake API's JSON encoding (both share this machine's cores).
 //!
+//! Each pagefold scenario runs `--repeat` times (default 3) against one server: the table shows
+//! the median wall time (and that run's CPU time), and the largest peak RSS. The usual script
+//! runs once.
+//!
 //! `--only 1,3` runs some scenarios; `--pages-scale 0.1` shrinks every page count (a quick look).
 
 use std::path::{Path, PathBuf};
@@ -50,7 +54,10 @@ struct Scenario {
 }
 
 struct Measured {
+    /// The median of the runs.
     wall: Duration,
+    /// User + system CPU time of the median run.
+    cpu: Duration,
     peak_rss_kib: u64,
     body_bytes: u64,
     records: Option<u64>,
@@ -61,6 +68,9 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let only: Option<Vec<String>> =
         flag(&args, "--only").map(|list| list.split(',').map(str::to_owned).collect());
+    let repeat: usize = flag(&args, "--repeat")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3);
     let scale: f64 = flag(&args, "--pages-scale")
         .and_then(|s| s.parse().ok())
         .unwrap_or(1.0);
@@ -81,7 +91,7 @@ fn main() {
     );
     let scaled = |pages: u64| ((pages as f64 * scale).round() as u64).max(1);
     let ms = Duration::from_millis;
-    let scenarios = vec![
+    let scenarios = [
         Scenario {
             id: "1",
             name: "latency-bound, total known",
@@ -160,7 +170,7 @@ fn main() {
 
     let work = tempfile::tempdir().expect("a temporary folder");
     println!(
-        "{:<4} {:<38} {:>6} {:>4} {:>6} {:>4} {:>8} {:>8} {:>6} {:>8} {:>7} {:>8}  {}",
+        "{:<4} {:<38} {:>6} {:>4} {:>6} {:>4} {:>8} {:>8} {:>6} {:>6} {:>8} {:>7} {:>8}  note",
         "#",
         "scenario",
         "pages",
@@ -170,14 +180,14 @@ fn main() {
         "wall",
         "ideal",
         "ratio",
+        "CPU",
         "pages/s",
         "MB/s",
         "RSS MiB",
-        "note"
     );
     let mut results: Vec<(&str, Measured, Option<Duration>)> = Vec::new();
     for scenario in scenarios.iter().filter(|s| wanted(s.id)) {
-        let measured = run_pagefold(&binary, scenario, work.path());
+        let measured = run_pagefold(&binary, scenario, work.path(), repeat);
         let ideal = ideal(scenario.pages, scenario.concurrency, scenario.latency);
         print_row(
             scenario.id,
@@ -310,7 +320,7 @@ impl Drop for DemoApi {
     }
 }
 
-fn run_pagefold(binary: &Path, scenario: &Scenario, folder: &Path) -> Measured {
+fn run_pagefold(binary: &Path, scenario: &Scenario, folder: &Path, repeat: usize) -> Measured {
     let server = DemoApi::start(
         binary,
         scenario.pages,
@@ -337,8 +347,9 @@ fn run_pagefold(binary: &Path, scenario: &Scenario, folder: &Path) -> Measured {
     let mut command = Command::new(binary);
     command.args(["run", "-q", "-o"]).arg(&output).arg(&path);
     let before = server.body_bytes();
-    let (wall, peak_rss_kib, success) = timed(command);
-    let body_bytes = server.body_bytes() - before;
+    let sample = median_of(&mut command, repeat);
+    let body_bytes = (server.body_bytes() - before) / repeat.max(1) as u64;
+    let success = sample.success;
     let records = std::fs::read(&output)
         .ok()
         .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
@@ -350,8 +361,9 @@ fn run_pagefold(binary: &Path, scenario: &Scenario, folder: &Path) -> Measured {
         (true, other) => format!("WRONG: {other:?} records, expected {expected}"),
     };
     Measured {
-        wall,
-        peak_rss_kib,
+        wall: sample.wall,
+        cpu: sample.cpu,
+        peak_rss_kib: sample.peak_rss_kib,
         body_bytes,
         records,
         note,
@@ -367,6 +379,7 @@ fn run_python(
 ) -> Measured {
     let skipped = |note: &str| Measured {
         wall: Duration::ZERO,
+        cpu: Duration::ZERO,
         peak_rss_kib: 0,
         body_bytes: 0,
         records: None,
@@ -390,24 +403,34 @@ fn run_python(
         .arg(page_size.to_string());
     command.stdout(std::process::Stdio::null());
     let before = server.body_bytes();
-    let (wall, peak_rss_kib, success) = timed(command);
+    let sample = timed(&mut command);
     let body_bytes = server.body_bytes() - before;
-    let note = if success {
+    let note = if sample.success {
         String::new()
     } else {
         "FAILED".into()
     };
     Measured {
-        wall,
-        peak_rss_kib,
+        wall: sample.wall,
+        cpu: sample.cpu,
+        peak_rss_kib: sample.peak_rss_kib,
         body_bytes,
         records: Some(pages * page_size),
         note,
     }
 }
 
-/// Runs `command` to its end: wall time, peak RSS (from `wait4`) and success.
-fn timed(mut command: Command) -> (Duration, u64, bool) {
+/// One run of a command.
+#[derive(Clone, Copy)]
+struct Sample {
+    wall: Duration,
+    cpu: Duration,
+    peak_rss_kib: u64,
+    success: bool,
+}
+
+/// Runs `command` to its end: wall time, CPU time and peak RSS (from `wait4`), success.
+fn timed(command: &mut Command) -> Sample {
     command.stderr(std::process::Stdio::null());
     let started = Instant::now();
     let child = command.spawn().expect("the process starts");
@@ -421,8 +444,26 @@ fn timed(mut command: Command) -> (Duration, u64, bool) {
     assert_eq!(waited, pid, "wait4 failed");
     // The child was reaped by wait4; forgetting the handle keeps std from waiting again.
     std::mem::forget(child);
-    let success = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
-    (wall, usage.ru_maxrss as u64, success)
+    let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    Sample {
+        wall,
+        cpu: time(usage.ru_utime) + time(usage.ru_stime),
+        peak_rss_kib: usage.ru_maxrss as u64,
+        success: libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+    }
+}
+
+/// Runs `command` `repeat` times: the median run by wall time, the largest peak RSS.
+fn median_of(command: &mut Command, repeat: usize) -> Sample {
+    let mut samples: Vec<Sample> = (0..repeat.max(1)).map(|_| timed(command)).collect();
+    let peak = samples.iter().map(|s| s.peak_rss_kib).max().unwrap_or(0);
+    let success = samples.iter().all(|s| s.success);
+    samples.sort_by_key(|s| s.wall);
+    Sample {
+        peak_rss_kib: peak,
+        success,
+        ..samples[samples.len() / 2]
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -449,10 +490,11 @@ fn print_row(
         concurrency.to_string()
     };
     println!(
-        "{id:<4} {name:<38} {pages:>6} {size:>4} {:>6} {concurrency:>4} {:>8} {:>8} {ratio:>6} {:>8.0} {:>7.1} {:>8.1}  {}",
+        "{id:<4} {name:<38} {pages:>6} {size:>4} {:>6} {concurrency:>4} {:>8} {:>8} {ratio:>6} {:>6} {:>8.0} {:>7.1} {:>8.1}  {}",
         format!("{}ms", latency.as_millis()),
         format!("{wall:.2}s"),
         seconds(ideal),
+        format!("{:.2}s", m.cpu.as_secs_f64()),
         per_second(pages as f64),
         per_second(m.body_bytes as f64 / 1e6),
         m.peak_rss_kib as f64 / 1024.0,

@@ -27,23 +27,23 @@ use crate::Pointer;
 /// ```
 #[derive(Debug, Clone)]
 pub struct PointerSet {
-    root: Node,
-    len: usize,
+    pub(crate) root: Node,
+    pub(crate) len: usize,
 }
 
 #[derive(Debug, Clone, Default)]
-struct Node {
+pub(crate) struct Node {
     /// The slot of the pointer that ends here, if one does.
-    slot: Option<usize>,
-    children: Vec<Child>,
+    pub(crate) slot: Option<usize>,
+    pub(crate) children: Vec<Child>,
 }
 
 #[derive(Debug, Clone)]
-struct Child {
-    token: String,
+pub(crate) struct Child {
+    pub(crate) token: String,
     /// The token read as an array index, when it is one.
-    index: Option<usize>,
-    node: Node,
+    pub(crate) index: Option<usize>,
+    pub(crate) node: Node,
 }
 
 impl PointerSet {
@@ -98,26 +98,6 @@ impl PointerSet {
         vec![None; self.len]
     }
 
-    /// Like [`PointerSet::extract`], but reads the document from a serde_json deserializer
-    /// that is already positioned on it: a record inside a larger array, for instance. The
-    /// values are borrowed from the deserializer's input.
-    ///
-    /// # Errors
-    ///
-    /// When the value is not well-formed JSON.
-    pub fn extract_from<'de, D: Deserializer<'de>>(
-        &self,
-        deserializer: D,
-        out: &mut [Option<&'de RawValue>],
-    ) -> Result<(), D::Error> {
-        out.fill(None);
-        NodeSeed {
-            node: &self.root,
-            out,
-        }
-        .deserialize(deserializer)
-    }
-
     /// Walks `json` once and fills `out` (which must have [`PointerSet::len`] slots) with the
     /// values the pointers name. Slots of pointers that do not resolve are set to `None`.
     ///
@@ -142,66 +122,6 @@ impl PointerSet {
         }
         .deserialize(&mut deserializer)?;
         deserializer.end()
-    }
-}
-
-impl PointerSet {
-    /// Walks a JSON array once and, for each element, appends [`PointerSet::len`] slots to
-    /// `out` with the values the pointers name in that element. Returns the element count.
-    ///
-    /// ```
-    /// use pagefold_json::{Pointer, PointerSet};
-    ///
-    /// let id: Pointer = "/id".parse().unwrap();
-    /// let set = PointerSet::new([&id]);
-    /// let mut rows = Vec::new();
-    /// assert_eq!(set.extract_each(r#"[{"id":1},{"x":0},{"id":3}]"#, &mut rows).unwrap(), 3);
-    /// let ids: Vec<_> = rows.iter().map(|v| v.map(|v| v.get())).collect();
-    /// assert_eq!(ids, [Some("1"), None, Some("3")]);
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// When `array` is not one well-formed JSON array.
-    pub fn extract_each<'a>(
-        &self,
-        array: &'a str,
-        out: &mut Vec<Option<&'a RawValue>>,
-    ) -> Result<usize, serde_json::Error> {
-        let mut deserializer = serde_json::Deserializer::from_str(array);
-        let count = deserializer.deserialize_seq(EachElement { set: self, out })?;
-        deserializer.end()?;
-        Ok(count)
-    }
-}
-
-struct EachElement<'s, 'o, 'a> {
-    set: &'s PointerSet,
-    out: &'o mut Vec<Option<&'a RawValue>>,
-}
-
-impl<'de> Visitor<'de> for EachElement<'_, '_, 'de> {
-    type Value = usize;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an array")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<usize, A::Error> {
-        let mut count = 0;
-        loop {
-            let base = self.out.len();
-            self.out.resize(base + self.set.len, None);
-            let seed = NodeSeed {
-                node: &self.set.root,
-                out: &mut self.out[base..],
-            };
-            if seq.next_element_seed(seed)?.is_none() {
-                self.out.truncate(base);
-                return Ok(count);
-            }
-            count += 1;
-        }
     }
 }
 

@@ -24,7 +24,9 @@
 
 mod extract;
 mod pointer;
+mod scan;
 
 pub use extract::PointerSet;
 pub use pointer::{Pointer, PointerError};
+pub use scan::{Elements, ScanError, elements};
 pub use serde_json::value::RawValue;

@@ -2,20 +2,24 @@
 
 use serde::{Deserialize, Deserializer};
 
-use crate::json::{Pointer, PointerSet, RawValue};
+use crate::json::{Pointer, PointerSet};
 use crate::{Number, ReducerError};
 
-/// A record field chosen at run time (`config = { field = "/amount" }`), for reducers whose
-/// record type is the raw record (`type Record<'a> = &'a RawValue`). When the fields are known
-/// when you write the plugin, a `#[derive(Deserialize)]` struct is simpler and faster.
+/// A record field chosen at run time (`config = { field = "/amount" }`). Values come back as
+/// their JSON text (`12.5`, `"paid"`, `{"a":1}`), picked out of the record by a scan that
+/// trusts the runner's check that pages are well-formed JSON.
+///
+/// Use it in [`crate::Reducer::read`] with `type Record<'a> = Option<&'a str>`, so the field
+/// is found while the record is read. When the fields are known when you write the plugin, a
+/// `#[derive(Deserialize)]` struct is simpler.
 ///
 /// ```
 /// use pagefold_reducer::{Field, Number};
-/// use pagefold_reducer::json::RawValue;
 ///
 /// let field: Field = serde_json::from_str(r#""/price/amount""#).unwrap();
-/// let record: Box<RawValue> = serde_json::from_str(r#"{"price":{"amount":12}}"#).unwrap();
-/// assert_eq!(field.number(&record).unwrap(), Some(Number::Integer(12)));
+/// let record = r#"{"id":1,"price":{"amount":12}}"#;
+/// assert_eq!(field.read(record).unwrap(), Some("12"));
+/// assert_eq!(field.number(record).unwrap(), Some(Number::Integer(12)));
 /// ```
 #[derive(Debug, Clone)]
 pub struct Field {
@@ -35,60 +39,42 @@ impl Field {
         &self.pointer
     }
 
-    /// Reads a record from a deserializer, picking out this field in the same pass: what
-    /// [`crate::Reducer::read`] calls for `type Record<'a> = Option<&'a RawValue>`. `None`
-    /// when the record lacks the field or it is `null`.
-    ///
-    /// # Errors
-    ///
-    /// When the record is not well-formed JSON.
-    pub fn read<'de, D: Deserializer<'de>>(
-        &self,
-        record: D,
-    ) -> Result<Option<&'de RawValue>, D::Error> {
-        let mut found = [None];
-        self.set.extract_from(record, &mut found)?;
-        Ok(found[0].filter(|raw| raw.get() != "null"))
-    }
-
-    /// The field's value read as a number.
-    ///
-    /// # Errors
-    ///
-    /// When `value` is not a number; the message names the field.
-    pub fn to_number(&self, value: &RawValue) -> Result<Number, ReducerError> {
-        Number::parse(value.get()).ok_or_else(|| {
-            ReducerError::new(format!(
-                "`{}` must be a number, not `{}`",
-                self.pointer,
-                value.get()
-            ))
-        })
-    }
-
-    /// The field's raw value in `record`; `None` when the record lacks it or it is `null`.
+    /// The field's JSON text in `record`; `None` when the record lacks it or it is `null`.
     ///
     /// # Errors
     ///
     /// When `record` is not well-formed JSON (records from pagefold always are).
-    pub fn get<'a>(&self, record: &'a RawValue) -> Result<Option<&'a RawValue>, ReducerError> {
+    pub fn read<'a>(&self, record: &'a str) -> Result<Option<&'a str>, ReducerError> {
         let mut found = [None];
         self.set
-            .extract(record.get(), &mut found)
+            .scan(record, &mut found)
             .map_err(|e| ReducerError::new(format!("the record is not JSON: {e}")))?;
-        Ok(found[0].filter(|raw| raw.get() != "null"))
+        Ok(found[0].filter(|value| *value != "null"))
     }
 
-    /// The field as a number; `None` when absent or `null`.
+    /// The field read as a number; `None` when absent or `null`.
     ///
     /// # Errors
     ///
     /// When the field holds something other than a number.
-    pub fn number(&self, record: &RawValue) -> Result<Option<Number>, ReducerError> {
-        let Some(raw) = self.get(record)? else {
-            return Ok(None);
-        };
-        self.to_number(raw).map(Some)
+    pub fn number(&self, record: &str) -> Result<Option<Number>, ReducerError> {
+        self.read(record)?
+            .map(|value| self.to_number(value))
+            .transpose()
+    }
+
+    /// A value of this field (from [`Field::read`]) as a number.
+    ///
+    /// # Errors
+    ///
+    /// When `value` is not a number; the message names the field.
+    pub fn to_number(&self, value: &str) -> Result<Number, ReducerError> {
+        Number::parse(value).ok_or_else(|| {
+            ReducerError::new(format!(
+                "`{}` must be a number, not `{value}`",
+                self.pointer
+            ))
+        })
     }
 }
 

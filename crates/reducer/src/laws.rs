@@ -68,8 +68,7 @@ fn check_case<R: Reducer>(
         let mut state = reducer.init();
         for index in range {
             let text = records[index].to_string();
-            let mut deserializer = serde_json::Deserializer::from_str(&text);
-            let record = reducer.read(&mut deserializer).unwrap_or_else(|e| {
+            let record = reducer.read(&text).unwrap_or_else(|e| {
                 panic!(
                     "generated record {} does not deserialize: {e}",
                     records[index]

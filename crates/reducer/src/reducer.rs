@@ -1,9 +1,6 @@
 //! The [`Reducer`] trait and the fold of a page of records.
 
-use std::fmt;
-use std::marker::PhantomData;
-
-use serde::de::{DeserializeOwned, DeserializeSeed, SeqAccess, Visitor};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::{Position, ReducerError};
@@ -46,18 +43,16 @@ pub trait Reducer: Sized + Send + Sync + 'static {
     /// Turns the final state into the value the result document shows for this reducer.
     fn finish(&self, state: Self::State) -> serde_json::Value;
 
-    /// Reads one record of a page. The default deserializes [`Reducer::Record`] with serde.
-    /// A reducer whose fields are chosen at run time overrides it to pick them out in the same
-    /// pass, e.g. with [`crate::Field::read`] (`type Record<'a> = Option<&'a RawValue>`).
+    /// Reads one record of a page from its JSON text. The default deserializes
+    /// [`Reducer::Record`] with serde. A reducer whose fields are chosen at run time overrides
+    /// it to pick them out without a full parse, e.g. with [`crate::Field::read`] and
+    /// `type Record<'a> = Option<&'a str>`.
     ///
     /// # Errors
     ///
     /// When the record does not have the shape the reducer needs.
-    fn read<'de, D: serde::Deserializer<'de>>(
-        &self,
-        record: D,
-    ) -> Result<Self::Record<'de>, D::Error> {
-        Self::Record::<'de>::deserialize(record)
+    fn read<'de>(&self, record: &'de str) -> Result<Self::Record<'de>, ReducerError> {
+        serde_json::from_str(record).map_err(|e| ReducerError::new(without_position(&e)))
     }
 
     /// Serializes a state (JSON by default).
@@ -75,35 +70,34 @@ pub trait Reducer: Sized + Send + Sync + 'static {
 /// Folds every record of a JSON array (the records of one page, as the API sent them) into
 /// `state`. Record `i` gets the position `first` with `record` increased by `i`.
 ///
+/// The runner checked that `records` is a well-formed JSON array, so the records are split
+/// by a scan that trusts the structure ([`pagefold_json::elements`]) instead of a parse.
+///
 /// # Errors
 ///
-/// When `records` is not a JSON array, when a record does not deserialize into
-/// [`Reducer::Record`] (the message names the record), or when [`Reducer::fold`] fails.
+/// When `records` is not a JSON array of UTF-8 text, when a record cannot be read (the
+/// message names the record), or when [`Reducer::fold`] fails.
 pub fn fold_json_array<R: Reducer>(
     reducer: &R,
     state: &mut R::State,
     records: &[u8],
     first: Position,
 ) -> Result<(), ReducerError> {
-    let mut failure = None;
-    // One UTF-8 check for the page, instead of one per string and raw value.
     let records = std::str::from_utf8(records)
         .map_err(|e| ReducerError::new(format!("the records are not UTF-8: {e}")))?;
-    let mut deserializer = serde_json::Deserializer::from_str(records);
-    let seed = ArraySeed {
-        reducer,
-        state,
-        first,
-        failure: &mut failure,
-        record: PhantomData,
-    };
-    let parsed = seed
-        .deserialize(&mut deserializer)
-        .and_then(|()| deserializer.end());
-    if let Some(failure) = failure {
-        return Err(failure);
+    let mut at = first;
+    for record in pagefold_json::elements(records) {
+        let record = record
+            .map_err(|e| ReducerError::new(format!("the records are not a JSON array: {e}")))?;
+        let read = reducer
+            .read(record)
+            .map_err(|e| ReducerError::new(format!("record {}: {e}", at.record)))?;
+        reducer
+            .fold(state, read, at)
+            .map_err(|e| ReducerError::new(format!("record {}: {e}", at.record)))?;
+        at.record += 1;
     }
-    parsed.map_err(|e| ReducerError::new(without_position(&e)))
+    Ok(())
 }
 
 /// serde_json appends "at line L column C" to its messages; across the plugin boundary those
@@ -113,75 +107,5 @@ pub(crate) fn without_position(error: &serde_json::Error) -> String {
     match text.rfind(" at line ") {
         Some(cut) if error.line() != 0 => text[..cut].to_owned(),
         _ => text,
-    }
-}
-
-/// Reads a record with [`Reducer::read`].
-struct ReadRecord<'r, R> {
-    reducer: &'r R,
-}
-
-impl<'de, R: Reducer> DeserializeSeed<'de> for ReadRecord<'_, R> {
-    type Value = R::Record<'de>;
-
-    fn deserialize<D: serde::Deserializer<'de>>(
-        self,
-        deserializer: D,
-    ) -> Result<Self::Value, D::Error> {
-        self.reducer.read(deserializer)
-    }
-}
-
-struct ArraySeed<'r, R: Reducer> {
-    reducer: &'r R,
-    state: &'r mut R::State,
-    first: Position,
-    failure: &'r mut Option<ReducerError>,
-    record: PhantomData<R>,
-}
-
-impl<'de, R: Reducer> DeserializeSeed<'de> for ArraySeed<'_, R> {
-    type Value = ();
-
-    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_seq(self)
-    }
-}
-
-impl<'de, R: Reducer> Visitor<'de> for ArraySeed<'_, R> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an array of records")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let mut at = self.first;
-        loop {
-            let read = ReadRecord {
-                reducer: self.reducer,
-            };
-            let record = match seq.next_element_seed(read) {
-                Ok(Some(record)) => record,
-                Ok(None) => return Ok(()),
-                Err(error) => {
-                    let message = error.to_string();
-                    let message = match message.rfind(" at line ") {
-                        Some(cut) => &message[..cut],
-                        None => &message,
-                    };
-                    *self.failure = Some(ReducerError::new(format!(
-                        "record {}: {message}",
-                        at.record
-                    )));
-                    return Err(error);
-                }
-            };
-            if let Err(error) = self.reducer.fold(self.state, record, at) {
-                *self.failure = Some(ReducerError::new(format!("record {}: {error}", at.record)));
-                return Err(serde::de::Error::custom("fold failed"));
-            }
-            at.record += 1;
-        }
     }
 }

@@ -15,7 +15,7 @@
 
 use std::collections::BTreeMap;
 
-use pagefold_reducer::json::{PointerSet, RawValue};
+use pagefold_reducer::json::PointerSet;
 use pagefold_reducer::{ExactSum, Field, Number, Position, Reducer, ReducerError, export_reducer};
 use serde::{Deserialize, Serialize};
 
@@ -54,12 +54,12 @@ impl Group {
     }
 }
 
-fn group_label(raw: Option<&RawValue>) -> String {
+fn group_label(raw: Option<&str>) -> String {
     match raw {
         None => "null".into(),
-        Some(raw) => match serde_json::from_str::<String>(raw.get()) {
+        Some(raw) => match serde_json::from_str::<String>(raw) {
             Ok(text) => text,
-            Err(_) => raw.get().to_owned(),
+            Err(_) => raw.to_owned(),
         },
     }
 }
@@ -68,7 +68,7 @@ impl Reducer for GroupStats {
     type Config = Config;
     type State = BTreeMap<String, Group>;
     /// The key and the field, `None` where the record lacks them (or has `null`).
-    type Record<'a> = [Option<&'a RawValue>; 2];
+    type Record<'a> = [Option<&'a str>; 2];
 
     fn new(config: Config) -> Result<Self, ReducerError> {
         let both = PointerSet::new([config.key.pointer(), config.field.pointer()]);
@@ -78,13 +78,12 @@ impl Reducer for GroupStats {
         })
     }
 
-    fn read<'de, D: serde::Deserializer<'de>>(
-        &self,
-        record: D,
-    ) -> Result<Self::Record<'de>, D::Error> {
+    fn read<'de>(&self, record: &'de str) -> Result<Self::Record<'de>, ReducerError> {
         let mut found = [None, None];
-        self.both.extract_from(record, &mut found)?;
-        Ok(found.map(|value| value.filter(|raw| raw.get() != "null")))
+        self.both
+            .scan(record, &mut found)
+            .map_err(|e| ReducerError::new(format!("the record is not JSON: {e}")))?;
+        Ok(found.map(|value| value.filter(|text| *text != "null")))
     }
 
     fn init(&self) -> Self::State {

@@ -20,7 +20,6 @@
 
 use std::collections::BTreeMap;
 
-use pagefold_reducer::json::RawValue;
 use pagefold_reducer::{Field, Position, Reducer, ReducerError, export_reducer};
 use serde::{Deserialize, Serialize};
 
@@ -104,7 +103,7 @@ impl Reducer for Quantiles {
     type Config = Config;
     type State = Sketch;
     /// Only the field, picked out while the record is read.
-    type Record<'a> = Option<&'a RawValue>;
+    type Record<'a> = Option<&'a str>;
 
     fn new(config: Config) -> Result<Self, ReducerError> {
         if let Some(bad) = config.q.iter().find(|q| !(0.0..=1.0).contains(*q)) {
@@ -131,17 +130,14 @@ impl Reducer for Quantiles {
         Sketch::default()
     }
 
-    fn read<'de, D: serde::Deserializer<'de>>(
-        &self,
-        record: D,
-    ) -> Result<Option<&'de RawValue>, D::Error> {
+    fn read<'de>(&self, record: &'de str) -> Result<Option<&'de str>, ReducerError> {
         self.field.read(record)
     }
 
     fn fold(
         &self,
         sketch: &mut Sketch,
-        value: Option<&RawValue>,
+        value: Option<&str>,
         _: Position,
     ) -> Result<(), ReducerError> {
         let Some(value) = value else { return Ok(()) };
@@ -223,9 +219,7 @@ mod tests {
         let values: Vec<f64> = (1..=10_000).map(|i| (i as f64).powf(1.7)).collect();
         for value in &values {
             let record = json!({ "x": value }).to_string();
-            let value = reducer
-                .read(&mut serde_json::Deserializer::from_str(&record))
-                .unwrap();
+            let value = reducer.read(&record).unwrap();
             reducer
                 .fold(&mut sketch, value, Position::default())
                 .unwrap();

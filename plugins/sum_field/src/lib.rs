@@ -8,7 +8,6 @@
 //! config = { field = "/amount" }
 //! ```
 
-use pagefold_reducer::json::RawValue;
 use pagefold_reducer::{ExactSum, Field, Position, Reducer, ReducerError, export_reducer};
 use serde::Deserialize;
 
@@ -28,7 +27,7 @@ impl Reducer for SumField {
     type Config = Config;
     type State = ExactSum;
     /// Only the field, picked out while the record is read.
-    type Record<'a> = Option<&'a RawValue>;
+    type Record<'a> = Option<&'a str>;
 
     fn new(config: Config) -> Result<Self, ReducerError> {
         Ok(Self {
@@ -40,17 +39,14 @@ impl Reducer for SumField {
         ExactSum::default()
     }
 
-    fn read<'de, D: serde::Deserializer<'de>>(
-        &self,
-        record: D,
-    ) -> Result<Option<&'de RawValue>, D::Error> {
+    fn read<'de>(&self, record: &'de str) -> Result<Option<&'de str>, ReducerError> {
         self.field.read(record)
     }
 
     fn fold(
         &self,
         sum: &mut ExactSum,
-        value: Option<&RawValue>,
+        value: Option<&str>,
         _: Position,
     ) -> Result<(), ReducerError> {
         if let Some(value) = value {

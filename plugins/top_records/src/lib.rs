@@ -13,7 +13,6 @@
 //! whatever order pages arrive in. Records without the field are skipped. Memory: `n` records
 //! per worker.
 
-use pagefold_reducer::json::RawValue;
 use pagefold_reducer::{Field, Position, Reducer, ReducerError, export_reducer};
 use serde::{Deserialize, Serialize};
 
@@ -55,7 +54,7 @@ pub struct TopRecords {
 pub struct Kept {
     key: f64,
     at: Position,
-    record: Box<RawValue>,
+    record: String,
 }
 
 impl TopRecords {
@@ -75,7 +74,8 @@ impl TopRecords {
 impl Reducer for TopRecords {
     type Config = Config;
     type State = Vec<Kept>;
-    type Record<'a> = &'a RawValue;
+    /// The whole record, as the API sent it.
+    type Record<'a> = &'a str;
 
     fn new(config: Config) -> Result<Self, ReducerError> {
         if config.n == 0 {
@@ -92,12 +92,11 @@ impl Reducer for TopRecords {
         Vec::new()
     }
 
-    fn fold(
-        &self,
-        kept: &mut Vec<Kept>,
-        record: &RawValue,
-        at: Position,
-    ) -> Result<(), ReducerError> {
+    fn read<'de>(&self, record: &'de str) -> Result<&'de str, ReducerError> {
+        Ok(record)
+    }
+
+    fn fold(&self, kept: &mut Vec<Kept>, record: &str, at: Position) -> Result<(), ReducerError> {
         let Some(key) = self.by.number(record)? else {
             return Ok(());
         };
@@ -122,8 +121,7 @@ impl Reducer for TopRecords {
         self.sort(&mut kept);
         kept.into_iter()
             .map(|k| {
-                serde_json::from_str::<serde_json::Value>(k.record.get())
-                    .expect("kept records are JSON")
+                serde_json::from_str::<serde_json::Value>(&k.record).expect("kept records are JSON")
             })
             .collect()
     }

@@ -9,7 +9,7 @@ use std::any::Any;
 use std::sync::Arc;
 
 use pagefold_fetch::Page;
-use pagefold_json::{Pointer, PointerSet, RawValue};
+use pagefold_json::{Pointer, PointerSet};
 use pagefold_reducer::Position;
 
 pub use plugin::{PluginError, PluginLibrary};
@@ -59,13 +59,13 @@ pub struct PageView<'a> {
     pub page: &'a Page,
     /// How many records it has.
     pub count: usize,
-    rows: &'a [Option<&'a RawValue>],
+    rows: &'a [Option<&'a str>],
     stride: usize,
 }
 
 impl PageView<'_> {
     /// Field `slot` of record `record`.
-    pub fn value(&self, record: usize, slot: usize) -> Option<&RawValue> {
+    pub fn value(&self, record: usize, slot: usize) -> Option<&str> {
         self.rows[record * self.stride + slot]
     }
 

@@ -6,7 +6,7 @@ use std::thread::JoinHandle;
 
 use pagefold_fetch::Page;
 
-use super::{PageView, Partial, ReduceError, Reducers};
+use super::{PageView, Partial, ReduceError, ReduceFailure, Reducers};
 
 /// One worker's partial states, one per reducer in job order.
 type Partials = Vec<Box<dyn Partial>>;
@@ -122,10 +122,13 @@ fn fold_pages(
         let mut rows = Vec::with_capacity(page.record_count() * stride);
         if stride > 0 {
             // Pages were checked to hold a JSON array of `record_count` elements.
-            reducers
-                .fields
-                .extract_each(page.records_json(), &mut rows)
-                .expect("a checked records array parses");
+            if let Err(error) = reducers.fields.scan_each(page.records_json(), &mut rows) {
+                // Cannot happen for a page the fetcher checked; reported rather than trusted.
+                let failure = ReduceFailure::Failed(format!("the records cannot be read: {error}"));
+                let (name, reducer) = &reducers.entries[0];
+                let during = Some(format!("on `{}`", page.url()));
+                return Err(ReduceError::failed(name, reducer.as_ref(), failure, during));
+            }
         }
         let view = PageView {
             page: &page,

@@ -1,6 +1,5 @@
 //! `collect`: every value of a field, in page order.
 
-use pagefold_json::RawValue;
 use pagefold_reducer::{Position, ReducerError};
 
 use super::Builtin;
@@ -12,7 +11,7 @@ use super::value::present;
 pub(crate) struct Collect;
 
 impl Builtin for Collect {
-    type State = Vec<(Position, Box<RawValue>)>;
+    type State = Vec<(Position, String)>;
 
     fn new(_k: usize) -> Self {
         Collect
@@ -25,7 +24,7 @@ impl Builtin for Collect {
     fn fold_value(
         &self,
         values: &mut Self::State,
-        value: Option<&RawValue>,
+        value: Option<&str>,
         at: Position,
     ) -> Result<(), ReducerError> {
         if let Some(raw) = present(value) {
@@ -42,7 +41,7 @@ impl Builtin for Collect {
         values.sort_by_key(|(at, _)| *at);
         values
             .into_iter()
-            .map(|(_, raw)| serde_json::from_str(raw.get()).unwrap_or(serde_json::Value::Null))
+            .map(|(_, raw)| serde_json::from_str(&raw).unwrap_or(serde_json::Value::Null))
             .collect()
     }
 }

@@ -1,6 +1,5 @@
 //! `count`: the number of records.
 
-use pagefold_json::RawValue;
 use pagefold_reducer::{Position, ReducerError};
 
 use super::Builtin;
@@ -22,7 +21,7 @@ impl Builtin for Count {
     fn fold_value(
         &self,
         count: &mut u64,
-        _: Option<&RawValue>,
+        _: Option<&str>,
         _: Position,
     ) -> Result<(), ReducerError> {
         *count += 1;

@@ -2,7 +2,6 @@
 
 use std::collections::HashSet;
 
-use pagefold_json::RawValue;
 use pagefold_reducer::{Position, ReducerError};
 use serde::{Deserialize, Serialize};
 
@@ -34,7 +33,7 @@ impl Builtin for Distinct {
     fn fold_value(
         &self,
         seen: &mut Seen,
-        value: Option<&RawValue>,
+        value: Option<&str>,
         _: Position,
     ) -> Result<(), ReducerError> {
         if let Some(raw) = present(value) {

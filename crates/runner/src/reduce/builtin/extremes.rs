@@ -3,7 +3,6 @@
 use std::cmp::Ordering;
 use std::marker::PhantomData;
 
-use pagefold_json::RawValue;
 use pagefold_reducer::{Position, ReducerError};
 use serde::{Deserialize, Serialize};
 
@@ -19,8 +18,8 @@ pub(crate) enum Comparable {
 }
 
 impl Comparable {
-    fn read(raw: &RawValue, reducer: &str) -> Result<Self, ReducerError> {
-        if raw.get().starts_with('"') {
+    fn read(raw: &str, reducer: &str) -> Result<Self, ReducerError> {
+        if raw.starts_with('"') {
             return match KeyRef::read(raw) {
                 KeyRef::Text(text) => Ok(Self::Text(text.into_owned())),
                 KeyRef::Json(_) => unreachable!("a JSON string reads as text"),
@@ -124,7 +123,7 @@ impl<E: End> Builtin for Extreme<E> {
     fn fold_value(
         &self,
         kept: &mut Option<Comparable>,
-        value: Option<&RawValue>,
+        value: Option<&str>,
         _: Position,
     ) -> Result<(), ReducerError> {
         if let Some(raw) = present(value) {

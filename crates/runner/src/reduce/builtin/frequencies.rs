@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 
-use pagefold_json::RawValue;
 use pagefold_reducer::{Position, ReducerError};
 use serde::{Deserialize, Serialize};
 
@@ -19,7 +18,7 @@ pub(crate) struct Frequencies {
 }
 
 impl Frequencies {
-    pub fn add(&mut self, raw: &RawValue) {
+    pub fn add(&mut self, raw: &str) {
         Self::bump(KeyRef::read(raw), 1, &mut self.text, &mut self.json);
     }
 
@@ -81,7 +80,7 @@ impl Builtin for CountBy {
     fn fold_value(
         &self,
         state: &mut Frequencies,
-        value: Option<&RawValue>,
+        value: Option<&str>,
         _: Position,
     ) -> Result<(), ReducerError> {
         if let Some(raw) = present(value) {
@@ -129,7 +128,7 @@ impl Builtin for TopK {
     fn fold_value(
         &self,
         state: &mut Frequencies,
-        value: Option<&RawValue>,
+        value: Option<&str>,
         _: Position,
     ) -> Result<(), ReducerError> {
         if let Some(raw) = present(value) {

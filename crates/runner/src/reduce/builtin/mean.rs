@@ -1,6 +1,5 @@
 //! `mean`: the arithmetic mean of a numeric field.
 
-use pagefold_json::RawValue;
 use pagefold_reducer::{Position, ReducerError};
 use serde::{Deserialize, Serialize};
 
@@ -31,7 +30,7 @@ impl Builtin for Mean {
     fn fold_value(
         &self,
         state: &mut MeanState,
-        value: Option<&RawValue>,
+        value: Option<&str>,
         _: Position,
     ) -> Result<(), ReducerError> {
         if let Some(raw) = present(value) {

@@ -17,7 +17,7 @@ pub(crate) mod value;
 use std::any::Any;
 use std::sync::Arc;
 
-use pagefold_json::{Pointer, PointerSet, RawValue};
+use pagefold_json::{Pointer, PointerSet};
 use pagefold_reducer::{Position, Reducer, ReducerError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -34,7 +34,7 @@ pub(crate) trait Builtin: Send + Sync + Sized + 'static {
     fn fold_value(
         &self,
         state: &mut Self::State,
-        value: Option<&RawValue>,
+        value: Option<&str>,
         at: Position,
     ) -> Result<(), ReducerError>;
     fn merge(&self, into: &mut Self::State, other: Self::State);
@@ -74,7 +74,8 @@ impl<B: Builtin> AsReducer<B> {
 impl<B: Builtin> Reducer for AsReducer<B> {
     type Config = BuiltinConfig;
     type State = B::State;
-    type Record<'a> = &'a RawValue;
+    /// The field's JSON text, picked out while the record is read.
+    type Record<'a> = Option<&'a str>;
 
     fn new(config: BuiltinConfig) -> Result<Self, ReducerError> {
         Ok(Self::build(config.field, config.k))
@@ -84,20 +85,21 @@ impl<B: Builtin> Reducer for AsReducer<B> {
         self.builtin.init()
     }
 
+    fn read<'de>(&self, record: &'de str) -> Result<Option<&'de str>, ReducerError> {
+        let mut found = self.fields.scan_slots();
+        self.fields
+            .scan(record, &mut found)
+            .map_err(|e| ReducerError::new(e.to_string()))?;
+        Ok(found.first().copied().flatten())
+    }
+
     fn fold(
         &self,
         state: &mut B::State,
-        record: &RawValue,
+        value: Option<&str>,
         at: Position,
     ) -> Result<(), ReducerError> {
-        let mut found = self.fields.slots();
-        if self.field.is_some() {
-            self.fields
-                .extract(record.get(), &mut found)
-                .map_err(|e| ReducerError::new(e.to_string()))?;
-        }
-        self.builtin
-            .fold_value(state, found.first().copied().flatten(), at)
+        self.builtin.fold_value(state, value, at)
     }
 
     fn merge(&self, into: &mut B::State, other: B::State) {

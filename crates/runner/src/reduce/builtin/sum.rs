@@ -1,6 +1,5 @@
 //! `sum`: the exact sum of a numeric field.
 
-use pagefold_json::RawValue;
 use pagefold_reducer::{Position, ReducerError};
 
 use super::Builtin;
@@ -24,7 +23,7 @@ impl Builtin for Sum {
     fn fold_value(
         &self,
         sum: &mut ExactSum,
-        value: Option<&RawValue>,
+        value: Option<&str>,
         _: Position,
     ) -> Result<(), ReducerError> {
         if let Some(raw) = present(value) {
