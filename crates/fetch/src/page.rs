@@ -54,6 +54,29 @@ impl Page {
     }
 }
 
+impl Page {
+    /// A page from a body already fetched, with its records at `records`: for tools and
+    /// benchmarks that have pages without fetching them.
+    ///
+    /// ```
+    /// use pagefold_fetch::{Page, SafeUrl};
+    ///
+    /// let url = SafeUrl::new("http://api.example/items".parse().unwrap(), &[]);
+    /// let body = bytes::Bytes::from_static(br#"{"items":[{"id":1},{"id":2}]}"#);
+    /// let page = Page::from_json(url, body, &"/items".parse().unwrap()).unwrap();
+    /// assert_eq!(page.record_count(), 2);
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// When the body is not JSON or has no array at `records`.
+    pub fn from_json(url: SafeUrl, body: Bytes, records: &Pointer) -> Result<Page, PageFailure> {
+        PageParser::new(records, None, None)
+            .parse(0, 0, url, body)
+            .map(|(page, _)| page)
+    }
+}
+
 impl fmt::Debug for Page {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Page")

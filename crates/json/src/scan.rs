@@ -62,22 +62,34 @@ impl<'a> Cursor<'a> {
     /// From an opening quote to just past the closing one; returns the contents and whether
     /// they hold escapes.
     fn string(&mut self) -> Result<(&'a str, bool), ScanError> {
+        // API strings are mostly short, where a plain loop beats `memchr`'s set-up; long
+        // ones switch to it.
+        const SHORT: usize = 32;
         let start = self.at + 1;
         let mut at = start;
         let mut escaped = false;
         loop {
-            let rest = self.bytes.get(at..).ok_or_else(|| self.error())?;
-            let found = memchr2(b'"', b'\\', rest).ok_or_else(|| self.error())?;
-            at += found;
-            if self.bytes[at] == b'\\' {
-                escaped = true;
-                at += 2;
-            } else {
-                self.at = at + 1;
-                let contents = self.text.get(start..at).ok_or_else(|| self.error())?;
-                return Ok((contents, escaped));
+            match self.bytes.get(at) {
+                Some(b'"') => break,
+                Some(b'\\') => {
+                    escaped = true;
+                    at += 2;
+                }
+                Some(_) if at - start < SHORT => at += 1,
+                Some(_) => {
+                    let rest = self.bytes.get(at..).ok_or_else(|| self.error())?;
+                    at += memchr2(b'"', b'\\', rest).ok_or_else(|| self.error())?;
+                    if self.bytes[at] == b'\\' {
+                        escaped = true;
+                        at += 2;
+                    }
+                }
+                None => return Err(self.error()),
             }
         }
+        self.at = at + 1;
+        let contents = self.text.get(start..at).ok_or_else(|| self.error())?;
+        Ok((contents, escaped))
     }
 
     /// Skips one value (after whitespace) and returns its text.
@@ -315,14 +327,26 @@ impl PointerSet {
         array: &'a str,
         out: &mut Vec<Option<&'a str>>,
     ) -> Result<usize, ScanError> {
+        // One walk over the array: each element is walked where it stands, not split off first.
+        let mut cursor = Cursor::new(array);
+        cursor.expect(b'[')?;
+        cursor.skip_whitespace();
+        if cursor.peek() == Some(b']') {
+            return Ok(0);
+        }
         let mut count = 0;
-        for element in elements(array) {
+        loop {
             let base = out.len();
             out.resize(base + self.len, None);
-            Cursor::new(element?).walk(&self.root, &mut out[base..])?;
+            cursor.walk(&self.root, &mut out[base..])?;
             count += 1;
+            cursor.skip_whitespace();
+            match cursor.peek() {
+                Some(b',') => cursor.at += 1,
+                Some(b']') => return Ok(count),
+                _ => return Err(cursor.error()),
+            }
         }
-        Ok(count)
     }
 }
 

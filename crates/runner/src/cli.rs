@@ -118,6 +118,17 @@ pub struct DemoApiArgs {
     pub prerender: bool,
 }
 
+impl DemoArgs {
+    /// What the demo runs.
+    pub fn options(&self) -> pagefold::demo::DemoOptions {
+        pagefold::demo::DemoOptions {
+            pages: self.pages,
+            latency: self.latency,
+            workers: self.workers,
+        }
+    }
+}
+
 impl DemoApiArgs {
     /// The demo API configuration these flags describe.
     pub fn config(&self) -> pagefold_demo_api::DemoConfig {

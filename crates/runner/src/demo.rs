@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use pagefold_demo_api::{DemoConfig, DemoServer, Stats};
 
-use crate::cli::{DemoApiArgs, DemoArgs};
 use crate::job::Job;
 use crate::run::{RunError, RunOptions, RunReport, run};
 
@@ -26,12 +25,23 @@ pub enum DemoError {
     Run(#[from] RunError),
 }
 
+/// What `pagefold demo` runs.
+#[derive(Debug, Clone)]
+pub struct DemoOptions {
+    /// Pages of 50 orders.
+    pub pages: u64,
+    /// Added to every response.
+    pub latency: std::time::Duration,
+    /// Reduce worker threads.
+    pub workers: Option<usize>,
+}
+
 /// Serves the demo API on a free loopback port and runs the demo job against it.
 ///
 /// # Errors
 ///
 /// When the server cannot start or the run fails.
-pub fn demo(args: &DemoArgs, progress: bool) -> Result<RunReport, DemoError> {
+pub fn demo(args: &DemoOptions, progress: bool) -> Result<RunReport, DemoError> {
     let config = DemoConfig {
         records: args.pages * 50,
         latency: args.latency,
@@ -58,13 +68,12 @@ pub fn demo(args: &DemoArgs, progress: bool) -> Result<RunReport, DemoError> {
 /// # Errors
 ///
 /// When the address cannot be bound.
-pub fn demo_api(args: &DemoApiArgs) -> std::io::Result<()> {
-    let config = args.config();
+pub fn demo_api(config: DemoConfig, host: std::net::IpAddr, port: u16) -> std::io::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind((args.host, args.port)).await?;
+        let listener = tokio::net::TcpListener::bind((host, port)).await?;
         let addr = listener.local_addr()?;
         eprintln!(
             "demo API on http://{addr}/orders ({} orders, pages capped at {}, latency {:?}{}); Ctrl-C stops it",

@@ -1,28 +1,22 @@
 //! `pagefold`: run jobs that pull every page of an HTTP API and reduce the records.
 //!
-//! This file is the edge: it parses the command line, runs a command, and turns every error
+//! The binary is the edge: it parses the command line, runs a command, and turns every error
 //! into one printed message and one exit code (see [`exit`]).
 
 mod cli;
-mod demo;
-mod exit;
-mod job;
-mod output;
-mod plugin_new;
-mod progress;
-mod reduce;
 mod report;
-mod run;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
 
+use pagefold::job::{Job, JobError};
+use pagefold::run::{RunError, RunOptions, RunReport};
+use pagefold::{demo, exit, plugin_new, progress, run};
+
 use crate::cli::{Cli, Command, PluginCommand};
-use crate::job::{Job, JobError};
 use crate::report::Failure;
-use crate::run::{RunError, RunOptions, RunReport};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -77,7 +71,7 @@ fn execute(command: Command) -> Result<(), Failure> {
             finish(&report, job.fetch.concurrency.get_ref(), args.quiet)
         }
         Command::Demo(args) => {
-            let report = demo::demo(&args, interactive).map_err(|error| match error {
+            let report = demo::demo(&args.options(), interactive).map_err(|error| match error {
                 demo::DemoError::Run(error) => run_failure(error),
                 other => Failure::from_error(exit::RUN_FAILED, &other),
             })?;
@@ -98,11 +92,13 @@ fn execute(command: Command) -> Result<(), Failure> {
             );
             Ok(())
         }
-        Command::DemoApi(args) => demo::demo_api(&args).map_err(|error| {
-            Failure::from_error(exit::RUN_FAILED, &error).with_hint(Some(
-                "choose another port with --port, or --port 0 for any free one".into(),
-            ))
-        }),
+        Command::DemoApi(args) => {
+            demo::demo_api(args.config(), args.host, args.port).map_err(|error| {
+                Failure::from_error(exit::RUN_FAILED, &error).with_hint(Some(
+                    "choose another port with --port, or --port 0 for any free one".into(),
+                ))
+            })
+        }
     }
 }
 

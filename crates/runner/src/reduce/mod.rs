@@ -13,7 +13,7 @@ use pagefold_json::{Pointer, PointerSet};
 use pagefold_reducer::Position;
 
 pub use plugin::{PluginError, PluginLibrary};
-pub use worker::WorkerPool;
+pub use worker::{WorkerPool, fold_page};
 
 use crate::job::{ReduceSpec, ReducerUse};
 
@@ -186,7 +186,11 @@ impl Reducers {
     }
 
     /// Fresh partial states, one per reducer.
-    fn partials(&self) -> Result<Vec<Box<dyn Partial>>, ReduceError> {
+    ///
+    /// # Errors
+    ///
+    /// When a reducer cannot create a state.
+    pub fn partials(&self) -> Result<Vec<Box<dyn Partial>>, ReduceError> {
         self.entries
             .iter()
             .zip(&self.slots)

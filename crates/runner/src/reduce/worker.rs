@@ -114,34 +114,48 @@ impl WorkerPool {
 
 fn fold_pages(
     reducers: &Reducers,
-    mut partials: Vec<Box<dyn Partial>>,
+    mut partials: Partials,
     pages: &async_channel::Receiver<Page>,
-) -> Result<Vec<Box<dyn Partial>>, ReduceError> {
-    let stride = reducers.fields.len();
+) -> Result<Partials, ReduceError> {
     while let Ok(page) = pages.recv_blocking() {
-        let mut rows = Vec::with_capacity(page.record_count() * stride);
-        if stride > 0 {
-            // Pages were checked to hold a JSON array of `record_count` elements.
-            if let Err(error) = reducers.fields.scan_each(page.records_json(), &mut rows) {
-                // Cannot happen for a page the fetcher checked; reported rather than trusted.
-                let failure = ReduceFailure::Failed(format!("the records cannot be read: {error}"));
-                let (name, reducer) = &reducers.entries[0];
-                let during = Some(format!("on `{}`", page.url()));
-                return Err(ReduceError::failed(name, reducer.as_ref(), failure, during));
-            }
-        }
-        let view = PageView {
-            page: &page,
-            count: page.record_count(),
-            rows: &rows,
-            stride,
-        };
-        for (partial, (name, reducer)) in partials.iter_mut().zip(&reducers.entries) {
-            partial.fold(&view).map_err(|failure| {
-                let during = format!("on `{}`", page.url());
-                ReduceError::failed(name, reducer.as_ref(), failure, Some(during))
-            })?;
-        }
+        fold_page(reducers, &mut partials, &page)?;
     }
     Ok(partials)
+}
+
+/// Folds one page into one worker's partial states: the fields every built-in reads are
+/// picked out of each record in one scan, then each reducer folds the page.
+///
+/// # Errors
+///
+/// The first reducer that fails, with the page's URL.
+pub fn fold_page(
+    reducers: &Reducers,
+    partials: &mut [Box<dyn Partial>],
+    page: &Page,
+) -> Result<(), ReduceError> {
+    let stride = reducers.fields.len();
+    let mut rows = Vec::with_capacity(page.record_count() * stride);
+    if stride > 0
+        && let Err(error) = reducers.fields.scan_each(page.records_json(), &mut rows)
+    {
+        // Cannot happen for a page the fetcher checked; reported rather than trusted.
+        let failure = ReduceFailure::Failed(format!("the records cannot be read: {error}"));
+        let (name, reducer) = &reducers.entries[0];
+        let during = Some(format!("on `{}`", page.url()));
+        return Err(ReduceError::failed(name, reducer.as_ref(), failure, during));
+    }
+    let view = PageView {
+        page,
+        count: page.record_count(),
+        rows: &rows,
+        stride,
+    };
+    for (partial, (name, reducer)) in partials.iter_mut().zip(&reducers.entries) {
+        partial.fold(&view).map_err(|failure| {
+            let during = format!("on `{}`", page.url());
+            ReduceError::failed(name, reducer.as_ref(), failure, Some(during))
+        })?;
+    }
+    Ok(())
 }

@@ -1,0 +1,22 @@
+//! The pagefold runner: job files, the reduce side (built-in reducers, plugins, worker threads),
+//! running a job end to end, the result document, progress, and the demo.
+//!
+//! The `pagefold` binary is a thin command line over this library; benchmarks use it to
+//! measure the reduce path without HTTP.
+//!
+//! ```no_run
+//! use std::path::Path;
+//!
+//! let job = pagefold::job::Job::load(Path::new("jobs/demo.toml")).unwrap();
+//! let report = pagefold::run::run(&job, &pagefold::run::RunOptions::default()).unwrap();
+//! println!("{}", report.document.to_json());
+//! ```
+
+pub mod demo;
+pub mod exit;
+pub mod job;
+pub mod output;
+pub mod plugin_new;
+pub mod progress;
+pub mod reduce;
+pub mod run;
