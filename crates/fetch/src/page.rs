@@ -10,7 +10,8 @@ use crate::{PageFailure, SafeUrl};
 
 /// One accepted page: its body as received, and where its records array is in it.
 ///
-/// Invariant: `records` is the byte range of a JSON array inside `body`, with `count` elements.
+/// Invariant: `body` is UTF-8 and well-formed JSON; `records` is the byte range of a JSON array
+/// inside it, and `bounds` the byte ranges of that array's elements, relative to `records`.
 #[derive(Clone)]
 pub struct Page {
     chain: u32,
@@ -18,7 +19,7 @@ pub struct Page {
     url: SafeUrl,
     body: Bytes,
     records: Range<usize>,
-    count: usize,
+    bounds: Vec<(u32, u32)>,
 }
 
 impl Page {
@@ -50,7 +51,13 @@ impl Page {
 
     /// How many records the page has.
     pub fn record_count(&self) -> usize {
-        self.count
+        self.bounds.len()
+    }
+
+    /// Where each record is in [`Page::records_json`]: `(start, end)` byte offsets, found
+    /// while the page was checked, so consumers need not split the array again.
+    pub fn record_bounds(&self) -> &[(u32, u32)] {
+        &self.bounds
     }
 }
 
@@ -84,7 +91,7 @@ impl fmt::Debug for Page {
             .field("index", &self.index)
             .field("url", &self.url)
             .field("bytes", &self.body.len())
-            .field("records", &self.count)
+            .field("records", &self.bounds.len())
             .finish()
     }
 }
@@ -153,7 +160,7 @@ impl PageParser {
                 found: "nothing is there".into(),
             });
         };
-        let count = count_elements(array).ok_or_else(|| PageFailure::NoRecords {
+        let bounds = element_bounds(array).ok_or_else(|| PageFailure::NoRecords {
             pointer: self.records.to_string(),
             found: format!("found {} instead", describe(array)),
         })?;
@@ -176,18 +183,25 @@ impl PageParser {
                 url,
                 body,
                 records,
-                count,
+                bounds,
             },
             meta,
         ))
     }
 }
 
-/// The number of elements of a JSON array, or `None` if `raw` is not an array. `raw` was
-/// just checked to be well-formed JSON, so the elements are counted by a scan that trusts the
+/// Where the elements of a JSON array are in it, or `None` if `raw` is not an array. `raw` was
+/// just checked to be well-formed JSON, so the elements are found by a scan that trusts the
 /// structure, several times faster than a second parse.
-fn count_elements(raw: &RawValue) -> Option<usize> {
-    pagefold_json::elements(raw.get()).try_fold(0, |count, element| element.ok().map(|_| count + 1))
+fn element_bounds(raw: &RawValue) -> Option<Vec<(u32, u32)>> {
+    let array = raw.get();
+    pagefold_json::elements(array)
+        .map(|element| {
+            let element = element.ok()?;
+            let start = u32::try_from(element.as_ptr() as usize - array.as_ptr() as usize).ok()?;
+            Some((start, start + u32::try_from(element.len()).ok()?))
+        })
+        .collect()
 }
 
 /// Reads a total: a non-negative integer, or a string holding one (some APIs quote numbers).
@@ -248,8 +262,9 @@ mod tests {
 
     #[test]
     fn counts_elements_of_any_shape() {
-        let count =
-            |json: &str| count_elements(&serde_json::from_str::<Box<RawValue>>(json).unwrap());
+        let count = |json: &str| {
+            element_bounds(&serde_json::from_str::<Box<RawValue>>(json).unwrap()).map(|b| b.len())
+        };
         assert_eq!(count("[]"), Some(0));
         assert_eq!(count(" [ ] ".trim()), Some(0));
         assert_eq!(count("[1]"), Some(1));

@@ -40,6 +40,9 @@ pub struct FetchSummary {
     pub bytes: u64,
     /// The sum of all request durations: what fetching one page after another would take.
     pub request_time: Duration,
+    /// Time fetching waited for the consumer to make room for a page (reducing was slower
+    /// than fetching for that long).
+    pub consumer_wait: Duration,
     /// The number of records the API reported, if it did.
     pub reported_records: Option<u64>,
     /// The number of pages the API reported, if it did.
@@ -63,6 +66,7 @@ impl FetchSummary {
         self.retries += other.retries;
         self.bytes += other.bytes;
         self.request_time += other.request_time;
+        self.consumer_wait += other.consumer_wait;
         self.reported_records = sum_reported(self.reported_records, other.reported_records);
         self.reported_pages = sum_reported(self.reported_pages, other.reported_pages);
         self.warnings.extend(other.warnings);
@@ -90,10 +94,22 @@ impl Accepted<'_> {
         self.summary.bytes += page.body().len() as u64;
         self.observer.page(page.record_count(), page.body().len());
         if page.record_count() > 0 {
-            self.sink
-                .send(page)
-                .await
-                .map_err(|_| FetchError::ConsumerGone)?;
+            // Time spent waiting for room in the channel is time the consumer held fetching
+            // back: the measure of whether reducing is the bottleneck.
+            match self.sink.try_send(page) {
+                Ok(()) => {}
+                Err(async_channel::TrySendError::Closed(_)) => {
+                    return Err(FetchError::ConsumerGone);
+                }
+                Err(async_channel::TrySendError::Full(page)) => {
+                    let waiting = std::time::Instant::now();
+                    self.sink
+                        .send(page)
+                        .await
+                        .map_err(|_| FetchError::ConsumerGone)?;
+                    self.summary.consumer_wait += waiting.elapsed();
+                }
+            }
         }
         Ok(())
     }

@@ -85,6 +85,51 @@ impl ByteSlice {
     }
 }
 
+/// Where one record is in a page's records array: byte offsets `[start, end)` into the
+/// array's text.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordBounds {
+    /// The record's first byte.
+    pub start: u32,
+    /// One past its last byte.
+    pub end: u32,
+}
+
+/// Record bounds lent for the duration of one call. `ptr` may dangle when `len` is 0.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct BoundsSlice {
+    /// The first bounds.
+    pub ptr: *const RecordBounds,
+    /// How many.
+    pub len: usize,
+}
+
+impl BoundsSlice {
+    /// Lends `bounds`; the caller keeps them alive for the call.
+    pub const fn new(bounds: &[RecordBounds]) -> Self {
+        Self {
+            ptr: bounds.as_ptr(),
+            len: bounds.len(),
+        }
+    }
+
+    /// Reads the lent bounds back.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must point to `len` initialised, aligned `RecordBounds` that stay alive and
+    /// unmodified for `'a` (true of every `BoundsSlice` passed to an entry point, for that call).
+    pub unsafe fn as_slice<'a>(self) -> &'a [RecordBounds] {
+        if self.len == 0 {
+            return &[];
+        }
+        // SAFETY: the caller guarantees `ptr` points to `len` live, aligned values for `'a`.
+        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
+    }
+}
+
 /// Bytes the plugin allocated and handed to the runner, which gives them back to
 /// [`PluginTableV1::free_bytes`] when it is done. `ptr` is null when there are none.
 #[repr(C)]
@@ -136,11 +181,14 @@ pub struct PluginTableV1 {
         state: *mut *mut c_void,
         error: *mut OwnedBytes,
     ) -> Status,
-    /// Folds the records of a JSON array into `state`; the first record is at `first`.
+    /// Folds the records of a page into `state`: `records` is the page's records array (UTF-8,
+    /// well-formed JSON, checked by the runner) and `bounds` where each record is in it; the
+    /// first record is at `first`.
     pub fold_records: unsafe extern "C" fn(
         reducer: *const c_void,
         state: *mut c_void,
         records: ByteSlice,
+        bounds: BoundsSlice,
         first: Position,
         error: *mut OwnedBytes,
     ) -> Status,

@@ -12,11 +12,11 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::Once;
 
 use crate::abi::{
-    ABI_MAJOR, ABI_MINOR, ByteSlice, OwnedBytes, PluginHeader, PluginTableV1, STATUS_ERROR,
-    STATUS_OK, STATUS_PANICKED, Status,
+    ABI_MAJOR, ABI_MINOR, BoundsSlice, ByteSlice, OwnedBytes, PluginHeader, PluginTableV1,
+    STATUS_ERROR, STATUS_OK, STATUS_PANICKED, Status,
 };
 use crate::reducer::without_position;
-use crate::{Position, Reducer, ReducerError, fold_json_array};
+use crate::{Position, Reducer, ReducerError, fold_records as fold_page};
 
 /// A plugin-owned state and whether a panic left it unusable.
 struct StateCell<S> {
@@ -170,11 +170,13 @@ fn poisoned() -> ReducerError {
 /// # Safety
 ///
 /// `reducer` and `state` came from this plugin's `new_reducer::<R>` and `new_state::<R>` (or
-/// `load_state::<R>`); `records` is lent for the call; `error` is valid for writes.
+/// `load_state::<R>`); `records` and `bounds` are lent for the call; `error` is valid for
+/// writes.
 unsafe extern "C" fn fold_records<R: Reducer>(
     reducer: *const c_void,
     state: *mut c_void,
     records: ByteSlice,
+    bounds: BoundsSlice,
     first: Position,
     error: *mut OwnedBytes,
 ) -> Status {
@@ -184,13 +186,14 @@ unsafe extern "C" fn fold_records<R: Reducer>(
         let reducer = &*reducer.cast::<R>();
         let cell = &mut *state.cast::<StateCell<R::State>>();
         let records = records.as_slice();
+        let bounds = bounds.as_slice();
         let was_poisoned = cell.poisoned;
         cell.poisoned = true;
         let status = guard(error, || {
             if was_poisoned {
                 return Err(poisoned());
             }
-            fold_json_array(reducer, &mut cell.state, records, first)
+            fold_page(reducer, &mut cell.state, records, bounds, first)
         });
         cell.poisoned = was_poisoned || status == STATUS_PANICKED;
         status

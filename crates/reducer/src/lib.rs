@@ -109,7 +109,7 @@ pub use field::Field;
 /// run time (a record type of `&RawValue` plus a [`json::PointerSet`]).
 pub use pagefold_json as json;
 pub use position::Position;
-pub use reducer::{Reducer, fold_json_array};
+pub use reducer::{Reducer, fold_json_array, fold_records};
 
 /// The version of this SDK, recorded in every plugin built against it.
 pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -3,6 +3,7 @@
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use crate::abi::RecordBounds;
 use crate::{Position, ReducerError};
 
 /// A fold over records that can be split across workers and merged back: see the crate docs
@@ -67,28 +68,31 @@ pub trait Reducer: Sized + Send + Sync + 'static {
     }
 }
 
-/// Folds every record of a JSON array (the records of one page, as the API sent them) into
-/// `state`. Record `i` gets the position `first` with `record` increased by `i`.
-///
-/// The runner checked that `records` is a well-formed JSON array, so the records are split
-/// by a scan that trusts the structure ([`pagefold_json::elements`]) instead of a parse.
+/// Folds the records of a page into `state`: `records` is the page's records array and
+/// `bounds` where each record is in it (the runner found them while checking the page, so
+/// nothing here splits the array again). Record `i` gets the position `first` with `record`
+/// increased by `i`.
 ///
 /// # Errors
 ///
-/// When `records` is not a JSON array of UTF-8 text, when a record cannot be read (the
+/// When `records` is not UTF-8 or a bound is outside it, when a record cannot be read (the
 /// message names the record), or when [`Reducer::fold`] fails.
-pub fn fold_json_array<R: Reducer>(
+pub fn fold_records<R: Reducer>(
     reducer: &R,
     state: &mut R::State,
     records: &[u8],
+    bounds: &[RecordBounds],
     first: Position,
 ) -> Result<(), ReducerError> {
     let records = std::str::from_utf8(records)
         .map_err(|e| ReducerError::new(format!("the records are not UTF-8: {e}")))?;
     let mut at = first;
-    for record in pagefold_json::elements(records) {
-        let record = record
-            .map_err(|e| ReducerError::new(format!("the records are not a JSON array: {e}")))?;
+    for bound in bounds {
+        let record = records
+            .get(bound.start as usize..bound.end as usize)
+            .ok_or_else(|| {
+                ReducerError::new(format!("record {} is out of the page's bounds", at.record))
+            })?;
         let read = reducer
             .read(record)
             .map_err(|e| ReducerError::new(format!("record {}: {e}", at.record)))?;
@@ -98,6 +102,35 @@ pub fn fold_json_array<R: Reducer>(
         at.record += 1;
     }
     Ok(())
+}
+
+/// Folds every record of a JSON array into `state`, for tests and tools that hold a page's
+/// records as JSON text: the array is split with [`pagefold_json::elements`], then as
+/// [`fold_records`].
+///
+/// # Errors
+///
+/// When `records` is not a JSON array, or as [`fold_records`].
+pub fn fold_json_array<R: Reducer>(
+    reducer: &R,
+    state: &mut R::State,
+    records: &str,
+    first: Position,
+) -> Result<(), ReducerError> {
+    let mut bounds = Vec::new();
+    for element in pagefold_json::elements(records) {
+        let element = element
+            .map_err(|e| ReducerError::new(format!("the records are not a JSON array: {e}")))?;
+        let start = element.as_ptr() as usize - records.as_ptr() as usize;
+        let bound = |offset: usize| {
+            u32::try_from(offset).map_err(|_| ReducerError::new("the records are over 4 GiB"))
+        };
+        bounds.push(RecordBounds {
+            start: bound(start)?,
+            end: bound(start + element.len())?,
+        });
+    }
+    fold_records(reducer, state, records.as_bytes(), &bounds, first)
 }
 
 /// serde_json appends "at line L column C" to its messages; across the plugin boundary those

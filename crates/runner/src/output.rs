@@ -21,6 +21,25 @@ pub struct ResultDocument {
     /// What the user should know about the result (a total that did not match, a cap hit).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// How the run went: requests, retries, time.
+    pub stats: RunStats,
+}
+
+/// What the run cost, so that idle time and retries are never invisible.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunStats {
+    /// HTTP requests made, retries included.
+    pub requests: u64,
+    /// Of those, retries.
+    pub retries: u64,
+    /// Bytes of page bodies reduced.
+    pub bytes: u64,
+    /// The run's wall time, in seconds.
+    pub seconds: f64,
+    /// What fetching the same pages one after another would have taken, in seconds.
+    pub sequential_seconds: f64,
+    /// Time fetching waited for reducers to keep up, in seconds.
+    pub waited_on_reducers_seconds: f64,
 }
 
 fn in_order<S: serde::Serializer>(
@@ -78,6 +97,14 @@ mod tests {
             records: 2,
             reducers: vec![("z".into(), 1.into()), ("a".into(), 2.into())],
             warnings: vec![],
+            stats: RunStats {
+                requests: 1,
+                retries: 0,
+                bytes: 10,
+                seconds: 0.5,
+                sequential_seconds: 0.5,
+                waited_on_reducers_seconds: 0.0,
+            },
         };
         let json = document.to_json();
         assert!(json.find("\"z\"").unwrap() < json.find("\"a\"").unwrap());

@@ -68,7 +68,7 @@ pub fn summary_line(summary: &FetchSummary, wall: Duration, concurrency: usize) 
     let megabytes = summary.bytes as f64 / 1e6;
     let sequential = summary.request_time;
     let speedup = sequential.as_secs_f64() / wall.as_secs_f64().max(1e-9);
-    format!(
+    let mut line = format!(
         "{} pages, {} records ({megabytes:.1} MB, {} requests) in {:.2}s with up to {concurrency} in flight; \
          one page after another would take ~{:.2}s ({speedup:.1}× faster)",
         summary.pages,
@@ -76,5 +76,12 @@ pub fn summary_line(summary: &FetchSummary, wall: Duration, concurrency: usize) 
         summary.requests,
         wall.as_secs_f64(),
         sequential.as_secs_f64(),
-    )
+    );
+    if summary.consumer_wait.as_secs_f64() >= 0.05 {
+        line.push_str(&format!(
+            "; reducers held fetching back for {:.2}s",
+            summary.consumer_wait.as_secs_f64()
+        ));
+    }
+    line
 }

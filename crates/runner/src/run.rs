@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use pagefold_fetch::{FetchError, FetchSummary, Fetcher};
 
 use crate::job::Job;
-use crate::output::{ResultDocument, write_atomically};
+use crate::output::{ResultDocument, RunStats, write_atomically};
 use crate::progress::Progress;
 use crate::reduce::{ReduceError, Reducers, WorkerPool};
 
@@ -60,6 +60,10 @@ pub enum RunError {
     Runtime(#[source] std::io::Error),
 }
 
+fn round_ms(duration: Duration) -> f64 {
+    (duration.as_secs_f64() * 1000.0).round() / 1000.0
+}
+
 /// Runs `job` to its end and writes the result (to the output file, or returns it for stdout).
 ///
 /// # Errors
@@ -101,6 +105,14 @@ pub fn run(job: &Job, options: &RunOptions) -> Result<RunReport, RunError> {
         records: summary.records,
         reducers: merged.values,
         warnings: summary.warnings.clone(),
+        stats: RunStats {
+            requests: summary.requests,
+            retries: summary.retries,
+            bytes: summary.bytes,
+            seconds: round_ms(started.elapsed()),
+            sequential_seconds: round_ms(summary.request_time),
+            waited_on_reducers_seconds: round_ms(summary.consumer_wait),
+        },
     };
     let output = options
         .output

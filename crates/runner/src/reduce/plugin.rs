@@ -19,8 +19,8 @@ use std::sync::Arc;
 
 use libloading::Library;
 use pagefold_reducer::abi::{
-    ABI_MAJOR, ABI_MINOR, ByteSlice, ENTRY_SYMBOL, EntryFn, OwnedBytes, PluginHeader,
-    PluginTableV1, STATUS_OK, STATUS_PANICKED, Status,
+    ABI_MAJOR, ABI_MINOR, BoundsSlice, ByteSlice, ENTRY_SYMBOL, EntryFn, OwnedBytes, PluginHeader,
+    PluginTableV1, RecordBounds, STATUS_OK, STATUS_PANICKED, Status,
 };
 
 use super::{PageView, Partial, Reduce, ReduceFailure};
@@ -313,11 +313,24 @@ impl Partial for PluginPartial {
     fn fold(&mut self, page: &PageView<'_>) -> Result<(), ReduceFailure> {
         let table = self.table();
         let records = ByteSlice::new(page.page.records_json().as_bytes());
+        let bounds: Vec<RecordBounds> = page
+            .page
+            .record_bounds()
+            .iter()
+            .map(|&(start, end)| RecordBounds { start, end })
+            .collect();
         let first = page.position(0);
-        // SAFETY: reducer and state are live and this thread has the state; the records are
-        // lent for the call.
+        // SAFETY: reducer and state are live and this thread has the state; the records and
+        // their bounds are lent for the call.
         call(table, |error| unsafe {
-            (table.fold_records)(self.reducer.reducer, self.state, records, first, error)
+            (table.fold_records)(
+                self.reducer.reducer,
+                self.state,
+                records,
+                BoundsSlice::new(&bounds),
+                first,
+                error,
+            )
         })
     }
 

@@ -36,6 +36,8 @@ fn known_total_gives_every_builtin_exactly() {
     assert_builtins(&result, &orders(&config));
     assert_eq!(result["pages"], json!(25));
     assert_eq!(result["job"], json!("orders"));
+    assert_eq!(result["stats"]["requests"], json!(25));
+    assert_eq!(result["stats"]["retries"], json!(0));
     // One request per page: the total was read from the first page.
     assert_eq!(server.stats().requests(), 25);
 }
@@ -188,6 +190,12 @@ fn results_are_identical_for_any_concurrency_and_worker_count() {
         assert_builtins(&result, &orders(&config));
         results.push(result);
     }
+    // Everything but the run's own statistics (requests, time) is identical.
+    let without_stats = |mut result: serde_json::Value| {
+        result.as_object_mut().unwrap().remove("stats");
+        result
+    };
+    let results: Vec<_> = results.into_iter().map(without_stats).collect();
     assert_eq!(results[0], results[1]);
     assert_eq!(results[0], results[2]);
 }
@@ -212,6 +220,7 @@ fn a_failing_page_is_retried_until_it_succeeds() {
     assert_builtins(&result, &orders(&config));
     // Six pages, each failing twice before it succeeds.
     assert_eq!(server.stats().requests(), 18);
+    assert_eq!(result["stats"]["retries"], json!(12));
 }
 
 #[test]
