@@ -16,7 +16,9 @@
 #![deny(missing_docs)]
 
 mod dataset;
+mod faults;
 mod server;
 
 pub use dataset::{Dataset, Order, STATUSES};
-pub use server::{DemoConfig, DemoServer, Faults, Stats, router, serve};
+pub use faults::Faults;
+pub use server::{DemoConfig, DemoServer, Stats, router, serve};

@@ -5,7 +5,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -17,7 +17,8 @@ use serde::Serialize;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-use crate::{Dataset, Order};
+use crate::faults::{Fault, broken_body, refusal};
+use crate::{Dataset, Faults, Order};
 
 /// How the demo API behaves.
 #[derive(Debug, Clone)]
@@ -60,25 +61,40 @@ impl Default for DemoConfig {
     }
 }
 
-/// Failures the demo API injects, deterministically.
-#[derive(Debug, Clone, Default)]
-pub struct Faults {
-    /// Every page answers its first this-many requests with `status` instead of the page.
-    pub fail_first: u32,
-    /// The status of injected failures (500 when 0).
-    pub status: u16,
-}
-
 /// What the server has seen, for tests and benchmarks.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Stats {
+    started: Instant,
+    arrivals: Mutex<Vec<Instant>>,
     requests: AtomicU64,
     in_flight: AtomicU64,
     peak_in_flight: AtomicU64,
     body_bytes: AtomicU64,
 }
 
+impl Default for Stats {
+    fn default() -> Self {
+        Self {
+            started: Instant::now(),
+            arrivals: Mutex::default(),
+            requests: AtomicU64::default(),
+            in_flight: AtomicU64::default(),
+            peak_in_flight: AtomicU64::default(),
+            body_bytes: AtomicU64::default(),
+        }
+    }
+}
+
 impl Stats {
+    /// When each request arrived, since the server started, in arrival order.
+    pub fn arrivals(&self) -> Vec<Duration> {
+        let arrivals = self.arrivals.lock().expect("no panics while locked");
+        arrivals
+            .iter()
+            .map(|at| at.duration_since(self.started))
+            .collect()
+    }
+
     /// Requests received.
     pub fn requests(&self) -> u64 {
         self.requests.load(Ordering::Relaxed)
@@ -214,17 +230,43 @@ async fn bare_orders(
 async fn respond(shared: &Shared, query: &HashMap<String, String>, bare: bool) -> Response {
     let stats = &shared.stats;
     stats.requests.fetch_add(1, Ordering::Relaxed);
+    stats
+        .arrivals
+        .lock()
+        .expect("no panics while locked")
+        .push(Instant::now());
     let now = stats.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
     stats.peak_in_flight.fetch_max(now, Ordering::Relaxed);
     if !shared.config.latency.is_zero() {
         tokio::time::sleep(shared.config.latency).await;
     }
-    let response = page(shared, query, bare);
+    let fault = shared.next_fault(query);
+    if let Some(Fault::Stall(stall)) = &fault {
+        tokio::time::sleep(*stall).await;
+    }
+    let response = match fault.as_ref().and_then(refusal) {
+        Some(refused) => refused,
+        None => match page(shared, query, bare) {
+            Err(refused) => refused,
+            Ok(body) => {
+                stats
+                    .body_bytes
+                    .fetch_add(body.len() as u64, Ordering::Relaxed);
+                let broken = fault
+                    .as_ref()
+                    .and_then(|fault| broken_body(fault, body.clone()));
+                broken.unwrap_or_else(|| {
+                    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+                })
+            }
+        },
+    };
     stats.in_flight.fetch_sub(1, Ordering::Relaxed);
     response
 }
 
-fn page(shared: &Shared, query: &HashMap<String, String>, bare: bool) -> Response {
+/// The page a query asks for, or the response that refuses it.
+fn page(shared: &Shared, query: &HashMap<String, String>, bare: bool) -> Result<Bytes, Response> {
     let config = &shared.config;
     let number = |key: &str| -> Result<Option<u64>, String> {
         query
@@ -246,11 +288,8 @@ fn page(shared: &Shared, query: &HashMap<String, String>, bare: bool) -> Respons
     })();
     let (page, per_page, offset, limit) = match parsed {
         Ok(parsed) => parsed,
-        Err(message) => return bad_request(&message),
+        Err(message) => return Err(bad_request(&message)),
     };
-    if let Some(failure) = injected_failure(shared, query) {
-        return failure;
-    }
     let mut meta = Meta::default();
     let (start, size) = match offset {
         Some(offset) => {
@@ -264,7 +303,7 @@ fn page(shared: &Shared, query: &HashMap<String, String>, bare: bool) -> Respons
         None => {
             let page = page.unwrap_or(1);
             if page == 0 {
-                return bad_request("`page` counts from 1");
+                return Err(bad_request("`page` counts from 1"));
             }
             let size = per_page
                 .unwrap_or(config.default_page_size)
@@ -284,18 +323,9 @@ fn page(shared: &Shared, query: &HashMap<String, String>, bare: bool) -> Respons
         && size == config.default_page_size
         && let Some(body) = shared.rendered.get((page as usize).wrapping_sub(1))
     {
-        return send(shared, body.clone());
+        return Ok(body.clone());
     }
-    let body = render(shared, start, size, meta, bare);
-    send(shared, body.into())
-}
-
-fn send(shared: &Shared, body: Bytes) -> Response {
-    shared
-        .stats
-        .body_bytes
-        .fetch_add(body.len() as u64, Ordering::Relaxed);
-    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+    Ok(render(shared, start, size, meta, bare).into())
 }
 
 /// The body of the page of `size` orders from `start`.
@@ -320,33 +350,23 @@ fn render(shared: &Shared, start: u64, size: u64, meta: Meta, bare: bool) -> Vec
     .expect("orders serialize")
 }
 
-fn injected_failure(shared: &Shared, query: &HashMap<String, String>) -> Option<Response> {
-    let faults = &shared.config.faults;
-    if faults.fail_first == 0 {
-        return None;
+impl Shared {
+    /// The fault for this request, counting it as one more attempt at its page.
+    fn next_fault(&self, query: &HashMap<String, String>) -> Option<Fault> {
+        if !self.config.faults.is_active() {
+            return None;
+        }
+        let mut key: Vec<_> = query.iter().collect();
+        key.sort();
+        let key = format!("{key:?}");
+        let attempt = {
+            let mut attempts = self.attempts.lock().expect("no panics while locked");
+            let seen = attempts.entry(key.clone()).or_default();
+            *seen += 1;
+            *seen
+        };
+        self.config.faults.decide(&key, attempt)
     }
-    let mut key: Vec<_> = query.iter().collect();
-    key.sort();
-    let key = format!("{key:?}");
-    let mut attempts = shared.attempts.lock().expect("no panics while locked");
-    let seen = attempts.entry(key).or_default();
-    *seen += 1;
-    if *seen > faults.fail_first {
-        return None;
-    }
-    let status = StatusCode::from_u16(if faults.status == 0 {
-        500
-    } else {
-        faults.status
-    })
-    .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    Some(
-        (
-            status,
-            format!("injected failure {} of {}", seen, faults.fail_first),
-        )
-            .into_response(),
-    )
 }
 
 fn bad_request(message: &str) -> Response {
@@ -393,9 +413,16 @@ impl DemoServer {
         let thread = std::thread::Builder::new()
             .name("demo-api".into())
             .spawn(move || {
-                runtime.block_on(serve(listener, config, served, async move {
-                    let _ = stop.await;
-                }))
+                // Stopping drops open connections instead of waiting for them: a test must
+                // not wait out a response the API was told to stall.
+                let stopped = runtime.block_on(async move {
+                    tokio::select! {
+                        served = serve(listener, config, served, std::future::pending()) => served,
+                        _ = stop => Ok(()),
+                    }
+                });
+                runtime.shutdown_background();
+                stopped
             })?;
         Ok(Self {
             addr,

@@ -113,6 +113,30 @@ pub struct DemoApiArgs {
     /// Varies the generated orders.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Chooses which requests the fault rates below hit (the same seed, the same faults).
+    #[arg(long, default_value_t = 1)]
+    pub fault_seed: u64,
+    /// Fraction of requests answered 500, 502, 503 or 504.
+    #[arg(long, default_value_t = 0.0)]
+    pub error_rate: f64,
+    /// Fraction of requests answered 429 with Retry-After.
+    #[arg(long, default_value_t = 0.0)]
+    pub throttle_rate: f64,
+    /// Seconds in the Retry-After of a 429.
+    #[arg(long, default_value_t = 1)]
+    pub retry_after: u64,
+    /// Fraction of requests whose connection is dropped mid-body.
+    #[arg(long, default_value_t = 0.0)]
+    pub reset_rate: f64,
+    /// Fraction of requests that stall for --stall before answering.
+    #[arg(long, default_value_t = 0.0)]
+    pub stall_rate: f64,
+    /// How long a stalled request waits.
+    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+    pub stall: Duration,
+    /// Fraction of requests whose body ends halfway (truncated JSON).
+    #[arg(long, default_value_t = 0.0)]
+    pub truncate_rate: f64,
     /// Render every page of --page-size at start and serve it from memory (for benchmarks).
     #[arg(long)]
     pub prerender: bool,
@@ -144,6 +168,14 @@ impl DemoApiArgs {
             faults: pagefold_demo_api::Faults {
                 fail_first: self.fail_first,
                 status: 500,
+                seed: self.fault_seed,
+                errors: self.error_rate,
+                throttles: self.throttle_rate,
+                retry_after: self.retry_after,
+                resets: self.reset_rate,
+                stalls: self.stall_rate,
+                stall: self.stall,
+                truncations: self.truncate_rate,
             },
         }
     }

@@ -207,6 +207,7 @@ fn a_failing_page_is_retried_until_it_succeeds() {
         faults: Faults {
             fail_first: 2,
             status: 503,
+            ..Faults::default()
         },
         ..DemoConfig::default()
     };
@@ -230,6 +231,7 @@ fn exhausted_retries_fail_the_run_and_write_nothing() {
         faults: Faults {
             fail_first: 100,
             status: 500,
+            ..Faults::default()
         },
         ..DemoConfig::default()
     };

@@ -1,6 +1,8 @@
 //! End-to-end tests: the `pagefold` binary against real HTTP servers on loopback, real plugin
 //! libraries built from this workspace.
 
+/// Exact results under injected faults; Retry-After honoured.
+mod faults;
 /// Job runs over the demo API: pagination, ends, caps, totals, retries, errors.
 mod jobs;
 /// Reducer plugins built from this workspace: exact results, and every way loading can fail.
