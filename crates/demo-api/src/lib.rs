@@ -21,4 +21,4 @@ mod server;
 
 pub use dataset::{Dataset, Order, STATUSES};
 pub use faults::Faults;
-pub use server::{DemoConfig, DemoServer, Stats, router, serve};
+pub use server::{DemoConfig, DemoServer, Stats, WindowLimit, router, serve};

@@ -40,6 +40,8 @@ pub struct DemoConfig {
     pub repeat_last_page: bool,
     /// Failures to inject.
     pub faults: Faults,
+    /// A per-window request limit, announced in `X-RateLimit-*` headers and enforced with 429.
+    pub window_limit: Option<WindowLimit>,
     /// Render every page of `default_page_size` once at start and serve it from memory, so
     /// that a benchmark measures the client, not the fake API's JSON encoding.
     pub prerender: bool,
@@ -57,8 +59,20 @@ impl Default for DemoConfig {
             repeat_last_page: false,
             faults: Faults::default(),
             prerender: false,
+            window_limit: None,
         }
     }
+}
+
+/// At most `requests` requests per `window`, GitHub style: every response says how many are
+/// left (`X-RateLimit-Remaining`) and in how many seconds the window resets
+/// (`X-RateLimit-Reset`); a request over the limit gets 429 with `Retry-After`.
+#[derive(Debug, Clone, Copy)]
+pub struct WindowLimit {
+    /// Requests a window.
+    pub requests: u64,
+    /// The window.
+    pub window: Duration,
 }
 
 /// What the server has seen, for tests and benchmarks.
@@ -67,6 +81,7 @@ pub struct Stats {
     started: Instant,
     arrivals: Mutex<Vec<Instant>>,
     requests: AtomicU64,
+    throttled: AtomicU64,
     in_flight: AtomicU64,
     peak_in_flight: AtomicU64,
     body_bytes: AtomicU64,
@@ -78,6 +93,7 @@ impl Default for Stats {
             started: Instant::now(),
             arrivals: Mutex::default(),
             requests: AtomicU64::default(),
+            throttled: AtomicU64::default(),
             in_flight: AtomicU64::default(),
             peak_in_flight: AtomicU64::default(),
             body_bytes: AtomicU64::default(),
@@ -100,6 +116,11 @@ impl Stats {
         self.requests.load(Ordering::Relaxed)
     }
 
+    /// Requests refused with 429 for going over the window limit.
+    pub fn throttled(&self) -> u64 {
+        self.throttled.load(Ordering::Relaxed)
+    }
+
     /// The most requests that were being handled at once.
     pub fn peak_in_flight(&self) -> u64 {
         self.peak_in_flight.load(Ordering::Relaxed)
@@ -118,6 +139,8 @@ struct Shared {
     attempts: Mutex<HashMap<String, u32>>,
     /// Pre-rendered pages 1, 2, … of `default_page_size` (empty unless `prerender`).
     rendered: Vec<Bytes>,
+    /// The current window of `window_limit`: when it started, requests in it.
+    window: Mutex<(Instant, u64)>,
 }
 
 /// The demo API's routes:
@@ -138,6 +161,7 @@ pub fn router(config: DemoConfig, stats: Arc<Stats>) -> Router {
         stats,
         attempts: Mutex::default(),
         rendered: Vec::new(),
+        window: Mutex::new((Instant::now(), 0)),
     };
     if shared.config.prerender {
         shared.rendered = prerender(&shared);
@@ -240,6 +264,14 @@ async fn respond(shared: &Shared, query: &HashMap<String, String>, bare: bool) -
     if !shared.config.latency.is_zero() {
         tokio::time::sleep(shared.config.latency).await;
     }
+    let limit_headers = match shared.window_headers() {
+        Ok(headers) => headers,
+        Err(refused) => {
+            stats.throttled.fetch_add(1, Ordering::Relaxed);
+            stats.in_flight.fetch_sub(1, Ordering::Relaxed);
+            return *refused;
+        }
+    };
     let fault = shared.next_fault(query);
     if let Some(Fault::Stall(stall)) = &fault {
         tokio::time::sleep(*stall).await;
@@ -247,7 +279,7 @@ async fn respond(shared: &Shared, query: &HashMap<String, String>, bare: bool) -
     let response = match fault.as_ref().and_then(refusal) {
         Some(refused) => refused,
         None => match page(shared, query, bare) {
-            Err(refused) => refused,
+            Err(refused) => *refused,
             Ok(body) => {
                 stats
                     .body_bytes
@@ -262,11 +294,17 @@ async fn respond(shared: &Shared, query: &HashMap<String, String>, bare: bool) -
         },
     };
     stats.in_flight.fetch_sub(1, Ordering::Relaxed);
+    let mut response = response;
+    response.headers_mut().extend(limit_headers);
     response
 }
 
 /// The page a query asks for, or the response that refuses it.
-fn page(shared: &Shared, query: &HashMap<String, String>, bare: bool) -> Result<Bytes, Response> {
+fn page(
+    shared: &Shared,
+    query: &HashMap<String, String>,
+    bare: bool,
+) -> Result<Bytes, Box<Response>> {
     let config = &shared.config;
     let number = |key: &str| -> Result<Option<u64>, String> {
         query
@@ -288,7 +326,7 @@ fn page(shared: &Shared, query: &HashMap<String, String>, bare: bool) -> Result<
     })();
     let (page, per_page, offset, limit) = match parsed {
         Ok(parsed) => parsed,
-        Err(message) => return Err(bad_request(&message)),
+        Err(message) => return Err(Box::new(bad_request(&message))),
     };
     let mut meta = Meta::default();
     let (start, size) = match offset {
@@ -303,7 +341,7 @@ fn page(shared: &Shared, query: &HashMap<String, String>, bare: bool) -> Result<
         None => {
             let page = page.unwrap_or(1);
             if page == 0 {
-                return Err(bad_request("`page` counts from 1"));
+                return Err(Box::new(bad_request("`page` counts from 1")));
             }
             let size = per_page
                 .unwrap_or(config.default_page_size)
@@ -351,6 +389,39 @@ fn render(shared: &Shared, start: u64, size: u64, meta: Meta, bare: bool) -> Vec
 }
 
 impl Shared {
+    /// Counts a request against the window limit: the headers to send, or the 429.
+    fn window_headers(&self) -> Result<axum::http::HeaderMap, Box<Response>> {
+        let mut headers = axum::http::HeaderMap::new();
+        let Some(limit) = self.config.window_limit else {
+            return Ok(headers);
+        };
+        let mut window = self.window.lock().expect("no panics while locked");
+        let now = Instant::now();
+        if now.duration_since(window.0) >= limit.window {
+            *window = (now, 0);
+        }
+        window.1 += 1;
+        let reset = (window.0 + limit.window)
+            .saturating_duration_since(now)
+            .as_secs_f64()
+            .ceil() as u64;
+        let remaining = limit.requests.saturating_sub(window.1);
+        let number = |n: u64| axum::http::HeaderValue::from(n);
+        headers.insert("x-ratelimit-limit", number(limit.requests));
+        headers.insert("x-ratelimit-remaining", number(remaining));
+        headers.insert("x-ratelimit-reset", number(reset));
+        if window.1 > limit.requests {
+            headers.insert(header::RETRY_AFTER, number(reset));
+            let refused = (
+                StatusCode::TOO_MANY_REQUESTS,
+                headers,
+                "rate limit exceeded",
+            );
+            return Err(Box::new(refused.into_response()));
+        }
+        Ok(headers)
+    }
+
     /// The fault for this request, counting it as one more attempt at its page.
     fn next_fault(&self, query: &HashMap<String, String>) -> Option<Fault> {
         if !self.config.faults.is_active() {

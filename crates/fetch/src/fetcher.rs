@@ -5,9 +5,9 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use reqwest::header::HeaderMap;
-use tokio::sync::Semaphore;
 use url::Url;
 
+use crate::limits::{Limits, Rate};
 use crate::page::{PageMeta, PageParser, body_start};
 use crate::retry::retry_after;
 use crate::{Backoff, FetchError, FetchObserver, Page, PageFailure, SafeUrl};
@@ -29,6 +29,8 @@ pub struct FetchOptions {
     pub max_body: u64,
     /// The `User-Agent` header.
     pub user_agent: String,
+    /// At most this many requests per period, over all chains.
+    pub rate: Option<Rate>,
 }
 
 impl Default for FetchOptions {
@@ -41,6 +43,7 @@ impl Default for FetchOptions {
             backoff: Backoff::default(),
             max_body: 64 * 1024 * 1024,
             user_agent: concat!("pagefold/", env!("CARGO_PKG_VERSION")).to_owned(),
+            rate: None,
         }
     }
 }
@@ -49,7 +52,7 @@ impl Default for FetchOptions {
 #[derive(Debug, Clone)]
 pub struct Fetcher {
     pub(crate) client: reqwest::Client,
-    pub(crate) permits: Arc<Semaphore>,
+    pub(crate) limits: Arc<Limits>,
     pub(crate) options: FetchOptions,
 }
 
@@ -59,6 +62,8 @@ pub(crate) struct Attempts {
     pub requests: u32,
     /// Time spent in requests, waits not included: what a sequential client would have spent.
     pub request_time: Duration,
+    /// Time spent waiting: backoff, `Retry-After`, rate limits, pauses the API asked for.
+    pub waited: Duration,
 }
 
 impl Fetcher {
@@ -81,7 +86,7 @@ impl Fetcher {
             .map_err(FetchError::Client)?;
         Ok(Self {
             client,
-            permits: Arc::new(Semaphore::new(concurrency)),
+            limits: Arc::new(Limits::new(concurrency, options.rate)),
             options,
         })
     }
@@ -103,11 +108,8 @@ impl Fetcher {
         let safe_url = || SafeUrl::new(request.url.clone(), request.secret_params);
         loop {
             let (outcome, wait_hint) = {
-                let _permit = self
-                    .permits
-                    .acquire()
-                    .await
-                    .expect("the semaphore is never closed");
+                let (_slot, waited) = self.limits.acquire(observer).await;
+                attempts.waited += waited;
                 let sent = Instant::now();
                 let outcome = self.attempt(&request).await;
                 attempts.requests += 1;
@@ -141,6 +143,7 @@ impl Fetcher {
             tracing::debug!(url = %safe_url(), %failure, ?wait, "retrying");
             observer.retry(&safe_url(), &failure.to_string(), wait);
             tokio::time::sleep(wait).await;
+            attempts.waited += wait;
         }
     }
 
@@ -160,8 +163,9 @@ impl Fetcher {
             Err(error) => return (Err(self.classify(&error)), None),
         };
         let status = response.status();
+        let wait = retry_after(response.headers());
+        self.limits.observe(status, response.headers(), wait);
         if !status.is_success() {
-            let wait = retry_after(response.headers());
             let detail = match response.bytes().await {
                 Ok(body) => body_start(&body),
                 Err(_) => String::new(),

@@ -37,6 +37,7 @@
 
 mod error;
 mod fetcher;
+mod limits;
 mod observer;
 mod page;
 mod paginate;
@@ -46,6 +47,7 @@ mod source;
 
 pub use error::{FetchError, PageFailure};
 pub use fetcher::{FetchOptions, Fetcher};
+pub use limits::Rate;
 pub use observer::{FetchObserver, NoObserver};
 pub use page::Page;
 pub use paginate::FetchSummary;

@@ -13,6 +13,8 @@ pub trait FetchObserver: Send + Sync {
     fn page(&self, _records: usize, _bytes: usize) {}
     /// A request failed and will be tried again after `wait`.
     fn retry(&self, _url: &SafeUrl, _reason: &str, _wait: Duration) {}
+    /// Requests wait `wait` for the reason given (the API's rate limit, say).
+    fn waiting(&self, _reason: &str, _wait: Duration) {}
 }
 
 /// An observer that ignores everything.

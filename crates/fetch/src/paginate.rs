@@ -40,6 +40,8 @@ pub struct FetchSummary {
     pub bytes: u64,
     /// The sum of all request durations: what fetching one page after another would take.
     pub request_time: Duration,
+    /// Time spent waiting on the API's behalf: backoff, `Retry-After`, rate limits, pauses.
+    pub waited: Duration,
     /// Time fetching waited for the consumer to make room for a page (reducing was slower
     /// than fetching for that long).
     pub consumer_wait: Duration,
@@ -56,6 +58,7 @@ impl FetchSummary {
         self.requests += u64::from(attempts.requests);
         self.retries += u64::from(attempts.requests.saturating_sub(1));
         self.request_time += attempts.request_time;
+        self.waited += attempts.waited;
     }
 
     /// Adds another chain's summary to this one.
@@ -67,6 +70,7 @@ impl FetchSummary {
         self.bytes += other.bytes;
         self.request_time += other.request_time;
         self.consumer_wait += other.consumer_wait;
+        self.waited += other.waited;
         self.reported_records = sum_reported(self.reported_records, other.reported_records);
         self.reported_pages = sum_reported(self.reported_pages, other.reported_pages);
         self.warnings.extend(other.warnings);

@@ -137,6 +137,12 @@ pub struct DemoApiArgs {
     /// Fraction of requests whose body ends halfway (truncated JSON).
     #[arg(long, default_value_t = 0.0)]
     pub truncate_rate: f64,
+    /// Allow this many requests per --window, announced in X-RateLimit-* headers (429 past it).
+    #[arg(long)]
+    pub window_limit: Option<u64>,
+    /// The window of --window-limit.
+    #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
+    pub window: Duration,
     /// Render every page of --page-size at start and serve it from memory (for benchmarks).
     #[arg(long)]
     pub prerender: bool,
@@ -165,6 +171,12 @@ impl DemoApiArgs {
             totals: !self.no_totals,
             repeat_last_page: self.repeat_last_page,
             prerender: self.prerender,
+            window_limit: self
+                .window_limit
+                .map(|requests| pagefold_demo_api::WindowLimit {
+                    requests,
+                    window: self.window,
+                }),
             faults: pagefold_demo_api::Faults {
                 fail_first: self.fail_first,
                 status: 500,

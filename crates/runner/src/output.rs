@@ -32,6 +32,9 @@ pub struct RunStats {
     pub requests: u64,
     /// Of those, retries.
     pub retries: u64,
+    /// Time spent waiting on the API's behalf (backoff, `Retry-After`, rate limits), in
+    /// seconds.
+    pub waited_seconds: f64,
     /// Bytes of page bodies reduced.
     pub bytes: u64,
     /// The run's wall time, in seconds.
@@ -100,6 +103,7 @@ mod tests {
             stats: RunStats {
                 requests: 1,
                 retries: 0,
+                waited_seconds: 0.0,
                 bytes: 10,
                 seconds: 0.5,
                 sequential_seconds: 0.5,

@@ -56,6 +56,13 @@ impl FetchObserver for Progress {
         self.bar.set_message(format!("{total} records"));
     }
 
+    fn waiting(&self, reason: &str, wait: Duration) {
+        self.bar.set_message(format!(
+            "{reason}: waiting {:.0}s",
+            wait.as_secs_f64().ceil()
+        ));
+    }
+
     fn retry(&self, url: &SafeUrl, reason: &str, wait: Duration) {
         self.bar
             .set_message(format!("retrying `{url}` in {wait:.1?}: {reason}"));
@@ -77,6 +84,14 @@ pub fn summary_line(summary: &FetchSummary, wall: Duration, concurrency: usize) 
         wall.as_secs_f64(),
         sequential.as_secs_f64(),
     );
+    if summary.retries > 0 || summary.waited.as_secs_f64() >= 0.05 {
+        line.push_str(&format!(
+            "; {} retr{}, {:.2}s waiting on the API (backoff, Retry-After, rate limits)",
+            summary.retries,
+            if summary.retries == 1 { "y" } else { "ies" },
+            summary.waited.as_secs_f64()
+        ));
+    }
     if summary.consumer_wait.as_secs_f64() >= 0.05 {
         line.push_str(&format!(
             "; reducers held fetching back for {:.2}s",

@@ -108,6 +108,7 @@ pub fn run(job: &Job, options: &RunOptions) -> Result<RunReport, RunError> {
         stats: RunStats {
             requests: summary.requests,
             retries: summary.retries,
+            waited_seconds: round_ms(summary.waited),
             bytes: summary.bytes,
             seconds: round_ms(started.elapsed()),
             sequential_seconds: round_ms(summary.request_time),

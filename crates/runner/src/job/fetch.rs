@@ -1,5 +1,6 @@
 //! `[fetch]`: how hard to push the API, and how patiently.
 
+use std::num::NonZeroU32;
 use std::ops::Range;
 use std::time::Duration;
 
@@ -32,6 +33,46 @@ pub struct FetchSpec {
     pub max_body: u64,
     /// Reduce worker threads (default: the number of cores).
     pub workers: Option<Spanned<usize>>,
+    /// At most this many requests per period over the whole job, e.g. `"20/s"`.
+    pub rate: Option<RateSpec>,
+    /// Requests that may go at once after a quiet spell under `rate` (default 1: evenly
+    /// spaced).
+    #[serde(default = "default_burst")]
+    pub burst: NonZeroU32,
+}
+
+/// `rate = "20/s"`: a count and a period (`s`, `min`, `h`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateSpec {
+    /// Requests…
+    pub count: NonZeroU32,
+    /// …per this long.
+    pub per: Duration,
+}
+
+impl<'de> Deserialize<'de> for RateSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl std::str::FromStr for RateSpec {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let bad =
+            || format!("`{text}` is not a rate: write it like \"20/s\", \"100/min\" or \"5000/h\"");
+        let (count, unit) = text.split_once('/').ok_or_else(bad)?;
+        let count: NonZeroU32 = count.trim().parse().map_err(|_| bad())?;
+        let per = match unit.trim() {
+            "s" | "sec" | "second" => Duration::from_secs(1),
+            "m" | "min" | "minute" => Duration::from_secs(60),
+            "h" | "hour" => Duration::from_secs(3600),
+            _ => return Err(bad()),
+        };
+        Ok(Self { count, per })
+    }
 }
 
 /// `[fetch.backoff]`: exponential backoff with full jitter.
@@ -65,6 +106,8 @@ impl Default for FetchSpec {
             backoff: BackoffSpec::default(),
             max_body: default_max_body(),
             workers: None,
+            rate: None,
+            burst: default_burst(),
         }
     }
 }
@@ -86,6 +129,9 @@ fn default_backoff_base() -> Duration {
 }
 fn default_backoff_max() -> Duration {
     Duration::from_secs(30)
+}
+fn default_burst() -> NonZeroU32 {
+    NonZeroU32::MIN
 }
 fn default_max_body() -> u64 {
     64 * 1024 * 1024
@@ -117,6 +163,12 @@ impl FetchSpec {
                 "timeouts must be longer than zero",
             ));
         }
+        if self.max_body == 0 || self.max_body > u64::from(u32::MAX) {
+            problems.push(Problem::new(
+                table.clone(),
+                "`max_body` must be from 1 byte to 4 GiB",
+            ));
+        }
         if self.backoff.base > self.backoff.max {
             problems.push(Problem::new(
                 table,
@@ -137,6 +189,11 @@ impl FetchSpec {
                 max: self.backoff.max,
             },
             max_body: self.max_body,
+            rate: self.rate.map(|rate| pagefold_fetch::Rate {
+                count: rate.count,
+                per: rate.per,
+                burst: self.burst,
+            }),
             ..pagefold_fetch::FetchOptions::default()
         }
     }

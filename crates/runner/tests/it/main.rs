@@ -5,6 +5,8 @@
 mod faults;
 /// Job runs over the demo API: pagination, ends, caps, totals, retries, errors.
 mod jobs;
+/// Rate limits, the job's and the API's, measured on the server side.
+mod limits;
 /// Reducer plugins built from this workspace: exact results, and every way loading can fail.
 mod plugins;
 /// Helpers: servers, job files, running the binary, expected values.

@@ -1,0 +1,246 @@
+//! How hard to push an API: the concurrency limit (lowered on throttling, raised again as the
+//! API recovers: AIMD), the rate limit (a token bucket), and pauses the API asks for.
+
+use std::num::NonZeroU32;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
+use tokio::sync::Notify;
+
+use crate::FetchObserver;
+
+/// At most `count` requests per `per`, e.g. 20 per second.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate {
+    /// Requests…
+    pub count: NonZeroU32,
+    /// …per this long.
+    pub per: Duration,
+    /// Requests that may go at once after a quiet spell (1: evenly spaced).
+    pub burst: NonZeroU32,
+}
+
+/// The limits all chains of a job share.
+#[derive(Debug)]
+pub(crate) struct Limits {
+    max: usize,
+    limit: AtomicUsize,
+    in_flight: AtomicUsize,
+    successes: AtomicUsize,
+    room: Notify,
+    rate: Option<DefaultDirectRateLimiter>,
+    paused_until: Mutex<Option<(Instant, String)>>,
+}
+
+/// A request slot; frees itself when dropped.
+pub(crate) struct Slot<'a> {
+    limits: &'a Limits,
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        self.limits.in_flight.fetch_sub(1, Ordering::AcqRel);
+        self.limits.room.notify_one();
+    }
+}
+
+impl Limits {
+    pub fn new(concurrency: usize, rate: Option<Rate>) -> Self {
+        let max = concurrency.max(1);
+        let rate = rate.map(|rate| {
+            let period = rate.per / rate.count.get();
+            let quota = Quota::with_period(period.max(Duration::from_nanos(1)))
+                .expect("a positive period")
+                .allow_burst(rate.burst);
+            RateLimiter::direct(quota)
+        });
+        Self {
+            max,
+            limit: AtomicUsize::new(max),
+            in_flight: AtomicUsize::new(0),
+            successes: AtomicUsize::new(0),
+            room: Notify::new(),
+            rate,
+            paused_until: Mutex::new(None),
+        }
+    }
+
+    /// Waits for a pause the API asked for, for the rate limit, then for a free slot under the
+    /// current concurrency limit. Returns the slot and the time spent waiting on the API's
+    /// behalf (pauses and rate), which the run reports.
+    pub async fn acquire(&self, observer: &dyn FetchObserver) -> (Slot<'_>, Duration) {
+        let mut waited = Duration::ZERO;
+        loop {
+            let pause = self
+                .paused_until
+                .lock()
+                .expect("no panics while locked")
+                .clone();
+            match pause {
+                Some((until, reason)) if until > Instant::now() => {
+                    let wait = until - Instant::now();
+                    observer.waiting(&reason, wait);
+                    tokio::time::sleep(wait).await;
+                    waited += wait;
+                }
+                _ => break,
+            }
+        }
+        if let Some(rate) = &self.rate {
+            let started = Instant::now();
+            rate.until_ready().await;
+            waited += started.elapsed();
+        }
+        loop {
+            let notified = self.room.notified();
+            let in_flight = self.in_flight.load(Ordering::Acquire);
+            if in_flight < self.limit.load(Ordering::Acquire)
+                && self
+                    .in_flight
+                    .compare_exchange(
+                        in_flight,
+                        in_flight + 1,
+                        Ordering::AcqRel,
+                        Ordering::Acquire,
+                    )
+                    .is_ok()
+            {
+                return (Slot { limits: self }, waited);
+            }
+            notified.await;
+        }
+    }
+
+    /// Learns from a response: throttling halves the concurrency limit and pauses everyone
+    /// until the API's reset; success raises the limit by one per limit's worth of successes.
+    pub fn observe(&self, status: StatusCode, headers: &HeaderMap, retry_after: Option<Duration>) {
+        let throttled = status == StatusCode::TOO_MANY_REQUESTS;
+        let exhausted = remaining(headers) == Some(0);
+        if throttled {
+            let limit = self.limit.load(Ordering::Acquire);
+            self.limit.store((limit / 2).max(1), Ordering::Release);
+            self.successes.store(0, Ordering::Release);
+            tracing::info!(
+                limit = (limit / 2).max(1),
+                "throttled: lowering concurrency"
+            );
+        } else if status.is_success() {
+            let successes = self.successes.fetch_add(1, Ordering::AcqRel) + 1;
+            let limit = self.limit.load(Ordering::Acquire);
+            if limit < self.max && successes >= limit {
+                self.successes.store(0, Ordering::Release);
+                self.limit.store(limit + 1, Ordering::Release);
+                self.room.notify_one();
+            }
+        }
+        let pause = if throttled {
+            retry_after
+                .map(|wait| (wait, "rate limited: Retry-After".to_owned()))
+                .or_else(|| reset(headers))
+        } else if exhausted {
+            reset(headers)
+        } else {
+            None
+        };
+        if let Some((wait, reason)) = pause.filter(|(wait, _)| !wait.is_zero()) {
+            let until = Instant::now() + wait;
+            let mut paused = self.paused_until.lock().expect("no panics while locked");
+            if paused.as_ref().is_none_or(|(current, _)| *current < until) {
+                *paused = Some((until, reason));
+            }
+        }
+    }
+
+    /// The concurrency limit now.
+    #[cfg(test)]
+    fn limit(&self) -> usize {
+        self.limit.load(Ordering::Acquire)
+    }
+}
+
+fn header_number(headers: &HeaderMap, names: &[&str]) -> Option<u64> {
+    names
+        .iter()
+        .find_map(|name| headers.get(*name)?.to_str().ok()?.trim().parse().ok())
+}
+
+/// `remaining=…` of the IETF draft's structured `RateLimit` header.
+fn structured(headers: &HeaderMap, key: &str) -> Option<u64> {
+    let value = headers.get("ratelimit")?.to_str().ok()?;
+    value.split([',', ';']).find_map(|part| {
+        let (name, number) = part.trim().split_once('=')?;
+        (name.trim() == key)
+            .then(|| number.trim().parse().ok())
+            .flatten()
+    })
+}
+
+fn remaining(headers: &HeaderMap) -> Option<u64> {
+    header_number(headers, &["x-ratelimit-remaining", "ratelimit-remaining"])
+        .or_else(|| structured(headers, "remaining"))
+}
+
+/// How long until the API's window resets, and which header said so.
+fn reset(headers: &HeaderMap) -> Option<(Duration, String)> {
+    if let Some(value) = header_number(headers, &["x-ratelimit-reset"]) {
+        // GitHub sends the reset as epoch seconds, others as seconds from now.
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs();
+        let seconds = if value > 1_000_000_000 {
+            value.saturating_sub(now)
+        } else {
+            value
+        };
+        return Some((
+            Duration::from_secs(seconds),
+            "rate limited: until X-RateLimit-Reset".into(),
+        ));
+    }
+    let seconds =
+        header_number(headers, &["ratelimit-reset"]).or_else(|| structured(headers, "reset"))?;
+    Some((
+        Duration::from_secs(seconds),
+        "rate limited: until RateLimit-Reset".into(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    #[test]
+    fn throttling_halves_and_success_raises_the_limit() {
+        let limits = Limits::new(16, None);
+        limits.observe(StatusCode::TOO_MANY_REQUESTS, &HeaderMap::new(), None);
+        assert_eq!(limits.limit(), 8);
+        limits.observe(StatusCode::TOO_MANY_REQUESTS, &HeaderMap::new(), None);
+        assert_eq!(limits.limit(), 4);
+        for _ in 0..4 {
+            limits.observe(StatusCode::OK, &HeaderMap::new(), None);
+        }
+        assert_eq!(limits.limit(), 5);
+    }
+
+    #[test]
+    fn reads_the_reset_headers() {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-ratelimit-remaining", HeaderValue::from_static("0"));
+        headers.insert("x-ratelimit-reset", HeaderValue::from_static("42"));
+        assert_eq!(remaining(&headers), Some(0));
+        assert_eq!(reset(&headers).unwrap().0, Duration::from_secs(42));
+        let mut draft = HeaderMap::new();
+        draft.insert(
+            "ratelimit",
+            HeaderValue::from_static("limit=100, remaining=0, reset=7"),
+        );
+        assert_eq!(remaining(&draft), Some(0));
+        assert_eq!(reset(&draft).unwrap().0, Duration::from_secs(7));
+    }
+}
