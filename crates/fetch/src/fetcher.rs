@@ -166,10 +166,15 @@ impl Fetcher {
         let wait = retry_after(response.headers());
         self.limits.observe(status, response.headers(), wait);
         if !status.is_success() {
-            let detail = match response.bytes().await {
-                Ok(body) => body_start(&body),
-                Err(_) => String::new(),
-            };
+            // Enough of an error body to show, never all of it: it may be large or endless.
+            let mut start = Vec::new();
+            while start.len() < 1024 {
+                match response.chunk().await {
+                    Ok(Some(chunk)) => start.extend_from_slice(&chunk),
+                    _ => break,
+                }
+            }
+            let detail = body_start(&start);
             return (
                 Err(PageFailure::Status {
                     status: status.as_u16(),

@@ -12,6 +12,7 @@ use reqwest::header::HeaderMap;
 use tokio::sync::Notify;
 
 use crate::FetchObserver;
+use crate::retry::MAX_WAIT;
 
 /// At most `count` requests per `per`, e.g. 20 per second.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,7 +148,7 @@ impl Limits {
             None
         };
         if let Some((wait, reason)) = pause.filter(|(wait, _)| !wait.is_zero()) {
-            let until = Instant::now() + wait;
+            let until = Instant::now() + wait.min(MAX_WAIT);
             let mut paused = self.paused_until.lock().expect("no panics while locked");
             if paused.as_ref().is_none_or(|(current, _)| *current < until) {
                 *paused = Some((until, reason));

@@ -217,6 +217,8 @@ impl Fetcher {
         // at once, the first page among them.
         let mut in_flight = FuturesUnordered::new();
         let mut held: BTreeMap<u64, Result<(Page, PageMeta), FetchError>> = BTreeMap::new();
+        // Indices of the requests in flight.
+        let mut flying = std::collections::BTreeSet::new();
         let mut ended = false;
         loop {
             let known_end = plan.as_ref().is_some_and(|plan| plan.known_end.is_some());
@@ -246,6 +248,7 @@ impl Fetcher {
                     };
                     (index, self.fetch_page(request, observer).await)
                 });
+                flying.insert(next);
                 next += 1;
             }
             if ended {
@@ -254,6 +257,7 @@ impl Fetcher {
             let Some((index, outcome)) = in_flight.next().await else {
                 break;
             };
+            flying.remove(&index);
             let outcome = match outcome {
                 Ok((page, meta, attempts)) => {
                     accepted.summary.count_attempts(attempts);
@@ -268,6 +272,10 @@ impl Fetcher {
                 // Pages requested before the end was known may lie past it.
                 if index < limit {
                     accepted.take(outcome?.0).await?;
+                }
+                if next >= limit && flying.range(..limit).next().is_none() {
+                    // All that is still in flight lies past the end: dropping it cancels it.
+                    break;
                 }
                 continue;
             }
@@ -292,7 +300,8 @@ impl Fetcher {
                         }
                     }
                     plan = Some(first_plan);
-                    break;
+                    // Without a total, pages that arrived before the first are released now.
+                    continue;
                 };
                 let repeats = previous
                     .as_ref()
@@ -301,10 +310,11 @@ impl Fetcher {
                     ended = true;
                 } else if repeats {
                     // json-server and others answer past the end with the last page again.
-                    tracing::info!(
-                        page = page.index(),
-                        "page repeats the previous page: the end"
-                    );
+                    accepted.summary.warnings.push(format!(
+                        "`{}` repeated the records of the page before it: taken as the end of the \
+                         data (APIs such as json-server answer past the end this way)",
+                        page.url()
+                    ));
                     ended = true;
                 } else {
                     let short = numbered.stop == StopRule::ShortPage

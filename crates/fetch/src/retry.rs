@@ -35,16 +35,23 @@ impl Backoff {
     }
 }
 
-/// The wait a `Retry-After` header asks for: delta-seconds or an HTTP date.
+/// The longest wait pagefold accepts from an API (`Retry-After`, rate-limit resets): an
+/// hour. A longer one is a misconfigured server or a day's quota; waiting it out silently is
+/// worse than trying again.
+pub(crate) const MAX_WAIT: Duration = Duration::from_secs(3600);
+
+/// The wait a `Retry-After` header asks for: delta-seconds or an HTTP date, at most
+/// [`MAX_WAIT`].
 pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
     if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
+        return Some(Duration::from_secs(seconds).min(MAX_WAIT));
     }
     let when = httpdate::parse_http_date(value).ok()?;
     Some(
         when.duration_since(SystemTime::now())
-            .unwrap_or(Duration::ZERO),
+            .unwrap_or(Duration::ZERO)
+            .min(MAX_WAIT),
     )
 }
 
@@ -77,6 +84,8 @@ mod tests {
             wait > Duration::from_secs(110) && wait <= Duration::from_secs(120),
             "{wait:?}"
         );
+        headers.insert(RETRY_AFTER, HeaderValue::from_static("86400000"));
+        assert_eq!(retry_after(&headers), Some(MAX_WAIT));
         headers.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
         assert_eq!(retry_after(&headers), None);
     }

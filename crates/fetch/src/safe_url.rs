@@ -12,7 +12,7 @@ use url::Url;
 ///
 /// let url = "https://me:hunter2@api.example/x?page=2&api_key=s3cret".parse().unwrap();
 /// let safe = SafeUrl::new(url, &["api_key".to_owned()]);
-/// assert_eq!(safe.to_string(), "https://me:****@api.example/x?page=2&api_key=****");
+/// assert_eq!(safe.to_string(), "https://****:****@api.example/x?page=2&api_key=****");
 /// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct SafeUrl {
@@ -23,6 +23,10 @@ impl SafeUrl {
     /// Redacts `url`, hiding the values of the `secret_params` query parameters.
     pub fn new(url: Url, secret_params: &[String]) -> Self {
         let mut shown = url;
+        // Tokens travel as user names too (`https://TOKEN@host`, Stripe's `sk_…:`).
+        if !shown.username().is_empty() {
+            let _ = shown.set_username("****");
+        }
         if shown.password().is_some() {
             let _ = shown.set_password(Some("****"));
         }
@@ -30,7 +34,7 @@ impl SafeUrl {
             let pairs: Vec<(String, String)> = shown
                 .query_pairs()
                 .map(|(key, value)| {
-                    let value = if secret_params.iter().any(|s| *s == key) {
+                    let value = if secret_params.iter().any(|s| s.eq_ignore_ascii_case(&key)) {
                         "****".into()
                     } else {
                         value

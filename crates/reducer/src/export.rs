@@ -101,7 +101,12 @@ unsafe fn guard(error: *mut OwnedBytes, body: impl FnOnce() -> Result<(), Reduce
     let (status, message) = match panic::catch_unwind(AssertUnwindSafe(body)) {
         Ok(Ok(())) => return STATUS_OK,
         Ok(Err(failure)) => (STATUS_ERROR, failure.message().to_owned()),
-        Err(payload) => (STATUS_PANICKED, panic_message(payload.as_ref())),
+        Err(payload) => {
+            let message = panic_message(payload.as_ref());
+            // A payload whose destructor panics must not unwind into the runner either.
+            let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(payload)));
+            (STATUS_PANICKED, message)
+        }
     };
     // SAFETY: the caller guarantees `error` is valid for a write.
     unsafe { error.write(into_owned(message.into_bytes())) };
@@ -195,7 +200,9 @@ unsafe extern "C" fn fold_records<R: Reducer>(
             }
             fold_page(reducer, &mut cell.state, records, bounds, first)
         });
-        cell.poisoned = was_poisoned || status == STATUS_PANICKED;
+        // A fold that failed halfway may have folded part of the page: the state is not used
+        // again, whatever the failure.
+        cell.poisoned = was_poisoned || status != STATUS_OK;
         status
     }
 }
@@ -238,7 +245,9 @@ unsafe extern "C" fn save_state<R: Reducer>(
     bytes: *mut OwnedBytes,
     error: *mut OwnedBytes,
 ) -> Status {
-    // SAFETY: see the function's contract.
+    // SAFETY: `reducer` and `state` are the live boxes `new_reducer` and `new_state` leaked
+    // (the runner passes nothing else), no other thread uses the state during the call, and
+    // `bytes` and `error` are writable out-parameters.
     unsafe {
         let reducer = &*reducer.cast::<R>();
         let cell = &*state.cast::<StateCell<R::State>>();
@@ -262,7 +271,8 @@ unsafe extern "C" fn load_state<R: Reducer>(
     state: *mut *mut c_void,
     error: *mut OwnedBytes,
 ) -> Status {
-    // SAFETY: see the function's contract.
+    // SAFETY: `reducer` is the live box `new_reducer` leaked, `bytes` is lent for this call,
+    // and `state` and `error` are writable out-parameters.
     unsafe {
         let reducer = &*reducer.cast::<R>();
         let bytes = bytes.as_slice();
@@ -286,7 +296,9 @@ unsafe extern "C" fn finish_state<R: Reducer>(
     result: *mut OwnedBytes,
     error: *mut OwnedBytes,
 ) -> Status {
-    // SAFETY: see the function's contract; `state` is the leaked box, handed back once.
+    // SAFETY: `reducer` is the live box `new_reducer` leaked; `state` is the box
+    // `new_state`/`load_state` leaked, handed back once and consumed here; `result` and
+    // `error` are writable out-parameters.
     unsafe {
         let reducer = &*reducer.cast::<R>();
         let cell = Box::from_raw(state.cast::<StateCell<R::State>>());

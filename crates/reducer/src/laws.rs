@@ -27,7 +27,9 @@ use serde_json::Value;
 use crate::{Position, Reducer};
 
 /// Checks identity, associativity, commutativity and the save/load round trip of `reducer` on
-/// lists of records drawn from `records`, split into up to four worker shares at random.
+/// lists of records drawn from `records`, split into up to five contiguous worker shares at
+/// random (pages, not records, are what workers share; contiguous shares of records are the
+/// harder case for order-sensitive reducers, which see positions out of arrival order).
 ///
 /// # Panics
 ///

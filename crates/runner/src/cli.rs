@@ -58,8 +58,8 @@ pub struct RunArgs {
     #[arg(short, long)]
     pub output: Option<PathBuf>,
     /// Reduce worker threads (default: the job's `fetch.workers`, else the number of cores).
-    #[arg(long)]
-    pub workers: Option<usize>,
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub workers: Option<u16>,
     /// No progress bar and no summary line.
     #[arg(short, long)]
     pub quiet: bool,
@@ -74,8 +74,8 @@ pub struct DemoArgs {
     #[arg(long, default_value = "20ms", value_parser = humantime::parse_duration)]
     pub latency: Duration,
     /// Reduce worker threads.
-    #[arg(long)]
-    pub workers: Option<usize>,
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub workers: Option<u16>,
 }
 
 #[derive(Debug, Args)]
@@ -154,7 +154,7 @@ impl DemoArgs {
         pagefold::demo::DemoOptions {
             pages: self.pages,
             latency: self.latency,
-            workers: self.workers,
+            workers: self.workers.map(usize::from),
         }
     }
 }

@@ -63,7 +63,7 @@ fn execute(command: Command) -> Result<(), Failure> {
         Command::Run(args) => {
             let job = load(&args.job)?;
             let options = RunOptions {
-                workers: args.workers,
+                workers: args.workers.map(usize::from),
                 output: args.output,
                 progress: !args.quiet && interactive,
             };

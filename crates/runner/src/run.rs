@@ -77,7 +77,8 @@ pub fn run(job: &Job, options: &RunOptions) -> Result<RunReport, RunError> {
     let workers = options
         .workers
         .or(job.fetch.workers.as_ref().map(|w| *w.get_ref()))
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from));
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from))
+        .clamp(1, 256);
     // A few pages per worker in the channel keep workers busy; more would only hold memory.
     let (pages, received) = async_channel::bounded(workers * 4);
     let pool = WorkerPool::start(reducers, workers, received)?;

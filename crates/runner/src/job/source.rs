@@ -27,7 +27,28 @@ pub struct SourceSpec {
     pub headers: Spanned<BTreeMap<String, String>>,
     /// `[source.pagination]`; no pagination when absent.
     pub pagination: Option<Spanned<PaginationSpec>>,
+    /// More query parameters whose values are secrets, hidden wherever a URL is shown (on
+    /// top of [`SECRET_PARAMS`]).
+    #[serde(default)]
+    pub secret_params: Vec<String>,
 }
+
+/// Query parameters that hold credentials in the APIs people use; their values never appear
+/// in errors, logs, progress or results.
+pub const SECRET_PARAMS: [&str; 12] = [
+    "token",
+    "access_token",
+    "auth",
+    "api_key",
+    "apikey",
+    "key",
+    "secret",
+    "client_secret",
+    "signature",
+    "sig",
+    "password",
+    "private_token",
+];
 
 fn no_headers() -> Spanned<BTreeMap<String, String>> {
     Spanned::new(0..0, BTreeMap::new())
@@ -132,6 +153,11 @@ impl SourceSpec {
             .map(|(key, value)| (key.clone(), value.to_string()))
             .collect();
         source.headers = self.header_map();
+        source.secret_params = SECRET_PARAMS
+            .iter()
+            .map(|p| (*p).to_owned())
+            .chain(self.secret_params.iter().cloned())
+            .collect();
         source
     }
 }

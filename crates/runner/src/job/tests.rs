@@ -44,7 +44,7 @@ fn errors_name_the_place_and_what_is_expected() {
         ),
         (
             "[source]\nurl = \"http://x/\"\nrecord = \"/data\"\n",
-            "jobs/x.toml:3:1: unknown field `record`, expected one of `url`, `records`, `query`, `headers`, `pagination`",
+            "jobs/x.toml:3:1: unknown field `record`, expected one of `url`, `records`, `query`, `headers`, `pagination`, `secret_params`",
         ),
         (
             "[source]\nurl = 5\n",
@@ -101,6 +101,10 @@ fn errors_name_the_place_and_what_is_expected() {
         (
             "[source]\nurl = \"http://x/\"\n[[reduce]]\nname = \"x\"\n",
             "jobs/x.toml:3:1: a [[reduce]] entry needs `use` (a built-in) or `plugin` (a library)",
+        ),
+        (
+            "[source]\nurl = \"http://x/\"\n[[reduce]]\nplugin = \"libq.so\"\nconfig = { since = 2024-01-01 }\n",
+            "jobs/x.toml:5:10: `config` holds the TOML date 2024-01-01; write it as a string (\"2024-01-01\") for the plugin",
         ),
     ];
     for (text, expected) in cases {

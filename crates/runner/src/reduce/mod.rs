@@ -97,6 +97,14 @@ pub enum ReduceError {
         /// Why (shown in the message, so not a `source`).
         problem: PluginError,
     },
+    /// The records of a page could not be read for the reducers.
+    #[error("the records of `{url}` cannot be read: {message}")]
+    Page {
+        /// The page, redacted.
+        url: String,
+        /// What is wrong.
+        message: String,
+    },
     /// A reducer failed.
     #[error("reducer `{name}` ({what}) {failure}{}", .during.as_ref().map(|d| format!(" {d}")).unwrap_or_default())]
     Failed {
@@ -142,7 +150,7 @@ impl ReduceError {
                 "this is a bug in the plugin: report it to its author with the message above"
                     .into(),
             ),
-            Self::Failed { .. } => None,
+            Self::Failed { .. } | Self::Page { .. } => None,
         }
     }
 }

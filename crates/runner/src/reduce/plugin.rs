@@ -138,7 +138,7 @@ impl PluginLibrary {
         // initialisers beyond std's.
         let library = unsafe { Library::new(&path) }.map_err(|e| PluginError::NotALibrary {
             path: path.clone(),
-            reason: loader_reason(&e),
+            reason: loader_reason(&e, &path),
         })?;
         let library: &'static Library = Box::leak(Box::new(library));
         // SAFETY: `EntryFn` is the type every pagefold plugin gives this symbol; a library
@@ -148,8 +148,8 @@ impl PluginLibrary {
             Err(_) => return Err(PluginError::MissingSymbol(path)),
         };
         // SAFETY: the entry point takes nothing and returns a pointer to a static table.
-        let header = unsafe { entry() };
-        if header.is_null() {
+        let entry_table = unsafe { entry() };
+        if entry_table.is_null() {
             return Err(PluginError::Malformed {
                 path,
                 size: 0,
@@ -157,7 +157,7 @@ impl PluginLibrary {
             });
         }
         // SAFETY: the header is the fixed start of every version's table, valid for 'static.
-        let header: &'static PluginHeader = unsafe { &*header };
+        let header: &'static PluginHeader = unsafe { &*entry_table };
         if header.abi_major != ABI_MAJOR {
             return Err(PluginError::AbiMismatch {
                 path,
@@ -173,9 +173,9 @@ impl PluginLibrary {
             });
         }
         // SAFETY: major version 1 with at least the size of the v1 table: the header is the
-        // first field of a `PluginTableV1`, and the pointer covers the whole table.
-        let table: &'static PluginTableV1 =
-            unsafe { &*std::ptr::from_ref(header).cast::<PluginTableV1>() };
+        // first field of a `PluginTableV1`, and the raw pointer the entry point returned (not
+        // the reference to its header) covers the whole table.
+        let table: &'static PluginTableV1 = unsafe { &*entry_table.cast::<PluginTableV1>() };
         // SAFETY: the table's strings are static byte slices in the library.
         let text =
             |bytes: ByteSlice| String::from_utf8_lossy(unsafe { bytes.as_slice() }).into_owned();
@@ -212,10 +212,12 @@ impl PluginLibrary {
     }
 }
 
-fn loader_reason(error: &libloading::Error) -> String {
-    let text = error.to_string();
-    // "…: invalid ELF header" is the useful part of dlopen's message.
-    text.rsplit(": ").next().unwrap_or(&text).to_owned()
+fn loader_reason(error: &libloading::Error, path: &Path) -> String {
+    let text =
+        std::error::Error::source(error).map_or_else(|| error.to_string(), ToString::to_string);
+    // dlopen repeats the path first; what follows it is the reason.
+    let prefix = format!("{}: ", path.display());
+    text.strip_prefix(&prefix).unwrap_or(&text).to_owned()
 }
 
 /// Runs one entry point with an error slot and turns its status into a result, freeing the
@@ -335,10 +337,16 @@ impl Partial for PluginPartial {
     }
 
     fn merge(&mut self, other: Box<dyn Partial>) -> Result<(), ReduceFailure> {
-        let mut other = other
-            .into_any()
-            .downcast::<Self>()
-            .expect("partials of one reducer merge with each other");
+        let Ok(mut other) = other.into_any().downcast::<Self>() else {
+            return Err(ReduceFailure::Failed(
+                "cannot merge states of different reducers".into(),
+            ));
+        };
+        if !Arc::ptr_eq(&self.reducer, &other.reducer) {
+            return Err(ReduceFailure::Failed(
+                "cannot merge states of different reducers".into(),
+            ));
+        }
         let table = self.table();
         let other_state = other.take_state();
         // SAFETY: both states are live, distinct and of this reducer; `other_state` is

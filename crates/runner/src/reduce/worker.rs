@@ -6,7 +6,7 @@ use std::thread::JoinHandle;
 
 use pagefold_fetch::Page;
 
-use super::{PageView, Partial, ReduceError, ReduceFailure, Reducers};
+use super::{PageView, Partial, ReduceError, Reducers};
 
 /// One worker's partial states, one per reducer in job order.
 type Partials = Vec<Box<dyn Partial>>;
@@ -140,10 +140,10 @@ pub fn fold_page(
         && let Err(error) = reducers.fields.scan_each(page.records_json(), &mut rows)
     {
         // Cannot happen for a page the fetcher checked; reported rather than trusted.
-        let failure = ReduceFailure::Failed(format!("the records cannot be read: {error}"));
-        let (name, reducer) = &reducers.entries[0];
-        let during = Some(format!("on `{}`", page.url()));
-        return Err(ReduceError::failed(name, reducer.as_ref(), failure, during));
+        return Err(ReduceError::Page {
+            url: page.url().to_string(),
+            message: error.to_string(),
+        });
     }
     let view = PageView {
         page,

@@ -385,3 +385,60 @@ fn the_demo_runs_end_to_end() {
         run.stderr()
     );
 }
+
+#[test]
+fn secrets_in_the_query_never_show() {
+    let server = demo_server(DemoConfig {
+        records: 100,
+        faults: Faults {
+            fail_first: 100,
+            status: 401,
+            ..Faults::default()
+        },
+        ..DemoConfig::default()
+    });
+    let work = Workspace::new();
+    let text = orders_job(&server, PAGES_WITH_TOTAL, 2, ALL_BUILTINS).replace(
+        "records = \"/data\"",
+        "records = \"/data\"\nquery = { api_key = \"s3cret-token\", ref = \"x\" }",
+    );
+    let job = work.job("secret.toml", &text);
+    let run = run_job(&job, &["-vv"]);
+    assert_eq!(run.code(), 1);
+    let (stdout, stderr) = (run.stdout(), run.stderr());
+    assert!(
+        !stdout.contains("s3cret") && !stderr.contains("s3cret"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("api_key=****&ref=x"), "{stderr}");
+}
+
+#[test]
+fn max_pages_below_the_window_keeps_every_page_it_fetched() {
+    // Regression: with no total and `max_pages` under the concurrency, pages that arrived
+    // before the first one were dropped.
+    let config = DemoConfig {
+        records: 1000,
+        totals: false,
+        latency: std::time::Duration::from_millis(5),
+        ..DemoConfig::default()
+    };
+    let server = demo_server(config.clone());
+    let work = Workspace::new();
+    let pagination = format!("{PAGES_WITHOUT_TOTAL}\nmax_pages = 3");
+    let job = work.job(
+        "capped-pages.toml",
+        &orders_job(&server, &pagination, 8, ALL_BUILTINS),
+    );
+    let result = run_job(&job, &[]).result();
+    assert_eq!(result["pages"], json!(3));
+    assert_eq!(result["records"], json!(150));
+    assert!(
+        result["warnings"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("stopped at `max_pages` = 3"),
+        "{}",
+        result["warnings"]
+    );
+}
