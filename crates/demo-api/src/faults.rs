@@ -16,6 +16,8 @@ pub struct Faults {
     pub fail_first: u32,
     /// The status of `fail_first` failures (500 when 0; 429 comes with `Retry-After`).
     pub status: u16,
+    /// Page numbers (`page=N`) that always answer 500: pages no retry can save.
+    pub broken_pages: Vec<u64>,
     /// Chooses which requests fail.
     pub seed: u64,
     /// Answered 500, 502, 503 or 504.
@@ -47,11 +49,19 @@ pub(crate) enum Fault {
 impl Faults {
     pub(crate) fn is_active(&self) -> bool {
         self.fail_first > 0
+            || !self.broken_pages.is_empty()
             || self.errors + self.throttles + self.resets + self.stalls + self.truncations > 0.0
     }
 
-    /// The fault for the `attempt`-th request (from 1) of the page identified by `key`.
-    pub(crate) fn decide(&self, key: &str, attempt: u32) -> Option<Fault> {
+    /// The fault for the `attempt`-th request (from 1) of the page identified by `key`, which
+    /// asks for page number `page` (if it does).
+    pub(crate) fn decide(&self, key: &str, page: Option<u64>, attempt: u32) -> Option<Fault> {
+        if page.is_some_and(|page| self.broken_pages.contains(&page)) {
+            return Some(Fault::Status(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "this page is broken".into(),
+            ));
+        }
         if attempt <= self.fail_first && self.status == 429 {
             return Some(Fault::Throttle(self.retry_after));
         }
@@ -155,14 +165,18 @@ mod tests {
             resets: 0.2,
             ..Faults::default()
         };
-        let first: Vec<_> = (1..50).map(|a| faults.decide("page=3", a)).collect();
-        let again: Vec<_> = (1..50).map(|a| faults.decide("page=3", a)).collect();
+        let first: Vec<_> = (1..50)
+            .map(|a| faults.decide("page=3", Some(3), a))
+            .collect();
+        let again: Vec<_> = (1..50)
+            .map(|a| faults.decide("page=3", Some(3), a))
+            .collect();
         assert_eq!(first, again);
         let failed = first.iter().filter(|f| f.is_some()).count();
         assert!(
             (10..40).contains(&failed),
             "{failed} of 49 failed at a 50% rate"
         );
-        assert_eq!(Faults::default().decide("page=1", 1), None);
+        assert_eq!(Faults::default().decide("page=1", Some(1), 1), None);
     }
 }

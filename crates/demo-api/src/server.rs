@@ -436,7 +436,8 @@ impl Shared {
             *seen += 1;
             *seen
         };
-        self.config.faults.decide(&key, attempt)
+        let page = query.get("page").and_then(|page| page.parse().ok());
+        self.config.faults.decide(&key, page, attempt)
     }
 }
 

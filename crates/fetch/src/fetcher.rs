@@ -31,6 +31,18 @@ pub struct FetchOptions {
     pub user_agent: String,
     /// At most this many requests per period, over all chains.
     pub rate: Option<Rate>,
+    /// What a page that fails for good does to the run.
+    pub on_error: OnError,
+}
+
+/// What a page that fails for good (after its retries) does to the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnError {
+    /// The run fails (the default): a result is exact or there is none.
+    #[default]
+    Fail,
+    /// The page is listed as skipped and the run goes on; the result says what it lacks.
+    Skip,
 }
 
 impl Default for FetchOptions {
@@ -44,6 +56,7 @@ impl Default for FetchOptions {
             max_body: 64 * 1024 * 1024,
             user_agent: concat!("pagefold/", env!("CARGO_PKG_VERSION")).to_owned(),
             rate: None,
+            on_error: OnError::Fail,
         }
     }
 }

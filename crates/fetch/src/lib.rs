@@ -46,11 +46,11 @@ mod safe_url;
 mod source;
 
 pub use error::{FetchError, PageFailure};
-pub use fetcher::{FetchOptions, Fetcher};
+pub use fetcher::{FetchOptions, Fetcher, OnError};
 pub use limits::Rate;
 pub use observer::{FetchObserver, NoObserver};
 pub use page::Page;
-pub use paginate::FetchSummary;
+pub use paginate::{FetchSummary, SkippedPage};
 pub use retry::Backoff;
 pub use safe_url::SafeUrl;
 pub use source::{NumberedPagination, NumberedStyle, Pagination, Source, StopRule};

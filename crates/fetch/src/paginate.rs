@@ -21,8 +21,8 @@ use url::Url;
 use crate::fetcher::{Attempts, PageRequest};
 use crate::page::{PageMeta, PageParser};
 use crate::{
-    FetchError, FetchObserver, Fetcher, NumberedPagination, NumberedStyle, Page, Pagination,
-    Source, StopRule,
+    FetchError, FetchObserver, Fetcher, NumberedPagination, NumberedStyle, OnError, Page,
+    Pagination, Source, StopRule,
 };
 
 /// What a run of one source did.
@@ -51,6 +51,17 @@ pub struct FetchSummary {
     pub reported_pages: Option<u64>,
     /// Things the user should know about the result.
     pub warnings: Vec<String>,
+    /// Pages given up on (only with [`OnError::Skip`]).
+    pub skipped: Vec<SkippedPage>,
+}
+
+/// A page given up on, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedPage {
+    /// The page's URL, redacted.
+    pub url: String,
+    /// What happened on its last attempt.
+    pub reason: String,
 }
 
 impl FetchSummary {
@@ -74,6 +85,7 @@ impl FetchSummary {
         self.reported_records = sum_reported(self.reported_records, other.reported_records);
         self.reported_pages = sum_reported(self.reported_pages, other.reported_pages);
         self.warnings.extend(other.warnings);
+        self.skipped.extend(other.skipped);
     }
 }
 
@@ -89,9 +101,26 @@ struct Accepted<'a> {
     sink: async_channel::Sender<Page>,
     observer: &'a dyn FetchObserver,
     summary: FetchSummary,
+    on_error: OnError,
 }
 
 impl Accepted<'_> {
+    /// A page failed for good: the run fails, or (with [`OnError::Skip`]) the page is listed
+    /// as skipped and the run goes on.
+    fn failed(&mut self, error: FetchError) -> Result<(), FetchError> {
+        match error {
+            FetchError::Page { url, failure, .. } if self.on_error == OnError::Skip => {
+                tracing::warn!(%url, %failure, "skipping a page");
+                self.summary.skipped.push(SkippedPage {
+                    url: url.to_string(),
+                    reason: failure.to_string(),
+                });
+                Ok(())
+            }
+            other => Err(other),
+        }
+    }
+
     async fn take(&mut self, page: Page) -> Result<(), FetchError> {
         self.summary.pages += 1;
         self.summary.records += page.record_count() as u64;
@@ -137,17 +166,23 @@ impl Fetcher {
             sink,
             observer,
             summary: FetchSummary::default(),
+            on_error: self.options.on_error,
         };
         match &source.pagination {
             Pagination::None => {
                 let parser = PageParser::new(&source.records, None, None);
                 let url = with_query(&source.url, &source.query, &[]);
-                let (page, _, attempts) = self
-                    .fetch_one(source, &parser, chain, 0, url, observer)
-                    .await?;
-                accepted.summary.count_attempts(attempts);
                 observer.total_pages(chain, 1);
-                accepted.take(page).await?;
+                match self
+                    .fetch_one(source, &parser, chain, 0, url, observer)
+                    .await
+                {
+                    Ok((page, _, attempts)) => {
+                        accepted.summary.count_attempts(attempts);
+                        accepted.take(page).await?;
+                    }
+                    Err(error) => accepted.failed(error)?,
+                }
             }
             Pagination::Numbered(numbered) => {
                 self.run_numbered(source, numbered, chain, &mut accepted)
@@ -220,6 +255,7 @@ impl Fetcher {
         // Indices of the requests in flight.
         let mut flying = std::collections::BTreeSet::new();
         let mut ended = false;
+        let mut consecutive_skips = 0;
         loop {
             let known_end = plan.as_ref().is_some_and(|plan| plan.known_end.is_some());
             let limit = plan.as_ref().map_or(numbered.max_pages, |plan| plan.limit);
@@ -271,7 +307,10 @@ impl Fetcher {
             if known_end {
                 // Pages requested before the end was known may lie past it.
                 if index < limit {
-                    accepted.take(outcome?.0).await?;
+                    match outcome {
+                        Ok((page, _)) => accepted.take(page).await?,
+                        Err(error) => accepted.failed(error)?,
+                    }
                 }
                 if next >= limit && flying.range(..limit).next().is_none() {
                     // All that is still in flight lies past the end: dropping it cancels it.
@@ -282,7 +321,26 @@ impl Fetcher {
             held.insert(index, outcome);
             while let Some(outcome) = held.remove(&next_release) {
                 next_release += 1;
-                let (page, meta) = outcome?;
+                let (page, meta) = match outcome {
+                    Ok(arrived) => {
+                        consecutive_skips = 0;
+                        arrived
+                    }
+                    // The first page decides the plan: without it there is nothing to go on.
+                    Err(error) if plan.is_none() => return Err(error),
+                    Err(error) => {
+                        accepted.failed(error)?;
+                        consecutive_skips += 1;
+                        if consecutive_skips >= window {
+                            accepted.summary.warnings.push(format!(
+                                "stopped after {window} pages in a row failed: the data may go on past them"
+                            ));
+                            ended = true;
+                            break;
+                        }
+                        continue;
+                    }
+                };
                 let Some(chain_plan) = &plan else {
                     let first_plan = Plan::from_first(&page, meta, numbered, chain, accepted);
                     if first_plan.is_empty_collection(&page) {
@@ -295,7 +353,10 @@ impl Fetcher {
                         // Everything that arrived before the first page, up to the end.
                         for (index, outcome) in std::mem::take(&mut held) {
                             if index < first_plan.limit {
-                                accepted.take(outcome?.0).await?;
+                                match outcome {
+                                    Ok((page, _)) => accepted.take(page).await?,
+                                    Err(error) => accepted.failed(error)?,
+                                }
                             }
                         }
                     }

@@ -113,6 +113,9 @@ pub struct DemoApiArgs {
     /// Varies the generated orders.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// A page number that always answers 500 (repeat the flag for more).
+    #[arg(long)]
+    pub broken_page: Vec<u64>,
     /// Chooses which requests the fault rates below hit (the same seed, the same faults).
     #[arg(long, default_value_t = 1)]
     pub fault_seed: u64,
@@ -180,6 +183,7 @@ impl DemoApiArgs {
             faults: pagefold_demo_api::Faults {
                 fail_first: self.fail_first,
                 status: 500,
+                broken_pages: self.broken_page.clone(),
                 seed: self.fault_seed,
                 errors: self.error_rate,
                 throttles: self.throttle_rate,

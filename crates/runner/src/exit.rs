@@ -7,3 +7,6 @@ pub const SUCCESS: u8 = 0;
 pub const RUN_FAILED: u8 = 1;
 /// The job file or the command line is invalid; nothing was fetched.
 pub const INVALID_INPUT: u8 = 2;
+/// The run finished with `on_error = "skip"` and skipped pages: the result was written and
+/// lists them under `"skipped"`.
+pub const PARTIAL: u8 = 3;

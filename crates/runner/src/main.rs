@@ -22,7 +22,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
     match execute(cli.command) {
-        Ok(()) => ExitCode::from(exit::SUCCESS),
+        Ok(code) => ExitCode::from(code),
         Err(failure) => {
             eprint!("{}", failure.render());
             ExitCode::from(failure.code)
@@ -46,7 +46,8 @@ fn init_logging(verbose: u8) {
         .init();
 }
 
-fn execute(command: Command) -> Result<(), Failure> {
+/// Runs a command; the exit code on success (see [`exit`]).
+fn execute(command: Command) -> Result<u8, Failure> {
     let interactive = std::io::stderr().is_terminal();
     match command {
         Command::Validate { job } => {
@@ -58,7 +59,7 @@ fn execute(command: Command) -> Result<(), Failure> {
                 job.reduce.len(),
                 if job.reduce.len() == 1 { "" } else { "s" }
             );
-            Ok(())
+            Ok(exit::SUCCESS)
         }
         Command::Run(args) => {
             let job = load(&args.job)?;
@@ -90,14 +91,15 @@ fn execute(command: Command) -> Result<(), Failure> {
                 "wrote the plugin crate `{}`; build it with `cargo build --release` there, then see its README.md for the job snippet",
                 folder.display()
             );
-            Ok(())
+            Ok(exit::SUCCESS)
         }
         Command::DemoApi(args) => {
             demo::demo_api(args.config(), args.host, args.port).map_err(|error| {
                 Failure::from_error(exit::RUN_FAILED, &error).with_hint(Some(
                     "choose another port with --port, or --port 0 for any free one".into(),
                 ))
-            })
+            })?;
+            Ok(exit::SUCCESS)
         }
     }
 }
@@ -127,7 +129,7 @@ fn run_failure(error: RunError) -> Failure {
 }
 
 /// Prints the result (when it went to no file), the warnings and the closing line.
-fn finish(report: &RunReport, concurrency: &usize, quiet: bool) -> Result<(), Failure> {
+fn finish(report: &RunReport, concurrency: &usize, quiet: bool) -> Result<u8, Failure> {
     if report.written_to.is_none() {
         let mut stdout = std::io::stdout().lock();
         let written = stdout
@@ -142,6 +144,13 @@ fn finish(report: &RunReport, concurrency: &usize, quiet: bool) -> Result<(), Fa
     for warning in &report.document.warnings {
         eprintln!("warning: {warning}");
     }
+    let skipped = report.document.skipped.len();
+    if skipped > 0 {
+        eprintln!(
+            "warning: {skipped} page{} skipped (on_error = \"skip\"): the result lacks their records; see \"skipped\"",
+            if skipped == 1 { " was" } else { "s were" }
+        );
+    }
     if !quiet {
         eprintln!(
             "{}",
@@ -151,5 +160,9 @@ fn finish(report: &RunReport, concurrency: &usize, quiet: bool) -> Result<(), Fa
             eprintln!("result written to `{}`", path.display());
         }
     }
-    Ok(())
+    Ok(if skipped > 0 {
+        exit::PARTIAL
+    } else {
+        exit::SUCCESS
+    })
 }

@@ -21,8 +21,20 @@ pub struct ResultDocument {
     /// What the user should know about the result (a total that did not match, a cap hit).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// Pages given up on (`on_error = "skip"`), each with its URL and why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<Skipped>,
     /// How the run went: requests, retries, time.
     pub stats: RunStats,
+}
+
+/// A page given up on.
+#[derive(Debug, Clone, Serialize)]
+pub struct Skipped {
+    /// Its URL, redacted.
+    pub url: String,
+    /// What happened on its last attempt.
+    pub reason: String,
 }
 
 /// What the run cost, so that idle time and retries are never invisible.
@@ -100,6 +112,7 @@ mod tests {
             records: 2,
             reducers: vec![("z".into(), 1.into()), ("a".into(), 2.into())],
             warnings: vec![],
+            skipped: vec![],
             stats: RunStats {
                 requests: 1,
                 retries: 0,

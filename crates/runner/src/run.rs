@@ -6,10 +6,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use pagefold_fetch::{FetchError, FetchSummary, Fetcher};
+use pagefold_fetch::{FetchError, FetchSummary, Fetcher, OnError};
 
-use crate::job::Job;
-use crate::output::{ResultDocument, RunStats, write_atomically};
+use crate::job::{Job, OnErrorSpec};
+use crate::output::{ResultDocument, RunStats, Skipped, write_atomically};
 use crate::progress::Progress;
 use crate::reduce::{ReduceError, Reducers, WorkerPool};
 
@@ -72,7 +72,12 @@ fn round_ms(duration: Duration) -> f64 {
 pub fn run(job: &Job, options: &RunOptions) -> Result<RunReport, RunError> {
     let started = Instant::now();
     let reducers = Arc::new(Reducers::build(&job.reduce)?);
-    let fetcher = Fetcher::new(job.fetch.to_fetch())?;
+    let mut options_for_fetch = job.fetch.to_fetch();
+    options_for_fetch.on_error = match job.on_error {
+        OnErrorSpec::Fail => OnError::Fail,
+        OnErrorSpec::Skip => OnError::Skip,
+    };
+    let fetcher = Fetcher::new(options_for_fetch)?;
     let source = job.source.to_fetch();
     let workers = options
         .workers
@@ -106,6 +111,14 @@ pub fn run(job: &Job, options: &RunOptions) -> Result<RunReport, RunError> {
         records: summary.records,
         reducers: merged.values,
         warnings: summary.warnings.clone(),
+        skipped: summary
+            .skipped
+            .iter()
+            .map(|page| Skipped {
+                url: page.url.clone(),
+                reason: page.reason.clone(),
+            })
+            .collect(),
         stats: RunStats {
             requests: summary.requests,
             retries: summary.retries,

@@ -37,12 +37,28 @@ pub struct Job {
     pub reduce: Vec<ReduceSpec>,
     /// Where the result goes; stdout when `None`.
     pub output: Option<OutputSpec>,
+    /// What a page that fails for good does to the run.
+    pub on_error: OnErrorSpec,
+}
+
+/// `on_error`: `"fail"` (default: no result unless it is exact) or `"skip"` (go on, list the
+/// pages given up on in the result, exit with [`crate::exit::PARTIAL`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnErrorSpec {
+    /// The run fails.
+    #[default]
+    Fail,
+    /// The page is skipped and listed.
+    Skip,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct JobFile {
     name: Option<String>,
+    #[serde(default)]
+    on_error: OnErrorSpec,
     source: SourceSpec,
     fetch: Option<Spanned<FetchSpec>>,
     #[serde(default)]
@@ -195,6 +211,7 @@ impl Job {
             fetch: fetch.into_inner(),
             reduce,
             output,
+            on_error: file.on_error,
         })
     }
 }

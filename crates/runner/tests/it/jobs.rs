@@ -442,3 +442,60 @@ fn max_pages_below_the_window_keeps_every_page_it_fetched() {
         result["warnings"]
     );
 }
+
+#[test]
+fn on_error_skip_lists_the_pages_it_gave_up_on_and_exits_3() {
+    let config = DemoConfig {
+        records: 500,
+        faults: Faults {
+            broken_pages: vec![3, 7],
+            ..Faults::default()
+        },
+        ..DemoConfig::default()
+    };
+    let server = demo_server(config.clone());
+    let work = Workspace::new();
+    let text = format!(
+        "on_error = \"skip\"\n{}\n[output]\npath = \"out.json\"\n",
+        orders_job(&server, PAGES_WITH_TOTAL, 4, ALL_BUILTINS)
+            .replace("retries = 3", "retries = 1")
+    );
+    let job = work.job("skip.toml", &text);
+    let run = run_job(&job, &[]);
+    assert_eq!(run.code(), 3, "{}", run.stderr());
+    assert!(
+        run.stderr().contains("warning: 2 pages were skipped"),
+        "{}",
+        run.stderr()
+    );
+    let result: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(work.path().join("out.json")).unwrap())
+            .unwrap();
+    let kept: Vec<_> = orders(&config)
+        .into_iter()
+        .filter(|o| !(100..150).contains(&(o.id - 1)) && !(300..350).contains(&(o.id - 1)))
+        .collect();
+    assert_eq!(result["records"], json!(400));
+    assert_eq!(result["reducers"]["orders"], json!(kept.len()));
+    let skipped = result["skipped"].as_array().unwrap();
+    let mut urls: Vec<&str> = skipped.iter().map(|s| s["url"].as_str().unwrap()).collect();
+    urls.sort_unstable();
+    assert_eq!(
+        urls,
+        [
+            server.url("/orders?page=3&per_page=50"),
+            server.url("/orders?page=7&per_page=50")
+        ]
+    );
+    assert_eq!(skipped[0]["reason"], json!("HTTP 500: this page is broken"));
+
+    // The same job failing instead: no output at all.
+    std::fs::remove_file(work.path().join("out.json")).unwrap();
+    let failing = work.job(
+        "fail.toml",
+        &text.replace("on_error = \"skip\"", "on_error = \"fail\""),
+    );
+    let run = run_job(&failing, &[]);
+    assert_eq!(run.code(), 1);
+    assert!(!work.path().join("out.json").exists());
+}
