@@ -1,6 +1,8 @@
 //! End-to-end tests: the `pagefold` binary against real HTTP servers on loopback, real plugin
 //! libraries built from this workspace.
 
+/// The bad input corpus: every case fails cleanly with its message.
+mod corpus;
 /// Exact results under injected faults; Retry-After honoured.
 mod faults;
 /// Job runs over the demo API: pagination, ends, caps, totals, retries, errors.
