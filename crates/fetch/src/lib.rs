@@ -28,7 +28,8 @@
 //!     }
 //!     records
 //! });
-//! let summary = fetcher.run(&source, 0, pages, &pagefold_fetch::NoObserver).await?;
+//! let resume = pagefold_fetch::Resume::default();
+//! let summary = fetcher.run(&source, 0, pages, &pagefold_fetch::NoObserver, &resume).await?;
 //! assert_eq!(summary.records, consumer.await? as u64);
 //! # Ok(())
 //! # }
@@ -50,7 +51,7 @@ pub use fetcher::{FetchOptions, Fetcher, OnError};
 pub use limits::Rate;
 pub use observer::{FetchObserver, NoObserver};
 pub use page::Page;
-pub use paginate::{FetchSummary, SkippedPage};
+pub use paginate::{FetchSummary, Resume, SkippedPage};
 pub use retry::Backoff;
 pub use safe_url::SafeUrl;
 pub use source::{NumberedPagination, NumberedStyle, Pagination, Source, StopRule};

@@ -11,7 +11,7 @@
 //!   counted. Requests in flight past the end are cancelled; an error on a page past the end is
 //!   not an error.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -53,6 +53,16 @@ pub struct FetchSummary {
     pub warnings: Vec<String>,
     /// Pages given up on (only with [`OnError::Skip`]).
     pub skipped: Vec<SkippedPage>,
+}
+
+/// What an earlier, interrupted run of the same chain already reduced: those pages are not
+/// fetched again (the first page is, for what it says, but not handed on).
+#[derive(Debug, Clone, Default)]
+pub struct Resume {
+    /// Indices of the pages already reduced.
+    pub done: BTreeSet<u64>,
+    /// How many records they held.
+    pub records: u64,
 }
 
 /// A page given up on, and why.
@@ -97,14 +107,15 @@ fn sum_reported(a: Option<u64>, b: Option<u64>) -> Option<u64> {
 }
 
 /// Hands accepted pages to the consumer and keeps the books.
-struct Accepted<'a> {
-    sink: async_channel::Sender<Page>,
+struct Accepted<'a, T> {
+    sink: async_channel::Sender<T>,
     observer: &'a dyn FetchObserver,
     summary: FetchSummary,
     on_error: OnError,
+    resume: &'a Resume,
 }
 
-impl Accepted<'_> {
+impl<T: From<Page>> Accepted<'_, T> {
     /// A page failed for good: the run fails, or (with [`OnError::Skip`]) the page is listed
     /// as skipped and the run goes on.
     fn failed(&mut self, error: FetchError) -> Result<(), FetchError> {
@@ -122,6 +133,10 @@ impl Accepted<'_> {
     }
 
     async fn take(&mut self, page: Page) -> Result<(), FetchError> {
+        if self.resume.done.contains(&page.index()) {
+            // Reduced by the run this one resumes: not counted or reduced twice.
+            return Ok(());
+        }
         self.summary.pages += 1;
         self.summary.records += page.record_count() as u64;
         self.summary.bytes += page.body().len() as u64;
@@ -129,15 +144,15 @@ impl Accepted<'_> {
         if page.record_count() > 0 {
             // Time spent waiting for room in the channel is time the consumer held fetching
             // back: the measure of whether reducing is the bottleneck.
-            match self.sink.try_send(page) {
+            match self.sink.try_send(T::from(page)) {
                 Ok(()) => {}
                 Err(async_channel::TrySendError::Closed(_)) => {
                     return Err(FetchError::ConsumerGone);
                 }
-                Err(async_channel::TrySendError::Full(page)) => {
+                Err(async_channel::TrySendError::Full(work)) => {
                     let waiting = std::time::Instant::now();
                     self.sink
-                        .send(page)
+                        .send(work)
                         .await
                         .map_err(|_| FetchError::ConsumerGone)?;
                     self.summary.consumer_wait += waiting.elapsed();
@@ -155,18 +170,20 @@ impl Fetcher {
     /// # Errors
     ///
     /// The first page that fails for good ends the run: in-flight requests are cancelled.
-    pub async fn run(
+    pub async fn run<T: From<Page>>(
         &self,
         source: &Source,
         chain: u32,
-        sink: async_channel::Sender<Page>,
+        sink: async_channel::Sender<T>,
         observer: &dyn FetchObserver,
+        resume: &Resume,
     ) -> Result<FetchSummary, FetchError> {
         let mut accepted = Accepted {
             sink,
             observer,
             summary: FetchSummary::default(),
             on_error: self.options.on_error,
+            resume,
         };
         match &source.pagination {
             Pagination::None => {
@@ -214,12 +231,12 @@ impl Fetcher {
             .map_err(|(error, _)| error)
     }
 
-    async fn run_numbered(
+    async fn run_numbered<T: From<Page>>(
         &self,
         source: &Source,
         numbered: &NumberedPagination,
         chain: u32,
-        accepted: &mut Accepted<'_>,
+        accepted: &mut Accepted<'_, T>,
     ) -> Result<(), FetchError> {
         let parser = PageParser::new(
             &source.records,
@@ -251,7 +268,8 @@ impl Fetcher {
         // Page numbers do not depend on the first page, so the whole first window is requested
         // at once, the first page among them.
         let mut in_flight = FuturesUnordered::new();
-        let mut held: BTreeMap<u64, Result<(Page, PageMeta), FetchError>> = BTreeMap::new();
+        // Pages that arrived (or were reduced before a resume) and wait for their turn.
+        let mut held: BTreeMap<u64, Option<Arrived>> = BTreeMap::new();
         // Indices of the requests in flight.
         let mut flying = std::collections::BTreeSet::new();
         let mut ended = false;
@@ -269,6 +287,15 @@ impl Fetcher {
                 // Until the first page tells the total, no more than the first window.
                 && (plan.is_some() || next < window)
             {
+                if next > 0 && accepted.resume.done.contains(&next) {
+                    // Reduced before the resume: not fetched; without a total it still takes
+                    // its turn, as a page known to hold records.
+                    if !known_end {
+                        held.insert(next, None);
+                    }
+                    next += 1;
+                    continue;
+                }
                 let url = numbered_url(source, numbered, next * step, size);
                 let index = next;
                 let parser = &parser;
@@ -290,37 +317,52 @@ impl Fetcher {
             if ended {
                 break;
             }
-            let Some((index, outcome)) = in_flight.next().await else {
+            // Pages reduced before a resume may be releasable without waiting for anything.
+            let releasable = !known_end && held.contains_key(&next_release);
+            let arrival = if releasable {
+                None
+            } else {
+                in_flight.next().await
+            };
+            if !releasable && arrival.is_none() {
                 break;
-            };
-            flying.remove(&index);
-            let outcome = match outcome {
-                Ok((page, meta, attempts)) => {
-                    accepted.summary.count_attempts(attempts);
-                    Ok((page, meta))
-                }
-                Err((error, attempts)) => {
-                    accepted.summary.count_attempts(attempts);
-                    Err(error)
-                }
-            };
-            if known_end {
-                // Pages requested before the end was known may lie past it.
-                if index < limit {
-                    match outcome {
-                        Ok((page, _)) => accepted.take(page).await?,
-                        Err(error) => accepted.failed(error)?,
-                    }
-                }
-                if next >= limit && flying.range(..limit).next().is_none() {
-                    // All that is still in flight lies past the end: dropping it cancels it.
-                    break;
-                }
-                continue;
             }
-            held.insert(index, outcome);
+            if let Some((index, outcome)) = arrival {
+                flying.remove(&index);
+                let outcome = match outcome {
+                    Ok((page, meta, attempts)) => {
+                        accepted.summary.count_attempts(attempts);
+                        Ok((page, meta))
+                    }
+                    Err((error, attempts)) => {
+                        accepted.summary.count_attempts(attempts);
+                        Err(error)
+                    }
+                };
+                if known_end {
+                    // Pages requested before the end was known may lie past it.
+                    if index < limit {
+                        match outcome {
+                            Ok((page, _)) => accepted.take(page).await?,
+                            Err(error) => accepted.failed(error)?,
+                        }
+                    }
+                    if next >= limit && flying.range(..limit).next().is_none() {
+                        // All that is still in flight lies past the end: dropping it cancels it.
+                        break;
+                    }
+                    continue;
+                }
+                held.insert(index, Some(outcome));
+            }
             while let Some(outcome) = held.remove(&next_release) {
                 next_release += 1;
+                let Some(outcome) = outcome else {
+                    // Reduced before the resume: it held records, so the data goes on; it is
+                    // not here to compare the next page with.
+                    previous = None;
+                    continue;
+                };
                 let (page, meta) = match outcome {
                     Ok(arrived) => {
                         consecutive_skips = 0;
@@ -352,11 +394,14 @@ impl Fetcher {
                     if first_plan.known_end.is_some() {
                         // Everything that arrived before the first page, up to the end.
                         for (index, outcome) in std::mem::take(&mut held) {
-                            if index < first_plan.limit {
-                                match outcome {
-                                    Ok((page, _)) => accepted.take(page).await?,
-                                    Err(error) => accepted.failed(error)?,
+                            match outcome {
+                                Some(Ok((page, _))) if index < first_plan.limit => {
+                                    accepted.take(page).await?
                                 }
+                                Some(Err(error)) if index < first_plan.limit => {
+                                    accepted.failed(error)?
+                                }
+                                _ => {}
                             }
                         }
                     }
@@ -396,18 +441,21 @@ impl Fetcher {
                 numbered.max_pages
             ));
         }
+        let received = accepted.summary.records + accepted.resume.records;
         if let Some(reported) = accepted.summary.reported_records
-            && reported != accepted.summary.records
+            && reported != received
             && known_end.is_some_and(|end| end <= numbered.max_pages)
         {
             accepted.summary.warnings.push(format!(
-                "the API reported {reported} records but {} were received",
-                accepted.summary.records
+                "the API reported {reported} records but {received} were received"
             ));
         }
         Ok(())
     }
 }
+
+/// A page that arrived, or why it did not.
+type Arrived = Result<(Page, PageMeta), FetchError>;
 
 /// What the first page of a numbered chain decides.
 #[derive(Debug, Clone, Copy)]
@@ -425,12 +473,12 @@ struct Plan {
 }
 
 impl Plan {
-    fn from_first(
+    fn from_first<T: From<Page>>(
         first: &Page,
         meta: PageMeta,
         numbered: &NumberedPagination,
         chain: u32,
-        accepted: &mut Accepted<'_>,
+        accepted: &mut Accepted<'_, T>,
     ) -> Self {
         accepted.summary.reported_pages = meta.total_pages;
         accepted.summary.reported_records = meta.total_records;

@@ -63,6 +63,13 @@ pub struct RunArgs {
     /// No progress bar and no summary line.
     #[arg(short, long)]
     pub quiet: bool,
+    /// Save progress in this folder, and resume from it: after a crash, a kill or Ctrl-C,
+    /// the same command goes on where the run stopped (overrides the job's `[checkpoint]`).
+    #[arg(long)]
+    pub checkpoint: Option<PathBuf>,
+    /// How often to save progress (default 5s).
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub checkpoint_every: Option<Duration>,
 }
 
 #[derive(Debug, Args)]

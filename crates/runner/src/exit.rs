@@ -10,3 +10,7 @@ pub const INVALID_INPUT: u8 = 2;
 /// The run finished with `on_error = "skip"` and skipped pages: the result was written and
 /// lists them under `"skipped"`.
 pub const PARTIAL: u8 = 3;
+/// Ctrl-C (SIGINT) stopped the run; with checkpoints on, its progress was saved.
+pub const INTERRUPTED: u8 = 130;
+/// SIGTERM stopped the run; with checkpoints on, its progress was saved.
+pub const TERMINATED: u8 = 143;

@@ -12,6 +12,7 @@
 //! println!("{}", report.document.to_json());
 //! ```
 
+pub mod checkpoint;
 pub mod demo;
 pub mod exit;
 pub mod job;

@@ -67,6 +67,8 @@ fn execute(command: Command) -> Result<u8, Failure> {
                 workers: args.workers.map(usize::from),
                 output: args.output,
                 progress: !args.quiet && interactive,
+                checkpoint: args.checkpoint,
+                checkpoint_every: args.checkpoint_every,
             };
             let report = run::run(&job, &options).map_err(run_failure)?;
             finish(&report, job.fetch.concurrency.get_ref(), args.quiet)
@@ -123,9 +125,29 @@ fn run_failure(error: RunError) -> Failure {
         RunError::Fetch(_) => {
             Some("nothing was written; fix the cause and run the job again".into())
         }
+        RunError::Checkpoint(checkpoint) => checkpoint.hint(),
+        RunError::Interrupted {
+            checkpoint: Some(_),
+            ..
+        } => Some("nothing was written; run the same command again to resume".into()),
+        RunError::Interrupted {
+            checkpoint: None, ..
+        } => {
+            Some("nothing was written; with --checkpoint DIR an interrupted run can resume".into())
+        }
         RunError::Write { .. } | RunError::Runtime(_) => None,
     };
-    Failure::from_error(exit::RUN_FAILED, &error).with_hint(hint)
+    let code = match &error {
+        RunError::Interrupted {
+            signal: "SIGTERM", ..
+        } => exit::TERMINATED,
+        RunError::Interrupted { .. } => exit::INTERRUPTED,
+        RunError::Checkpoint(pagefold::checkpoint::CheckpointError::OtherJob { .. }) => {
+            exit::INVALID_INPUT
+        }
+        _ => exit::RUN_FAILED,
+    };
+    Failure::from_error(code, &error).with_hint(hint)
 }
 
 /// Prints the result (when it went to no file), the warnings and the closing line.

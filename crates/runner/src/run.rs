@@ -6,12 +6,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use pagefold_fetch::{FetchError, FetchSummary, Fetcher, OnError};
+use pagefold_fetch::{FetchError, FetchSummary, Fetcher, OnError, Resume};
 
+use crate::checkpoint::{self, Checkpoint, CheckpointError};
 use crate::job::{Job, OnErrorSpec};
 use crate::output::{ResultDocument, RunStats, Skipped, write_atomically};
 use crate::progress::Progress;
-use crate::reduce::{ReduceError, Reducers, WorkerPool};
+use crate::reduce::{ReduceError, Reducers, Work, WorkerPool};
 
 /// How to run a job, from the command line.
 #[derive(Debug, Clone, Default)]
@@ -22,6 +23,10 @@ pub struct RunOptions {
     pub output: Option<PathBuf>,
     /// Whether to draw the progress bar (it is hidden anyway when stderr is not a terminal).
     pub progress: bool,
+    /// The checkpoint folder; overrides the job's `[checkpoint]`.
+    pub checkpoint: Option<PathBuf>,
+    /// How often to save a checkpoint; overrides the job's.
+    pub checkpoint_every: Option<Duration>,
 }
 
 /// What a successful run produced.
@@ -58,6 +63,166 @@ pub enum RunError {
     /// The async runtime could not start.
     #[error("cannot start the async runtime")]
     Runtime(#[source] std::io::Error),
+    /// A checkpoint could not be read or written.
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+    /// Ctrl-C or SIGTERM stopped the run.
+    #[error("stopped by {signal}{}", checkpoint.as_ref().map(|p| format!("; progress saved in `{}`", p.display())).unwrap_or_default())]
+    Interrupted {
+        /// `SIGINT` or `SIGTERM`.
+        signal: &'static str,
+        /// The checkpoint that holds the progress, if checkpoints are on.
+        checkpoint: Option<PathBuf>,
+    },
+}
+
+/// Checkpointing for one run: where, how often, and what it resumed from.
+struct Checkpoints {
+    path: PathBuf,
+    every: Option<Duration>,
+    job_hash: String,
+    reducers: Vec<String>,
+    resumed: Option<Checkpoint>,
+}
+
+impl Checkpoints {
+    fn open(job: &Job, options: &RunOptions, reducers: &Reducers) -> Result<Self, RunError> {
+        let dir = options
+            .checkpoint
+            .clone()
+            .or_else(|| job.checkpoint.as_ref().map(|c| c.dir.clone()));
+        let every = options
+            .checkpoint_every
+            .or_else(|| job.checkpoint.as_ref().map(|c| c.every))
+            .unwrap_or(Duration::from_secs(5));
+        let Some(dir) = dir else {
+            return Ok(Self {
+                path: PathBuf::new(),
+                every: None,
+                job_hash: String::new(),
+                reducers: Vec::new(),
+                resumed: None,
+            });
+        };
+        let path = checkpoint::path_for(&dir, &job.name);
+        let names = reducers.names();
+        let resumed = Checkpoint::load(&path, &job.text_hash, &names)?;
+        if let Some(resumed) = &resumed {
+            tracing::info!(pages = resumed.pages, path = %path.display(), "resuming from a checkpoint");
+        }
+        Ok(Self {
+            path,
+            every: Some(every),
+            job_hash: job.text_hash.clone(),
+            reducers: names,
+            resumed,
+        })
+    }
+
+    fn enabled(&self) -> bool {
+        self.every.is_some()
+    }
+
+    /// Takes a snapshot of the workers and writes it; no snapshot when a worker has stopped
+    /// (the run is failing and its error says why).
+    async fn save(
+        &self,
+        pool: &WorkerPool,
+        work: &async_channel::Sender<Work>,
+    ) -> Result<(), RunError> {
+        let Some(snapshots) = pool.snapshot(work).await else {
+            pool.resume();
+            return Ok(());
+        };
+        let snapshots = match snapshots {
+            Ok(snapshots) => snapshots,
+            Err(error) => {
+                pool.resume();
+                return Err(error.into());
+            }
+        };
+        let checkpoint = Checkpoint::new(
+            &self.job_hash,
+            &self.reducers,
+            self.resumed.as_ref(),
+            &snapshots,
+        );
+        // The states are copied out: the workers go on while the file is written.
+        pool.resume();
+        let path = self.path.clone();
+        tokio::task::spawn_blocking(move || checkpoint.write(&path))
+            .await
+            .expect("the writer does not panic")?;
+        Ok(())
+    }
+
+    /// The run is complete: its checkpoint is no longer needed.
+    fn finished(&self) -> Result<(), RunError> {
+        if self.enabled() && self.path.exists() {
+            std::fs::remove_file(&self.path).map_err(|source| CheckpointError::Io {
+                path: self.path.clone(),
+                source,
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// Runs the fetch to its end, saving checkpoints on the way, unless a signal stops it.
+async fn drive(
+    fetch: impl Future<Output = Result<FetchSummary, FetchError>>,
+    pool: &WorkerPool,
+    work: &async_channel::Sender<Work>,
+    checkpoints: &Checkpoints,
+) -> Result<FetchSummary, RunError> {
+    let mut ticker = tokio::time::interval(checkpoints.every.unwrap_or(Duration::from_secs(3600)));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticker.tick().await;
+    let mut termination = Termination::new().map_err(RunError::Runtime)?;
+    tokio::pin!(fetch);
+    loop {
+        tokio::select! {
+            fetched = &mut fetch => return fetched.map_err(RunError::Fetch),
+            _ = ticker.tick(), if checkpoints.enabled() => checkpoints.save(pool, work).await?,
+            signal = tokio::signal::ctrl_c() => {
+                signal.map_err(RunError::Runtime)?;
+                return Err(RunError::Interrupted { signal: "SIGINT", checkpoint: checkpoints.enabled().then(|| checkpoints.path.clone()) });
+            }
+            () = termination.wait() => {
+                return Err(RunError::Interrupted { signal: "SIGTERM", checkpoint: checkpoints.enabled().then(|| checkpoints.path.clone()) });
+            }
+        }
+    }
+}
+
+/// SIGTERM, the signal schedulers and service managers stop jobs with.
+#[cfg(unix)]
+struct Termination(tokio::signal::unix::Signal);
+
+#[cfg(unix)]
+impl Termination {
+    fn new() -> std::io::Result<Self> {
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).map(Self)
+    }
+
+    async fn wait(&mut self) {
+        self.0.recv().await;
+    }
+}
+
+/// No SIGTERM where there is no such signal.
+#[cfg(not(unix))]
+struct Termination;
+
+#[cfg(not(unix))]
+impl Termination {
+    fn new() -> std::io::Result<Self> {
+        Ok(Self)
+    }
+
+    async fn wait(&mut self) {
+        std::future::pending::<()>().await;
+    }
 }
 
 fn round_ms(duration: Duration) -> f64 {
@@ -85,17 +250,51 @@ pub fn run(job: &Job, options: &RunOptions) -> Result<RunReport, RunError> {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from))
         .clamp(1, 256);
     // A few pages per worker in the channel keep workers busy; more would only hold memory.
-    let (pages, received) = async_channel::bounded(workers * 4);
-    let pool = WorkerPool::start(reducers, workers, received)?;
+    let (work, received) = async_channel::bounded(workers * 4);
+    let checkpoints = Checkpoints::open(job, options, &reducers)?;
+    let restored = match &checkpoints.resumed {
+        Some(checkpoint) => Some(reducers.restore(&checkpoint.states(&checkpoints.path)?)?),
+        None => None,
+    };
+    let resume = checkpoints
+        .resumed
+        .as_ref()
+        .map_or_else(Resume::default, |checkpoint| Resume {
+            done: checkpoint.done_in(0),
+            records: checkpoint.records,
+        });
+    let pool = WorkerPool::start(reducers.clone(), workers, received, restored)?;
     let progress = Progress::new(options.progress);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(RunError::Runtime)?;
-    // `pages` moves into the fetch and is dropped when it ends, which lets the workers finish.
-    let fetched = runtime.block_on(fetcher.run(&source, 0, pages, &progress));
+    let fetched = runtime.block_on(async {
+        let outcome = drive(
+            fetcher.run(&source, 0, work.clone(), &progress, &resume),
+            &pool,
+            &work,
+            &checkpoints,
+        )
+        .await;
+        if let Err(RunError::Interrupted { .. }) = &outcome
+            && checkpoints.enabled()
+        {
+            // Stopped by a signal: what the workers have (they fold what is queued first)
+            // is saved, so the same command resumes from here.
+            checkpoints.save(&pool, &work).await?;
+        }
+        outcome
+    });
+    // The workers finish once every sender of work is gone.
+    drop(work);
     let reduced = pool.finish();
     progress.finish();
+    let fetched = match fetched {
+        Err(RunError::Fetch(error)) => Err(error),
+        Err(other) => return Err(other),
+        Ok(summary) => Ok(summary),
+    };
     let summary = match (fetched, reduced) {
         // A worker that failed closed the channel; its error is the cause.
         (Err(FetchError::ConsumerGone), Err(reduce)) | (Ok(_), Err(reduce)) => {
@@ -105,10 +304,14 @@ pub fn run(job: &Job, options: &RunOptions) -> Result<RunReport, RunError> {
         (Ok(summary), Ok(merged)) => (summary, merged),
     };
     let (summary, merged) = summary;
+    let (pages_before, records_before) = checkpoints
+        .resumed
+        .as_ref()
+        .map_or((0, 0), |checkpoint| (checkpoint.pages, checkpoint.records));
     let document = ResultDocument {
         job: job.name.clone(),
-        pages: summary.pages,
-        records: summary.records,
+        pages: summary.pages + pages_before,
+        records: summary.records + records_before,
         reducers: merged.values,
         warnings: summary.warnings.clone(),
         skipped: summary
@@ -139,6 +342,7 @@ pub fn run(job: &Job, options: &RunOptions) -> Result<RunReport, RunError> {
             source,
         })?;
     }
+    checkpoints.finished()?;
     Ok(RunReport {
         document,
         summary,

@@ -3,6 +3,7 @@
 //!
 //! Format version 1. Keys may be added; none will change meaning.
 
+mod checkpoint;
 mod fetch;
 mod output;
 mod pagination;
@@ -16,6 +17,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
+pub use checkpoint::CheckpointSpec;
 pub use fetch::FetchSpec;
 pub use output::OutputSpec;
 pub use pagination::PaginationSpec;
@@ -39,6 +41,10 @@ pub struct Job {
     pub output: Option<OutputSpec>,
     /// What a page that fails for good does to the run.
     pub on_error: OnErrorSpec,
+    /// Where and how often to save checkpoints, if at all.
+    pub checkpoint: Option<CheckpointSpec>,
+    /// A hash of the file's text: a checkpoint of another text is refused.
+    pub text_hash: String,
 }
 
 /// `on_error`: `"fail"` (default: no result unless it is exact) or `"skip"` (go on, list the
@@ -64,6 +70,7 @@ struct JobFile {
     #[serde(default)]
     reduce: Vec<Spanned<reduce::ReduceEntry>>,
     output: Option<OutputSpec>,
+    checkpoint: Option<CheckpointSpec>,
 }
 
 /// A job file that cannot be used: where, what, and what to do.
@@ -212,6 +219,8 @@ impl Job {
             reduce,
             output,
             on_error: file.on_error,
+            checkpoint: file.checkpoint.map(|checkpoint| checkpoint.resolved(&base)),
+            text_hash: crate::checkpoint::job_hash(text),
         })
     }
 }

@@ -13,7 +13,7 @@ use pagefold_json::{Pointer, PointerSet};
 use pagefold_reducer::Position;
 
 pub use plugin::{PluginError, PluginLibrary};
-pub use worker::{WorkerPool, fold_page};
+pub use worker::{Work, WorkerPool, WorkerSnapshot, fold_page};
 
 use crate::job::{ReduceSpec, ReducerUse};
 
@@ -27,6 +27,9 @@ pub trait Reduce: Send + Sync {
     }
     /// A fresh partial state; `slot` is where its field is in [`PageView`] rows.
     fn partial(&self, slot: Option<usize>) -> Result<Box<dyn Partial>, ReduceFailure>;
+    /// A partial state read back from [`Partial::save`]'s bytes (a checkpoint).
+    fn restore(&self, slot: Option<usize>, bytes: &[u8])
+    -> Result<Box<dyn Partial>, ReduceFailure>;
 }
 
 /// One worker's partial state of one reducer.
@@ -35,6 +38,8 @@ pub trait Partial: Send {
     fn fold(&mut self, page: &PageView<'_>) -> Result<(), ReduceFailure>;
     /// Merges another partial state of the same reducer into this one.
     fn merge(&mut self, other: Box<dyn Partial>) -> Result<(), ReduceFailure>;
+    /// Serializes the state, for a checkpoint.
+    fn save(&self) -> Result<Vec<u8>, ReduceFailure>;
     /// The reducer's value in the result document.
     fn finish(self: Box<Self>) -> Result<serde_json::Value, ReduceFailure>;
     /// For [`Partial::merge`], which needs the concrete type of the other state.
@@ -191,6 +196,37 @@ impl Reducers {
             fields,
             slots,
         })
+    }
+
+    /// One worker's starting states from a checkpoint: every saved worker's states read back
+    /// and merged.
+    ///
+    /// # Errors
+    ///
+    /// When a state cannot be read back or merged.
+    pub fn restore(&self, saved: &[Vec<Vec<u8>>]) -> Result<Vec<Box<dyn Partial>>, ReduceError> {
+        let mut merged = self.partials()?;
+        for worker in saved {
+            for ((into, bytes), ((name, reducer), slot)) in merged
+                .iter_mut()
+                .zip(worker)
+                .zip(self.entries.iter().zip(&self.slots))
+            {
+                let during = || Some("while resuming from the checkpoint".to_owned());
+                let restored = reducer.restore(*slot, bytes).map_err(|failure| {
+                    ReduceError::failed(name, reducer.as_ref(), failure, during())
+                })?;
+                into.merge(restored).map_err(|failure| {
+                    ReduceError::failed(name, reducer.as_ref(), failure, during())
+                })?;
+            }
+        }
+        Ok(merged)
+    }
+
+    /// The reducers' names, in job order.
+    pub fn names(&self) -> Vec<String> {
+        self.entries.iter().map(|(name, _)| name.clone()).collect()
     }
 
     /// Fresh partial states, one per reducer.

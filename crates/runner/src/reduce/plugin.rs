@@ -277,6 +277,24 @@ impl Reduce for Arc<PluginReducer> {
         format!("plugin `{}` {}", self.library.name, self.library.version)
     }
 
+    fn restore(
+        &self,
+        _slot: Option<usize>,
+        bytes: &[u8],
+    ) -> Result<Box<dyn Partial>, ReduceFailure> {
+        let table = self.library.table;
+        let mut state = std::ptr::null_mut();
+        // SAFETY: `reducer` is live; `bytes` is lent for the call; `state` and the error slot
+        // are writable.
+        call(table, |error| unsafe {
+            (table.load_state)(self.reducer, ByteSlice::new(bytes), &mut state, error)
+        })?;
+        Ok(Box::new(PluginPartial {
+            reducer: self.clone(),
+            state,
+        }))
+    }
+
     fn partial(&self, _slot: Option<usize>) -> Result<Box<dyn Partial>, ReduceFailure> {
         let table = self.library.table;
         let mut state = std::ptr::null_mut();
@@ -354,6 +372,17 @@ impl Partial for PluginPartial {
         call(table, |error| unsafe {
             (table.merge_states)(self.reducer.reducer, self.state, other_state, error)
         })
+    }
+
+    fn save(&self) -> Result<Vec<u8>, ReduceFailure> {
+        let table = self.table();
+        let mut bytes = OwnedBytes::empty();
+        // SAFETY: the state is live and this thread has it; `bytes` and the error slot are
+        // writable.
+        call(table, |error| unsafe {
+            (table.save_state)(self.reducer.reducer, self.state, &mut bytes, error)
+        })?;
+        Ok(take_bytes(table, bytes))
     }
 
     fn finish(mut self: Box<Self>) -> Result<serde_json::Value, ReduceFailure> {

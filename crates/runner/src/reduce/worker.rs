@@ -1,7 +1,7 @@
 //! Reduce worker threads: each folds the pages it receives into partial states of its own;
 //! at the end the partial states are merged, worker by worker, and finished.
 
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 
 use pagefold_fetch::Page;
@@ -11,10 +11,64 @@ use super::{PageView, Partial, ReduceError, Reducers};
 /// One worker's partial states, one per reducer in job order.
 type Partials = Vec<Box<dyn Partial>>;
 
+/// What reduce workers receive: pages, and requests to save their states for a checkpoint.
+pub enum Work {
+    /// A page to fold.
+    Page(Page),
+    /// Save your states, send them, and wait until told to go on.
+    Snapshot,
+}
+
+impl From<Page> for Work {
+    fn from(page: Page) -> Self {
+        Work::Page(page)
+    }
+}
+
+/// One worker's saved states and what they cover.
+#[derive(Debug)]
+pub struct WorkerSnapshot {
+    /// Each reducer's saved state, in job order.
+    pub states: Vec<Vec<u8>>,
+    /// `(chain, page)` of every page this worker folded.
+    pub folded: Vec<(u32, u64)>,
+    /// Records in those pages.
+    pub records: u64,
+}
+
 /// Worker threads folding pages from a channel.
 pub struct WorkerPool {
     reducers: Arc<Reducers>,
     threads: Vec<JoinHandle<Result<Partials, ReduceError>>>,
+    snapshots: tokio::sync::Mutex<
+        tokio::sync::mpsc::UnboundedReceiver<Result<WorkerSnapshot, ReduceError>>,
+    >,
+    gate: Arc<Gate>,
+}
+
+/// Where workers wait after a snapshot until the checkpoint is written.
+#[derive(Default)]
+struct Gate {
+    generation: Mutex<u64>,
+    opened: Condvar,
+}
+
+impl Gate {
+    fn wait_past(&self, generation: u64) {
+        let mut current = self.generation.lock().expect("no panics while locked");
+        while *current <= generation {
+            current = self.opened.wait(current).expect("no panics while locked");
+        }
+    }
+
+    fn open(&self) {
+        *self.generation.lock().expect("no panics while locked") += 1;
+        self.opened.notify_all();
+    }
+
+    fn generation(&self) -> u64 {
+        *self.generation.lock().expect("no panics while locked")
+    }
 }
 
 /// The finished value of every reducer, in job order.
@@ -26,7 +80,7 @@ pub struct Merged {
 
 /// Closes the channel when a worker stops for any reason (an error, a panic), so that the
 /// fetching side notices at its next send instead of waiting on a full channel forever.
-struct CloseOnExit(async_channel::Receiver<Page>);
+struct CloseOnExit(async_channel::Receiver<Work>);
 
 impl Drop for CloseOnExit {
     fn drop(&mut self) {
@@ -35,7 +89,9 @@ impl Drop for CloseOnExit {
 }
 
 impl WorkerPool {
-    /// Starts `workers` threads reading pages from `pages` until it is closed and empty.
+    /// Starts `workers` threads reading work from `work` until it is closed and empty. The
+    /// first worker starts from `restored` (states read back from a checkpoint), the others
+    /// from fresh states.
     ///
     /// # Errors
     ///
@@ -43,20 +99,73 @@ impl WorkerPool {
     pub fn start(
         reducers: Arc<Reducers>,
         workers: usize,
-        pages: async_channel::Receiver<Page>,
+        work: async_channel::Receiver<Work>,
+        restored: Option<Partials>,
     ) -> Result<Self, ReduceError> {
+        let (snapshots_to, snapshots) = tokio::sync::mpsc::unbounded_channel();
+        let gate = Arc::new(Gate::default());
+        let mut restored = restored;
         let mut threads = Vec::new();
         for number in 0..workers.max(1) {
-            let partials = reducers.partials()?;
-            let reducers_for_thread = reducers.clone();
-            let pages = CloseOnExit(pages.clone());
+            let partials = match restored.take() {
+                Some(partials) => partials,
+                None => reducers.partials()?,
+            };
+            let worker = Worker {
+                reducers: reducers.clone(),
+                work: CloseOnExit(work.clone()),
+                snapshots: snapshots_to.clone(),
+                gate: gate.clone(),
+            };
             let thread = std::thread::Builder::new()
                 .name(format!("reduce-{number}"))
-                .spawn(move || fold_pages(&reducers_for_thread, partials, &pages.0))
+                .spawn(move || worker.run(partials))
                 .expect("the system can start a thread");
             threads.push(thread);
         }
-        Ok(Self { reducers, threads })
+        Ok(Self {
+            reducers,
+            threads,
+            snapshots: tokio::sync::Mutex::new(snapshots),
+            gate,
+        })
+    }
+
+    /// Asks every worker for its states (through `work`, so each has folded all it took
+    /// before) and returns them; the workers wait until [`WorkerPool::resume`]. `None` when a
+    /// worker has stopped, and so no consistent snapshot can be had.
+    pub async fn snapshot(
+        &self,
+        work: &async_channel::Sender<Work>,
+    ) -> Option<Result<Vec<WorkerSnapshot>, ReduceError>> {
+        let mut snapshots = self.snapshots.lock().await;
+        for _ in 0..self.threads.len() {
+            if work.send(Work::Snapshot).await.is_err() {
+                return None;
+            }
+        }
+        let mut taken = Vec::new();
+        while taken.len() < self.threads.len() {
+            tokio::select! {
+                snapshot = snapshots.recv() => match snapshot {
+                    Some(Ok(snapshot)) => taken.push(snapshot),
+                    Some(Err(error)) => return Some(Err(error)),
+                    None => return None,
+                },
+                // A worker that stopped closes the channel and will never answer.
+                () = tokio::time::sleep(std::time::Duration::from_millis(50)) => {
+                    if work.is_closed() {
+                        return None;
+                    }
+                }
+            }
+        }
+        Some(Ok(taken))
+    }
+
+    /// Lets the workers go on after a snapshot.
+    pub fn resume(&self) {
+        self.gate.open();
     }
 
     /// Waits for the workers, merges their states and finishes them.
@@ -112,15 +221,54 @@ impl WorkerPool {
     }
 }
 
-fn fold_pages(
-    reducers: &Reducers,
-    mut partials: Partials,
-    pages: &async_channel::Receiver<Page>,
-) -> Result<Partials, ReduceError> {
-    while let Ok(page) = pages.recv_blocking() {
-        fold_page(reducers, &mut partials, &page)?;
+/// One worker thread's share of the pool.
+struct Worker {
+    reducers: Arc<Reducers>,
+    work: CloseOnExit,
+    snapshots: tokio::sync::mpsc::UnboundedSender<Result<WorkerSnapshot, ReduceError>>,
+    gate: Arc<Gate>,
+}
+
+impl Worker {
+    fn run(self, mut partials: Partials) -> Result<Partials, ReduceError> {
+        let mut folded = Vec::new();
+        let mut records = 0;
+        while let Ok(work) = self.work.0.recv_blocking() {
+            match work {
+                Work::Page(page) => {
+                    fold_page(&self.reducers, &mut partials, &page)?;
+                    folded.push((page.chain(), page.index()));
+                    records += page.record_count() as u64;
+                }
+                Work::Snapshot => {
+                    let generation = self.gate.generation();
+                    let states = partials
+                        .iter()
+                        .zip(&self.reducers.entries)
+                        .map(|(partial, (name, reducer))| {
+                            partial.save().map_err(|failure| {
+                                ReduceError::failed(
+                                    name,
+                                    reducer.as_ref(),
+                                    failure,
+                                    Some("while saving a checkpoint".into()),
+                                )
+                            })
+                        })
+                        .collect::<Result<Vec<_>, _>>();
+                    let snapshot = states.map(|states| WorkerSnapshot {
+                        states,
+                        folded: folded.clone(),
+                        records,
+                    });
+                    if self.snapshots.send(snapshot).is_ok() {
+                        self.gate.wait_past(generation);
+                    }
+                }
+            }
+        }
+        Ok(partials)
     }
-    Ok(partials)
 }
 
 /// Folds one page into one worker's partial states: the fields every built-in reads are

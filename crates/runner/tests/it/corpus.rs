@@ -138,7 +138,8 @@ fn every_bad_input_fails_cleanly_with_its_message() {
         // Plugin paths are made absolute, into the corpus folder; `[output]` goes last so
         // that line numbers stay those of the case file.
         let job = work.path().join(&case.name);
-        let text = fill(&case.text).replace("plugin = \"", &format!("plugin = \"{}/", corpus.display()));
+        let text =
+            fill(&case.text).replace("plugin = \"", &format!("plugin = \"{}/", corpus.display()));
         std::fs::write(&job, format!("{text}\n[output]\npath = \"out.json\"\n")).unwrap();
         let run = run_job(&job, &[]);
         let stderr = run.stderr();

@@ -11,5 +11,7 @@ mod jobs;
 mod limits;
 /// Reducer plugins built from this workspace: exact results, and every way loading can fail.
 mod plugins;
+/// Crash and resume: kill -9 at any moment, SIGTERM, a changed job.
+mod resume;
 /// Helpers: servers, job files, running the binary, expected values.
 mod support;

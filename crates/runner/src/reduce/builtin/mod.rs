@@ -153,6 +153,22 @@ impl<B: Builtin> Reduce for BuiltinReduce<B> {
         self.reducer.field.as_ref()
     }
 
+    fn restore(
+        &self,
+        slot: Option<usize>,
+        bytes: &[u8],
+    ) -> Result<Box<dyn Partial>, ReduceFailure> {
+        let state = self
+            .reducer
+            .load(bytes)
+            .map_err(|e| ReduceFailure::Failed(e.to_string()))?;
+        Ok(Box::new(BuiltinPartial {
+            reducer: self.reducer.clone(),
+            slot,
+            state,
+        }))
+    }
+
     fn partial(&self, slot: Option<usize>) -> Result<Box<dyn Partial>, ReduceFailure> {
         Ok(Box::new(BuiltinPartial {
             reducer: self.reducer.clone(),
@@ -181,6 +197,12 @@ impl<B: Builtin> Partial for BuiltinPartial<B> {
             .expect("partials of one reducer merge with each other");
         self.reducer.builtin.merge(&mut self.state, other.state);
         Ok(())
+    }
+
+    fn save(&self) -> Result<Vec<u8>, ReduceFailure> {
+        self.reducer
+            .save(&self.state)
+            .map_err(|e| ReduceFailure::Failed(e.to_string()))
     }
 
     fn finish(self: Box<Self>) -> Result<serde_json::Value, ReduceFailure> {

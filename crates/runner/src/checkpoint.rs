@@ -1,0 +1,290 @@
+//! Checkpoints: what a run has reduced so far, saved so that a killed run can resume exactly.
+//!
+//! A checkpoint holds every worker's saved reducer states and the pages those states cover
+//! (each worker saves its own states and the pages it folded at the same moment, so the two
+//! always agree). Resuming merges the states into one worker's starting states and skips the
+//! pages: none is lost, none is counted twice. It is written like the result (temporary
+//! file, flushed, renamed), so a crash leaves the old checkpoint or the new one.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::reduce::WorkerSnapshot;
+
+/// The format written; a checkpoint of another format is refused.
+const FORMAT: u32 = 1;
+
+/// A checkpoint on disk.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Checkpoint {
+    format: u32,
+    /// Of the job file's text: a checkpoint of another job (or of this one edited) is refused.
+    job_hash: String,
+    /// The reducers' names, in job order.
+    reducers: Vec<String>,
+    /// `(chain, first, last)`: inclusive ranges of the pages reduced.
+    done: Vec<(u32, u64, u64)>,
+    /// Pages and records reduced.
+    pub pages: u64,
+    /// Records in those pages.
+    pub records: u64,
+    /// Per worker, per reducer: the saved state, hex-encoded.
+    states: Vec<Vec<String>>,
+}
+
+/// A checkpoint that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckpointError {
+    /// The file could not be read or written.
+    #[error("cannot use the checkpoint `{}`", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not a checkpoint this pagefold wrote.
+    #[error("`{}` is not a pagefold checkpoint: {reason}", path.display())]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The checkpoint belongs to another job, or to this job before it was edited.
+    #[error("the checkpoint `{}` was written for a different version of the job file", path.display())]
+    OtherJob {
+        /// The file.
+        path: PathBuf,
+    },
+}
+
+impl CheckpointError {
+    /// What to do.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Self::OtherJob { path } | Self::Corrupt { path, .. } => Some(format!(
+                "resuming would mix results of two different jobs: restore the job file, or delete `{}` to start over",
+                path.display()
+            )),
+            Self::Io { .. } => None,
+        }
+    }
+}
+
+/// Where a job's checkpoint lives: `DIR/NAME.checkpoint.json`.
+pub fn path_for(dir: &Path, job_name: &str) -> PathBuf {
+    let safe: String = job_name
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    dir.join(format!("{safe}.checkpoint.json"))
+}
+
+/// FNV-1a of the job file's text: stable across runs, builds and machines.
+pub fn job_hash(text: &str) -> String {
+    let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x100_0000_01b3)
+    });
+    format!("{hash:016x}")
+}
+
+impl Checkpoint {
+    /// Reads the checkpoint at `path`, if there is one, and checks it belongs to this job.
+    ///
+    /// # Errors
+    ///
+    /// When it cannot be read, is not a checkpoint, or is another job's.
+    pub fn load(
+        path: &Path,
+        job_hash: &str,
+        reducers: &[String],
+    ) -> Result<Option<Self>, CheckpointError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => {
+                return Err(CheckpointError::Io {
+                    path: path.to_owned(),
+                    source,
+                });
+            }
+        };
+        let corrupt = |reason: String| CheckpointError::Corrupt {
+            path: path.to_owned(),
+            reason,
+        };
+        let checkpoint: Checkpoint =
+            serde_json::from_str(&text).map_err(|e| corrupt(e.to_string()))?;
+        if checkpoint.format != FORMAT {
+            return Err(corrupt(format!(
+                "format {} (this pagefold writes {FORMAT})",
+                checkpoint.format
+            )));
+        }
+        if checkpoint.job_hash != job_hash || checkpoint.reducers != reducers {
+            return Err(CheckpointError::OtherJob {
+                path: path.to_owned(),
+            });
+        }
+        Ok(Some(checkpoint))
+    }
+
+    /// A checkpoint of `snapshots` on top of what `before` (the checkpoint this run resumed)
+    /// already covered.
+    pub fn new(
+        job_hash: &str,
+        reducers: &[String],
+        before: Option<&Checkpoint>,
+        snapshots: &[WorkerSnapshot],
+    ) -> Self {
+        let mut done: BTreeSet<(u32, u64)> = before.map(Checkpoint::done_pages).unwrap_or_default();
+        let mut records = before.map_or(0, |c| c.records);
+        for snapshot in snapshots {
+            done.extend(snapshot.folded.iter().copied());
+            records += snapshot.records;
+        }
+        let states = snapshots
+            .iter()
+            .map(|s| s.states.iter().map(|state| hex(state)).collect())
+            .collect();
+        Self {
+            format: FORMAT,
+            job_hash: job_hash.to_owned(),
+            reducers: reducers.to_vec(),
+            pages: done.len() as u64,
+            done: ranges(&done),
+            records,
+            states,
+        }
+    }
+
+    /// Every `(chain, page)` reduced.
+    pub fn done_pages(&self) -> BTreeSet<(u32, u64)> {
+        self.done
+            .iter()
+            .flat_map(|&(chain, first, last)| (first..=last).map(move |page| (chain, page)))
+            .collect()
+    }
+
+    /// The pages of `chain` reduced.
+    pub fn done_in(&self, chain: u32) -> BTreeSet<u64> {
+        self.done_pages()
+            .into_iter()
+            .filter(|(c, _)| *c == chain)
+            .map(|(_, page)| page)
+            .collect()
+    }
+
+    /// Per worker, per reducer, the saved states.
+    ///
+    /// # Errors
+    ///
+    /// When a state is not valid hex.
+    pub fn states(&self, path: &Path) -> Result<Vec<Vec<Vec<u8>>>, CheckpointError> {
+        self.states
+            .iter()
+            .map(|worker| {
+                worker
+                    .iter()
+                    .map(|state| unhex(state))
+                    .collect::<Option<Vec<_>>>()
+            })
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| CheckpointError::Corrupt {
+                path: path.to_owned(),
+                reason: "a saved state is not hex".into(),
+            })
+    }
+
+    /// Writes the checkpoint atomically (temporary file, flushed, renamed, folder flushed).
+    ///
+    /// # Errors
+    ///
+    /// When the folder cannot be written.
+    pub fn write(&self, path: &Path) -> Result<(), CheckpointError> {
+        let text = serde_json::to_string(self).expect("a checkpoint serializes");
+        let io = |source| CheckpointError::Io {
+            path: path.to_owned(),
+            source,
+        };
+        crate::output::write_atomically(path, &text).map_err(io)?;
+        #[cfg(unix)]
+        if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            // The rename itself is only durable once the folder is flushed.
+            std::fs::File::open(folder)
+                .and_then(|f| f.sync_all())
+                .map_err(io)?;
+        }
+        Ok(())
+    }
+}
+
+fn ranges(pages: &BTreeSet<(u32, u64)>) -> Vec<(u32, u64, u64)> {
+    let mut ranges: Vec<(u32, u64, u64)> = Vec::new();
+    for &(chain, page) in pages {
+        match ranges.last_mut() {
+            Some((c, _, last)) if *c == chain && *last + 1 == page => *last = page,
+            _ => ranges.push((chain, page, page)),
+        }
+    }
+    ranges
+}
+
+fn hex(bytes: &[u8]) -> String {
+    let mut text = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        let _ = write!(text, "{byte:02x}");
+    }
+    text
+}
+
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    if text.len() % 2 != 0 {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_compress_to_ranges_and_back() {
+        let pages: BTreeSet<(u32, u64)> = [(0, 0), (0, 1), (0, 2), (0, 5), (1, 0), (1, 1)].into();
+        assert_eq!(ranges(&pages), [(0, 0, 2), (0, 5, 5), (1, 0, 1)]);
+        let checkpoint = Checkpoint {
+            format: FORMAT,
+            job_hash: job_hash("x"),
+            reducers: vec![],
+            done: ranges(&pages),
+            pages: 6,
+            records: 0,
+            states: vec![],
+        };
+        assert_eq!(checkpoint.done_pages(), pages);
+        assert_eq!(checkpoint.done_in(1), [0, 1].into());
+    }
+
+    #[test]
+    fn hex_round_trips() {
+        let bytes = [0u8, 1, 127, 128, 255];
+        assert_eq!(unhex(&hex(&bytes)).unwrap(), bytes);
+        assert_eq!(unhex("zz"), None);
+        assert_eq!(unhex("abc"), None);
+    }
+}

@@ -1,0 +1,171 @@
+//! Crash and resume: a run killed at any moment (kill -9) or stopped by SIGTERM resumes from
+//! its checkpoint to exactly the result of an uninterrupted run.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use pagefold_demo_api::DemoConfig;
+use serde_json::{Value, json};
+
+use crate::support::{ALL_BUILTINS, Workspace, assert_builtins, demo_server, orders, orders_job};
+
+fn start(job: &Path, checkpoints: &Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_pagefold"))
+        .args(["run", "-q", "--checkpoint-every", "30ms", "--checkpoint"])
+        .arg(checkpoints)
+        .arg(job)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("pagefold starts")
+}
+
+fn finish(child: Child) -> (i32, Value, String) {
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let result = serde_json::from_slice(&output.stdout).unwrap_or(Value::Null);
+    (output.status.code().unwrap_or(-1), result, stderr)
+}
+
+fn slow_job(
+    work: &Workspace,
+    totals: bool,
+) -> (
+    pagefold_demo_api::DemoServer,
+    DemoConfig,
+    std::path::PathBuf,
+) {
+    let config = DemoConfig {
+        records: 6000,
+        totals,
+        latency: Duration::from_millis(30),
+        ..DemoConfig::default()
+    };
+    let server = demo_server(config.clone());
+    let pagination = if totals {
+        "kind = \"page\"\nsize_param = \"per_page\"\nsize = 50\ntotal_records = \"/meta/total\""
+    } else {
+        "kind = \"page\"\nsize_param = \"per_page\"\nsize = 50"
+    };
+    let job = work.job(
+        "slow.toml",
+        &orders_job(&server, pagination, 4, ALL_BUILTINS),
+    );
+    (server, config, job)
+}
+
+#[test]
+fn killed_at_any_moment_the_same_command_resumes_exactly() {
+    let mut resumed_from_a_checkpoint = 0;
+    for totals in [true, false] {
+        for kill_after in [150, 450] {
+            let work = Workspace::new();
+            let checkpoints = work.path().join("checkpoints");
+            let (server, config, job) = slow_job(&work, totals);
+            let mut child = start(&job, &checkpoints);
+            std::thread::sleep(Duration::from_millis(kill_after));
+            child.kill().unwrap(); // SIGKILL: nothing runs after this
+            let _ = child.wait();
+            let saved = checkpoints.join("slow.checkpoint.json").exists();
+
+            let (code, result, stderr) = finish(start(&job, &checkpoints));
+            assert_eq!(
+                code, 0,
+                "totals {totals}, killed after {kill_after} ms:\n{stderr}"
+            );
+            assert_builtins(&result, &orders(&config));
+            assert_eq!(result["pages"], json!(120));
+            assert!(
+                !checkpoints.join("slow.checkpoint.json").exists(),
+                "a finished run removes its checkpoint"
+            );
+            if saved {
+                resumed_from_a_checkpoint += 1;
+                // The resumed run did not fetch again what the checkpoint held.
+                let requests = result["stats"]["requests"].as_u64().unwrap();
+                assert!(
+                    requests < 120,
+                    "totals {totals}, killed after {kill_after} ms: {requests} requests on resume"
+                );
+            }
+            drop(server);
+        }
+    }
+    assert!(
+        resumed_from_a_checkpoint >= 2,
+        "only {resumed_from_a_checkpoint} runs were killed after a checkpoint"
+    );
+}
+
+#[test]
+fn sigterm_saves_progress_writes_nothing_and_exits_143() {
+    let work = Workspace::new();
+    let checkpoints = work.path().join("checkpoints");
+    let (_server, config, job) = slow_job(&work, true);
+    let text = std::fs::read_to_string(&job).unwrap() + "\n[output]\npath = \"out.json\"\n";
+    std::fs::write(&job, text).unwrap();
+    let child = start(&job, &checkpoints);
+    std::thread::sleep(Duration::from_millis(300));
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let (code, _, stderr) = finish(child);
+    assert_eq!(code, 143, "{stderr}");
+    assert!(
+        stderr.contains("error: stopped by SIGTERM; progress saved in"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("hint: nothing was written; run the same command again to resume"),
+        "{stderr}"
+    );
+    assert!(!work.path().join("out.json").exists(), "no partial output");
+    let checkpoint: Value = serde_json::from_str(
+        &std::fs::read_to_string(checkpoints.join("slow.checkpoint.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(
+        checkpoint["pages"].as_u64().unwrap() > 0,
+        "the checkpoint holds the progress"
+    );
+
+    let (code, _, stderr) = finish(start(&job, &checkpoints));
+    assert_eq!(code, 0, "{stderr}");
+    let result: Value =
+        serde_json::from_str(&std::fs::read_to_string(work.path().join("out.json")).unwrap())
+            .unwrap();
+    assert_builtins(&result, &orders(&config));
+}
+
+#[test]
+fn a_checkpoint_of_a_changed_job_is_refused() {
+    let work = Workspace::new();
+    let checkpoints = work.path().join("checkpoints");
+    let (_server, _config, job) = slow_job(&work, true);
+    let child = start(&job, &checkpoints);
+    std::thread::sleep(Duration::from_millis(250));
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let (code, _, _) = finish(child);
+    assert_eq!(code, 143);
+
+    let edited = std::fs::read_to_string(&job)
+        .unwrap()
+        .replace("concurrency = 4", "concurrency = 5");
+    std::fs::write(&job, edited).unwrap();
+    let (code, _, stderr) = finish(start(&job, &checkpoints));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("was written for a different version of the job file"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("hint: resuming would mix results of two different jobs"),
+        "{stderr}"
+    );
+}
