@@ -51,6 +51,8 @@ struct Scenario {
     concurrency: usize,
     totals: bool,
     reducers: String,
+    /// Extra `pagefold demo-api` flags: injected faults.
+    faults: &'static [&'static str],
 }
 
 struct Measured {
@@ -103,6 +105,7 @@ fn main() {
             concurrency: 64,
             totals: true,
             reducers: AGGREGATES.into(),
+            faults: &[],
         },
         Scenario {
             id: "2",
@@ -113,6 +116,7 @@ fn main() {
             concurrency: 64,
             totals: false,
             reducers: AGGREGATES.into(),
+            faults: &[],
         },
         Scenario {
             id: "3a",
@@ -123,6 +127,7 @@ fn main() {
             concurrency: 64,
             totals: true,
             reducers: String::new(),
+            faults: &[],
         },
         Scenario {
             id: "3b",
@@ -133,6 +138,7 @@ fn main() {
             concurrency: 64,
             totals: true,
             reducers: AGGREGATES.into(),
+            faults: &[],
         },
         Scenario {
             id: "4",
@@ -143,6 +149,7 @@ fn main() {
             concurrency: 64,
             totals: true,
             reducers: AGGREGATES.into(),
+            faults: &[],
         },
         Scenario {
             id: "5a",
@@ -153,6 +160,7 @@ fn main() {
             concurrency: 64,
             totals: true,
             reducers: SUM_BUILTIN.into(),
+            faults: &[],
         },
         Scenario {
             id: "5b",
@@ -163,6 +171,25 @@ fn main() {
             concurrency: 64,
             totals: true,
             reducers: sum_plugin,
+            faults: &[],
+        },
+        Scenario {
+            id: "7",
+            name: "faults: 5% 5xx, 2% resets, 2% truncated",
+            pages: scaled(2000),
+            page_size: 50,
+            latency: ms(20),
+            concurrency: 64,
+            totals: true,
+            reducers: AGGREGATES.into(),
+            faults: &[
+                "--error-rate",
+                "0.05",
+                "--reset-rate",
+                "0.02",
+                "--truncate-rate",
+                "0.02",
+            ],
         },
     ];
     let wanted = |id: &str| {
@@ -260,9 +287,17 @@ struct DemoApi {
 }
 
 impl DemoApi {
-    fn start(binary: &Path, pages: u64, page_size: u64, latency: Duration, totals: bool) -> Self {
+    fn start(
+        binary: &Path,
+        pages: u64,
+        page_size: u64,
+        latency: Duration,
+        totals: bool,
+        faults: &[&str],
+    ) -> Self {
         let mut command = Command::new(binary);
         command.args(["demo-api", "--port", "0", "--prerender"]);
+        command.args(faults);
         command.args([
             "--pages",
             &pages.to_string(),
@@ -329,6 +364,7 @@ fn run_pagefold(binary: &Path, scenario: &Scenario, folder: &Path, repeat: usize
         scenario.page_size,
         scenario.latency,
         scenario.totals,
+        scenario.faults,
     );
     let total = if scenario.totals {
         "total_records = \"/meta/total\""
@@ -337,7 +373,8 @@ fn run_pagefold(binary: &Path, scenario: &Scenario, folder: &Path, repeat: usize
     };
     let job = format!(
         "[source]\nurl = \"{url}\"\nrecords = \"/data\"\n[source.pagination]\nkind = \"page\"\nsize_param = \"per_page\"\nsize = {size}\n\
-         max_pages = 1000000\n{total}\n[fetch]\nconcurrency = {concurrency}\n{reducers}",
+         max_pages = 1000000\n{total}\n[fetch]\nconcurrency = {concurrency}\nretries = 8\n\
+         backoff = {{ base = \"5ms\", max = \"100ms\" }}\n{reducers}",
         url = server.url("/orders"),
         size = scenario.page_size,
         concurrency = scenario.concurrency,
@@ -358,6 +395,9 @@ fn run_pagefold(binary: &Path, scenario: &Scenario, folder: &Path, repeat: usize
     let records = result
         .as_ref()
         .and_then(|result| result["records"].as_u64());
+    let retries = result
+        .as_ref()
+        .and_then(|result| result["stats"]["retries"].as_u64());
     let waited_on_reducers = result
         .as_ref()
         .and_then(|result| result["stats"]["waited_on_reducers_seconds"].as_f64())
@@ -365,6 +405,9 @@ fn run_pagefold(binary: &Path, scenario: &Scenario, folder: &Path, repeat: usize
     let expected = scenario.pages * scenario.page_size;
     let note = match (success, records) {
         (false, _) => "FAILED".into(),
+        (true, Some(n)) if n == expected && !scenario.faults.is_empty() => {
+            format!("exact, {} retries", retries.unwrap_or(0))
+        }
         (true, Some(n)) if n == expected => String::new(),
         (true, other) => format!("WRONG: {other:?} records, expected {expected}"),
     };
@@ -402,7 +445,7 @@ fn run_python(
     if !has_requests {
         return skipped("skipped: python3 with requests is not installed");
     }
-    let server = DemoApi::start(binary, pages, page_size, latency, true);
+    let server = DemoApi::start(binary, pages, page_size, latency, true, &[]);
     let script = folder.join("seed_script.py");
     std::fs::write(&script, include_str!("seed_script.py")).expect("the script is written");
     let mut command = Command::new("python3");
@@ -516,9 +559,12 @@ fn print_row(
 
 fn print_targets(results: &[(&str, Measured, Option<Duration>)]) {
     let get = |id: &str| {
-        results
-            .iter()
-            .find(|(i, m, _)| *i == id && m.note.is_empty())
+        results.iter().find(|(i, m, _)| {
+            *i == id
+                && !["FAILED", "WRONG", "skipped"]
+                    .iter()
+                    .any(|bad| m.note.starts_with(bad))
+        })
     };
     let ratio = |id: &str| {
         get(id).and_then(|(_, m, ideal)| ideal.map(|i| m.wall.as_secs_f64() / i.as_secs_f64()))
@@ -605,6 +651,22 @@ fn print_targets(results: &[(&str, Measured, Option<Duration>)]) {
             plugin.map_or("-".into(), |p| format!("{p:.2}×"))
         ),
         plugin.map(|p| p <= 1.05),
+    );
+    let faulty = results.iter().find(|(id, _, _)| *id == "7");
+    check(
+        format!(
+            "scenario 7: under faults the result is exact ({})",
+            faulty.map_or("-".into(), |(_, m, ideal)| format!(
+                "{}; {:.2}× the fault-free ideal",
+                if m.note.is_empty() {
+                    "no retries were needed"
+                } else {
+                    &m.note
+                },
+                ideal.map_or(0.0, |i| m.wall.as_secs_f64() / i.as_secs_f64())
+            ))
+        ),
+        faulty.map(|(_, m, _)| m.note.starts_with("exact")),
     );
     println!("\ntargets (one run on this machine; figures, not a test):");
     for line in lines {

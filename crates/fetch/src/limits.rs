@@ -32,6 +32,9 @@ pub(crate) struct Limits {
     limit: AtomicUsize,
     in_flight: AtomicUsize,
     successes: AtomicUsize,
+    /// Responses since the limit was last lowered: it is lowered at most once a round of
+    /// requests, as TCP does once a round trip, so one burst of 429s halves it once.
+    since_decrease: AtomicUsize,
     room: Notify,
     rate: Option<DefaultDirectRateLimiter>,
     paused_until: Mutex<Option<(Instant, String)>>,
@@ -64,6 +67,7 @@ impl Limits {
             limit: AtomicUsize::new(max),
             in_flight: AtomicUsize::new(0),
             successes: AtomicUsize::new(0),
+            since_decrease: AtomicUsize::new(usize::MAX / 2),
             room: Notify::new(),
             rate,
             paused_until: Mutex::new(None),
@@ -121,14 +125,18 @@ impl Limits {
     pub fn observe(&self, status: StatusCode, headers: &HeaderMap, retry_after: Option<Duration>) {
         let throttled = status == StatusCode::TOO_MANY_REQUESTS;
         let exhausted = remaining(headers) == Some(0);
+        let since_decrease = self.since_decrease.fetch_add(1, Ordering::AcqRel);
         if throttled {
             let limit = self.limit.load(Ordering::Acquire);
-            self.limit.store((limit / 2).max(1), Ordering::Release);
+            if since_decrease >= limit {
+                self.limit.store((limit / 2).max(1), Ordering::Release);
+                self.since_decrease.store(0, Ordering::Release);
+                tracing::info!(
+                    limit = (limit / 2).max(1),
+                    "throttled: lowering concurrency"
+                );
+            }
             self.successes.store(0, Ordering::Release);
-            tracing::info!(
-                limit = (limit / 2).max(1),
-                "throttled: lowering concurrency"
-            );
         } else if status.is_success() {
             let successes = self.successes.fetch_add(1, Ordering::AcqRel) + 1;
             let limit = self.limit.load(Ordering::Acquire);
@@ -221,6 +229,12 @@ mod tests {
         let limits = Limits::new(16, None);
         limits.observe(StatusCode::TOO_MANY_REQUESTS, &HeaderMap::new(), None);
         assert_eq!(limits.limit(), 8);
+        // The rest of the same round of requests does not lower it again…
+        for _ in 0..8 {
+            limits.observe(StatusCode::TOO_MANY_REQUESTS, &HeaderMap::new(), None);
+        }
+        assert_eq!(limits.limit(), 8);
+        // …the next round does.
         limits.observe(StatusCode::TOO_MANY_REQUESTS, &HeaderMap::new(), None);
         assert_eq!(limits.limit(), 4);
         for _ in 0..4 {
