@@ -25,6 +25,8 @@ pub struct Order {
     pub coupon: Option<String>,
     /// A nested object, for pointers such as `/shipping/city`.
     pub shipping: Shipping,
+    /// The day it was placed, `2026-01-01` to `2026-03-01`: 60 days, for date windows.
+    pub created: String,
 }
 
 /// Where an order ships.
@@ -70,6 +72,7 @@ impl Dataset {
             amount: amount_cents as f64 / 100.0,
             items: 1 + next(9),
             coupon,
+            created: date(index % DAYS),
             shipping: Shipping {
                 city: CITIES[next(CITIES.len() as u64) as usize],
             },
@@ -80,6 +83,19 @@ impl Dataset {
     pub fn orders(&self) -> impl Iterator<Item = Order> + '_ {
         (0..self.len).map(|index| self.order(index))
     }
+}
+
+/// Days the orders' `created` dates span.
+pub const DAYS: u64 = 60;
+
+/// Day `day` (from 0) counted from 2026-01-01, as `YYYY-MM-DD`.
+fn date(day: u64) -> String {
+    let (month, day) = match day {
+        0..31 => (1, day + 1),
+        31..59 => (2, day - 30),
+        _ => (3, day - 58),
+    };
+    format!("2026-{month:02}-{day:02}")
 }
 
 fn splitmix(mut x: u64) -> u64 {

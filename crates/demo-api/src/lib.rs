@@ -15,10 +15,14 @@
 //! ```
 #![deny(missing_docs)]
 
+mod auth;
 mod dataset;
 mod faults;
 mod server;
+mod styles;
+mod view;
 
-pub use dataset::{Dataset, Order, STATUSES};
+pub use auth::DemoAuth;
+pub use dataset::{DAYS, Dataset, Order, STATUSES};
 pub use faults::Faults;
 pub use server::{DemoConfig, DemoServer, Stats, WindowLimit, router, serve};

@@ -10,14 +10,17 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Serialize;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
+use crate::auth::DemoAuth;
 use crate::faults::{Fault, broken_body, refusal};
+use crate::styles::{self, Style};
+use crate::view::View;
 use crate::{Dataset, Faults, Order};
 
 /// How the demo API behaves.
@@ -45,6 +48,11 @@ pub struct DemoConfig {
     /// Render every page of `default_page_size` once at start and serve it from memory, so
     /// that a benchmark measures the client, not the fake API's JSON encoding.
     pub prerender: bool,
+    /// Whether `/cursor/orders` hands out, from the third page on, the cursor of the first
+    /// again (a broken API that would make a naive client loop forever).
+    pub cursor_loop: bool,
+    /// Credentials every request must carry (401 without them).
+    pub auth: Option<DemoAuth>,
 }
 
 impl Default for DemoConfig {
@@ -60,6 +68,8 @@ impl Default for DemoConfig {
             faults: Faults::default(),
             prerender: false,
             window_limit: None,
+            cursor_loop: false,
+            auth: None,
         }
     }
 }
@@ -82,6 +92,7 @@ pub struct Stats {
     arrivals: Mutex<Vec<Instant>>,
     requests: AtomicU64,
     throttled: AtomicU64,
+    credentialed: AtomicU64,
     in_flight: AtomicU64,
     peak_in_flight: AtomicU64,
     body_bytes: AtomicU64,
@@ -94,6 +105,7 @@ impl Default for Stats {
             arrivals: Mutex::default(),
             requests: AtomicU64::default(),
             throttled: AtomicU64::default(),
+            credentialed: AtomicU64::default(),
             in_flight: AtomicU64::default(),
             peak_in_flight: AtomicU64::default(),
             body_bytes: AtomicU64::default(),
@@ -116,6 +128,11 @@ impl Stats {
         self.requests.load(Ordering::Relaxed)
     }
 
+    /// Requests that carried credentials: an `Authorization` or `X-API-Key` header.
+    pub fn credentialed(&self) -> u64 {
+        self.credentialed.load(Ordering::Relaxed)
+    }
+
     /// Requests refused with 429 for going over the window limit.
     pub fn throttled(&self) -> u64 {
         self.throttled.load(Ordering::Relaxed)
@@ -132,9 +149,9 @@ impl Stats {
     }
 }
 
-struct Shared {
-    config: DemoConfig,
-    dataset: Dataset,
+pub(crate) struct Shared {
+    pub(crate) config: DemoConfig,
+    pub(crate) dataset: Dataset,
     stats: Arc<Stats>,
     attempts: Mutex<HashMap<String, u32>>,
     /// Pre-rendered pages 1, 2, … of `default_page_size` (empty unless `prerender`).
@@ -149,6 +166,12 @@ struct Shared {
 ///   from 0): `{"data": [...], "meta": {...}}`, with `total` and `total_pages` in `meta` when
 ///   totals are on;
 /// * `GET /orders/bare?…`: the same pages as a bare JSON array;
+/// * `GET /cursor/orders?cursor=C&limit=S`: cursors in `meta.next_cursor`, `meta.has_more`;
+/// * `GET /stripe/orders?limit=S&starting_after=ID`: Stripe's list shape and `has_more`;
+/// * `GET /next/orders?page=N&per_page=S`: the next page's URL in `links.next`;
+/// * `GET /links/orders?page=N&per_page=S`: a bare array and GitHub's `Link` header;
+/// * `GET /redirect?to=URL`: a 302 to `URL`;
+/// * every orders route takes `status`, `since` and `until` (dates) filters;
 /// * `GET /_stats`: `{"requests": n, "peak_in_flight": n, "body_bytes": n}` so far.
 pub fn router(config: DemoConfig, stats: Arc<Stats>) -> Router {
     let dataset = Dataset {
@@ -168,8 +191,13 @@ pub fn router(config: DemoConfig, stats: Arc<Stats>) -> Router {
     }
     let shared = Arc::new(shared);
     Router::new()
-        .route("/orders", get(orders))
-        .route("/orders/bare", get(bare_orders))
+        .route("/orders", get(|s, q, h| orders(s, q, h, Style::Pages)))
+        .route("/orders/bare", get(|s, q, h| orders(s, q, h, Style::Bare)))
+        .route("/cursor/orders", get(|s, q, h| orders(s, q, h, Style::Cursor)))
+        .route("/stripe/orders", get(|s, q, h| orders(s, q, h, Style::Stripe)))
+        .route("/next/orders", get(|s, q, h| orders(s, q, h, Style::NextUrl)))
+        .route("/links/orders", get(|s, q, h| orders(s, q, h, Style::Links)))
+        .route("/redirect", get(redirect))
         .route("/_stats", get(served_stats))
         .with_state(shared)
 }
@@ -200,7 +228,8 @@ fn prerender(shared: &Shared) -> Vec<Bytes> {
                 meta.total = Some(config.records);
                 meta.total_pages = Some(config.records.div_ceil(size));
             }
-            Bytes::from(render(shared, (page - 1) * size, size, meta, false))
+            let view = View::new(shared.dataset, &HashMap::new());
+            Bytes::from(render(shared, &view, (page - 1) * size, size, meta, false))
         })
         .collect()
 }
@@ -240,19 +269,30 @@ async fn served_stats(State(shared): State<Arc<Shared>>) -> Response {
 async fn orders(
     State(shared): State<Arc<Shared>>,
     Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    style: Style,
 ) -> Response {
-    respond(&shared, &query, false).await
+    respond(&shared, &query, &headers, style).await
 }
 
-async fn bare_orders(
-    State(shared): State<Arc<Shared>>,
-    Query(query): Query<HashMap<String, String>>,
-) -> Response {
-    respond(&shared, &query, true).await
+/// `GET /redirect?to=URL`: 302 to `URL`, for testing where credentials go.
+async fn redirect(State(shared): State<Arc<Shared>>, Query(query): Query<HashMap<String, String>>, headers: HeaderMap) -> Response {
+    count_credentials(&shared, &headers);
+    match query.get("to") {
+        Some(to) => (StatusCode::FOUND, [(header::LOCATION, to.clone())]).into_response(),
+        None => bad_request("`to` is missing"),
+    }
 }
 
-async fn respond(shared: &Shared, query: &HashMap<String, String>, bare: bool) -> Response {
+fn count_credentials(shared: &Shared, headers: &HeaderMap) {
+    if headers.contains_key(header::AUTHORIZATION) || headers.contains_key("x-api-key") {
+        shared.stats.credentialed.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+async fn respond(shared: &Shared, query: &HashMap<String, String>, headers: &HeaderMap, style: Style) -> Response {
     let stats = &shared.stats;
+    count_credentials(shared, headers);
     stats.requests.fetch_add(1, Ordering::Relaxed);
     stats
         .arrivals
@@ -263,6 +303,12 @@ async fn respond(shared: &Shared, query: &HashMap<String, String>, bare: bool) -
     stats.peak_in_flight.fetch_max(now, Ordering::Relaxed);
     if !shared.config.latency.is_zero() {
         tokio::time::sleep(shared.config.latency).await;
+    }
+    if let Some(auth) = &shared.config.auth
+        && !auth.allows(headers, query)
+    {
+        stats.in_flight.fetch_sub(1, Ordering::Relaxed);
+        return (StatusCode::UNAUTHORIZED, axum::Json(serde_json::json!({ "error": "bad credentials" }))).into_response();
     }
     let limit_headers = match shared.window_headers() {
         Ok(headers) => headers,
@@ -278,18 +324,20 @@ async fn respond(shared: &Shared, query: &HashMap<String, String>, bare: bool) -
     }
     let response = match fault.as_ref().and_then(refusal) {
         Some(refused) => refused,
-        None => match page(shared, query, bare) {
+        None => match page(shared, query, headers, style) {
             Err(refused) => *refused,
-            Ok(body) => {
+            Ok((body, style_headers)) => {
                 stats
                     .body_bytes
                     .fetch_add(body.len() as u64, Ordering::Relaxed);
                 let broken = fault
                     .as_ref()
                     .and_then(|fault| broken_body(fault, body.clone()));
-                broken.unwrap_or_else(|| {
+                let mut response = broken.unwrap_or_else(|| {
                     ([(header::CONTENT_TYPE, "application/json")], body).into_response()
-                })
+                });
+                response.headers_mut().extend(style_headers);
+                response
             }
         },
     };
@@ -299,13 +347,23 @@ async fn respond(shared: &Shared, query: &HashMap<String, String>, bare: bool) -
     response
 }
 
-/// The page a query asks for, or the response that refuses it.
+/// The page a query asks for (with any headers its style adds), or the response that
+/// refuses it.
 fn page(
     shared: &Shared,
     query: &HashMap<String, String>,
-    bare: bool,
-) -> Result<Bytes, Box<Response>> {
+    headers: &HeaderMap,
+    style: Style,
+) -> Result<(Bytes, HeaderMap), Box<Response>> {
+    if !matches!(style, Style::Pages | Style::Bare) {
+        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1");
+        return styles::page(shared, query, host, style)
+            .map(|(body, headers)| (body.into(), headers))
+            .map_err(|message| Box::new(bad_request(&message)));
+    }
+    let bare = style == Style::Bare;
     let config = &shared.config;
+    let view = View::new(shared.dataset, query);
     let number = |key: &str| -> Result<Option<u64>, String> {
         query
             .get(key)
@@ -352,31 +410,30 @@ fn page(
         }
     };
     if config.totals {
-        meta.total = Some(config.records);
-        meta.total_pages = Some(config.records.div_ceil(size.max(1)));
+        meta.total = Some(view.len());
+        meta.total_pages = Some(view.len().div_ceil(size.max(1)));
     }
+    let filtered = query.contains_key("status") || query.contains_key("since") || query.contains_key("until");
     if !bare
+        && !filtered
         && offset.is_none()
         && let Some(page) = page
         && size == config.default_page_size
         && let Some(body) = shared.rendered.get((page as usize).wrapping_sub(1))
     {
-        return Ok(body.clone());
+        return Ok((body.clone(), HeaderMap::new()));
     }
-    Ok(render(shared, start, size, meta, bare).into())
+    Ok((render(shared, &view, start, size, meta, bare).into(), HeaderMap::new()))
 }
 
 /// The body of the page of `size` orders from `start`.
-fn render(shared: &Shared, start: u64, size: u64, meta: Meta, bare: bool) -> Vec<u8> {
+fn render(shared: &Shared, view: &View, start: u64, size: u64, meta: Meta, bare: bool) -> Vec<u8> {
     let config = &shared.config;
     let mut start = start;
-    if config.repeat_last_page && start >= config.records && config.records > 0 && size > 0 {
-        start = (config.records - 1) / size * size;
+    if config.repeat_last_page && start >= view.len() && view.len() > 0 && size > 0 {
+        start = (view.len() - 1) / size * size;
     }
-    let end = start.saturating_add(size).min(config.records);
-    let orders: Vec<Order> = (start..end.max(start))
-        .map(|index| shared.dataset.order(index))
-        .collect();
+    let orders: Vec<Order> = view.slice(start, start.saturating_add(size));
     if bare {
         serde_json::to_vec(&orders)
     } else {

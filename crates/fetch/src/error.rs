@@ -47,6 +47,9 @@ pub enum PageFailure {
         /// The start of the response body, if it was text.
         detail: String,
     },
+    /// Redirects went on too long.
+    #[error("more than {0} redirects")]
+    Redirects(usize),
     /// The body could not be read completely.
     #[error("the response body broke off: {0}")]
     Body(String),
@@ -100,7 +103,7 @@ impl PageFailure {
             | Self::NotJson { .. }
             | Self::NotUtf8 { .. } => true,
             Self::Status { status, .. } => matches!(status, 408 | 429 | 500 | 502 | 503 | 504),
-            Self::TooLarge { .. } | Self::NoRecords { .. } => false,
+            Self::TooLarge { .. } | Self::NoRecords { .. } | Self::Redirects(_) => false,
         }
     }
 }

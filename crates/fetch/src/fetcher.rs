@@ -10,7 +10,7 @@ use url::Url;
 use crate::limits::{Limits, Rate};
 use crate::page::{PageMeta, PageParser, body_start};
 use crate::retry::retry_after;
-use crate::{Backoff, FetchError, FetchObserver, Page, PageFailure, SafeUrl};
+use crate::{Auth, Backoff, FetchError, FetchObserver, Page, PageFailure, SafeUrl};
 
 /// How hard to push an API, and how patiently.
 #[derive(Debug, Clone)]
@@ -95,6 +95,7 @@ impl Fetcher {
             .pool_max_idle_per_host(concurrency)
             .tcp_nodelay(true)
             .gzip(true)
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(FetchError::Client)?;
         Ok(Self {
@@ -165,15 +166,35 @@ impl Fetcher {
         &self,
         request: &PageRequest<'_>,
     ) -> (Result<Bytes, PageFailure>, Option<Duration>) {
-        let sent = self
-            .client
-            .get(request.url.clone())
-            .headers(request.headers.clone())
-            .send()
-            .await;
-        let mut response = match sent {
-            Ok(response) => response,
-            Err(error) => return (Err(self.classify(&error)), None),
+        // Redirects are followed here, not by the client, so that credentials never go to
+        // another origin.
+        let mut url = request.url.clone();
+        let mut redirects = 0;
+        let mut response = loop {
+            let mut builder = self.client.get(url.clone()).headers(request.headers.clone());
+            if let Some(auth) = request.auth {
+                builder = auth.apply(builder, &url, &request.url);
+            }
+            let response = match builder.send().await {
+                Ok(response) => response,
+                Err(error) => return (Err(self.classify(&error)), None),
+            };
+            let location = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|location| location.to_str().ok())
+                .and_then(|location| url.join(location).ok());
+            match location {
+                Some(next) if response.status().is_redirection() => {
+                    redirects += 1;
+                    if redirects > MAX_REDIRECTS {
+                        return (Err(PageFailure::Redirects(MAX_REDIRECTS)), None);
+                    }
+                    tracing::debug!(to = %SafeUrl::new(next.clone(), request.secret_params), "following a redirect");
+                    url = next;
+                }
+                _ => break response,
+            }
         };
         let status = response.status();
         let wait = retry_after(response.headers());
@@ -259,10 +280,14 @@ fn error_chain(error: &reqwest::Error) -> String {
     parts.join(": ")
 }
 
+/// Redirects followed for one request before giving up.
+const MAX_REDIRECTS: usize = 10;
+
 /// Everything needed to request one page.
 pub(crate) struct PageRequest<'a> {
     pub url: Url,
     pub headers: &'a HeaderMap,
+    pub auth: Option<&'a Auth>,
     pub secret_params: &'a [String],
     pub parser: &'a PageParser,
     pub chain: u32,

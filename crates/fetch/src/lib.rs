@@ -36,6 +36,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod auth;
 mod error;
 mod fetcher;
 mod limits;
@@ -46,6 +47,7 @@ mod retry;
 mod safe_url;
 mod source;
 
+pub use auth::Auth;
 pub use error::{FetchError, PageFailure};
 pub use fetcher::{FetchOptions, Fetcher, OnError};
 pub use limits::Rate;

@@ -221,6 +221,7 @@ impl Fetcher {
         let request = PageRequest {
             url,
             headers: &source.headers,
+            auth: source.auth.as_ref(),
             secret_params: &source.secret_params,
             parser,
             chain,
@@ -304,6 +305,7 @@ impl Fetcher {
                     let request = PageRequest {
                         url,
                         headers: &source.headers,
+                        auth: source.auth.as_ref(),
                         secret_params: &source.secret_params,
                         parser,
                         chain,

@@ -4,6 +4,8 @@ use pagefold_json::Pointer;
 use reqwest::header::HeaderMap;
 use url::Url;
 
+use crate::Auth;
+
 /// One API endpoint to page through.
 #[derive(Debug, Clone)]
 pub struct Source {
@@ -15,6 +17,8 @@ pub struct Source {
     pub headers: HeaderMap,
     /// Query parameters whose values are secrets, hidden wherever a URL is shown.
     pub secret_params: Vec<String>,
+    /// Credentials, sent only to the origin of `url`.
+    pub auth: Option<Auth>,
     /// Where the records array is in a page (`""`: the page is the array).
     pub records: Pointer,
     /// How pages follow each other.
@@ -29,6 +33,7 @@ impl Source {
             query: Vec::new(),
             headers: HeaderMap::new(),
             secret_params: Vec::new(),
+            auth: None,
             records,
             pagination,
         }

@@ -181,6 +181,8 @@ impl DemoApiArgs {
             totals: !self.no_totals,
             repeat_last_page: self.repeat_last_page,
             prerender: self.prerender,
+            cursor_loop: false,
+            auth: None,
             window_limit: self
                 .window_limit
                 .map(|requests| pagefold_demo_api::WindowLimit {

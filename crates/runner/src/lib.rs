@@ -21,3 +21,4 @@ pub mod plugin_new;
 pub mod progress;
 pub mod reduce;
 pub mod run;
+pub mod secrets;

@@ -164,7 +164,7 @@ fn finish(report: &RunReport, concurrency: &usize, quiet: bool) -> Result<u8, Fa
         }
     }
     for warning in &report.document.warnings {
-        eprintln!("warning: {warning}");
+        eprintln!("warning: {}", pagefold::secrets::redact(warning));
     }
     let skipped = report.document.skipped.len();
     if skipped > 0 {

@@ -64,8 +64,8 @@ impl FetchObserver for Progress {
     }
 
     fn retry(&self, url: &SafeUrl, reason: &str, wait: Duration) {
-        self.bar
-            .set_message(format!("retrying `{url}` in {wait:.1?}: {reason}"));
+        let message = format!("retrying `{url}` in {wait:.1?}: {reason}");
+        self.bar.set_message(crate::secrets::redact(&message));
     }
 }
 

@@ -46,8 +46,12 @@ impl Failure {
         self
     }
 
-    /// The text printed on stderr.
+    /// The text printed on stderr, with every secret hidden.
     pub fn render(&self) -> String {
+        pagefold::secrets::redact(&self.render_raw())
+    }
+
+    fn render_raw(&self) -> String {
         let mut text = format!("error: {}\n", self.message);
         if let Some(snippet) = &self.snippet {
             for line in snippet.lines() {

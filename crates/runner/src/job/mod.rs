@@ -3,7 +3,9 @@
 //!
 //! Format version 1. Keys may be added; none will change meaning.
 
+mod auth;
 mod checkpoint;
+mod env;
 mod fetch;
 mod output;
 mod pagination;
@@ -17,6 +19,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
+pub use auth::AuthSpec;
 pub use checkpoint::CheckpointSpec;
 pub use fetch::FetchSpec;
 pub use output::OutputSpec;
@@ -137,6 +140,7 @@ impl Located {
 }
 
 /// Semantic problems found after deserializing, each with the span it is about.
+#[derive(Debug)]
 pub(crate) struct Problem {
     pub span: Range<usize>,
     pub message: String,
@@ -178,8 +182,24 @@ impl Job {
     ///
     /// When the text is not a valid job; the error names the line and column.
     pub fn parse(path: &Path, text: &str) -> Result<Self, JobError> {
+        Self::parse_with_env(path, text, |name| std::env::var(name).ok())
+    }
+
+    /// [`Job::parse`] with `${env.NAME}` read through `lookup`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Job::parse`].
+    pub fn parse_with_env(path: &Path, text: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<Self, JobError> {
+        let original = text;
+        let invalid = |span: Range<usize>, message: String, hint: Option<String>| {
+            JobError::Invalid(Box::new(locate(path, original, span, crate::secrets::redact(&message), hint)))
+        };
+        let expanded = env::expand(text, lookup).map_err(|problem| invalid(problem.span, problem.message, problem.hint))?;
+        let text = expanded.text.as_str();
+        // Positions in the expanded text, mapped back to the file the user wrote.
         let locate = |span: Range<usize>, message: String, hint: Option<String>| {
-            JobError::Invalid(Box::new(locate(path, text, span, message, hint)))
+            invalid(expanded.original(span.start)..expanded.original(span.end), message, hint)
         };
         let file: JobFile = toml::from_str(text).map_err(|error| {
             let span = error.span().unwrap_or(0..0);
@@ -220,7 +240,7 @@ impl Job {
             output,
             on_error: file.on_error,
             checkpoint: file.checkpoint.map(|checkpoint| checkpoint.resolved(&base)),
-            text_hash: crate::checkpoint::job_hash(text),
+            text_hash: crate::checkpoint::job_hash(original),
         })
     }
 }

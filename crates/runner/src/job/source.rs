@@ -8,7 +8,7 @@ use serde::{Deserialize, Deserializer};
 use toml::Spanned;
 use url::Url;
 
-use super::{PaginationSpec, Problem};
+use super::{AuthSpec, PaginationSpec, Problem};
 
 /// `[source]`.
 #[derive(Debug, Clone, Deserialize)]
@@ -27,6 +27,8 @@ pub struct SourceSpec {
     pub headers: Spanned<BTreeMap<String, String>>,
     /// `[source.pagination]`; no pagination when absent.
     pub pagination: Option<Spanned<PaginationSpec>>,
+    /// `[source.auth]`; no credentials when absent.
+    pub auth: Option<Spanned<AuthSpec>>,
     /// More query parameters whose values are secrets, hidden wherever a URL is shown (on
     /// top of [`SECRET_PARAMS`]).
     #[serde(default)]
@@ -68,6 +70,9 @@ impl SourceSpec {
                     format!("the value of header `{name}` is not a valid HTTP header value (control characters or non-ASCII)"),
                 ));
             }
+        }
+        if let Some(auth) = &self.auth {
+            auth.get_ref().check(auth.span(), problems);
         }
         if let Some(pagination) = &self.pagination {
             pagination.get_ref().check(pagination.span(), problems);
@@ -153,10 +158,12 @@ impl SourceSpec {
             .map(|(key, value)| (key.clone(), value.to_string()))
             .collect();
         source.headers = self.header_map();
+        source.auth = self.auth.as_ref().and_then(|auth| auth.get_ref().to_fetch());
         source.secret_params = SECRET_PARAMS
             .iter()
             .map(|p| (*p).to_owned())
             .chain(self.secret_params.iter().cloned())
+            .chain(source.auth.as_ref().and_then(|auth| auth.secret_param()).map(str::to_owned))
             .collect();
         source
     }
