@@ -20,11 +20,17 @@ pub enum DemoAuth {
 
 impl DemoAuth {
     pub(crate) fn allows(&self, headers: &HeaderMap, query: &HashMap<String, String>) -> bool {
-        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let header = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
         match self {
             Self::Bearer(token) => header("authorization") == Some(format!("Bearer {token}")),
             Self::Basic(user, password) => {
-                header("authorization") == Some(format!("Basic {}", base64(&format!("{user}:{password}"))))
+                header("authorization")
+                    == Some(format!("Basic {}", base64(&format!("{user}:{password}"))))
             }
             Self::Header(name, value) => header(name).as_ref() == Some(value),
             Self::Query(param, value) => query.get(param) == Some(value),
@@ -38,7 +44,10 @@ fn base64(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = String::new();
     for chunk in bytes.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
         for i in 0..4 {
             if i <= chunk.len() {
                 out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);

@@ -193,10 +193,22 @@ pub fn router(config: DemoConfig, stats: Arc<Stats>) -> Router {
     Router::new()
         .route("/orders", get(|s, q, h| orders(s, q, h, Style::Pages)))
         .route("/orders/bare", get(|s, q, h| orders(s, q, h, Style::Bare)))
-        .route("/cursor/orders", get(|s, q, h| orders(s, q, h, Style::Cursor)))
-        .route("/stripe/orders", get(|s, q, h| orders(s, q, h, Style::Stripe)))
-        .route("/next/orders", get(|s, q, h| orders(s, q, h, Style::NextUrl)))
-        .route("/links/orders", get(|s, q, h| orders(s, q, h, Style::Links)))
+        .route(
+            "/cursor/orders",
+            get(|s, q, h| orders(s, q, h, Style::Cursor)),
+        )
+        .route(
+            "/stripe/orders",
+            get(|s, q, h| orders(s, q, h, Style::Stripe)),
+        )
+        .route(
+            "/next/orders",
+            get(|s, q, h| orders(s, q, h, Style::NextUrl)),
+        )
+        .route(
+            "/links/orders",
+            get(|s, q, h| orders(s, q, h, Style::Links)),
+        )
         .route("/redirect", get(redirect))
         .route("/_stats", get(served_stats))
         .with_state(shared)
@@ -276,7 +288,11 @@ async fn orders(
 }
 
 /// `GET /redirect?to=URL`: 302 to `URL`, for testing where credentials go.
-async fn redirect(State(shared): State<Arc<Shared>>, Query(query): Query<HashMap<String, String>>, headers: HeaderMap) -> Response {
+async fn redirect(
+    State(shared): State<Arc<Shared>>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
     count_credentials(&shared, &headers);
     match query.get("to") {
         Some(to) => (StatusCode::FOUND, [(header::LOCATION, to.clone())]).into_response(),
@@ -290,7 +306,12 @@ fn count_credentials(shared: &Shared, headers: &HeaderMap) {
     }
 }
 
-async fn respond(shared: &Shared, query: &HashMap<String, String>, headers: &HeaderMap, style: Style) -> Response {
+async fn respond(
+    shared: &Shared,
+    query: &HashMap<String, String>,
+    headers: &HeaderMap,
+    style: Style,
+) -> Response {
     let stats = &shared.stats;
     count_credentials(shared, headers);
     stats.requests.fetch_add(1, Ordering::Relaxed);
@@ -308,7 +329,11 @@ async fn respond(shared: &Shared, query: &HashMap<String, String>, headers: &Hea
         && !auth.allows(headers, query)
     {
         stats.in_flight.fetch_sub(1, Ordering::Relaxed);
-        return (StatusCode::UNAUTHORIZED, axum::Json(serde_json::json!({ "error": "bad credentials" }))).into_response();
+        return (
+            StatusCode::UNAUTHORIZED,
+            axum::Json(serde_json::json!({ "error": "bad credentials" })),
+        )
+            .into_response();
     }
     let limit_headers = match shared.window_headers() {
         Ok(headers) => headers,
@@ -356,7 +381,10 @@ fn page(
     style: Style,
 ) -> Result<(Bytes, HeaderMap), Box<Response>> {
     if !matches!(style, Style::Pages | Style::Bare) {
-        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1");
+        let host = headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("127.0.0.1");
         return styles::page(shared, query, host, style)
             .map(|(body, headers)| (body.into(), headers))
             .map_err(|message| Box::new(bad_request(&message)));
@@ -413,7 +441,8 @@ fn page(
         meta.total = Some(view.len());
         meta.total_pages = Some(view.len().div_ceil(size.max(1)));
     }
-    let filtered = query.contains_key("status") || query.contains_key("since") || query.contains_key("until");
+    let filtered =
+        query.contains_key("status") || query.contains_key("since") || query.contains_key("until");
     if !bare
         && !filtered
         && offset.is_none()
@@ -423,7 +452,10 @@ fn page(
     {
         return Ok((body.clone(), HeaderMap::new()));
     }
-    Ok((render(shared, &view, start, size, meta, bare).into(), HeaderMap::new()))
+    Ok((
+        render(shared, &view, start, size, meta, bare).into(),
+        HeaderMap::new(),
+    ))
 }
 
 /// The body of the page of `size` orders from `start`.

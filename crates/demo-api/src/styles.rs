@@ -37,19 +37,28 @@ pub(crate) fn page(
     let number = |key: &str| -> Result<Option<u64>, String> {
         query
             .get(key)
-            .map(|value| value.parse::<u64>().map_err(|_| format!("`{key}` must be a non-negative integer, not `{value}`")))
+            .map(|value| {
+                value
+                    .parse::<u64>()
+                    .map_err(|_| format!("`{key}` must be a non-negative integer, not `{value}`"))
+            })
             .transpose()
     };
-    let size = number(if matches!(style, Style::NextUrl | Style::Links) { "per_page" } else { "limit" })?
-        .unwrap_or(config.default_page_size)
-        .clamp(1, config.max_page_size.max(1));
+    let size = number(if matches!(style, Style::NextUrl | Style::Links) {
+        "per_page"
+    } else {
+        "limit"
+    })?
+    .unwrap_or(config.default_page_size)
+    .clamp(1, config.max_page_size.max(1));
     let view = View::new(shared.dataset, query);
     let mut headers = HeaderMap::new();
     let body = match style {
         Style::Cursor => {
             let start = match query.get("cursor") {
                 None => 0,
-                Some(cursor) => decode(cursor).ok_or_else(|| format!("`{cursor}` is not a cursor of this API"))?,
+                Some(cursor) => decode(cursor)
+                    .ok_or_else(|| format!("`{cursor}` is not a cursor of this API"))?,
             };
             let end = start + size;
             let more = end < view.len();
@@ -66,7 +75,9 @@ pub(crate) fn page(
         Style::Stripe => {
             let start = match number("starting_after")? {
                 None => 0,
-                Some(id) => view.after_id(id).ok_or_else(|| format!("no order `{id}` to start after"))?,
+                Some(id) => view
+                    .after_id(id)
+                    .ok_or_else(|| format!("no order `{id}` to start after"))?,
             };
             let end = start + size;
             json!({ "object": "list", "url": "/stripe/orders", "data": view.slice(start, end), "has_more": end < view.len() })
@@ -85,7 +96,15 @@ pub(crate) fn page(
                 pairs.push(("page".into(), page.to_string()));
                 pairs.push(("per_page".into(), size.to_string()));
                 let query: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                format!("/{}/orders?{}", if style == Style::Links { "links" } else { "next" }, query.join("&"))
+                format!(
+                    "/{}/orders?{}",
+                    if style == Style::Links {
+                        "links"
+                    } else {
+                        "next"
+                    },
+                    query.join("&")
+                )
             };
             if style == Style::Links {
                 let mut links = Vec::new();

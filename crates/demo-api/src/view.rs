@@ -19,7 +19,11 @@ impl View {
         let since = query.get("since");
         let until = query.get("until");
         if status.is_none() && since.is_none() && until.is_none() {
-            return Self { indices: None, len: dataset.len, dataset };
+            return Self {
+                indices: None,
+                len: dataset.len,
+                dataset,
+            };
         }
         let indices: Vec<u64> = (0..dataset.len)
             .filter(|&index| {
@@ -29,7 +33,11 @@ impl View {
                     && until.is_none_or(|until| order.created.as_str() < until.as_str())
             })
             .collect();
-        Self { len: indices.len() as u64, indices: Some(indices), dataset }
+        Self {
+            len: indices.len() as u64,
+            indices: Some(indices),
+            dataset,
+        }
     }
 
     pub fn len(&self) -> u64 {
@@ -41,7 +49,10 @@ impl View {
         let end = end.min(self.len);
         (start.min(end)..end)
             .map(|position| {
-                let index = self.indices.as_ref().map_or(position, |indices| indices[position as usize]);
+                let index = self
+                    .indices
+                    .as_ref()
+                    .map_or(position, |indices| indices[position as usize]);
                 self.dataset.order(index)
             })
             .collect()
@@ -52,7 +63,10 @@ impl View {
         let index = id.checked_sub(1)?;
         match &self.indices {
             None => (index < self.len).then_some(index + 1),
-            Some(indices) => indices.binary_search(&index).ok().map(|position| position as u64 + 1),
+            Some(indices) => indices
+                .binary_search(&index)
+                .ok()
+                .map(|position| position as u64 + 1),
         }
     }
 }

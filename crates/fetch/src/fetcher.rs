@@ -171,7 +171,10 @@ impl Fetcher {
         let mut url = request.url.clone();
         let mut redirects = 0;
         let mut response = loop {
-            let mut builder = self.client.get(url.clone()).headers(request.headers.clone());
+            let mut builder = self
+                .client
+                .get(url.clone())
+                .headers(request.headers.clone());
             if let Some(auth) = request.auth {
                 builder = auth.apply(builder, &url, &request.url);
             }

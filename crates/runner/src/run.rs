@@ -10,10 +10,10 @@ use pagefold_fetch::{FetchError, FetchSummary, Fetcher, OnError, Resume};
 
 use crate::checkpoint::{self, Checkpoint, CheckpointError};
 use crate::job::{Job, OnErrorSpec};
-use crate::secrets;
 use crate::output::{ResultDocument, RunStats, Skipped, write_atomically};
 use crate::progress::Progress;
 use crate::reduce::{ReduceError, Reducers, Work, WorkerPool};
+use crate::secrets;
 
 /// How to run a job, from the command line.
 #[derive(Debug, Clone, Default)]
@@ -314,11 +314,18 @@ pub fn run(job: &Job, options: &RunOptions) -> Result<RunReport, RunError> {
         pages: summary.pages + pages_before,
         records: summary.records + records_before,
         reducers: merged.values,
-        warnings: summary.warnings.iter().map(|w| secrets::redact(w)).collect(),
+        warnings: summary
+            .warnings
+            .iter()
+            .map(|w| secrets::redact(w))
+            .collect(),
         skipped: summary
             .skipped
             .iter()
-            .map(|page| Skipped { url: secrets::redact(&page.url), reason: secrets::redact(&page.reason) })
+            .map(|page| Skipped {
+                url: secrets::redact(&page.url),
+                reason: secrets::redact(&page.reason),
+            })
             .collect(),
         stats: RunStats {
             requests: summary.requests,

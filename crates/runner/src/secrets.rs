@@ -12,7 +12,9 @@ const SHORTEST: usize = 4;
 /// Remembers `value` as a secret for the rest of the process.
 pub fn register(value: &str) {
     if value.len() >= SHORTEST {
-        let mut secrets = SECRETS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut secrets = SECRETS
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if !secrets.iter().any(|known| known == value) {
             secrets.push(value.to_owned());
             // Longest first, so that a secret containing another is hidden whole.
@@ -23,7 +25,9 @@ pub fn register(value: &str) {
 
 /// `text` with every registered secret replaced by `****`.
 pub fn redact(text: &str) -> String {
-    let secrets = SECRETS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let secrets = SECRETS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let mut text = text.to_owned();
     for secret in secrets.iter() {
         if text.contains(secret.as_str()) {

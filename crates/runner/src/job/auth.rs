@@ -52,22 +52,32 @@ impl AuthSpec {
             secrets::register(secret);
             if secret.is_empty() {
                 problems.push(
-                    Problem::new(span.clone(), "the credential in `[source.auth]` is empty")
-                        .hint("if it comes from `${env.NAME}`, check that the variable holds the token"),
+                    Problem::new(span.clone(), "the credential in `[source.auth]` is empty").hint(
+                        "if it comes from `${env.NAME}`, check that the variable holds the token",
+                    ),
                 );
             }
         }
         if let Self::Header { name, value } = self {
             if HeaderName::from_bytes(name.as_bytes()).is_err() {
-                problems.push(Problem::new(span.clone(), format!("`{name}` is not a valid HTTP header name")));
+                problems.push(Problem::new(
+                    span.clone(),
+                    format!("`{name}` is not a valid HTTP header name"),
+                ));
             }
             if HeaderValue::from_str(value).is_err() {
-                problems.push(Problem::new(span, "the auth header's value is not a valid HTTP header value"));
+                problems.push(Problem::new(
+                    span,
+                    "the auth header's value is not a valid HTTP header value",
+                ));
             }
         } else if let Self::Bearer { token } = self
             && HeaderValue::from_str(&format!("Bearer {token}")).is_err()
         {
-            problems.push(Problem::new(span, "the bearer token has characters a header cannot carry"));
+            problems.push(Problem::new(
+                span,
+                "the bearer token has characters a header cannot carry",
+            ));
         }
     }
 
@@ -75,14 +85,18 @@ impl AuthSpec {
     pub fn to_fetch(&self) -> Option<pagefold_fetch::Auth> {
         Some(match self {
             Self::Bearer { token } => pagefold_fetch::Auth::Bearer(token.clone()),
-            Self::Basic { username, password } => {
-                pagefold_fetch::Auth::Basic { username: username.clone(), password: password.clone() }
-            }
+            Self::Basic { username, password } => pagefold_fetch::Auth::Basic {
+                username: username.clone(),
+                password: password.clone(),
+            },
             Self::Header { name, value } => pagefold_fetch::Auth::Header {
                 name: HeaderName::from_bytes(name.as_bytes()).ok()?,
                 value: HeaderValue::from_str(value).ok()?,
             },
-            Self::Query { param, value } => pagefold_fetch::Auth::Query { param: param.clone(), value: value.clone() },
+            Self::Query { param, value } => pagefold_fetch::Auth::Query {
+                param: param.clone(),
+                value: value.clone(),
+            },
         })
     }
 }

@@ -33,7 +33,10 @@ impl Expanded {
 }
 
 /// Replaces `${env.NAME}` with the variable's value, read through `lookup`.
-pub(crate) fn expand(text: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<Expanded, Problem> {
+pub(crate) fn expand(
+    text: &str,
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<Expanded, Problem> {
     const OPEN: &str = "${env.";
     let mut out = String::with_capacity(text.len());
     let mut replacements = Vec::new();
@@ -41,18 +44,30 @@ pub(crate) fn expand(text: &str, lookup: impl Fn(&str) -> Option<String>) -> Res
     while let Some(found) = text[rest..].find(OPEN) {
         let start = rest + found;
         let Some(close) = text[start..].find('}') else {
-            return Err(Problem::new(start..start + OPEN.len(), "`${env.` is not closed with `}`"));
+            return Err(Problem::new(
+                start..start + OPEN.len(),
+                "`${env.` is not closed with `}`",
+            ));
         };
         let end = start + close + 1;
         let name = &text[start + OPEN.len()..end - 1];
-        let valid = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        let valid = name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
             && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !valid {
-            return Err(Problem::new(start..end, format!("`{name}` is not an environment variable name")));
+            return Err(Problem::new(
+                start..end,
+                format!("`{name}` is not an environment variable name"),
+            ));
         }
         let Some(value) = lookup(name) else {
-            return Err(Problem::new(start..end, format!("the environment variable `{name}` is not set"))
-                .hint(format!("export {name}=… before running pagefold")));
+            return Err(Problem::new(
+                start..end,
+                format!("the environment variable `{name}` is not set"),
+            )
+            .hint(format!("export {name}=… before running pagefold")));
         };
         secrets::register(&value);
         out.push_str(&text[rest..start]);
@@ -62,7 +77,10 @@ pub(crate) fn expand(text: &str, lookup: impl Fn(&str) -> Option<String>) -> Res
         rest = end;
     }
     out.push_str(&text[rest..]);
-    Ok(Expanded { text: out, replacements })
+    Ok(Expanded {
+        text: out,
+        replacements,
+    })
 }
 
 /// Escapes a value for the inside of a double-quoted TOML string.
@@ -96,7 +114,10 @@ mod tests {
         let text = r#"url = "https://${env.HOST}/x"
 token = "${env.TOKEN}""#;
         let expanded = expand(text, lookup).unwrap();
-        assert_eq!(expanded.text, "url = \"https://api.example/x\"\ntoken = \"ab\\\"c\\\\d\"");
+        assert_eq!(
+            expanded.text,
+            "url = \"https://api.example/x\"\ntoken = \"ab\\\"c\\\\d\""
+        );
         let token_at = expanded.text.find("token").unwrap();
         assert_eq!(expanded.original(token_at), text.find("token").unwrap());
         let inside = expanded.text.find("api.example").unwrap() + 3;
@@ -106,7 +127,10 @@ token = "${env.TOKEN}""#;
     #[test]
     fn an_unset_variable_is_an_error_naming_it() {
         let problem = expand("a = \"${env.NOPE}\"", lookup).err().unwrap();
-        assert_eq!(problem.message, "the environment variable `NOPE` is not set");
+        assert_eq!(
+            problem.message,
+            "the environment variable `NOPE` is not set"
+        );
         assert_eq!(problem.span, 5..16);
         assert!(expand("a = \"${env.9x}\"", lookup).is_err());
     }

@@ -190,16 +190,31 @@ impl Job {
     /// # Errors
     ///
     /// As [`Job::parse`].
-    pub fn parse_with_env(path: &Path, text: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<Self, JobError> {
+    pub fn parse_with_env(
+        path: &Path,
+        text: &str,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, JobError> {
         let original = text;
         let invalid = |span: Range<usize>, message: String, hint: Option<String>| {
-            JobError::Invalid(Box::new(locate(path, original, span, crate::secrets::redact(&message), hint)))
+            JobError::Invalid(Box::new(locate(
+                path,
+                original,
+                span,
+                crate::secrets::redact(&message),
+                hint,
+            )))
         };
-        let expanded = env::expand(text, lookup).map_err(|problem| invalid(problem.span, problem.message, problem.hint))?;
+        let expanded = env::expand(text, lookup)
+            .map_err(|problem| invalid(problem.span, problem.message, problem.hint))?;
         let text = expanded.text.as_str();
         // Positions in the expanded text, mapped back to the file the user wrote.
         let locate = |span: Range<usize>, message: String, hint: Option<String>| {
-            invalid(expanded.original(span.start)..expanded.original(span.end), message, hint)
+            invalid(
+                expanded.original(span.start)..expanded.original(span.end),
+                message,
+                hint,
+            )
         };
         let file: JobFile = toml::from_str(text).map_err(|error| {
             let span = error.span().unwrap_or(0..0);

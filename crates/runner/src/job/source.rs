@@ -158,12 +158,21 @@ impl SourceSpec {
             .map(|(key, value)| (key.clone(), value.to_string()))
             .collect();
         source.headers = self.header_map();
-        source.auth = self.auth.as_ref().and_then(|auth| auth.get_ref().to_fetch());
+        source.auth = self
+            .auth
+            .as_ref()
+            .and_then(|auth| auth.get_ref().to_fetch());
         source.secret_params = SECRET_PARAMS
             .iter()
             .map(|p| (*p).to_owned())
             .chain(self.secret_params.iter().cloned())
-            .chain(source.auth.as_ref().and_then(|auth| auth.secret_param()).map(str::to_owned))
+            .chain(
+                source
+                    .auth
+                    .as_ref()
+                    .and_then(|auth| auth.secret_param())
+                    .map(str::to_owned),
+            )
             .collect();
         source
     }

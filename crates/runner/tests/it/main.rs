@@ -1,6 +1,8 @@
 //! End-to-end tests: the `pagefold` binary against real HTTP servers on loopback, real plugin
 //! libraries built from this workspace.
 
+/// Credentials: every auth kind, tokens from the environment never shown, no token across origins.
+mod auth;
 /// The bad input corpus: every case fails cleanly with its message.
 mod corpus;
 /// Exact results under injected faults; Retry-After honoured.

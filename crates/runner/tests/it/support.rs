@@ -225,3 +225,13 @@ pub fn assert_builtins(result: &Value, orders: &[Order]) {
     );
     assert_eq!(result["records"], json!(orders.len()));
 }
+
+/// Runs `pagefold ARGS` with extra environment variables.
+pub fn pagefold_with_env(args: &[&str], env: &[(&str, &str)]) -> Run {
+    let output = Command::new(env!("CARGO_BIN_EXE_pagefold"))
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .expect("pagefold runs");
+    Run { output }
+}
