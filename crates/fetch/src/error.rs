@@ -25,6 +25,16 @@ pub enum FetchError {
         #[source]
         failure: PageFailure,
     },
+    /// A chain named a page it had already named: following it would never end.
+    #[error("the API loops: after {pages} pages, `{url}` names `{repeated}` again")]
+    Loop {
+        /// The page that would be fetched again, redacted.
+        url: SafeUrl,
+        /// The cursor or URL seen twice.
+        repeated: String,
+        /// Pages fetched before.
+        pages: u64,
+    },
     /// The consumer of pages went away (it failed, or the run is being stopped).
     #[error("the consumer of pages stopped")]
     ConsumerGone,

@@ -131,12 +131,15 @@ impl Fetcher {
                 outcome
             };
             let failure = match outcome {
-                Ok(body) => {
+                Ok((body, link)) => {
                     match request
                         .parser
                         .parse(request.chain, request.index, safe_url(), body)
                     {
-                        Ok((page, meta)) => return Ok((page, meta, attempts)),
+                        Ok((page, mut meta)) => {
+                            meta.link = link;
+                            return Ok((page, meta, attempts));
+                        }
                         Err(failure) => failure,
                     }
                 }
@@ -165,7 +168,10 @@ impl Fetcher {
     async fn attempt(
         &self,
         request: &PageRequest<'_>,
-    ) -> (Result<Bytes, PageFailure>, Option<Duration>) {
+    ) -> (
+        Result<(Bytes, Option<String>), PageFailure>,
+        Option<Duration>,
+    ) {
         // Redirects are followed here, not by the client, so that credentials never go to
         // another origin.
         let mut url = request.url.clone();
@@ -200,6 +206,11 @@ impl Fetcher {
             }
         };
         let status = response.status();
+        let link = response
+            .headers()
+            .get(reqwest::header::LINK)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let wait = retry_after(response.headers());
         self.limits.observe(status, response.headers(), wait);
         if !status.is_success() {
@@ -237,7 +248,7 @@ impl Fetcher {
                     }
                     body.extend_from_slice(&chunk);
                 }
-                Ok(None) => return (Ok(body.freeze()), None),
+                Ok(None) => return (Ok((body.freeze(), link)), None),
                 Err(error) => return (Err(self.classify_body(&error)), None),
             }
         }

@@ -37,6 +37,7 @@
 #![deny(missing_docs)]
 
 mod auth;
+mod chain;
 mod error;
 mod fetcher;
 mod limits;
@@ -56,4 +57,7 @@ pub use page::Page;
 pub use paginate::{FetchSummary, Resume, SkippedPage};
 pub use retry::Backoff;
 pub use safe_url::SafeUrl;
-pub use source::{NumberedPagination, NumberedStyle, Pagination, Source, StopRule};
+pub use source::{
+    ChainedPagination, CursorFrom, NextPage, NumberedPagination, NumberedStyle, Pagination, Source,
+    StopRule,
+};

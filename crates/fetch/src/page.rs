@@ -78,7 +78,7 @@ impl Page {
     ///
     /// When the body is not JSON or has no array at `records`.
     pub fn from_json(url: SafeUrl, body: Bytes, records: &Pointer) -> Result<Page, PageFailure> {
-        PageParser::new(records, None, None)
+        PageParser::new(records, MetaPointers::default())
             .parse(0, 0, url, body)
             .map(|(page, _)| page)
     }
@@ -97,36 +97,59 @@ impl fmt::Debug for Page {
 }
 
 /// What the pagination logic needs from a page besides the page itself.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct PageMeta {
     pub total_pages: Option<u64>,
     pub total_records: Option<u64>,
+    /// The value at the `next` pointer (a cursor or a URL), as text; `None` when absent,
+    /// `null` or empty.
+    pub next: Option<String>,
+    /// The value at the `has_more` pointer.
+    pub has_more: Option<bool>,
+    /// The `Link` header.
+    pub link: Option<String>,
 }
 
-/// Finds the records array, and the totals where the job says they are, in one pass.
+/// Where the pagination logic looks in a page besides the records.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct MetaPointers<'a> {
+    pub total_pages: Option<&'a Pointer>,
+    pub total_records: Option<&'a Pointer>,
+    pub next: Option<&'a Pointer>,
+    pub has_more: Option<&'a Pointer>,
+}
+
+/// Finds the records array, and whatever the pagination reads, in one pass.
 #[derive(Debug, Clone)]
 pub(crate) struct PageParser {
     records: Pointer,
     pointers: PointerSet,
     total_pages: Option<usize>,
     total_records: Option<usize>,
+    next: Option<usize>,
+    has_more: Option<usize>,
 }
 
 impl PageParser {
-    pub fn new(
-        records: &Pointer,
-        total_pages: Option<&Pointer>,
-        total_records: Option<&Pointer>,
-    ) -> Self {
-        let wanted: Vec<&Pointer> = [Some(records), total_pages, total_records]
-            .into_iter()
-            .flatten()
-            .collect();
+    pub fn new(records: &Pointer, meta: MetaPointers<'_>) -> Self {
+        let wanted: Vec<&Pointer> = [
+            Some(records),
+            meta.total_pages,
+            meta.total_records,
+            meta.next,
+            meta.has_more,
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
         let pointers = PointerSet::new(wanted.iter().copied());
+        let slot = |pointer: Option<&Pointer>| pointer.and_then(|p| pointers.slot_of(p));
         Self {
             records: records.clone(),
-            total_pages: total_pages.and_then(|p| pointers.slot_of(p)),
-            total_records: total_records.and_then(|p| pointers.slot_of(p)),
+            total_pages: slot(meta.total_pages),
+            total_records: slot(meta.total_records),
+            next: slot(meta.next),
+            has_more: slot(meta.has_more),
             pointers,
         }
     }
@@ -175,6 +198,12 @@ impl PageParser {
                 .total_records
                 .and_then(|slot| found[slot])
                 .and_then(read_count),
+            next: self.next.and_then(|slot| found[slot]).and_then(read_text),
+            has_more: self
+                .has_more
+                .and_then(|slot| found[slot])
+                .map(|raw| raw.get() == "true"),
+            link: None,
         };
         Ok((
             Page {
@@ -202,6 +231,22 @@ fn element_bounds(raw: &RawValue) -> Option<Vec<(u32, u32)>> {
             Some((start, start + u32::try_from(element.len()).ok()?))
         })
         .collect()
+}
+
+/// Reads a cursor or URL: a string's text, or a number's; `None` for null or empty.
+fn read_text(raw: &RawValue) -> Option<String> {
+    let text = match serde_json::from_str::<String>(raw.get()) {
+        Ok(text) => text,
+        Err(_)
+            if raw
+                .get()
+                .starts_with(['-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9']) =>
+        {
+            raw.get().to_owned()
+        }
+        Err(_) => return None,
+    };
+    (!text.is_empty()).then_some(text)
 }
 
 /// Reads a total: a non-negative integer, or a string holding one (some APIs quote numbers).
@@ -244,7 +289,13 @@ mod tests {
 
     fn parser(records: &str) -> PageParser {
         let total: Pointer = "/meta/total".parse().unwrap();
-        PageParser::new(&records.parse().unwrap(), None, Some(&total))
+        PageParser::new(
+            &records.parse().unwrap(),
+            MetaPointers {
+                total_records: Some(&total),
+                ..MetaPointers::default()
+            },
+        )
     }
 
     fn url() -> SafeUrl {

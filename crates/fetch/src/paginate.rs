@@ -19,7 +19,7 @@ use futures_util::stream::FuturesUnordered;
 use url::Url;
 
 use crate::fetcher::{Attempts, PageRequest};
-use crate::page::{PageMeta, PageParser};
+use crate::page::{MetaPointers, PageMeta, PageParser};
 use crate::{
     FetchError, FetchObserver, Fetcher, NumberedPagination, NumberedStyle, OnError, Page,
     Pagination, Source, StopRule,
@@ -75,7 +75,7 @@ pub struct SkippedPage {
 }
 
 impl FetchSummary {
-    fn count_attempts(&mut self, attempts: Attempts) {
+    pub(crate) fn count_attempts(&mut self, attempts: Attempts) {
         self.requests += u64::from(attempts.requests);
         self.retries += u64::from(attempts.requests.saturating_sub(1));
         self.request_time += attempts.request_time;
@@ -107,10 +107,10 @@ fn sum_reported(a: Option<u64>, b: Option<u64>) -> Option<u64> {
 }
 
 /// Hands accepted pages to the consumer and keeps the books.
-struct Accepted<'a, T> {
+pub(crate) struct Accepted<'a, T> {
     sink: async_channel::Sender<T>,
-    observer: &'a dyn FetchObserver,
-    summary: FetchSummary,
+    pub(crate) observer: &'a dyn FetchObserver,
+    pub(crate) summary: FetchSummary,
     on_error: OnError,
     resume: &'a Resume,
 }
@@ -118,7 +118,7 @@ struct Accepted<'a, T> {
 impl<T: From<Page>> Accepted<'_, T> {
     /// A page failed for good: the run fails, or (with [`OnError::Skip`]) the page is listed
     /// as skipped and the run goes on.
-    fn failed(&mut self, error: FetchError) -> Result<(), FetchError> {
+    pub(crate) fn failed(&mut self, error: FetchError) -> Result<(), FetchError> {
         match error {
             FetchError::Page { url, failure, .. } if self.on_error == OnError::Skip => {
                 tracing::warn!(%url, %failure, "skipping a page");
@@ -132,7 +132,7 @@ impl<T: From<Page>> Accepted<'_, T> {
         }
     }
 
-    async fn take(&mut self, page: Page) -> Result<(), FetchError> {
+    pub(crate) async fn take(&mut self, page: Page) -> Result<(), FetchError> {
         if self.resume.done.contains(&page.index()) {
             // Reduced by the run this one resumes: not counted or reduced twice.
             return Ok(());
@@ -187,7 +187,7 @@ impl Fetcher {
         };
         match &source.pagination {
             Pagination::None => {
-                let parser = PageParser::new(&source.records, None, None);
+                let parser = PageParser::new(&source.records, MetaPointers::default());
                 let url = with_query(&source.url, &source.query, &[]);
                 observer.total_pages(chain, 1);
                 match self
@@ -205,11 +205,15 @@ impl Fetcher {
                 self.run_numbered(source, numbered, chain, &mut accepted)
                     .await?;
             }
+            Pagination::Chained(chained) => {
+                self.run_chained(source, chained, chain, &mut accepted)
+                    .await?;
+            }
         }
         Ok(accepted.summary)
     }
 
-    async fn fetch_one(
+    pub(crate) async fn fetch_one(
         &self,
         source: &Source,
         parser: &PageParser,
@@ -241,8 +245,11 @@ impl Fetcher {
     ) -> Result<(), FetchError> {
         let parser = PageParser::new(
             &source.records,
-            numbered.total_pages.as_ref(),
-            numbered.total_records.as_ref(),
+            MetaPointers {
+                total_pages: numbered.total_pages.as_ref(),
+                total_records: numbered.total_records.as_ref(),
+                ..MetaPointers::default()
+            },
         );
         let window = self.options.concurrency.max(1) as u64;
         let mut plan: Option<Plan> = None;
@@ -549,7 +556,7 @@ fn numbered_url(
 }
 
 /// `base` with `query` and then `paging` set, each replacing a parameter of the same name.
-fn with_query(base: &Url, query: &[(String, String)], paging: &[(&str, String)]) -> Url {
+pub(crate) fn with_query(base: &Url, query: &[(String, String)], paging: &[(&str, String)]) -> Url {
     let mut url = base.clone();
     let replaced =
         |key: &str| query.iter().any(|(k, _)| k == key) || paging.iter().any(|(k, _)| *k == key);

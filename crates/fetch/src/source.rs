@@ -48,6 +48,51 @@ pub enum Pagination {
     /// Pages addressed by a number or an offset in a query parameter, which can be requested
     /// concurrently.
     Numbered(NumberedPagination),
+    /// Each page names the next: a chain.
+    Chained(ChainedPagination),
+}
+
+/// Pagination where each page names the next.
+#[derive(Debug, Clone)]
+pub struct ChainedPagination {
+    /// Where the next page is named.
+    pub next: NextPage,
+    /// The query parameter of the page size, if the API takes one.
+    pub size_param: Option<String>,
+    /// The page size to ask for.
+    pub size: Option<u64>,
+    /// Never request more than this many pages.
+    pub max_pages: u64,
+}
+
+/// How a page names the next.
+#[derive(Debug, Clone)]
+pub enum NextPage {
+    /// A cursor, sent back as the query parameter `param`.
+    Cursor {
+        /// The query parameter.
+        param: String,
+        /// Where the cursor is.
+        from: CursorFrom,
+        /// A boolean that says whether more pages follow.
+        has_more: Option<Pointer>,
+    },
+    /// The next page's URL (relative URLs resolve against the current page's).
+    Url {
+        /// Where the URL is.
+        next: Pointer,
+    },
+    /// RFC 8288 `Link: <…>; rel="next"`.
+    LinkHeader,
+}
+
+/// Where a cursor is.
+#[derive(Debug, Clone)]
+pub enum CursorFrom {
+    /// At a JSON Pointer in the page.
+    Field(Pointer),
+    /// In a field of the page's last record (Stripe's `starting_after` = the last id).
+    LastRecord(Pointer),
 }
 
 /// Whether the parameter counts pages or records.

@@ -2,7 +2,10 @@
 
 use std::ops::Range;
 
-use pagefold_fetch::{NumberedPagination, NumberedStyle, Pagination, StopRule};
+use pagefold_fetch::{
+    ChainedPagination, CursorFrom, NextPage, NumberedPagination, NumberedStyle, Pagination,
+    StopRule,
+};
 use pagefold_json::Pointer;
 use serde::Deserialize;
 
@@ -32,6 +35,13 @@ pub struct PaginationSpec {
     /// What ends the pages when no total is known.
     #[serde(default)]
     pub stop: StopSpec,
+    /// `cursor`: JSON Pointer to the next cursor; `next_url`: to the next page's URL.
+    pub next: Option<Pointer>,
+    /// `cursor`: take the cursor from this field of the page's last record instead (Stripe's
+    /// `starting_after`).
+    pub next_from_last_record: Option<Pointer>,
+    /// `cursor`: JSON Pointer to a boolean that says whether more pages follow.
+    pub has_more: Option<Pointer>,
 }
 
 fn default_max_pages() -> u64 {
@@ -48,6 +58,12 @@ pub enum PaginationKind {
     Offset,
     /// One request.
     None,
+    /// A cursor in each page, sent back as `param`.
+    Cursor,
+    /// The next page's URL in each page.
+    NextUrl,
+    /// RFC 8288 `Link: <…>; rel="next"` (GitHub).
+    LinkHeader,
 }
 
 /// `stop`.
@@ -63,7 +79,6 @@ pub enum StopSpec {
 
 impl PaginationSpec {
     pub(crate) fn check(&self, span: Range<usize>, problems: &mut Vec<Problem>) {
-        let mut problem = |message: String| problems.push(Problem::new(span.clone(), message));
         if self.kind == PaginationKind::None {
             let set: Vec<&str> = [
                 ("param", self.param.is_some()),
@@ -77,31 +92,168 @@ impl PaginationSpec {
             .filter_map(|(key, set)| set.then_some(key))
             .collect();
             if !set.is_empty() {
-                problem(format!(
+                problems.push(Problem::new(span.clone(), format!(
                     "`{}` has no meaning with kind = \"none\"; remove it or choose kind = \"page\" or \"offset\"",
                     set.join("`, `")
-                ));
+                )));
             }
             return;
         }
+        let chained = matches!(
+            self.kind,
+            PaginationKind::Cursor | PaginationKind::NextUrl | PaginationKind::LinkHeader
+        );
+        let not_for = |keys: &[(&str, bool)], kind: &str, problems: &mut Vec<Problem>| {
+            let set: Vec<&str> = keys
+                .iter()
+                .filter_map(|(key, set)| set.then_some(*key))
+                .collect();
+            if !set.is_empty() {
+                problems.push(Problem::new(
+                    span.clone(),
+                    format!(
+                        "`{}` has no meaning with kind = \"{kind}\"",
+                        set.join("`, `")
+                    ),
+                ));
+            }
+        };
+        let kind_name = match self.kind {
+            PaginationKind::Cursor => "cursor",
+            PaginationKind::NextUrl => "next_url",
+            PaginationKind::LinkHeader => "link_header",
+            PaginationKind::Page => "page",
+            PaginationKind::Offset => "offset",
+            PaginationKind::None => "none",
+        };
+        if chained {
+            not_for(
+                &[
+                    ("start", self.start.is_some()),
+                    ("total_pages", self.total_pages.is_some()),
+                    ("total_records", self.total_records.is_some()),
+                    ("stop", self.stop != StopSpec::EmptyPage),
+                ],
+                kind_name,
+                problems,
+            );
+        } else {
+            not_for(
+                &[
+                    ("next", self.next.is_some()),
+                    (
+                        "next_from_last_record",
+                        self.next_from_last_record.is_some(),
+                    ),
+                    ("has_more", self.has_more.is_some()),
+                ],
+                kind_name,
+                problems,
+            );
+        }
+        match self.kind {
+            PaginationKind::Cursor => {
+                if self.param.is_none() {
+                    problems.push(
+                        Problem::new(span.clone(), "kind = \"cursor\" needs `param`, the query parameter that carries the cursor")
+                            .hint("e.g. param = \"cursor\" (or \"starting_after\" for Stripe)"),
+                    );
+                }
+                if self.next.is_some() == self.next_from_last_record.is_some() {
+                    problems.push(
+                        Problem::new(span.clone(), "kind = \"cursor\" needs one of `next` (where the cursor is) or `next_from_last_record`")
+                            .hint("e.g. next = \"/meta/next_cursor\", or next_from_last_record = \"/id\" for Stripe"),
+                    );
+                }
+            }
+            PaginationKind::NextUrl => {
+                if self.next.is_none() {
+                    problems.push(Problem::new(
+                        span.clone(),
+                        "kind = \"next_url\" needs `next`, the JSON Pointer of the next page's URL",
+                    ));
+                }
+                not_for(
+                    &[
+                        ("param", self.param.is_some()),
+                        (
+                            "next_from_last_record",
+                            self.next_from_last_record.is_some(),
+                        ),
+                        ("has_more", self.has_more.is_some()),
+                    ],
+                    kind_name,
+                    problems,
+                );
+            }
+            PaginationKind::LinkHeader => {
+                not_for(
+                    &[
+                        ("param", self.param.is_some()),
+                        ("next", self.next.is_some()),
+                        (
+                            "next_from_last_record",
+                            self.next_from_last_record.is_some(),
+                        ),
+                        ("has_more", self.has_more.is_some()),
+                    ],
+                    kind_name,
+                    problems,
+                );
+            }
+            _ => {}
+        }
         if self.size == Some(0) {
-            problem("`size` must be at least 1".into());
+            problems.push(Problem::new(span.clone(), "`size` must be at least 1"));
         }
         if self.size_param.is_some() && self.size.is_none() {
-            problem("`size_param` is set but `size` is not: set the page size to ask for".into());
+            problems.push(Problem::new(
+                span.clone(),
+                "`size_param` is set but `size` is not: set the page size to ask for",
+            ));
         }
         if self.max_pages == 0 {
-            problem("`max_pages` must be at least 1".into());
+            problems.push(Problem::new(span.clone(), "`max_pages` must be at least 1"));
         }
         if self.param.as_deref() == Some("") || self.size_param.as_deref() == Some("") {
-            problem("query parameter names cannot be empty".into());
+            problems.push(Problem::new(
+                span.clone(),
+                "query parameter names cannot be empty",
+            ));
         }
     }
 
     /// The pagination the fetcher runs.
     pub fn to_fetch(&self) -> Pagination {
+        let chained = |next: NextPage| {
+            Pagination::Chained(ChainedPagination {
+                next,
+                size_param: self.size_param.clone(),
+                size: self.size,
+                max_pages: self.max_pages,
+            })
+        };
         let style = match self.kind {
             PaginationKind::None => return Pagination::None,
+            PaginationKind::Cursor => {
+                let from = match (&self.next, &self.next_from_last_record) {
+                    (Some(next), _) => CursorFrom::Field(next.clone()),
+                    (None, Some(field)) => CursorFrom::LastRecord(field.clone()),
+                    (None, None) => unreachable!("checked before running"),
+                };
+                let param = self.param.clone().unwrap_or_else(|| "cursor".into());
+                return chained(NextPage::Cursor {
+                    param,
+                    from,
+                    has_more: self.has_more.clone(),
+                });
+            }
+            PaginationKind::NextUrl => {
+                return chained(NextPage::Url {
+                    next: self.next.clone().unwrap_or_else(Pointer::root),
+                });
+            }
+            PaginationKind::LinkHeader => return chained(NextPage::LinkHeader),
             PaginationKind::Page => NumberedStyle::Page,
             PaginationKind::Offset => NumberedStyle::Offset,
         };

@@ -3,6 +3,8 @@
 
 /// Credentials: every auth kind, tokens from the environment never shown, no token across origins.
 mod auth;
+/// Chained pagination: cursors, next URLs, Link headers, loops.
+mod chains;
 /// The bad input corpus: every case fails cleanly with its message.
 mod corpus;
 /// Exact results under injected faults; Retry-After honoured.
