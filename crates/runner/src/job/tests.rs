@@ -67,8 +67,12 @@ fn errors_name_the_place_and_what_is_expected() {
             "jobs/x.toml:2:7: `not a url` is not a URL: relative URL without a base",
         ),
         (
-            "[source]\nurl = \"http://x/\"\n[source.pagination]\nkind = \"cursor\"\n",
-            "jobs/x.toml:4:8: unknown variant `cursor`, expected one of `page`, `offset`, `none`",
+            "[source]\nurl = \"http://x/\"\n[source.pagination]\nkind = \"cursr\"\n",
+            "jobs/x.toml:4:8: unknown variant `cursr`, expected one of `page`, `offset`, `none`, `cursor`, `next_url`, `link_header`",
+        ),
+        (
+            "[source]\nurl = \"http://x/\"\n[source.pagination]\nkind = \"cursor\"\nparam = \"after\"\n",
+            "jobs/x.toml:3:1: kind = \"cursor\" needs one of `next` (where the cursor is) or `next_from_last_record`",
         ),
         (
             "[source]\nurl = \"http://x/\"\n[source.pagination]\nkind = \"page\"\nsize_param = \"n\"\n",
