@@ -21,11 +21,25 @@ pub struct ResultDocument {
     /// What the user should know about the result (a total that did not match, a cap hit).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// Pages and records of each partition (`[source.partitions]`), in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub partitions: Vec<PartitionResult>,
     /// Pages given up on (`on_error = "skip"`), each with its URL and why.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub skipped: Vec<Skipped>,
     /// How the run went: requests, retries, time.
     pub stats: RunStats,
+}
+
+/// What one partition's chain reduced.
+#[derive(Debug, Clone, Serialize)]
+pub struct PartitionResult {
+    /// The partition's values, e.g. `{"repo": "a/b"}`.
+    pub values: std::collections::BTreeMap<String, String>,
+    /// Pages reduced.
+    pub pages: u64,
+    /// Records reduced.
+    pub records: u64,
 }
 
 /// A page given up on.
@@ -112,6 +126,7 @@ mod tests {
             records: 2,
             reducers: vec![("z".into(), 1.into()), ("a".into(), 2.into())],
             warnings: vec![],
+            partitions: vec![],
             skipped: vec![],
             stats: RunStats {
                 requests: 1,

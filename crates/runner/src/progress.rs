@@ -10,6 +10,8 @@ use pagefold_fetch::{FetchObserver, FetchSummary, SafeUrl};
 pub struct Progress {
     bar: ProgressBar,
     records: AtomicU64,
+    /// Pages per chain, where known: the bar's length is their sum.
+    totals: std::sync::Mutex<std::collections::HashMap<u32, u64>>,
 }
 
 impl Progress {
@@ -29,6 +31,7 @@ impl Progress {
         Self {
             bar,
             records: AtomicU64::new(0),
+            totals: Default::default(),
         }
     }
 
@@ -39,8 +42,13 @@ impl Progress {
 }
 
 impl FetchObserver for Progress {
-    fn total_pages(&self, _chain: u32, pages: u64) {
-        self.bar.set_length(pages);
+    fn total_pages(&self, chain: u32, pages: u64) {
+        let mut totals = self
+            .totals
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        totals.insert(chain, pages);
+        self.bar.set_length(totals.values().sum());
         self.bar.set_style(
             ProgressStyle::with_template(
                 "{spinner} [{bar:30}] {pos}/{len} pages · {msg} · {per_sec} · ETA {eta}",

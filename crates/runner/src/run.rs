@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use pagefold_fetch::{FetchError, FetchSummary, Fetcher, OnError, Resume};
 
 use crate::checkpoint::{self, Checkpoint, CheckpointError};
-use crate::job::{Job, OnErrorSpec};
-use crate::output::{ResultDocument, RunStats, Skipped, write_atomically};
+use crate::job::{Assignment, Job, OnErrorSpec};
+use crate::output::{PartitionResult, ResultDocument, RunStats, Skipped, write_atomically};
 use crate::progress::Progress;
 use crate::reduce::{ReduceError, Reducers, Work, WorkerPool};
 use crate::secrets;
@@ -169,13 +169,43 @@ impl Checkpoints {
     }
 }
 
+/// Fetches every chain (partition), at most `concurrency` chains at a time, all under the
+/// fetcher's one concurrency limit. The first chain that fails stops them all.
+async fn fetch_chains(
+    fetcher: &Fetcher,
+    chains: &[(Assignment, pagefold_fetch::Source)],
+    work: &async_channel::Sender<Work>,
+    progress: &Progress,
+    resumes: &[Resume],
+    concurrency: usize,
+) -> Result<Vec<FetchSummary>, FetchError> {
+    use futures_util::{StreamExt, TryStreamExt};
+    let runs =
+        chains
+            .iter()
+            .zip(resumes)
+            .enumerate()
+            .map(|(chain, ((_, source), resume))| async move {
+                fetcher
+                    .run(source, chain as u32, work.clone(), progress, resume)
+                    .await
+                    .map(|summary| (chain, summary))
+            });
+    let mut summaries: Vec<(usize, FetchSummary)> = futures_util::stream::iter(runs)
+        .buffer_unordered(concurrency.max(1))
+        .try_collect()
+        .await?;
+    summaries.sort_by_key(|(chain, _)| *chain);
+    Ok(summaries.into_iter().map(|(_, summary)| summary).collect())
+}
+
 /// Runs the fetch to its end, saving checkpoints on the way, unless a signal stops it.
 async fn drive(
-    fetch: impl Future<Output = Result<FetchSummary, FetchError>>,
+    fetch: impl Future<Output = Result<Vec<FetchSummary>, FetchError>>,
     pool: &WorkerPool,
     work: &async_channel::Sender<Work>,
     checkpoints: &Checkpoints,
-) -> Result<FetchSummary, RunError> {
+) -> Result<Vec<FetchSummary>, RunError> {
     let mut ticker = tokio::time::interval(checkpoints.every.unwrap_or(Duration::from_secs(3600)));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     ticker.tick().await;
@@ -244,7 +274,7 @@ pub fn run(job: &Job, options: &RunOptions) -> Result<RunReport, RunError> {
         OnErrorSpec::Skip => OnError::Skip,
     };
     let fetcher = Fetcher::new(options_for_fetch)?;
-    let source = job.source.to_fetch();
+    let chains = job.source.chains();
     let workers = options
         .workers
         .or(job.fetch.workers.as_ref().map(|w| *w.get_ref()))
@@ -257,13 +287,22 @@ pub fn run(job: &Job, options: &RunOptions) -> Result<RunReport, RunError> {
         Some(checkpoint) => Some(reducers.restore(&checkpoint.states(&checkpoints.path)?)?),
         None => None,
     };
-    let resume = checkpoints
-        .resumed
-        .as_ref()
-        .map_or_else(Resume::default, |checkpoint| Resume {
-            done: checkpoint.done_in(0),
-            records: checkpoint.records,
-        });
+    let resumes: Vec<Resume> = (0..chains.len() as u32)
+        .map(|chain| {
+            checkpoints
+                .resumed
+                .as_ref()
+                .map_or_else(Resume::default, |checkpoint| Resume {
+                    done: checkpoint.done_in(chain),
+                    // Totals are checked per chain only when there is one chain.
+                    records: if chains.len() == 1 {
+                        checkpoint.records
+                    } else {
+                        0
+                    },
+                })
+        })
+        .collect();
     let pool = WorkerPool::start(reducers.clone(), workers, received, restored)?;
     let progress = Progress::new(options.progress);
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -271,8 +310,9 @@ pub fn run(job: &Job, options: &RunOptions) -> Result<RunReport, RunError> {
         .build()
         .map_err(RunError::Runtime)?;
     let fetched = runtime.block_on(async {
+        let concurrency = *job.fetch.concurrency.get_ref();
         let outcome = drive(
-            fetcher.run(&source, 0, work.clone(), &progress, &resume),
+            fetch_chains(&fetcher, &chains, &work, &progress, &resumes, concurrency),
             &pool,
             &work,
             &checkpoints,
@@ -302,9 +342,26 @@ pub fn run(job: &Job, options: &RunOptions) -> Result<RunReport, RunError> {
             return Err(reduce.into());
         }
         (Err(fetch), _) => return Err(fetch.into()),
-        (Ok(summary), Ok(merged)) => (summary, merged),
+        (Ok(summaries), Ok(merged)) => (summaries, merged),
     };
-    let (summary, merged) = summary;
+    let (summaries, merged) = summary;
+    let partitions: Vec<PartitionResult> = if job.source.partitions.is_some() {
+        chains
+            .iter()
+            .zip(&summaries)
+            .map(|((assignment, _), summary)| PartitionResult {
+                values: assignment.iter().cloned().collect(),
+                pages: summary.pages,
+                records: summary.records,
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mut summary = FetchSummary::default();
+    for chain in summaries {
+        summary.absorb(chain);
+    }
     let (pages_before, records_before) = checkpoints
         .resumed
         .as_ref()
@@ -319,6 +376,7 @@ pub fn run(job: &Job, options: &RunOptions) -> Result<RunReport, RunError> {
             .iter()
             .map(|w| secrets::redact(w))
             .collect(),
+        partitions,
         skipped: summary
             .skipped
             .iter()

@@ -9,6 +9,7 @@ mod env;
 mod fetch;
 mod output;
 mod pagination;
+pub mod partitions;
 mod reduce;
 mod source;
 
@@ -24,6 +25,7 @@ pub use checkpoint::CheckpointSpec;
 pub use fetch::FetchSpec;
 pub use output::OutputSpec;
 pub use pagination::PaginationSpec;
+pub use partitions::{Assignment, PartitionSpec};
 pub use reduce::{BuiltinKind, ReduceSpec, ReducerUse};
 pub use source::SourceSpec;
 

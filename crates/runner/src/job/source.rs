@@ -8,6 +8,7 @@ use serde::{Deserialize, Deserializer};
 use toml::Spanned;
 use url::Url;
 
+use super::partitions::{self, Assignment, PartitionSpec};
 use super::{AuthSpec, PaginationSpec, Problem};
 
 /// `[source]`.
@@ -29,6 +30,8 @@ pub struct SourceSpec {
     pub pagination: Option<Spanned<PaginationSpec>>,
     /// `[source.auth]`; no credentials when absent.
     pub auth: Option<Spanned<AuthSpec>>,
+    /// `[source.partitions]`: `{var}` values that make one chain each.
+    pub partitions: Option<Spanned<BTreeMap<String, Spanned<PartitionSpec>>>>,
     /// More query parameters whose values are secrets, hidden wherever a URL is shown (on
     /// top of [`SECRET_PARAMS`]).
     #[serde(default)]
@@ -58,6 +61,7 @@ fn no_headers() -> Spanned<BTreeMap<String, String>> {
 
 impl SourceSpec {
     pub(crate) fn check(&self, problems: &mut Vec<Problem>) {
+        self.check_partitions(problems);
         for (name, value) in self.headers.get_ref() {
             if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
                 problems.push(Problem::new(
@@ -142,7 +146,94 @@ impl fmt::Display for QueryValue {
 }
 
 impl SourceSpec {
-    /// The source the fetcher runs.
+    fn check_partitions(&self, problems: &mut Vec<Problem>) {
+        let (names, span) = match &self.partitions {
+            None => (Vec::new(), 0..0),
+            Some(partitions) => {
+                if let Err(problem) = partitions::assignments(partitions.get_ref()) {
+                    problems.push(problem);
+                    return;
+                }
+                let names = partitions
+                    .get_ref()
+                    .iter()
+                    .flat_map(|(name, spec)| match spec.get_ref() {
+                        PartitionSpec::Dates { .. } => vec![name.clone(), format!("{name}.end")],
+                        _ => vec![name.clone()],
+                    })
+                    .collect();
+                (names, partitions.span())
+            }
+        };
+        let templates: Vec<String> = std::iter::once(self.url.0.as_str().to_owned())
+            .chain(self.query.values().map(|v| v.to_string()))
+            .chain(self.headers.get_ref().values().cloned())
+            .collect();
+        let used: Vec<String> = templates
+            .iter()
+            .flat_map(|t| partitions::placeholders(t))
+            .collect();
+        if let Some(unknown) = used.iter().find(|name| !names.contains(name)) {
+            problems.push(
+                Problem::new(
+                    span.clone(),
+                    format!(
+                        "`{{{unknown}}}` is used in [source] but no partition defines `{unknown}`"
+                    ),
+                )
+                .hint(format!(
+                    "add it under [source.partitions], e.g. {unknown} = [\"a\", \"b\"]"
+                )),
+            );
+        }
+        if let Some(unused) = self
+            .partitions
+            .iter()
+            .flat_map(|p| p.get_ref().keys())
+            .find(|name| !used.contains(name))
+        {
+            problems.push(Problem::new(
+                span,
+                format!("partition `{unused}` is used nowhere: put `{{{unused}}}` in the URL, a query value or a header"),
+            ));
+        }
+    }
+
+    /// One chain per combination of partition values (one chain when there are none), each
+    /// with its values.
+    pub fn chains(&self) -> Vec<(Assignment, pagefold_fetch::Source)> {
+        let assignments = match &self.partitions {
+            None => vec![Vec::new()],
+            Some(partitions) => {
+                partitions::assignments(partitions.get_ref()).expect("checked before running")
+            }
+        };
+        let template = self.to_fetch();
+        assignments
+            .into_iter()
+            .map(|assignment| {
+                let mut source = template.clone();
+                if !assignment.is_empty() {
+                    source.url = partitions::fill(template.url.as_str(), &assignment)
+                        .parse()
+                        .unwrap_or(template.url.clone());
+                    for (_, value) in &mut source.query {
+                        *value = partitions::fill(value, &assignment);
+                    }
+                    for value in source.headers.values_mut() {
+                        if let Ok(filled) = reqwest::header::HeaderValue::from_str(
+                            &partitions::fill(value.to_str().unwrap_or(""), &assignment),
+                        ) {
+                            *value = filled;
+                        }
+                    }
+                }
+                (assignment, source)
+            })
+            .collect()
+    }
+
+    /// The source the fetcher runs, before partition values are filled in.
     pub fn to_fetch(&self) -> pagefold_fetch::Source {
         let pagination = self
             .pagination

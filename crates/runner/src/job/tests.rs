@@ -44,7 +44,7 @@ fn errors_name_the_place_and_what_is_expected() {
         ),
         (
             "[source]\nurl = \"http://x/\"\nrecord = \"/data\"\n",
-            "jobs/x.toml:3:1: unknown field `record`, expected one of `url`, `records`, `query`, `headers`, `pagination`, `auth`, `secret_params`",
+            "jobs/x.toml:3:1: unknown field `record`, expected one of `url`, `records`, `query`, `headers`, `pagination`, `auth`, `partitions`, `secret_params`",
         ),
         (
             "[source]\nurl = 5\n",
@@ -109,6 +109,18 @@ fn errors_name_the_place_and_what_is_expected() {
         (
             "[source]\nurl = \"http://x/\"\n[[reduce]]\nplugin = \"libq.so\"\nconfig = { since = 2024-01-01 }\n",
             "jobs/x.toml:5:10: `config` holds the TOML date 2024-01-01; write it as a string (\"2024-01-01\") for the plugin",
+        ),
+        (
+            "[source]\nurl = \"http://x/{repo}/issues\"\n",
+            "jobs/x.toml:1:1: `{repo}` is used in [source] but no partition defines `repo`",
+        ),
+        (
+            "[source]\nurl = \"http://x/issues\"\n[source.partitions]\nrepo = [\"a\"]\n",
+            "jobs/x.toml:3:1: partition `repo` is used nowhere: put `{repo}` in the URL, a query value or a header",
+        ),
+        (
+            "[source]\nurl = \"http://x/{n}\"\n[source.partitions]\nn = { from = 3, to = 1 }\n",
+            "jobs/x.toml:4:5: partition `n` needs `from` ≤ `to` and a positive `step`",
         ),
     ];
     for (text, expected) in cases {

@@ -13,6 +13,8 @@ mod faults;
 mod jobs;
 /// Rate limits, the job's and the API's, measured on the server side.
 mod limits;
+/// Partitions: value lists and date windows, side by side, reported each.
+mod partitions;
 /// Reducer plugins built from this workspace: exact results, and every way loading can fail.
 mod plugins;
 /// Crash and resume: kill -9 at any moment, SIGTERM, a changed job.
