@@ -44,6 +44,7 @@ mod limits;
 mod observer;
 mod page;
 mod paginate;
+mod probe;
 mod retry;
 mod safe_url;
 mod source;
@@ -55,6 +56,7 @@ pub use limits::Rate;
 pub use observer::{FetchObserver, NoObserver};
 pub use page::Page;
 pub use paginate::{FetchSummary, Resume, SkippedPage};
+pub use probe::Probe;
 pub use retry::Backoff;
 pub use safe_url::SafeUrl;
 pub use source::{

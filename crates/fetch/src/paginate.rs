@@ -541,7 +541,7 @@ impl Plan {
 }
 
 /// The URL of the page at `position` (a page number offset or a record offset from `start`).
-fn numbered_url(
+pub(crate) fn numbered_url(
     source: &Source,
     numbered: &NumberedPagination,
     position: u64,

@@ -25,6 +25,14 @@ pub enum Command {
         /// The job file.
         job: PathBuf,
     },
+    /// Show what a run would do: its chains, first requests (secrets hidden) and limits.
+    Plan {
+        /// The job file.
+        job: PathBuf,
+        /// Fetch the first page of each chain and estimate the requests and the time.
+        #[arg(long)]
+        probe: bool,
+    },
     /// Serve the fake demo API on loopback and run jobs/demo.toml against it.
     Demo(DemoArgs),
     /// Serve the fake demo API until interrupted, to try jobs against.

@@ -17,6 +17,7 @@ pub mod demo;
 pub mod exit;
 pub mod job;
 pub mod output;
+pub mod plan;
 pub mod plugin_new;
 pub mod progress;
 pub mod reduce;

@@ -61,6 +61,16 @@ fn execute(command: Command) -> Result<u8, Failure> {
             );
             Ok(exit::SUCCESS)
         }
+        Command::Plan { job, probe } => {
+            let job = load(&job)?;
+            let text = pagefold::plan::plan(&job, probe).map_err(|error| {
+                Failure::from_error(exit::RUN_FAILED, &error).with_hint(Some(
+                    "the first page of a chain could not be fetched".into(),
+                ))
+            })?;
+            print!("{text}");
+            Ok(exit::SUCCESS)
+        }
         Command::Run(args) => {
             let job = load(&args.job)?;
             let options = RunOptions {

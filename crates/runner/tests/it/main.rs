@@ -15,6 +15,8 @@ mod jobs;
 mod limits;
 /// Partitions: value lists and date windows, side by side, reported each.
 mod partitions;
+/// `pagefold plan`, plain and probed.
+mod plan;
 /// Reducer plugins built from this workspace: exact results, and every way loading can fail.
 mod plugins;
 /// Crash and resume: kill -9 at any moment, SIGTERM, a changed job.

@@ -1,0 +1,159 @@
+//! `pagefold plan`: what a run would do, before doing it. With `--probe`, the first page of
+//! each chain is fetched, and the number of requests and the time the run will take are
+//! estimated from what those pages say and how fast they came.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use pagefold_fetch::{Auth, FetchError, Fetcher, SafeUrl};
+
+use crate::job::{Job, ReducerUse};
+use crate::secrets;
+
+/// The plan as text, and (with `probe`) its estimate.
+///
+/// # Errors
+///
+/// When probing, if a first page cannot be fetched.
+pub fn plan(job: &Job, probe: bool) -> Result<String, FetchError> {
+    let chains = job.source.chains();
+    let fetch = job.fetch.to_fetch();
+    let concurrency = fetch.concurrency;
+    let mut text = String::new();
+    let _ = writeln!(text, "job `{}` from `{}`", job.name, job.path.display());
+    let rate = fetch.rate.map_or_else(
+        || "no rate limit".to_owned(),
+        |rate| {
+            format!(
+                "at most {} requests per {:?} (burst {})",
+                rate.count, rate.per, rate.burst
+            )
+        },
+    );
+    let _ = writeln!(
+        text,
+        "limits: {concurrency} requests in flight, {rate}, timeout {:?}, {} retries",
+        fetch.timeout, fetch.retries
+    );
+    let reducers: Vec<String> = job
+        .reduce
+        .iter()
+        .map(|spec| match &spec.reducer {
+            ReducerUse::Builtin {
+                kind,
+                field: Some(field),
+                ..
+            } => format!("{} ({kind} {field})", spec.name),
+            ReducerUse::Builtin {
+                kind, field: None, ..
+            } => format!("{} ({kind})", spec.name),
+            ReducerUse::Plugin { path, .. } => format!("{} (plugin {})", spec.name, path.display()),
+        })
+        .collect();
+    let _ = writeln!(
+        text,
+        "reducers: {}",
+        if reducers.is_empty() {
+            "none".into()
+        } else {
+            reducers.join(", ")
+        }
+    );
+    let _ = writeln!(
+        text,
+        "{} chain{}:",
+        chains.len(),
+        if chains.len() == 1 { "" } else { "s" }
+    );
+    let probes = if probe {
+        let fetcher = Fetcher::new(fetch.clone())?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime starts");
+        let probes: Vec<_> = runtime.block_on(async {
+            use futures_util::StreamExt;
+            let fetcher = &fetcher;
+            futures_util::stream::iter(
+                chains
+                    .iter()
+                    .map(|(_, source)| async move { fetcher.probe(source).await }),
+            )
+            .buffered(concurrency.max(1))
+            .collect()
+            .await
+        });
+        Some(probes.into_iter().collect::<Result<Vec<_>, _>>()?)
+    } else {
+        None
+    };
+    for (number, (assignment, source)) in chains.iter().enumerate() {
+        let values: Vec<String> = assignment
+            .iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect();
+        let label = if values.is_empty() {
+            String::new()
+        } else {
+            format!("[{}] ", values.join(" "))
+        };
+        let url = SafeUrl::new(source.first_url(), &source.secret_params);
+        let auth = match &source.auth {
+            None => String::new(),
+            Some(Auth::Bearer(_)) => " with Authorization: Bearer ****".into(),
+            Some(Auth::Basic { username, .. }) => {
+                format!(" with Authorization: Basic {username}:****")
+            }
+            Some(Auth::Header { name, .. }) => format!(" with {name}: ****"),
+            Some(Auth::Query { param, .. }) => format!(" with {param}=****"),
+        };
+        let _ = write!(text, "  {label}GET {url}{auth}");
+        if let Some(probes) = &probes {
+            let probe = &probes[number];
+            let pages = probe.pages.map_or_else(
+                || "pages: unknown (no total)".to_owned(),
+                |p| format!("{p} pages"),
+            );
+            let total = probe
+                .total_records
+                .map(|t| format!(", {t} records reported"))
+                .unwrap_or_default();
+            let _ = write!(
+                text,
+                "\n      → {} records on the first page, {pages}{total}, {:.0?}",
+                probe.records, probe.latency
+            );
+        }
+        text.push('\n');
+    }
+    if let Some(probes) = &probes {
+        let known: u64 = probes.iter().filter_map(|p| p.pages).sum();
+        let unknown = probes.iter().filter(|p| p.pages.is_none()).count();
+        let latency =
+            probes.iter().map(|p| p.latency).sum::<Duration>() / probes.len().max(1) as u32;
+        let by_concurrency = latency.mul_f64(known as f64 / concurrency.max(1) as f64);
+        let by_rate = fetch.rate.map_or(Duration::ZERO, |rate| {
+            rate.per.mul_f64(known as f64 / f64::from(rate.count.get()))
+        });
+        let _ = write!(text, "estimate: {known} requests");
+        if unknown > 0 {
+            let _ = write!(
+                text,
+                " (and more for {unknown} chain{} whose first page tells no total)",
+                if unknown == 1 { "" } else { "s" }
+            );
+        }
+        let _ = writeln!(
+            text,
+            "; ~{:.1?} at {concurrency} in flight and {:.0?} a request{}",
+            by_concurrency.max(by_rate),
+            latency,
+            if by_rate > by_concurrency {
+                " (the rate limit decides)"
+            } else {
+                ""
+            }
+        );
+    }
+    Ok(secrets::redact(&text))
+}
