@@ -84,6 +84,25 @@ impl Page {
     }
 }
 
+impl Page {
+    /// The same page (chain, place, URL) with other records: what a `map` program made of
+    /// this page's records, as a JSON array.
+    ///
+    /// # Errors
+    ///
+    /// When `records_json` is not a JSON array.
+    pub fn with_records(&self, records_json: String) -> Result<Page, PageFailure> {
+        PageParser::new(&Pointer::root(), MetaPointers::default())
+            .parse(
+                self.chain,
+                self.index,
+                self.url.clone(),
+                Bytes::from(records_json),
+            )
+            .map(|(page, _)| page)
+    }
+}
+
 impl fmt::Debug for Page {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Page")

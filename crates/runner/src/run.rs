@@ -267,7 +267,9 @@ fn round_ms(duration: Duration) -> f64 {
 /// See [`RunError`]; on any error no output file is written.
 pub fn run(job: &Job, options: &RunOptions) -> Result<RunReport, RunError> {
     let started = Instant::now();
-    let reducers = Arc::new(Reducers::build(&job.reduce)?);
+    let mut reducers = Reducers::build(&job.reduce)?;
+    reducers.set_map(job.source.map.as_ref().map(|map| map.get_ref().clone()));
+    let reducers = Arc::new(reducers);
     let mut options_for_fetch = job.fetch.to_fetch();
     options_for_fetch.on_error = match job.on_error {
         OnErrorSpec::Fail => OnError::Fail,

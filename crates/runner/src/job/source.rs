@@ -28,6 +28,8 @@ pub struct SourceSpec {
     pub headers: Spanned<BTreeMap<String, String>>,
     /// `[source.pagination]`; no pagination when absent.
     pub pagination: Option<Spanned<PaginationSpec>>,
+    /// A jq program that turns each record into what reducers see (or drops it).
+    pub map: Option<Spanned<String>>,
     /// `[source.auth]`; no credentials when absent.
     pub auth: Option<Spanned<AuthSpec>>,
     /// `[source.partitions]`: `{var}` values that make one chain each.
@@ -62,6 +64,14 @@ fn no_headers() -> Spanned<BTreeMap<String, String>> {
 impl SourceSpec {
     pub(crate) fn check(&self, problems: &mut Vec<Problem>) {
         self.check_partitions(problems);
+        if let Some(map) = &self.map
+            && let Err(message) = crate::reduce::map::MapProgram::compile(map.get_ref())
+        {
+            problems.push(
+                Problem::new(map.span(), message)
+                    .hint("`map` is a jq program, e.g. map = 'select(.status == \"paid\")'"),
+            );
+        }
         for (name, value) in self.headers.get_ref() {
             if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
                 problems.push(Problem::new(

@@ -2,6 +2,7 @@
 //! states, and the merge of those states at the end.
 
 mod builtin;
+pub mod map;
 mod plugin;
 mod worker;
 
@@ -87,6 +88,8 @@ impl PageView<'_> {
 /// The job's reducers, in job order, and the fields to extract for the built-ins.
 pub struct Reducers {
     entries: Vec<(String, Arc<dyn Reduce>)>,
+    /// The `map` program every record goes through first, if any.
+    map: Option<String>,
     fields: PointerSet,
     slots: Vec<Option<usize>>,
 }
@@ -192,6 +195,7 @@ impl Reducers {
             .map(|(_, r)| r.field().and_then(|f| fields.slot_of(f)))
             .collect();
         Ok(Self {
+            map: None,
             entries,
             fields,
             slots,
@@ -222,6 +226,11 @@ impl Reducers {
             }
         }
         Ok(merged)
+    }
+
+    /// Runs every record through the jq program `map` before the reducers see it.
+    pub fn set_map(&mut self, map: Option<String>) {
+        self.map = map;
     }
 
     /// The reducers' names, in job order.

@@ -6,6 +6,7 @@ use std::thread::JoinHandle;
 
 use pagefold_fetch::Page;
 
+use super::map::MapProgram;
 use super::{PageView, Partial, ReduceError, Reducers};
 
 /// One worker's partial states, one per reducer in job order.
@@ -231,12 +232,27 @@ struct Worker {
 
 impl Worker {
     fn run(self, mut partials: Partials) -> Result<Partials, ReduceError> {
+        let map = match &self.reducers.map {
+            // Checked when the job was loaded.
+            Some(code) => Some(
+                MapProgram::compile(code).map_err(|message| ReduceError::Page {
+                    url: "`map`".into(),
+                    message,
+                })?,
+            ),
+            None => None,
+        };
         let mut folded = Vec::new();
         let mut records = 0;
         while let Ok(work) = self.work.0.recv_blocking() {
             match work {
                 Work::Page(page) => {
-                    fold_page(&self.reducers, &mut partials, &page)?;
+                    match &map {
+                        Some(map) => {
+                            fold_page(&self.reducers, &mut partials, &mapped(map, &page)?)?
+                        }
+                        None => fold_page(&self.reducers, &mut partials, &page)?,
+                    }
                     folded.push((page.chain(), page.index()));
                     records += page.record_count() as u64;
                 }
@@ -269,6 +285,26 @@ impl Worker {
         }
         Ok(partials)
     }
+}
+
+/// The page as `map` makes it: each record through the jq program, its outputs in order.
+fn mapped(map: &MapProgram, page: &Page) -> Result<Page, ReduceError> {
+    let records = page.records_json();
+    let mut outputs = Vec::new();
+    for (number, &(start, end)) in page.record_bounds().iter().enumerate() {
+        let record = records.get(start as usize..end as usize).unwrap_or("null");
+        map.run(record, &mut outputs)
+            .map_err(|message| ReduceError::Page {
+                url: page.url().to_string(),
+                message: format!("`map` on record {number}: {message}"),
+            })?;
+    }
+    let array = format!("[{}]", outputs.join(","));
+    page.with_records(array)
+        .map_err(|failure| ReduceError::Page {
+            url: page.url().to_string(),
+            message: failure.to_string(),
+        })
 }
 
 /// Folds one page into one worker's partial states: the fields every built-in reads are

@@ -13,6 +13,8 @@ mod faults;
 mod jobs;
 /// Rate limits, the job's and the API's, measured on the server side.
 mod limits;
+/// `map`: jq programs that reshape and filter records.
+mod map;
 /// Partitions: value lists and date windows, side by side, reported each.
 mod partitions;
 /// `pagefold plan`, plain and probed.
