@@ -66,7 +66,7 @@ impl Dataset {
         let coupon = (next(4) == 0).then(|| format!("SAVE{}", 5 * (1 + next(4))));
         Order {
             id: index + 1,
-            customer: format!("cust-{:03}", next(500)),
+            customer: format!("cust-{:03}", next(CUSTOMERS)),
             status,
             amount_cents,
             amount: amount_cents as f64 / 100.0,
@@ -84,6 +84,9 @@ impl Dataset {
         (0..self.len).map(|index| self.order(index))
     }
 }
+
+/// Customers orders name: `cust-000` to `cust-499`.
+pub const CUSTOMERS: u64 = 500;
 
 /// Days the orders' `created` dates span.
 pub const DAYS: u64 = 60;

@@ -171,7 +171,8 @@ pub(crate) struct Shared {
 /// * `GET /next/orders?page=N&per_page=S`: the next page's URL in `links.next`;
 /// * `GET /links/orders?page=N&per_page=S`: a bare array and GitHub's `Link` header;
 /// * `GET /redirect?to=URL`: a 302 to `URL`;
-/// * every orders route takes `status`, `since` and `until` (dates) filters;
+/// * `GET /customers?page=N&per_page=S`: the customers, for parent → child jobs;
+/// * every orders route takes `status`, `customer`, `since` and `until` (dates) filters;
 /// * `GET /_stats`: `{"requests": n, "peak_in_flight": n, "body_bytes": n}` so far.
 pub fn router(config: DemoConfig, stats: Arc<Stats>) -> Router {
     let dataset = Dataset {
@@ -210,6 +211,7 @@ pub fn router(config: DemoConfig, stats: Arc<Stats>) -> Router {
             get(|s, q, h| orders(s, q, h, Style::Links)),
         )
         .route("/redirect", get(redirect))
+        .route("/customers", get(customers))
         .route("/_stats", get(served_stats))
         .with_state(shared)
 }
@@ -298,6 +300,34 @@ async fn redirect(
         Some(to) => (StatusCode::FOUND, [(header::LOCATION, to.clone())]).into_response(),
         None => bad_request("`to` is missing"),
     }
+}
+
+/// `GET /customers?page=N&per_page=S`: the 500 customers orders name, page-numbered, for
+/// parent → child jobs (each customer → `/orders?customer=ID`).
+async fn customers(
+    State(shared): State<Arc<Shared>>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    shared.stats.requests.fetch_add(1, Ordering::Relaxed);
+    let number = |key: &str, default: u64| {
+        query
+            .get(key)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(default)
+    };
+    let (page, size) = (
+        number("page", 1).max(1),
+        number("per_page", 20).clamp(1, 100),
+    );
+    let all = crate::dataset::CUSTOMERS;
+    let start = ((page - 1) * size).min(all);
+    let data: Vec<serde_json::Value> = (start..(start + size).min(all))
+        .map(|n| {
+            let region = ["north", "south", "east", "west"][(n % 4) as usize];
+            serde_json::json!({ "id": format!("cust-{n:03}"), "region": region })
+        })
+        .collect();
+    axum::Json(serde_json::json!({ "data": data, "meta": { "total": all } })).into_response()
 }
 
 fn count_credentials(shared: &Shared, headers: &HeaderMap) {

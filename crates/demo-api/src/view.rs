@@ -4,7 +4,8 @@ use std::collections::HashMap;
 
 use crate::{Dataset, Order};
 
-/// The orders matching a request's `status`, `since` and `until` (dates, `until` exclusive)
+/// The orders matching a request's `status`, `customer`, `since` and `until` (dates, `until`
+/// exclusive)
 /// filters, in id order. Positions in the view are what pages count.
 pub(crate) struct View {
     /// `None`: every order, position = index.
@@ -16,9 +17,10 @@ pub(crate) struct View {
 impl View {
     pub fn new(dataset: Dataset, query: &HashMap<String, String>) -> Self {
         let status = query.get("status");
+        let customer = query.get("customer");
         let since = query.get("since");
         let until = query.get("until");
-        if status.is_none() && since.is_none() && until.is_none() {
+        if status.is_none() && customer.is_none() && since.is_none() && until.is_none() {
             return Self {
                 indices: None,
                 len: dataset.len,
@@ -29,6 +31,7 @@ impl View {
             .filter(|&index| {
                 let order = dataset.order(index);
                 status.is_none_or(|s| order.status == s)
+                    && customer.is_none_or(|c| order.customer == *c)
                     && since.is_none_or(|since| order.created.as_str() >= since.as_str())
                     && until.is_none_or(|until| order.created.as_str() < until.as_str())
             })

@@ -21,6 +21,9 @@ pub struct ResultDocument {
     /// What the user should know about the result (a total that did not match, a cap hit).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// With `[child]`: what the parent source gave (its records are not reduced).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent: Option<ParentResult>,
     /// Pages and records of each partition (`[source.partitions]`), in order.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub partitions: Vec<PartitionResult>,
@@ -29,6 +32,18 @@ pub struct ResultDocument {
     pub skipped: Vec<Skipped>,
     /// How the run went: requests, retries, time.
     pub stats: RunStats,
+}
+
+/// What the parent source of a parent → child job gave.
+#[derive(Debug, Clone, Serialize)]
+pub struct ParentResult {
+    /// Parent pages.
+    pub pages: u64,
+    /// Parent records: each named one child chain.
+    pub records: u64,
+    /// What to know about the parents.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// What one partition's chain reduced.
@@ -126,6 +141,7 @@ mod tests {
             records: 2,
             reducers: vec![("z".into(), 1.into()), ("a".into(), 2.into())],
             warnings: vec![],
+            parent: None,
             partitions: vec![],
             skipped: vec![],
             stats: RunStats {

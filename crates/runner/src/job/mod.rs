@@ -27,7 +27,7 @@ pub use output::OutputSpec;
 pub use pagination::PaginationSpec;
 pub use partitions::{Assignment, PartitionSpec};
 pub use reduce::{BuiltinKind, ReduceSpec, ReducerUse};
-pub use source::SourceSpec;
+pub use source::{SourceSpec, fill_source};
 
 /// A parsed and checked job file.
 #[derive(Debug, Clone)]
@@ -48,6 +48,9 @@ pub struct Job {
     pub on_error: OnErrorSpec,
     /// Where and how often to save checkpoints, if at all.
     pub checkpoint: Option<CheckpointSpec>,
+    /// `[child]`: for each record of `source`, a request chain whose records are reduced
+    /// (those of `source` are not).
+    pub child: Option<SourceSpec>,
     /// A hash of the file's text: a checkpoint of another text is refused.
     pub text_hash: String,
 }
@@ -76,6 +79,7 @@ struct JobFile {
     reduce: Vec<Spanned<reduce::ReduceEntry>>,
     output: Option<OutputSpec>,
     checkpoint: Option<CheckpointSpec>,
+    child: Option<Spanned<SourceSpec>>,
 }
 
 /// A job file that cannot be used: where, what, and what to do.
@@ -227,6 +231,39 @@ impl Job {
         let base = path.parent().unwrap_or(Path::new("")).to_owned();
         let mut problems = Vec::new();
         file.source.check(&mut problems);
+        if !file.source.vars.is_empty() || !file.source.carry.is_empty() {
+            problems.push(Problem::new(
+                0..0,
+                "`vars` and `carry` belong to [child], not [source]",
+            ));
+        }
+        if let Some(child) = &file.child {
+            let span = child.span();
+            let child = child.get_ref();
+            child.check(&mut problems);
+            if child.partitions.is_some() {
+                problems.push(Problem::new(
+                    span.clone(),
+                    "[child] cannot have partitions: partition [source], the parent, instead",
+                ));
+            }
+            if child.vars.is_empty() {
+                problems.push(
+                    Problem::new(span.clone(), "[child] needs `vars`: the fields of each parent record its URL uses")
+                        .hint("e.g. vars = { repo = \"/full_name\" } and url = \"https://api.github.com/repos/{repo}/issues\""),
+                );
+            }
+            if let Some(unknown) = child
+                .carry
+                .iter()
+                .find(|name| !child.vars.contains_key(*name))
+            {
+                problems.push(Problem::new(
+                    span,
+                    format!("`carry` names `{unknown}`, which is not in `vars`"),
+                ));
+            }
+        }
         let fetch = file
             .fetch
             .unwrap_or_else(|| Spanned::new(0..0, FetchSpec::default()));
@@ -257,6 +294,7 @@ impl Job {
             output,
             on_error: file.on_error,
             checkpoint: file.checkpoint.map(|checkpoint| checkpoint.resolved(&base)),
+            child: file.child.map(Spanned::into_inner),
             text_hash: crate::checkpoint::job_hash(original),
         })
     }

@@ -34,6 +34,12 @@ pub struct SourceSpec {
     pub auth: Option<Spanned<AuthSpec>>,
     /// `[source.partitions]`: `{var}` values that make one chain each.
     pub partitions: Option<Spanned<BTreeMap<String, Spanned<PartitionSpec>>>>,
+    /// `[child]` only: `{name}`s filled from each parent record, by JSON Pointer.
+    #[serde(default)]
+    pub vars: BTreeMap<String, Pointer>,
+    /// `[child]` only: `vars` copied into each child record, under `"_parent"`.
+    #[serde(default)]
+    pub carry: Vec<String>,
     /// More query parameters whose values are secrets, hidden wherever a URL is shown (on
     /// top of [`SECRET_PARAMS`]).
     #[serde(default)]
@@ -157,8 +163,8 @@ impl fmt::Display for QueryValue {
 
 impl SourceSpec {
     fn check_partitions(&self, problems: &mut Vec<Problem>) {
-        let (names, span) = match &self.partitions {
-            None => (Vec::new(), 0..0),
+        let (mut names, span) = match &self.partitions {
+            None => (Vec::new(), self.headers.span()),
             Some(partitions) => {
                 if let Err(problem) = partitions::assignments(partitions.get_ref()) {
                     problems.push(problem);
@@ -175,6 +181,7 @@ impl SourceSpec {
                 (names, partitions.span())
             }
         };
+        names.extend(self.vars.keys().cloned());
         let templates: Vec<String> = std::iter::once(self.url.0.as_str().to_owned())
             .chain(self.query.values().map(|v| v.to_string()))
             .chain(self.headers.get_ref().values().cloned())
@@ -188,7 +195,7 @@ impl SourceSpec {
                 Problem::new(
                     span.clone(),
                     format!(
-                        "`{{{unknown}}}` is used in [source] but no partition defines `{unknown}`"
+                        "`{{{unknown}}}` is used but no partition (or `vars` of [child]) defines `{unknown}`"
                     ),
                 )
                 .hint(format!(
@@ -222,22 +229,7 @@ impl SourceSpec {
         assignments
             .into_iter()
             .map(|assignment| {
-                let mut source = template.clone();
-                if !assignment.is_empty() {
-                    source.url = partitions::fill(template.url.as_str(), &assignment)
-                        .parse()
-                        .unwrap_or(template.url.clone());
-                    for (_, value) in &mut source.query {
-                        *value = partitions::fill(value, &assignment);
-                    }
-                    for value in source.headers.values_mut() {
-                        if let Ok(filled) = reqwest::header::HeaderValue::from_str(
-                            &partitions::fill(value.to_str().unwrap_or(""), &assignment),
-                        ) {
-                            *value = filled;
-                        }
-                    }
-                }
+                let source = fill_source(&template, &assignment);
                 (assignment, source)
             })
             .collect()
@@ -277,4 +269,28 @@ impl SourceSpec {
             .collect();
         source
     }
+}
+
+/// `template` with `{name}`s filled in its URL, query values and header values.
+pub fn fill_source(
+    template: &pagefold_fetch::Source,
+    assignment: &Assignment,
+) -> pagefold_fetch::Source {
+    let mut source = template.clone();
+    if assignment.is_empty() {
+        return source;
+    }
+    source.url = partitions::fill(template.url.as_str(), assignment)
+        .parse()
+        .unwrap_or(template.url.clone());
+    for (_, value) in &mut source.query {
+        *value = partitions::fill(value, assignment);
+    }
+    for value in source.headers.values_mut() {
+        let filled = partitions::fill(value.to_str().unwrap_or(""), assignment);
+        if let Ok(filled) = reqwest::header::HeaderValue::from_str(&filled) {
+            *value = filled;
+        }
+    }
+    source
 }

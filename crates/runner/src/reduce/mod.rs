@@ -90,6 +90,8 @@ pub struct Reducers {
     entries: Vec<(String, Arc<dyn Reduce>)>,
     /// The `map` program every record goes through first, if any.
     map: Option<String>,
+    /// Per child chain, the parent fields (`carry`) added to its records as `"_parent"`.
+    carry: std::sync::Mutex<std::collections::HashMap<u32, String>>,
     fields: PointerSet,
     slots: Vec<Option<usize>>,
 }
@@ -196,6 +198,7 @@ impl Reducers {
             .collect();
         Ok(Self {
             map: None,
+            carry: Default::default(),
             entries,
             fields,
             slots,
@@ -226,6 +229,26 @@ impl Reducers {
             }
         }
         Ok(merged)
+    }
+
+    /// Adds `parent` (a JSON object) to every record of `chain`, as `"_parent"`.
+    pub fn carry(&self, chain: u32, parent: String) {
+        self.carry
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(chain, parent);
+    }
+
+    fn carried(&self, chain: u32) -> Option<String> {
+        let carry = self
+            .carry
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if carry.is_empty() {
+            None
+        } else {
+            carry.get(&chain).cloned()
+        }
     }
 
     /// Runs every record through the jq program `map` before the reducers see it.

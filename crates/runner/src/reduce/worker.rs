@@ -247,11 +247,16 @@ impl Worker {
         while let Ok(work) = self.work.0.recv_blocking() {
             match work {
                 Work::Page(page) => {
+                    let carried = match self.reducers.carried(page.chain()) {
+                        Some(parent) => Some(with_parent(&page, &parent)?),
+                        None => None,
+                    };
+                    let page_in = carried.as_ref().unwrap_or(&page);
                     match &map {
                         Some(map) => {
-                            fold_page(&self.reducers, &mut partials, &mapped(map, &page)?)?
+                            fold_page(&self.reducers, &mut partials, &mapped(map, page_in)?)?
                         }
-                        None => fold_page(&self.reducers, &mut partials, &page)?,
+                        None => fold_page(&self.reducers, &mut partials, page_in)?,
                     }
                     folded.push((page.chain(), page.index()));
                     records += page.record_count() as u64;
@@ -285,6 +290,33 @@ impl Worker {
         }
         Ok(partials)
     }
+}
+
+/// The page with `"_parent": PARENT` added to each record that is an object.
+fn with_parent(page: &Page, parent: &str) -> Result<Page, ReduceError> {
+    let records = page.records_json();
+    let mut array =
+        String::with_capacity(records.len() + page.record_count() * (parent.len() + 12) + 2);
+    array.push('[');
+    for (number, &(start, end)) in page.record_bounds().iter().enumerate() {
+        if number > 0 {
+            array.push(',');
+        }
+        let record = records.get(start as usize..end as usize).unwrap_or("null");
+        match record.strip_prefix('{') {
+            Some(rest) if rest.trim_start().starts_with('}') => {
+                array.push_str(&format!("{{\"_parent\":{parent}}}"))
+            }
+            Some(rest) => array.push_str(&format!("{{\"_parent\":{parent},{rest}")),
+            None => array.push_str(record),
+        }
+    }
+    array.push(']');
+    page.with_records(array)
+        .map_err(|failure| ReduceError::Page {
+            url: page.url().to_string(),
+            message: failure.to_string(),
+        })
 }
 
 /// The page as `map` makes it: each record through the jq program, its outputs in order.

@@ -5,6 +5,8 @@
 mod auth;
 /// Chained pagination: cursors, next URLs, Link headers, loops.
 mod chains;
+/// Parent → child: each parent record names a child chain.
+mod children;
 /// The bad input corpus: every case fails cleanly with its message.
 mod corpus;
 /// Exact results under injected faults; Retry-After honoured.
