@@ -293,7 +293,7 @@ impl Fetcher {
                 && (in_flight.len() as u64) < window
                 && (known_end || next < next_release + 2 * window)
                 // Until the first page tells the total, no more than the first window.
-                && (plan.is_some() || next < window)
+                && (plan.is_some() || next < window.min(source.speculation.max(1) as u64))
             {
                 if next > 0 && accepted.resume.done.contains(&next) {
                     // Reduced before the resume: not fetched; without a total it still takes

@@ -19,6 +19,9 @@ pub struct Source {
     pub secret_params: Vec<String>,
     /// Credentials, sent only to the origin of `url`.
     pub auth: Option<Auth>,
+    /// Page-numbered pages requested with the first, before it tells the total (at most the
+    /// concurrency). A job of many chains sets 1: their first pages share the limit.
+    pub speculation: usize,
     /// Where the records array is in a page (`""`: the page is the array).
     pub records: Pointer,
     /// How pages follow each other.
@@ -34,6 +37,7 @@ impl Source {
             headers: HeaderMap::new(),
             secret_params: Vec::new(),
             auth: None,
+            speculation: usize::MAX,
             records,
             pagination,
         }

@@ -293,6 +293,8 @@ impl Children<'_> {
     /// when it has none and lives on the same origin.
     fn template(&self) -> pagefold_fetch::Source {
         let mut template = self.child.to_fetch();
+        // Many chains share the limit: each asks for its first page alone.
+        template.speculation = 1;
         let parent = self.job.source.to_fetch();
         if template.auth.is_none() && template.url.origin() == parent.url.origin() {
             template.auth = parent.auth;

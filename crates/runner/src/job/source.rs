@@ -226,10 +226,14 @@ impl SourceSpec {
             }
         };
         let template = self.to_fetch();
+        let many = assignments.len() > 1;
         assignments
             .into_iter()
             .map(|assignment| {
-                let source = fill_source(&template, &assignment);
+                let mut source = fill_source(&template, &assignment);
+                if many {
+                    source.speculation = 1;
+                }
                 (assignment, source)
             })
             .collect()

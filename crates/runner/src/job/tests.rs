@@ -112,7 +112,7 @@ fn errors_name_the_place_and_what_is_expected() {
         ),
         (
             "[source]\nurl = \"http://x/{repo}/issues\"\n",
-            "jobs/x.toml:1:1: `{repo}` is used in [source] but no partition defines `repo`",
+            "jobs/x.toml:1:1: `{repo}` is used but no partition (or `vars` of [child]) defines `repo`",
         ),
         (
             "[source]\nurl = \"http://x/issues\"\n[source.partitions]\nrepo = [\"a\"]\n",
