@@ -9,6 +9,8 @@ mod chains;
 mod children;
 /// The bad input corpus: every case fails cleanly with its message.
 mod corpus;
+/// The example jobs of `jobs/`, against the demo API.
+mod examples;
 /// Exact results under injected faults; Retry-After honoured.
 mod faults;
 /// Job runs over the demo API: pagination, ends, caps, totals, retries, errors.
