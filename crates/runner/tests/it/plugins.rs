@@ -20,7 +20,7 @@ const PLUGINS: [&str; 7] = [
 
 /// The library of plugin crate `name`, built once per test run. The build uses a target folder
 /// of its own, so it never waits on the lock of the `cargo test` that runs us.
-fn plugin(name: &str) -> PathBuf {
+pub(crate) fn plugin(name: &str) -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     let folder = BUILT.get_or_init(|| {
         let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");

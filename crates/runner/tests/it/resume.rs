@@ -169,3 +169,45 @@ fn a_checkpoint_of_a_changed_job_is_refused() {
         "{stderr}"
     );
 }
+
+#[test]
+fn plugin_states_survive_a_kill_through_their_own_serialization() {
+    let work = Workspace::new();
+    let checkpoints = work.path().join("checkpoints");
+    let (_server, config, job) = slow_job(&work, true);
+    let reducers = format!(
+        "[[reduce]]\nname = \"cents\"\nplugin = \"{}\"\nconfig = {{ field = \"/amount_cents\" }}\n\
+         [[reduce]]\nname = \"groups\"\nplugin = \"{}\"\nconfig = {{ key = \"/status\", field = \"/amount_cents\" }}\n",
+        crate::plugins::plugin("sum_field").display(),
+        crate::plugins::plugin("group_stats").display()
+    );
+    let text = std::fs::read_to_string(&job).unwrap();
+    let text = text[..text.find("[[reduce]]").unwrap()].to_owned() + &reducers;
+    std::fs::write(&job, text).unwrap();
+    let mut child = start(&job, &checkpoints);
+    std::thread::sleep(Duration::from_millis(400));
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert!(
+        checkpoints.join("slow.checkpoint.json").exists(),
+        "killed after a checkpoint"
+    );
+
+    let (code, result, stderr) = finish(start(&job, &checkpoints));
+    assert_eq!(code, 0, "{stderr}");
+    let data = orders(&config);
+    assert_eq!(
+        result["reducers"]["cents"],
+        json!(data.iter().map(|o| o.amount_cents).sum::<u64>())
+    );
+    let paid: Vec<_> = data.iter().filter(|o| o.status == "paid").collect();
+    assert_eq!(
+        result["reducers"]["groups"]["paid"]["records"],
+        json!(paid.len())
+    );
+    assert_eq!(
+        result["reducers"]["groups"]["paid"]["sum"],
+        json!(paid.iter().map(|o| o.amount_cents).sum::<u64>())
+    );
+    assert!(result["stats"]["requests"].as_u64().unwrap() < 120);
+}
