@@ -20,7 +20,7 @@ use tokio::sync::oneshot;
 use crate::auth::DemoAuth;
 use crate::faults::{Fault, broken_body, refusal};
 use crate::styles::{self, Style};
-use crate::view::View;
+use crate::view::{View, query_number};
 use crate::{Dataset, Faults, Order};
 
 /// How the demo API behaves.
@@ -422,16 +422,7 @@ fn page(
     let bare = style == Style::Bare;
     let config = &shared.config;
     let view = View::new(shared.dataset, query);
-    let number = |key: &str| -> Result<Option<u64>, String> {
-        query
-            .get(key)
-            .map(|value| {
-                value
-                    .parse::<u64>()
-                    .map_err(|_| format!("`{key}` must be a non-negative integer, not `{value}`"))
-            })
-            .transpose()
-    };
+    let number = |key: &str| query_number(query, key);
     let parsed = (|| {
         Ok::<_, String>((
             number("page")?,

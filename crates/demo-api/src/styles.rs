@@ -7,7 +7,7 @@ use axum::http::HeaderMap;
 use serde_json::json;
 
 use crate::server::Shared;
-use crate::view::View;
+use crate::view::{View, query_number};
 
 /// How a route pages its orders.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,16 +34,7 @@ pub(crate) fn page(
     style: Style,
 ) -> Result<(Vec<u8>, HeaderMap), String> {
     let config = &shared.config;
-    let number = |key: &str| -> Result<Option<u64>, String> {
-        query
-            .get(key)
-            .map(|value| {
-                value
-                    .parse::<u64>()
-                    .map_err(|_| format!("`{key}` must be a non-negative integer, not `{value}`"))
-            })
-            .transpose()
-    };
+    let number = |key: &str| query_number(query, key);
     let size = number(if matches!(style, Style::NextUrl | Style::Links) {
         "per_page"
     } else {

@@ -73,3 +73,18 @@ impl View {
         }
     }
 }
+
+/// The non-negative integer `key` of a query, if present.
+pub(crate) fn query_number(
+    query: &HashMap<String, String>,
+    key: &str,
+) -> Result<Option<u64>, String> {
+    query
+        .get(key)
+        .map(|value| {
+            value
+                .parse::<u64>()
+                .map_err(|_| format!("`{key}` must be a non-negative integer, not `{value}`"))
+        })
+        .transpose()
+}

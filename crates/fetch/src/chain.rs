@@ -165,15 +165,7 @@ impl Fetcher {
                 let index = offset as u64 + 1;
                 let observer = accepted.observer;
                 in_flight.push(async move {
-                    let request = PageRequest {
-                        url,
-                        headers: &source.headers,
-                        auth: source.auth.as_ref(),
-                        secret_params: &source.secret_params,
-                        parser,
-                        chain,
-                        index,
-                    };
+                    let request = PageRequest::new(source, parser, chain, index, url);
                     self.fetch_page(request, observer).await
                 });
             }

@@ -10,7 +10,7 @@ use url::Url;
 use crate::limits::{Limits, Rate};
 use crate::page::{PageMeta, PageParser, body_start};
 use crate::retry::retry_after;
-use crate::{Auth, Backoff, FetchError, FetchObserver, Page, PageFailure, SafeUrl};
+use crate::{Auth, Backoff, FetchError, FetchObserver, Page, PageFailure, SafeUrl, Source};
 
 /// How hard to push an API, and how patiently.
 #[derive(Debug, Clone)]
@@ -306,4 +306,25 @@ pub(crate) struct PageRequest<'a> {
     pub parser: &'a PageParser,
     pub chain: u32,
     pub index: u64,
+}
+
+impl<'a> PageRequest<'a> {
+    /// A request for page `index` of chain `chain` of `source`, at `url`.
+    pub fn new(
+        source: &'a Source,
+        parser: &'a PageParser,
+        chain: u32,
+        index: u64,
+        url: Url,
+    ) -> Self {
+        Self {
+            url,
+            headers: &source.headers,
+            auth: source.auth.as_ref(),
+            secret_params: &source.secret_params,
+            parser,
+            chain,
+            index,
+        }
+    }
 }

@@ -222,15 +222,7 @@ impl Fetcher {
         url: Url,
         observer: &dyn FetchObserver,
     ) -> Result<(Page, PageMeta, Attempts), FetchError> {
-        let request = PageRequest {
-            url,
-            headers: &source.headers,
-            auth: source.auth.as_ref(),
-            secret_params: &source.secret_params,
-            parser,
-            chain,
-            index,
-        };
+        let request = PageRequest::new(source, parser, chain, index, url);
         self.fetch_page(request, observer)
             .await
             .map_err(|(error, _)| error)
@@ -309,15 +301,7 @@ impl Fetcher {
                 let parser = &parser;
                 let observer = accepted.observer;
                 in_flight.push(async move {
-                    let request = PageRequest {
-                        url,
-                        headers: &source.headers,
-                        auth: source.auth.as_ref(),
-                        secret_params: &source.secret_params,
-                        parser,
-                        chain,
-                        index,
-                    };
+                    let request = PageRequest::new(source, parser, chain, index, url);
                     (index, self.fetch_page(request, observer).await)
                 });
                 flying.insert(next);

@@ -61,15 +61,7 @@ impl Fetcher {
                 ..MetaPointers::default()
             },
         );
-        let request = PageRequest {
-            url: source.first_url(),
-            headers: &source.headers,
-            auth: source.auth.as_ref(),
-            secret_params: &source.secret_params,
-            parser: &parser,
-            chain: 0,
-            index: 0,
-        };
+        let request = PageRequest::new(source, &parser, 0, 0, source.first_url());
         let started = Instant::now();
         let (page, meta, _) = self
             .fetch_page(request, &NoObserver)
