@@ -102,7 +102,10 @@ impl Fetcher {
                 }
                 NextPage::Url { .. } => {
                     let next = meta.next.as_deref().and_then(|next| url.join(next).ok());
-                    let key = next.as_ref().map(Url::to_string).unwrap_or_default();
+                    let key = next
+                        .as_ref()
+                        .map(|next| SafeUrl::new(next.clone(), &source.secret_params).to_string())
+                        .unwrap_or_default();
                     (next, key)
                 }
                 NextPage::LinkHeader => {
@@ -123,11 +126,22 @@ impl Fetcher {
                             .and_then(|(href, _)| url.join(href).ok())
                         && let Some(pages) = numbered_between(next, &last)
                     {
+                        let mut pages = pages;
+                        if pages.len() as u64 + 1 > chained.max_pages {
+                            pages.truncate(chained.max_pages.saturating_sub(1) as usize);
+                            accepted.summary.warnings.push(format!(
+                                "stopped at `max_pages` = {} before the end of the data: the result is incomplete",
+                                chained.max_pages
+                            ));
+                        }
                         accepted.observer.total_pages(chain, pages.len() as u64 + 1);
                         accepted.take(page).await?;
                         return self.fan_out(source, &parser, chain, pages, accepted).await;
                     }
-                    let key = next.as_ref().map(Url::to_string).unwrap_or_default();
+                    let key = next
+                        .as_ref()
+                        .map(|next| SafeUrl::new(next.clone(), &source.secret_params).to_string())
+                        .unwrap_or_default();
                     (next, key)
                 }
             };

@@ -177,10 +177,11 @@ impl Fetcher {
         let mut url = request.url.clone();
         let mut redirects = 0;
         let mut response = loop {
-            let mut builder = self
-                .client
-                .get(url.clone())
-                .headers(request.headers.clone());
+            let mut builder = self.client.get(url.clone());
+            // The job's headers may hold credentials too: they go to its origin only.
+            if url.origin() == request.url.origin() {
+                builder = builder.headers(request.headers.clone());
+            }
             if let Some(auth) = request.auth {
                 builder = auth.apply(builder, &url, &request.url);
             }

@@ -80,26 +80,43 @@ impl Limits {
     pub async fn acquire(&self, observer: &dyn FetchObserver) -> (Slot<'_>, Duration) {
         let mut waited = Duration::ZERO;
         loop {
-            let pause = self
-                .paused_until
-                .lock()
-                .expect("no panics while locked")
-                .clone();
-            match pause {
-                Some((until, reason)) if until > Instant::now() => {
-                    let wait = until - Instant::now();
-                    observer.waiting(&reason, wait);
-                    tokio::time::sleep(wait).await;
-                    waited += wait;
-                }
-                _ => break,
+            waited += self.wait_out_pause(observer).await;
+            if let Some(rate) = &self.rate {
+                let started = Instant::now();
+                rate.until_ready().await;
+                waited += started.elapsed();
             }
+            let slot = self.slot().await;
+            // A pause may have begun while this request waited for its slot: then it waits
+            // again rather than hammer an API that asked for quiet.
+            if self.pause().is_none() {
+                return (slot, waited);
+            }
+            drop(slot);
         }
-        if let Some(rate) = &self.rate {
-            let started = Instant::now();
-            rate.until_ready().await;
-            waited += started.elapsed();
+    }
+
+    fn pause(&self) -> Option<(Instant, String)> {
+        let pause = self
+            .paused_until
+            .lock()
+            .expect("no panics while locked")
+            .clone();
+        pause.filter(|(until, _)| *until > Instant::now())
+    }
+
+    async fn wait_out_pause(&self, observer: &dyn FetchObserver) -> Duration {
+        let mut waited = Duration::ZERO;
+        while let Some((until, reason)) = self.pause() {
+            let wait = until.saturating_duration_since(Instant::now());
+            observer.waiting(&reason, wait);
+            tokio::time::sleep(wait).await;
+            waited += wait;
         }
+        waited
+    }
+
+    async fn slot(&self) -> Slot<'_> {
         loop {
             let notified = self.room.notified();
             let in_flight = self.in_flight.load(Ordering::Acquire);
@@ -114,7 +131,7 @@ impl Limits {
                     )
                     .is_ok()
             {
-                return (Slot { limits: self }, waited);
+                return Slot { limits: self };
             }
             notified.await;
         }

@@ -177,13 +177,14 @@ impl Checkpoint {
             .collect()
     }
 
-    /// The pages of `chain` reduced.
-    pub fn done_in(&self, chain: u32) -> BTreeSet<u64> {
-        self.done_pages()
-            .into_iter()
-            .filter(|(c, _)| *c == chain)
-            .map(|(_, page)| page)
-            .collect()
+    /// The pages reduced, by chain: built once, looked up per chain.
+    pub fn done_by_chain(&self) -> std::collections::BTreeMap<u32, BTreeSet<u64>> {
+        let mut by_chain: std::collections::BTreeMap<u32, BTreeSet<u64>> =
+            std::collections::BTreeMap::new();
+        for &(chain, first, last) in &self.done {
+            by_chain.entry(chain).or_default().extend(first..=last);
+        }
+        by_chain
     }
 
     /// Per worker, per reducer, the saved states.
@@ -277,7 +278,7 @@ mod tests {
             states: vec![],
         };
         assert_eq!(checkpoint.done_pages(), pages);
-        assert_eq!(checkpoint.done_in(1), [0, 1].into());
+        assert_eq!(checkpoint.done_by_chain()[&1], [0, 1].into());
     }
 
     #[test]

@@ -41,7 +41,7 @@ fn init_logging(verbose: u8) {
     let filter = format!("warn,pagefold={level},pagefold_fetch={level},pagefold_demo_api={level}");
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
-        .with_writer(std::io::stderr)
+        .with_writer(|| pagefold::secrets::RedactingStderr)
         .with_target(false)
         .init();
 }

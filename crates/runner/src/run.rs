@@ -207,7 +207,8 @@ struct Children<'a> {
     job: &'a Job,
     child: &'a SourceSpec,
     reducers: &'a Reducers,
-    resumed: Option<&'a Checkpoint>,
+    /// Pages reduced before a resume, by chain.
+    done: &'a std::collections::BTreeMap<u32, std::collections::BTreeSet<u64>>,
 }
 
 impl Children<'_> {
@@ -247,7 +248,11 @@ impl Children<'_> {
         let template = self.template();
         let vars: Vec<(&String, &pagefold_json::Pointer)> = self.child.vars.iter().collect();
         let fields = pagefold_json::PointerSet::new(vars.iter().map(|(_, pointer)| *pointer));
-        let children_done = async {
+        let (template, vars, fields) = (&template, &vars, &fields);
+        // `parent_pages` moves in: when the children stop, for whatever reason, the channel
+        // closes and the parents stop too instead of waiting on it forever.
+        let children_done = async move {
+            let parent_pages = parent_pages;
             let mut pending = std::collections::VecDeque::new();
             let mut running = futures_util::stream::FuturesUnordered::new();
             let mut summaries = Vec::new();
@@ -267,7 +272,7 @@ impl Children<'_> {
                 }
                 tokio::select! {
                     page = parent_pages.recv(), if parents_open && pending.len() < concurrency.max(1) => match page {
-                        Ok(page) => lacking += self.children_of(&page, &fields, &vars, &template, &mut pending),
+                        Ok(page) => lacking += self.children_of(&page, fields, vars, template, &mut pending),
                         Err(_) => parents_open = false,
                     },
                     Some(done) = running.next() => summaries.push(done?),
@@ -286,7 +291,9 @@ impl Children<'_> {
             Ok::<_, FetchError>(summaries)
         };
         let (parents, children) = tokio::join!(parents_done, children_done);
-        Ok((parents?, children?))
+        // A child's failure is the cause; the parents then only saw a closed channel.
+        let children = children?;
+        Ok((parents?, children))
     }
 
     /// The child source before `vars` are filled in; it inherits the parent's credentials
@@ -350,12 +357,10 @@ impl Children<'_> {
                 self.reducers
                     .carry(chain, serde_json::Value::Object(carried).to_string());
             }
-            let resume = self
-                .resumed
-                .map_or_else(Resume::default, |checkpoint| Resume {
-                    done: checkpoint.done_in(chain),
-                    records: 0,
-                });
+            let resume = Resume {
+                done: self.done.get(&chain).cloned().unwrap_or_default(),
+                records: 0,
+            };
             pending.push_back((chain, fill_source(template, &values), resume));
         }
         lacking
@@ -369,53 +374,69 @@ async fn drive(
     work: &async_channel::Sender<Work>,
     checkpoints: &Checkpoints,
 ) -> Result<Vec<FetchSummary>, RunError> {
-    let mut ticker = tokio::time::interval(checkpoints.every.unwrap_or(Duration::from_secs(3600)));
+    // A zero interval would make tokio's timer panic; no checkpoint is worth more than 100 a second.
+    let every = checkpoints
+        .every
+        .unwrap_or(Duration::from_secs(3600))
+        .max(Duration::from_millis(10));
+    let mut ticker = tokio::time::interval(every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     ticker.tick().await;
-    let mut termination = Termination::new().map_err(RunError::Runtime)?;
+    // Made once, before the loop: a signal that arrives while a checkpoint is being saved
+    // waits in the stream instead of being lost.
+    let mut signals = Signals::new().map_err(RunError::Runtime)?;
     tokio::pin!(fetch);
     loop {
         tokio::select! {
             fetched = &mut fetch => return fetched.map_err(RunError::Fetch),
             _ = ticker.tick(), if checkpoints.enabled() => checkpoints.save(pool, work).await?,
-            signal = tokio::signal::ctrl_c() => {
-                signal.map_err(RunError::Runtime)?;
-                return Err(RunError::Interrupted { signal: "SIGINT", checkpoint: checkpoints.enabled().then(|| checkpoints.path.clone()) });
-            }
-            () = termination.wait() => {
-                return Err(RunError::Interrupted { signal: "SIGTERM", checkpoint: checkpoints.enabled().then(|| checkpoints.path.clone()) });
+            signal = signals.next() => {
+                let checkpoint = checkpoints.enabled().then(|| checkpoints.path.clone());
+                return Err(RunError::Interrupted { signal, checkpoint });
             }
         }
     }
 }
 
-/// SIGTERM, the signal schedulers and service managers stop jobs with.
+/// SIGINT (Ctrl-C) and SIGTERM (schedulers and service managers).
 #[cfg(unix)]
-struct Termination(tokio::signal::unix::Signal);
+struct Signals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
 
 #[cfg(unix)]
-impl Termination {
+impl Signals {
     fn new() -> std::io::Result<Self> {
-        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).map(Self)
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Self {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+        })
     }
 
-    async fn wait(&mut self) {
-        self.0.recv().await;
+    /// The next signal's name.
+    async fn next(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.interrupt.recv() => "SIGINT",
+            _ = self.terminate.recv() => "SIGTERM",
+        }
     }
 }
 
-/// No SIGTERM where there is no such signal.
+/// Ctrl-C only, where there is no SIGTERM.
 #[cfg(not(unix))]
-struct Termination;
+struct Signals;
 
 #[cfg(not(unix))]
-impl Termination {
+impl Signals {
     fn new() -> std::io::Result<Self> {
         Ok(Self)
     }
 
-    async fn wait(&mut self) {
-        std::future::pending::<()>().await;
+    async fn next(&mut self) -> &'static str {
+        let _ = tokio::signal::ctrl_c().await;
+        "SIGINT"
     }
 }
 
@@ -452,13 +473,18 @@ pub fn run(job: &Job, options: &RunOptions) -> Result<RunReport, RunError> {
         Some(checkpoint) => Some(reducers.restore(&checkpoint.states(&checkpoints.path)?)?),
         None => None,
     };
+    let done = checkpoints
+        .resumed
+        .as_ref()
+        .map(Checkpoint::done_by_chain)
+        .unwrap_or_default();
     let resumes: Vec<Resume> = (0..chains.len() as u32)
         .map(|chain| {
             checkpoints
                 .resumed
                 .as_ref()
                 .map_or_else(Resume::default, |checkpoint| Resume {
-                    done: checkpoint.done_in(chain),
+                    done: done.get(&chain).cloned().unwrap_or_default(),
                     // Totals are checked per chain only when there is one chain.
                     records: if chains.len() == 1 {
                         checkpoint.records
@@ -487,7 +513,7 @@ pub fn run(job: &Job, options: &RunOptions) -> Result<RunReport, RunError> {
                         job,
                         child,
                         reducers: &reducers,
-                        resumed: checkpoints.resumed.as_ref(),
+                        done: &done,
                     };
                     let (parents, children) = children
                         .fetch(&fetcher, &chains, &work, &progress, concurrency)

@@ -48,6 +48,10 @@ impl AuthSpec {
             Self::Basic { password, .. } => password.as_ref(),
             Self::Header { value, .. } | Self::Query { value, .. } => Some(value),
         };
+        if let Self::Basic { username, .. } = self {
+            // Some APIs (Stripe) take the key as the user name.
+            secrets::register(username);
+        }
         if let Some(secret) = secret {
             secrets::register(secret);
             if secret.is_empty() {

@@ -295,7 +295,9 @@ impl Job {
             on_error: file.on_error,
             checkpoint: file.checkpoint.map(|checkpoint| checkpoint.resolved(&base)),
             child: file.child.map(Spanned::into_inner),
-            text_hash: crate::checkpoint::job_hash(original),
+            // Of the text as run, `${env.…}` values included (a checkpoint of another URL is
+            // another job's) but secrets hidden (a rotated token is the same job).
+            text_hash: crate::checkpoint::job_hash(&crate::secrets::redact(text)),
         })
     }
 }

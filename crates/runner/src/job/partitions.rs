@@ -189,6 +189,26 @@ pub fn fill(template: &str, assignment: &Assignment) -> String {
     text
 }
 
+/// [`fill`] for a URL: values are percent-encoded, but for `/` (so `owner/repo` stays a
+/// path), so that a value can never change the URL's structure (`?`, `#`, `&`, `%`).
+pub fn fill_url(template: &str, assignment: &Assignment) -> String {
+    let encoded: Assignment = assignment
+        .iter()
+        .map(|(name, value)| {
+            let mut text = String::with_capacity(value.len());
+            for byte in value.bytes() {
+                if byte.is_ascii_alphanumeric() || b"-._~/:@".contains(&byte) {
+                    text.push(byte as char);
+                } else {
+                    text.push_str(&format!("%{byte:02X}"));
+                }
+            }
+            (name.clone(), text)
+        })
+        .collect();
+    fill(template, &encoded)
+}
+
 /// The `{name}`s a template uses.
 pub(crate) fn placeholders(template: &str) -> Vec<String> {
     let decoded = template.replace("%7B", "{").replace("%7D", "}");
@@ -252,6 +272,11 @@ mod tests {
         assert_eq!(
             placeholders("https://x/repos/%7Brepo%7D/{day.end}"),
             ["repo", "day.end"]
+        );
+        let tricky = vec![("q".to_owned(), "a b&c=d#e?f%".to_owned())];
+        assert_eq!(
+            fill_url("https://x/s?q={q}", &tricky),
+            "https://x/s?q=a%20b%26c%3Dd%23e%3Ff%25"
         );
     }
 

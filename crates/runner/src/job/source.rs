@@ -284,7 +284,7 @@ pub fn fill_source(
     if assignment.is_empty() {
         return source;
     }
-    source.url = partitions::fill(template.url.as_str(), assignment)
+    source.url = partitions::fill_url(template.url.as_str(), assignment)
         .parse()
         .unwrap_or(template.url.clone());
     for (_, value) in &mut source.query {

@@ -16,8 +16,9 @@ type Partials = Vec<Box<dyn Partial>>;
 pub enum Work {
     /// A page to fold.
     Page(Page),
-    /// Save your states, send them, and wait until told to go on.
-    Snapshot,
+    /// Save your states, send them, and wait until told to go on: for the snapshot of this
+    /// round (a request left over from an abandoned round is ignored).
+    Snapshot(u64),
 }
 
 impl From<Page> for Work {
@@ -140,8 +141,11 @@ impl WorkerPool {
         work: &async_channel::Sender<Work>,
     ) -> Option<Result<Vec<WorkerSnapshot>, ReduceError>> {
         let mut snapshots = self.snapshots.lock().await;
+        // Answers left over from an abandoned round are stale.
+        while snapshots.try_recv().is_ok() {}
+        let round = self.gate.generation();
         for _ in 0..self.threads.len() {
-            if work.send(Work::Snapshot).await.is_err() {
+            if work.send(Work::Snapshot(round)).await.is_err() {
                 return None;
             }
         }
@@ -164,7 +168,8 @@ impl WorkerPool {
         Some(Ok(taken))
     }
 
-    /// Lets the workers go on after a snapshot.
+    /// Lets the workers go on after a snapshot, and ends its round: a snapshot request of that
+    /// round still queued is ignored.
     pub fn resume(&self) {
         self.gate.open();
     }
@@ -261,8 +266,12 @@ impl Worker {
                     folded.push((page.chain(), page.index()));
                     records += page.record_count() as u64;
                 }
-                Work::Snapshot => {
+                Work::Snapshot(round) => {
                     let generation = self.gate.generation();
+                    if generation > round {
+                        // The round this request belongs to is over (abandoned or done).
+                        continue;
+                    }
                     let states = partials
                         .iter()
                         .zip(&self.reducers.entries)

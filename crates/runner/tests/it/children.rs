@@ -85,3 +85,34 @@ field = "/customer"
     assert_eq!(result["parent"]["records"], json!(500));
     assert_eq!(result["records"], json!(1500));
 }
+
+#[test]
+fn a_failing_child_fails_the_run_instead_of_hanging_it() {
+    // Regression: the parents used to wait forever on a channel nobody read any more.
+    let config = DemoConfig {
+        records: 600,
+        faults: pagefold_demo_api::Faults {
+            broken_pages: vec![1],
+            ..Default::default()
+        },
+        ..DemoConfig::default()
+    };
+    let server = demo_server(config);
+    let work = Workspace::new();
+    let text = format!(
+        "[source]\nurl = \"{}\"\nrecords = \"/data\"\n[source.pagination]\nkind = \"page\"\nsize_param = \"per_page\"\n\
+         size = 100\ntotal_records = \"/meta/total\"\n[child]\nurl = \"{}?customer={{customer}}\"\nrecords = \"/data\"\n\
+         vars = {{ customer = \"/id\" }}\n[child.pagination]\nkind = \"page\"\nsize_param = \"per_page\"\nsize = 50\n\
+         [fetch]\nretries = 0\nconcurrency = 2\n[[reduce]]\nuse = \"count\"\n",
+        server.url("/customers"),
+        server.url("/orders")
+    );
+    let run = run_job(&work.job("failing-child.toml", &text), &[]);
+    assert_eq!(run.code(), 1, "{}", run.stderr());
+    assert!(
+        run.stderr()
+            .contains("caused by: HTTP 500: this page is broken"),
+        "{}",
+        run.stderr()
+    );
+}
