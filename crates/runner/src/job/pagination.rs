@@ -49,7 +49,7 @@ fn default_max_pages() -> u64 {
 }
 
 /// `kind`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PaginationKind {
     /// Page numbers.
@@ -79,129 +79,73 @@ pub enum StopSpec {
 
 impl PaginationSpec {
     pub(crate) fn check(&self, span: Range<usize>, problems: &mut Vec<Problem>) {
-        if self.kind == PaginationKind::None {
-            let set: Vec<&str> = [
-                ("param", self.param.is_some()),
-                ("start", self.start.is_some()),
-                ("size_param", self.size_param.is_some()),
-                ("size", self.size.is_some()),
-                ("total_pages", self.total_pages.is_some()),
-                ("total_records", self.total_records.is_some()),
-            ]
-            .into_iter()
-            .filter_map(|(key, set)| set.then_some(key))
+        use PaginationKind::{Cursor, LinkHeader, NextUrl, None as Single, Offset, Page};
+        // Which kinds each optional key means something for.
+        let keys: [(&str, bool, &[PaginationKind]); 10] = [
+            ("param", self.param.is_some(), &[Page, Offset, Cursor]),
+            ("start", self.start.is_some(), &[Page, Offset]),
+            (
+                "size_param",
+                self.size_param.is_some(),
+                &[Page, Offset, Cursor, NextUrl, LinkHeader],
+            ),
+            (
+                "size",
+                self.size.is_some(),
+                &[Page, Offset, Cursor, NextUrl, LinkHeader],
+            ),
+            ("total_pages", self.total_pages.is_some(), &[Page, Offset]),
+            (
+                "total_records",
+                self.total_records.is_some(),
+                &[Page, Offset],
+            ),
+            ("stop", self.stop != StopSpec::EmptyPage, &[Page, Offset]),
+            ("next", self.next.is_some(), &[Cursor, NextUrl]),
+            (
+                "next_from_last_record",
+                self.next_from_last_record.is_some(),
+                &[Cursor],
+            ),
+            ("has_more", self.has_more.is_some(), &[Cursor]),
+        ];
+        let meaningless: Vec<&str> = keys
+            .iter()
+            .filter(|(_, set, kinds)| *set && !kinds.contains(&self.kind))
+            .map(|(key, _, _)| *key)
             .collect();
-            if !set.is_empty() {
-                problems.push(Problem::new(span.clone(), format!(
-                    "`{}` has no meaning with kind = \"none\"; remove it or choose kind = \"page\" or \"offset\"",
-                    set.join("`, `")
-                )));
-            }
+        if !meaningless.is_empty() {
+            let kind = serde_json::to_value(self.kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            problems.push(
+                Problem::new(span.clone(), format!("`{}` has no meaning with kind = \"{kind}\"", meaningless.join("`, `")))
+                    .hint("remove it, or choose the kind it belongs to (the README's table lists each kind's keys)"),
+            );
+        }
+        if self.kind == Single {
             return;
         }
-        let chained = matches!(
-            self.kind,
-            PaginationKind::Cursor | PaginationKind::NextUrl | PaginationKind::LinkHeader
-        );
-        let not_for = |keys: &[(&str, bool)], kind: &str, problems: &mut Vec<Problem>| {
-            let set: Vec<&str> = keys
-                .iter()
-                .filter_map(|(key, set)| set.then_some(*key))
-                .collect();
-            if !set.is_empty() {
-                problems.push(Problem::new(
-                    span.clone(),
-                    format!(
-                        "`{}` has no meaning with kind = \"{kind}\"",
-                        set.join("`, `")
-                    ),
-                ));
+        if self.kind == Cursor {
+            if self.param.is_none() {
+                problems.push(
+                    Problem::new(span.clone(), "kind = \"cursor\" needs `param`, the query parameter that carries the cursor")
+                        .hint("e.g. param = \"cursor\" (or \"starting_after\" for Stripe)"),
+                );
             }
-        };
-        let kind_name = match self.kind {
-            PaginationKind::Cursor => "cursor",
-            PaginationKind::NextUrl => "next_url",
-            PaginationKind::LinkHeader => "link_header",
-            PaginationKind::Page => "page",
-            PaginationKind::Offset => "offset",
-            PaginationKind::None => "none",
-        };
-        if chained {
-            not_for(
-                &[
-                    ("start", self.start.is_some()),
-                    ("total_pages", self.total_pages.is_some()),
-                    ("total_records", self.total_records.is_some()),
-                    ("stop", self.stop != StopSpec::EmptyPage),
-                ],
-                kind_name,
-                problems,
-            );
-        } else {
-            not_for(
-                &[
-                    ("next", self.next.is_some()),
-                    (
-                        "next_from_last_record",
-                        self.next_from_last_record.is_some(),
-                    ),
-                    ("has_more", self.has_more.is_some()),
-                ],
-                kind_name,
-                problems,
-            );
+            if self.next.is_some() == self.next_from_last_record.is_some() {
+                problems.push(
+                    Problem::new(span.clone(), "kind = \"cursor\" needs one of `next` (where the cursor is) or `next_from_last_record`")
+                        .hint("e.g. next = \"/meta/next_cursor\", or next_from_last_record = \"/id\" for Stripe"),
+                );
+            }
         }
-        match self.kind {
-            PaginationKind::Cursor => {
-                if self.param.is_none() {
-                    problems.push(
-                        Problem::new(span.clone(), "kind = \"cursor\" needs `param`, the query parameter that carries the cursor")
-                            .hint("e.g. param = \"cursor\" (or \"starting_after\" for Stripe)"),
-                    );
-                }
-                if self.next.is_some() == self.next_from_last_record.is_some() {
-                    problems.push(
-                        Problem::new(span.clone(), "kind = \"cursor\" needs one of `next` (where the cursor is) or `next_from_last_record`")
-                            .hint("e.g. next = \"/meta/next_cursor\", or next_from_last_record = \"/id\" for Stripe"),
-                    );
-                }
-            }
-            PaginationKind::NextUrl => {
-                if self.next.is_none() {
-                    problems.push(Problem::new(
-                        span.clone(),
-                        "kind = \"next_url\" needs `next`, the JSON Pointer of the next page's URL",
-                    ));
-                }
-                not_for(
-                    &[
-                        ("param", self.param.is_some()),
-                        (
-                            "next_from_last_record",
-                            self.next_from_last_record.is_some(),
-                        ),
-                        ("has_more", self.has_more.is_some()),
-                    ],
-                    kind_name,
-                    problems,
-                );
-            }
-            PaginationKind::LinkHeader => {
-                not_for(
-                    &[
-                        ("param", self.param.is_some()),
-                        ("next", self.next.is_some()),
-                        (
-                            "next_from_last_record",
-                            self.next_from_last_record.is_some(),
-                        ),
-                        ("has_more", self.has_more.is_some()),
-                    ],
-                    kind_name,
-                    problems,
-                );
-            }
-            _ => {}
+        if self.kind == NextUrl && self.next.is_none() {
+            problems.push(Problem::new(
+                span.clone(),
+                "kind = \"next_url\" needs `next`, the JSON Pointer of the next page's URL",
+            ));
         }
         if self.size == Some(0) {
             problems.push(Problem::new(span.clone(), "`size` must be at least 1"));
