@@ -6,16 +6,24 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use pagefold_fetch::{FetchError, FetchSummary, Fetcher, OnError, Page, Resume};
+use pagefold_fetch::{FetchError, FetchSummary, Fetcher, OnError, Resume};
 
-use crate::checkpoint::{self, Checkpoint, CheckpointError};
-use crate::job::{Assignment, Job, OnErrorSpec, SourceSpec, fill_source};
+use crate::checkpoint::{Checkpoint, CheckpointError};
+use crate::job::{Assignment, Job, OnErrorSpec};
 use crate::output::{
     ParentResult, PartitionResult, ResultDocument, RunStats, Skipped, write_atomically,
 };
 use crate::progress::Progress;
 use crate::reduce::{ReduceError, Reducers, Work, WorkerPool};
 use crate::secrets;
+
+mod checkpoints;
+mod children;
+mod signals;
+
+use checkpoints::Checkpoints;
+use children::Children;
+use signals::Signals;
 
 /// How to run a job, from the command line.
 #[derive(Debug, Clone, Default)]
@@ -79,98 +87,6 @@ pub enum RunError {
     },
 }
 
-/// Checkpointing for one run: where, how often, and what it resumed from.
-struct Checkpoints {
-    path: PathBuf,
-    every: Option<Duration>,
-    job_hash: String,
-    reducers: Vec<String>,
-    resumed: Option<Checkpoint>,
-}
-
-impl Checkpoints {
-    fn open(job: &Job, options: &RunOptions, reducers: &Reducers) -> Result<Self, RunError> {
-        let dir = options
-            .checkpoint
-            .clone()
-            .or_else(|| job.checkpoint.as_ref().map(|c| c.dir.clone()));
-        let every = options
-            .checkpoint_every
-            .or_else(|| job.checkpoint.as_ref().map(|c| c.every))
-            .unwrap_or(Duration::from_secs(5));
-        let Some(dir) = dir else {
-            return Ok(Self {
-                path: PathBuf::new(),
-                every: None,
-                job_hash: String::new(),
-                reducers: Vec::new(),
-                resumed: None,
-            });
-        };
-        let path = checkpoint::path_for(&dir, &job.name);
-        let names = reducers.names();
-        let resumed = Checkpoint::load(&path, &job.text_hash, &names)?;
-        if let Some(resumed) = &resumed {
-            tracing::info!(pages = resumed.pages, path = %path.display(), "resuming from a checkpoint");
-        }
-        Ok(Self {
-            path,
-            every: Some(every),
-            job_hash: job.text_hash.clone(),
-            reducers: names,
-            resumed,
-        })
-    }
-
-    fn enabled(&self) -> bool {
-        self.every.is_some()
-    }
-
-    /// Takes a snapshot of the workers and writes it; no snapshot when a worker has stopped
-    /// (the run is failing and its error says why).
-    async fn save(
-        &self,
-        pool: &WorkerPool,
-        work: &async_channel::Sender<Work>,
-    ) -> Result<(), RunError> {
-        let Some(snapshots) = pool.snapshot(work).await else {
-            pool.resume();
-            return Ok(());
-        };
-        let snapshots = match snapshots {
-            Ok(snapshots) => snapshots,
-            Err(error) => {
-                pool.resume();
-                return Err(error.into());
-            }
-        };
-        let checkpoint = Checkpoint::new(
-            &self.job_hash,
-            &self.reducers,
-            self.resumed.as_ref(),
-            &snapshots,
-        );
-        // The states are copied out: the workers go on while the file is written.
-        pool.resume();
-        let path = self.path.clone();
-        tokio::task::spawn_blocking(move || checkpoint.write(&path))
-            .await
-            .expect("the writer does not panic")?;
-        Ok(())
-    }
-
-    /// The run is complete: its checkpoint is no longer needed.
-    fn finished(&self) -> Result<(), RunError> {
-        if self.enabled() && self.path.exists() {
-            std::fs::remove_file(&self.path).map_err(|source| CheckpointError::Io {
-                path: self.path.clone(),
-                source,
-            })?;
-        }
-        Ok(())
-    }
-}
-
 /// Fetches every chain (partition), at most `concurrency` chains at a time, all under the
 /// fetcher's one concurrency limit. The first chain that fails stops them all.
 async fn fetch_chains(
@@ -201,172 +117,6 @@ async fn fetch_chains(
     Ok(summaries.into_iter().map(|(_, summary)| summary).collect())
 }
 
-/// Parent → child: the parent source's records are not reduced; each names a child chain
-/// (its `vars` filled into `[child]`), whose records are.
-struct Children<'a> {
-    job: &'a Job,
-    child: &'a SourceSpec,
-    reducers: &'a Reducers,
-    /// Pages reduced before a resume, by chain.
-    done: &'a std::collections::BTreeMap<u32, std::collections::BTreeSet<u64>>,
-}
-
-impl Children<'_> {
-    /// Fetches the parents and, as their records arrive, at most `concurrency` child chains at
-    /// a time. Returns the parents' summary and each child chain's.
-    async fn fetch(
-        &self,
-        fetcher: &Fetcher,
-        parents: &[(Assignment, pagefold_fetch::Source)],
-        work: &async_channel::Sender<Work>,
-        progress: &Progress,
-        concurrency: usize,
-    ) -> Result<(FetchSummary, Vec<FetchSummary>), FetchError> {
-        use futures_util::StreamExt;
-        let (pages, parent_pages) = async_channel::bounded::<Page>(concurrency.max(1));
-        let parents_done = async move {
-            let silent = pagefold_fetch::NoObserver;
-            let runs = parents.iter().enumerate().map(|(chain, (_, source))| {
-                let pages = pages.clone();
-                let silent = &silent;
-                async move {
-                    fetcher
-                        .run(source, chain as u32, pages, silent, &Resume::default())
-                        .await
-                }
-            });
-            let summaries: Vec<Result<FetchSummary, FetchError>> = futures_util::stream::iter(runs)
-                .buffer_unordered(concurrency.max(1))
-                .collect()
-                .await;
-            let mut total = FetchSummary::default();
-            for summary in summaries {
-                total.absorb(summary?);
-            }
-            Ok::<_, FetchError>(total)
-        };
-        let template = self.template();
-        let vars: Vec<(&String, &pagefold_json::Pointer)> = self.child.vars.iter().collect();
-        let fields = pagefold_json::PointerSet::new(vars.iter().map(|(_, pointer)| *pointer));
-        let (template, vars, fields) = (&template, &vars, &fields);
-        // `parent_pages` moves in: when the children stop, for whatever reason, the channel
-        // closes and the parents stop too instead of waiting on it forever.
-        let children_done = async move {
-            let parent_pages = parent_pages;
-            let mut pending = std::collections::VecDeque::new();
-            let mut running = futures_util::stream::FuturesUnordered::new();
-            let mut summaries = Vec::new();
-            let mut lacking = 0u64;
-            let mut parents_open = true;
-            loop {
-                while running.len() < concurrency.max(1)
-                    && let Some((chain, source, resume)) = pending.pop_front()
-                {
-                    running.push(async move {
-                        let resume: Resume = resume;
-                        fetcher
-                            .run(&source, chain, work.clone(), progress, &resume)
-                            .await
-                            .map(|s| (chain, s))
-                    });
-                }
-                tokio::select! {
-                    page = parent_pages.recv(), if parents_open && pending.len() < concurrency.max(1) => match page {
-                        Ok(page) => lacking += self.children_of(&page, fields, vars, template, &mut pending),
-                        Err(_) => parents_open = false,
-                    },
-                    Some(done) = running.next() => summaries.push(done?),
-                    else => break,
-                }
-            }
-            summaries.sort_by_key(|(chain, _)| *chain);
-            let mut summaries: Vec<FetchSummary> = summaries.into_iter().map(|(_, s)| s).collect();
-            if lacking > 0
-                && let Some(first) = summaries.first_mut()
-            {
-                first.warnings.push(format!(
-                    "{lacking} parent records lack a field of `vars`: no child request for them"
-                ));
-            }
-            Ok::<_, FetchError>(summaries)
-        };
-        let (parents, children) = tokio::join!(parents_done, children_done);
-        // A child's failure is the cause; the parents then only saw a closed channel.
-        let children = children?;
-        Ok((parents?, children))
-    }
-
-    /// The child source before `vars` are filled in; it inherits the parent's credentials
-    /// when it has none and lives on the same origin.
-    fn template(&self) -> pagefold_fetch::Source {
-        let mut template = self.child.to_fetch();
-        // Many chains share the limit: each asks for its first page alone.
-        template.speculation = 1;
-        let parent = self.job.source.to_fetch();
-        if template.auth.is_none() && template.url.origin() == parent.url.origin() {
-            template.auth = parent.auth;
-        }
-        template
-    }
-
-    /// Queues the child chains a parent page names; returns how many records lacked a var.
-    fn children_of(
-        &self,
-        page: &Page,
-        fields: &pagefold_json::PointerSet,
-        vars: &[(&String, &pagefold_json::Pointer)],
-        template: &pagefold_fetch::Source,
-        pending: &mut std::collections::VecDeque<(u32, pagefold_fetch::Source, Resume)>,
-    ) -> u64 {
-        let mut lacking = 0;
-        let records = page.records_json();
-        for (number, &(start, end)) in page.record_bounds().iter().enumerate() {
-            let mut found = fields.scan_slots();
-            let record = records.get(start as usize..end as usize).unwrap_or("null");
-            if fields.scan(record, &mut found).is_err()
-                || found.iter().any(|v| v.is_none_or(|v| v == "null"))
-            {
-                lacking += 1;
-                continue;
-            }
-            let values: Assignment = vars
-                .iter()
-                .zip(&found)
-                .map(|((name, _), value)| {
-                    let value = value.unwrap_or("null");
-                    let text =
-                        serde_json::from_str::<String>(value).unwrap_or_else(|_| value.to_owned());
-                    ((*name).clone(), text)
-                })
-                .collect();
-            // The parent's page and record decide the child's chain: the same on every run.
-            let chain =
-                (page.chain() as u64 * 1_000_003 + page.index() * 65_536 + number as u64) as u32;
-            if !self.child.carry.is_empty() {
-                let carried: serde_json::Map<String, serde_json::Value> = vars
-                    .iter()
-                    .zip(&found)
-                    .filter(|((name, _), _)| self.child.carry.contains(name))
-                    .map(|((name, _), value)| {
-                        (
-                            (*name).clone(),
-                            serde_json::from_str(value.unwrap_or("null")).unwrap_or_default(),
-                        )
-                    })
-                    .collect();
-                self.reducers
-                    .carry(chain, serde_json::Value::Object(carried).to_string());
-            }
-            let resume = Resume {
-                done: self.done.get(&chain).cloned().unwrap_or_default(),
-                records: 0,
-            };
-            pending.push_back((chain, fill_source(template, &values), resume));
-        }
-        lacking
-    }
-}
-
 /// Runs the fetch to its end, saving checkpoints on the way, unless a signal stops it.
 async fn drive(
     fetch: impl Future<Output = Result<Vec<FetchSummary>, FetchError>>,
@@ -395,48 +145,6 @@ async fn drive(
                 return Err(RunError::Interrupted { signal, checkpoint });
             }
         }
-    }
-}
-
-/// SIGINT (Ctrl-C) and SIGTERM (schedulers and service managers).
-#[cfg(unix)]
-struct Signals {
-    interrupt: tokio::signal::unix::Signal,
-    terminate: tokio::signal::unix::Signal,
-}
-
-#[cfg(unix)]
-impl Signals {
-    fn new() -> std::io::Result<Self> {
-        use tokio::signal::unix::{SignalKind, signal};
-        Ok(Self {
-            interrupt: signal(SignalKind::interrupt())?,
-            terminate: signal(SignalKind::terminate())?,
-        })
-    }
-
-    /// The next signal's name.
-    async fn next(&mut self) -> &'static str {
-        tokio::select! {
-            _ = self.interrupt.recv() => "SIGINT",
-            _ = self.terminate.recv() => "SIGTERM",
-        }
-    }
-}
-
-/// Ctrl-C only, where there is no SIGTERM.
-#[cfg(not(unix))]
-struct Signals;
-
-#[cfg(not(unix))]
-impl Signals {
-    fn new() -> std::io::Result<Self> {
-        Ok(Self)
-    }
-
-    async fn next(&mut self) -> &'static str {
-        let _ = tokio::signal::ctrl_c().await;
-        "SIGINT"
     }
 }
 

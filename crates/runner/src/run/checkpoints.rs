@@ -1,0 +1,107 @@
+//! Checkpointing during a run: when to save, what to resume from, and removing the file of a
+//! finished run.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::checkpoint::{self, Checkpoint, CheckpointError};
+use crate::job::Job;
+use crate::reduce::{Reducers, Work, WorkerPool};
+
+use super::{RunError, RunOptions};
+
+/// Checkpointing for one run: where, how often, and what it resumed from.
+pub(super) struct Checkpoints {
+    pub(super) path: PathBuf,
+    pub(super) every: Option<Duration>,
+    job_hash: String,
+    reducers: Vec<String>,
+    pub(super) resumed: Option<Checkpoint>,
+}
+
+impl Checkpoints {
+    pub(super) fn open(
+        job: &Job,
+        options: &RunOptions,
+        reducers: &Reducers,
+    ) -> Result<Self, RunError> {
+        let dir = options
+            .checkpoint
+            .clone()
+            .or_else(|| job.checkpoint.as_ref().map(|c| c.dir.clone()));
+        let every = options
+            .checkpoint_every
+            .or_else(|| job.checkpoint.as_ref().map(|c| c.every))
+            .unwrap_or(Duration::from_secs(5));
+        let Some(dir) = dir else {
+            return Ok(Self {
+                path: PathBuf::new(),
+                every: None,
+                job_hash: String::new(),
+                reducers: Vec::new(),
+                resumed: None,
+            });
+        };
+        let path = checkpoint::path_for(&dir, &job.name);
+        let names = reducers.names();
+        let resumed = Checkpoint::load(&path, &job.text_hash, &names)?;
+        if let Some(resumed) = &resumed {
+            tracing::info!(pages = resumed.pages, path = %path.display(), "resuming from a checkpoint");
+        }
+        Ok(Self {
+            path,
+            every: Some(every),
+            job_hash: job.text_hash.clone(),
+            reducers: names,
+            resumed,
+        })
+    }
+
+    pub(super) fn enabled(&self) -> bool {
+        self.every.is_some()
+    }
+
+    /// Takes a snapshot of the workers and writes it; no snapshot when a worker has stopped
+    /// (the run is failing and its error says why).
+    pub(super) async fn save(
+        &self,
+        pool: &WorkerPool,
+        work: &async_channel::Sender<Work>,
+    ) -> Result<(), RunError> {
+        let Some(snapshots) = pool.snapshot(work).await else {
+            pool.resume();
+            return Ok(());
+        };
+        let snapshots = match snapshots {
+            Ok(snapshots) => snapshots,
+            Err(error) => {
+                pool.resume();
+                return Err(error.into());
+            }
+        };
+        let checkpoint = Checkpoint::new(
+            &self.job_hash,
+            &self.reducers,
+            self.resumed.as_ref(),
+            &snapshots,
+        );
+        // The states are copied out: the workers go on while the file is written.
+        pool.resume();
+        let path = self.path.clone();
+        tokio::task::spawn_blocking(move || checkpoint.write(&path))
+            .await
+            .expect("the writer does not panic")?;
+        Ok(())
+    }
+
+    /// The run is complete: its checkpoint is no longer needed.
+    pub(super) fn finished(&self) -> Result<(), RunError> {
+        if self.enabled() && self.path.exists() {
+            std::fs::remove_file(&self.path).map_err(|source| CheckpointError::Io {
+                path: self.path.clone(),
+                source,
+            })?;
+        }
+        Ok(())
+    }
+}
