@@ -121,24 +121,22 @@ impl Builtin for TopK {
         TopK { k }
     }
 
+    // Counting is `count_by`'s; only the answer differs.
     fn init(&self) -> Frequencies {
-        Frequencies::default()
+        CountBy.init()
     }
 
     fn fold_value(
         &self,
         state: &mut Frequencies,
         value: Option<&str>,
-        _: Position,
+        at: Position,
     ) -> Result<(), ReducerError> {
-        if let Some(raw) = present(value) {
-            state.add(raw);
-        }
-        Ok(())
+        CountBy.fold_value(state, value, at)
     }
 
     fn merge(&self, into: &mut Frequencies, other: Frequencies) {
-        into.merge(other);
+        CountBy.merge(into, other);
     }
 
     fn finish(&self, state: Frequencies) -> serde_json::Value {
