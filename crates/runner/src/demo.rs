@@ -56,11 +56,9 @@ pub fn demo(args: &DemoOptions, progress: bool) -> Result<RunReport, DemoError> 
     url.set_host(Some(&server.addr().ip().to_string()))
         .expect("an IP is a valid host");
     let options = RunOptions {
-        checkpoint: None,
-        checkpoint_every: None,
         workers: args.workers,
-        output: None,
         progress,
+        ..RunOptions::default()
     };
     Ok(run(&job, &options)?)
 }

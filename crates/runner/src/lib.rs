@@ -15,6 +15,7 @@
 pub mod checkpoint;
 pub mod demo;
 pub mod exit;
+pub mod history;
 pub mod job;
 pub mod output;
 pub mod plan;
@@ -23,3 +24,4 @@ pub mod progress;
 pub mod reduce;
 pub mod run;
 pub mod secrets;
+pub mod state;

@@ -79,6 +79,7 @@ fn execute(command: Command) -> Result<u8, Failure> {
                 progress: !args.quiet && interactive,
                 checkpoint: args.checkpoint,
                 checkpoint_every: args.checkpoint_every,
+                ..RunOptions::default()
             };
             let report = run::run(&job, &options).map_err(run_failure)?;
             finish(&report, job.fetch.concurrency.get_ref(), args.quiet)
@@ -165,7 +166,7 @@ fn finish(report: &RunReport, concurrency: &usize, quiet: bool) -> Result<u8, Fa
     if report.written_to.is_none() {
         let mut stdout = std::io::stdout().lock();
         let written = stdout
-            .write_all(report.document.to_json().as_bytes())
+            .write_all(report.document.render(report.format).as_bytes())
             .and_then(|()| stdout.flush());
         if let Err(error) = written
             && error.kind() != std::io::ErrorKind::BrokenPipe

@@ -11,7 +11,8 @@ use pagefold_fetch::{FetchError, FetchSummary, Fetcher, OnError, Resume};
 use crate::checkpoint::{Checkpoint, CheckpointError};
 use crate::job::{Assignment, Job, OnErrorSpec};
 use crate::output::{
-    ParentResult, PartitionResult, ResultDocument, RunStats, Skipped, write_atomically,
+    OutputFormat, ParentResult, PartitionResult, ResultDocument, RunStamp, RunStats, Skipped,
+    write_atomically,
 };
 use crate::progress::Progress;
 use crate::reduce::{ReduceError, Reducers, Work, WorkerPool};
@@ -24,6 +25,7 @@ mod signals;
 use checkpoints::Checkpoints;
 use children::Children;
 use signals::Signals;
+pub use signals::{Stop, StopSender, stop_channel};
 
 /// How to run a job, from the command line.
 #[derive(Debug, Clone, Default)]
@@ -38,6 +40,10 @@ pub struct RunOptions {
     pub checkpoint: Option<PathBuf>,
     /// How often to save a checkpoint; overrides the job's.
     pub checkpoint_every: Option<Duration>,
+    /// The run's id and start, for the output path; a fresh one when `None`.
+    pub stamp: Option<RunStamp>,
+    /// What stops the run when a scheduler runs it; SIGINT and SIGTERM when `None`.
+    pub stop: Option<Stop>,
 }
 
 /// What a successful run produced.
@@ -51,6 +57,10 @@ pub struct RunReport {
     pub wall: Duration,
     /// Where the result was written, if not to stdout.
     pub written_to: Option<PathBuf>,
+    /// The format it was written in (or is to be printed in).
+    pub format: OutputFormat,
+    /// The run's id and start.
+    pub stamp: RunStamp,
 }
 
 /// Why a run failed. Nothing was written when it did.
@@ -123,6 +133,7 @@ async fn drive(
     pool: &WorkerPool,
     work: &async_channel::Sender<Work>,
     checkpoints: &Checkpoints,
+    stop: Option<Stop>,
 ) -> Result<Vec<FetchSummary>, RunError> {
     // A zero interval would make tokio's timer panic; no checkpoint is worth more than 100 a second.
     let every = checkpoints
@@ -134,7 +145,7 @@ async fn drive(
     ticker.tick().await;
     // Made once, before the loop: a signal that arrives while a checkpoint is being saved
     // waits in the stream instead of being lost.
-    let mut signals = Signals::new().map_err(RunError::Runtime)?;
+    let mut signals = Signals::new(stop).map_err(RunError::Runtime)?;
     tokio::pin!(fetch);
     loop {
         tokio::select! {
@@ -159,6 +170,10 @@ fn round_ms(duration: Duration) -> f64 {
 /// See [`RunError`]; on any error no output file is written.
 pub fn run(job: &Job, options: &RunOptions) -> Result<RunReport, RunError> {
     let started = Instant::now();
+    let stamp = options
+        .stamp
+        .clone()
+        .unwrap_or_else(|| RunStamp::new(&job.name, chrono::Utc::now(), job.timezone));
     let mut reducers = Reducers::build(&job.reduce)?;
     reducers.set_map(job.source.map.as_ref().map(|map| map.get_ref().clone()));
     let reducers = Arc::new(reducers);
@@ -231,7 +246,7 @@ pub fn run(job: &Job, options: &RunOptions) -> Result<RunReport, RunError> {
                 }
             }
         };
-        let outcome = drive(fetch, &pool, &work, &checkpoints).await;
+        let outcome = drive(fetch, &pool, &work, &checkpoints, options.stop.clone()).await;
         if let Err(RunError::Interrupted { .. }) = &outcome
             && checkpoints.enabled()
         {
@@ -322,9 +337,14 @@ pub fn run(job: &Job, options: &RunOptions) -> Result<RunReport, RunError> {
     let output = options
         .output
         .clone()
-        .or_else(|| job.output.as_ref().map(|o| o.path.clone()));
+        .or_else(|| job.output.as_ref().map(|o| o.path_for(&stamp)));
+    let format = match (&options.output, &job.output) {
+        (Some(path), _) => OutputFormat::from_extension(&path.to_string_lossy()),
+        (None, Some(spec)) => spec.format,
+        (None, None) => OutputFormat::Json,
+    };
     if let Some(path) = &output {
-        write_atomically(path, &document.to_json()).map_err(|source| RunError::Write {
+        write_atomically(path, &document.render(format)).map_err(|source| RunError::Write {
             path: path.clone(),
             source,
         })?;
@@ -335,5 +355,7 @@ pub fn run(job: &Job, options: &RunOptions) -> Result<RunReport, RunError> {
         summary,
         wall: started.elapsed(),
         written_to: output,
+        format,
+        stamp,
     })
 }

@@ -11,6 +11,7 @@ mod output;
 mod pagination;
 pub mod partitions;
 mod reduce;
+mod schedule;
 mod source;
 
 use std::fmt;
@@ -27,6 +28,7 @@ pub use output::OutputSpec;
 pub use pagination::PaginationSpec;
 pub use partitions::{Assignment, PartitionSpec};
 pub use reduce::{BuiltinKind, ReduceSpec, ReducerUse};
+pub use schedule::{Missed, Overlap, ScheduleSpec};
 pub use source::{SourceSpec, fill_source};
 
 /// A parsed and checked job file.
@@ -51,6 +53,10 @@ pub struct Job {
     /// `[child]`: for each record of `source`, a request chain whose records are reduced
     /// (those of `source` are not).
     pub child: Option<SourceSpec>,
+    /// When `pagefold schedule` runs the job, if it is scheduled.
+    pub schedule: Option<ScheduleSpec>,
+    /// `timezone`: the zone of the schedule and of the output path's `{date}` and `{time}`.
+    pub timezone: chrono_tz::Tz,
     /// A hash of the file's text: a checkpoint of another text is refused.
     pub text_hash: String,
 }
@@ -77,9 +83,13 @@ struct JobFile {
     fetch: Option<Spanned<FetchSpec>>,
     #[serde(default)]
     reduce: Vec<Spanned<reduce::ReduceEntry>>,
-    output: Option<OutputSpec>,
+    output: Option<output::OutputEntry>,
     checkpoint: Option<CheckpointSpec>,
     child: Option<Spanned<SourceSpec>>,
+    schedule: Option<Spanned<String>>,
+    timezone: Option<Spanned<String>>,
+    overlap: Option<Spanned<Overlap>>,
+    missed: Option<Spanned<Missed>>,
 }
 
 /// A job file that cannot be used: where, what, and what to do.
@@ -228,7 +238,6 @@ impl Job {
             let hint = hint_for(&message);
             locate(span, message, hint)
         })?;
-        let base = path.parent().unwrap_or(Path::new("")).to_owned();
         let mut problems = Vec::new();
         file.source.check(&mut problems);
         if !file.source.vars.is_empty() || !file.source.carry.is_empty() {
@@ -269,6 +278,17 @@ impl Job {
             .unwrap_or_else(|| Spanned::new(0..0, FetchSpec::default()));
         fetch.get_ref().check(fetch.span(), &mut problems);
         reduce::check_all(&file.reduce, &mut problems);
+        let (schedule, timezone) = schedule::ScheduleKeys {
+            schedule: file.schedule,
+            timezone: file.timezone,
+            overlap: file.overlap,
+            missed: file.missed,
+        }
+        .check(&mut problems);
+        let base = path.parent().unwrap_or(Path::new("")).to_owned();
+        let output = file
+            .output
+            .and_then(|output| output.check(&base, &mut problems));
         if let Some(problem) = problems.into_iter().next() {
             return Err(locate(problem.span, problem.message, problem.hint));
         }
@@ -284,7 +304,6 @@ impl Job {
             .into_iter()
             .map(|spec| spec.into_inner().resolved(&base))
             .collect();
-        let output = file.output.map(|output| output.resolved(&base));
         Ok(Self {
             name,
             path: path.to_owned(),
@@ -295,6 +314,8 @@ impl Job {
             on_error: file.on_error,
             checkpoint: file.checkpoint.map(|checkpoint| checkpoint.resolved(&base)),
             child: file.child.map(Spanned::into_inner),
+            schedule,
+            timezone,
             // Of the text as run, `${env.…}` values included (a checkpoint of another URL is
             // another job's) but secrets hidden (a rotated token is the same job).
             text_hash: crate::checkpoint::job_hash(&crate::secrets::redact(text)),

@@ -1,43 +1,97 @@
-//! The signals that stop a run.
+//! What stops a run: SIGINT and SIGTERM when the run is the process's, or a [`Stop`] when a
+//! scheduler runs it (and so decides when its runs stop, after their grace period).
 
-/// SIGINT (Ctrl-C) and SIGTERM (schedulers and service managers).
-#[cfg(unix)]
-pub(super) struct Signals {
-    interrupt: tokio::signal::unix::Signal,
-    terminate: tokio::signal::unix::Signal,
+use tokio::sync::watch;
+
+/// Tells runs to stop: what a scheduler holds.
+#[derive(Debug, Clone)]
+pub struct StopSender(watch::Sender<Option<&'static str>>);
+
+/// Whether and why to stop: what a run scheduled by [`StopSender`]'s holder listens to.
+#[derive(Debug, Clone)]
+pub struct Stop(watch::Receiver<Option<&'static str>>);
+
+/// A sender and the receiver that hears it.
+pub fn stop_channel() -> (StopSender, Stop) {
+    let (sender, receiver) = watch::channel(None);
+    (StopSender(sender), Stop(receiver))
 }
 
-#[cfg(unix)]
-impl Signals {
-    pub(super) fn new() -> std::io::Result<Self> {
-        use tokio::signal::unix::{SignalKind, signal};
-        Ok(Self {
-            interrupt: signal(SignalKind::interrupt())?,
-            terminate: signal(SignalKind::terminate())?,
-        })
+impl StopSender {
+    /// Stops every run listening, in the name of `signal` (`"SIGTERM"`, `"SIGINT"`).
+    pub fn stop(&self, signal: &'static str) {
+        self.0.send_replace(Some(signal));
     }
 
-    /// The next signal's name.
-    pub(super) async fn next(&mut self) -> &'static str {
-        tokio::select! {
-            _ = self.interrupt.recv() => "SIGINT",
-            _ = self.terminate.recv() => "SIGTERM",
+    /// A receiver for one more run.
+    pub fn subscribe(&self) -> Stop {
+        Stop(self.0.subscribe())
+    }
+}
+
+impl Stop {
+    /// Whether a stop was asked for.
+    pub fn is_stopped(&self) -> bool {
+        self.0.borrow().is_some()
+    }
+
+    /// Waits for a stop; never returns if the sender is dropped without one.
+    pub async fn wait(&mut self) -> &'static str {
+        match self.0.wait_for(Option::is_some).await {
+            Ok(signal) => signal.expect("waited for Some"),
+            Err(_) => std::future::pending().await,
         }
     }
 }
 
-/// Ctrl-C only, where there is no SIGTERM.
-#[cfg(not(unix))]
-pub(super) struct Signals;
+/// SIGINT (Ctrl-C) and SIGTERM (schedulers and service managers), or a scheduler's [`Stop`].
+pub(super) enum Signals {
+    #[cfg(unix)]
+    Process {
+        interrupt: tokio::signal::unix::Signal,
+        terminate: tokio::signal::unix::Signal,
+    },
+    #[cfg(not(unix))]
+    Process,
+    Scheduler(Stop),
+}
 
-#[cfg(not(unix))]
 impl Signals {
-    pub(super) fn new() -> std::io::Result<Self> {
-        Ok(Self)
+    pub(super) fn new(stop: Option<Stop>) -> std::io::Result<Self> {
+        if let Some(stop) = stop {
+            return Ok(Self::Scheduler(stop));
+        }
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Self::Process {
+                interrupt: signal(SignalKind::interrupt())?,
+                terminate: signal(SignalKind::terminate())?,
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(Self::Process)
     }
 
+    /// The next signal's name.
     pub(super) async fn next(&mut self) -> &'static str {
-        let _ = tokio::signal::ctrl_c().await;
-        "SIGINT"
+        match self {
+            #[cfg(unix)]
+            Self::Process {
+                interrupt,
+                terminate,
+            } => {
+                tokio::select! {
+                    _ = interrupt.recv() => "SIGINT",
+                    _ = terminate.recv() => "SIGTERM",
+                }
+            }
+            #[cfg(not(unix))]
+            Self::Process => {
+                let _ = tokio::signal::ctrl_c().await;
+                "SIGINT"
+            }
+            Self::Scheduler(stop) => stop.wait().await,
+        }
     }
 }

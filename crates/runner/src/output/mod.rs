@@ -1,4 +1,11 @@
-//! The result document, and writing it so that nobody ever reads half of it.
+//! The result document, its formats, output paths with placeholders, and writing it so that
+//! nobody ever reads half of it.
+
+pub mod format;
+pub mod template;
+
+pub use format::OutputFormat;
+pub use template::{PathTemplate, RunStamp};
 
 use std::io::Write;
 use std::path::Path;
@@ -130,12 +137,11 @@ pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    #[test]
-    fn keeps_reducer_order_and_hides_empty_warnings() {
-        let document = ResultDocument {
+    pub(crate) fn document() -> ResultDocument {
+        ResultDocument {
             job: "j".into(),
             pages: 1,
             records: 2,
@@ -153,8 +159,12 @@ mod tests {
                 sequential_seconds: 0.5,
                 waited_on_reducers_seconds: 0.0,
             },
-        };
-        let json = document.to_json();
+        }
+    }
+
+    #[test]
+    fn keeps_reducer_order_and_hides_empty_warnings() {
+        let json = document().to_json();
         assert!(json.find("\"z\"").unwrap() < json.find("\"a\"").unwrap());
         assert!(!json.contains("warnings"));
     }

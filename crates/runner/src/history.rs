@@ -1,0 +1,180 @@
+//! The run history: one entry a run (or a scheduled run skipped or missed), appended to the
+//! job's `history.jsonl` in the state directory, and shown by `pagefold history JOB`.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+
+/// What started a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trigger {
+    /// `pagefold run`.
+    Manual,
+    /// Its scheduled time.
+    Schedule,
+    /// A run missed while the scheduler was down (`missed = "run_once"`).
+    CatchUp,
+    /// The scheduler resuming a run a stop interrupted.
+    Resume,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// The result was written.
+    Ok,
+    /// The result was written without the pages `on_error = "skip"` gave up on.
+    Partial,
+    /// No result: see `error`.
+    Failed,
+    /// Stopped by a signal; its checkpoint, if any, resumes it.
+    Interrupted,
+    /// Not run: the previous run was still running (`overlap = "skip"`).
+    Skipped,
+    /// Not run: due while the scheduler was down (`missed = "skip"`).
+    Missed,
+}
+
+impl Status {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::Partial => "partial",
+            Self::Failed => "failed",
+            Self::Interrupted => "interrupted",
+            Self::Skipped => "skipped",
+            Self::Missed => "missed",
+        }
+    }
+}
+
+/// One line of the history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    /// The run's id (also `{run_id}` in output paths).
+    pub run_id: String,
+    /// The job's name.
+    pub job: String,
+    /// What started it.
+    pub trigger: Trigger,
+    /// The scheduled time it is for, if scheduled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheduled_for: Option<DateTime<Utc>>,
+    /// When it started.
+    pub started: DateTime<Utc>,
+    /// When it ended.
+    pub ended: DateTime<Utc>,
+    /// How it ended.
+    pub status: Status,
+    /// Pages reduced.
+    pub pages: u64,
+    /// Records reduced.
+    pub records: u64,
+    /// HTTP requests, retries included.
+    pub requests: u64,
+    /// Retries.
+    pub retries: u64,
+    /// Where the result went (none: stdout, or no result).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<PathBuf>,
+    /// Why it failed or was not run (secrets hidden).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl HistoryEntry {
+    /// An entry for a scheduled time that was not run.
+    pub fn not_run(
+        job: &str,
+        due: DateTime<Utc>,
+        now: DateTime<Utc>,
+        status: Status,
+        why: String,
+    ) -> Self {
+        Self {
+            run_id: format!("{}-none", due.format("%Y%m%dT%H%M%SZ")),
+            job: job.to_owned(),
+            trigger: Trigger::Schedule,
+            scheduled_for: Some(due),
+            started: now,
+            ended: now,
+            status,
+            pages: 0,
+            records: 0,
+            requests: 0,
+            retries: 0,
+            output: None,
+            error: Some(why),
+        }
+    }
+}
+
+/// The entries as a table, newest last, times in `timezone`.
+pub fn table(entries: &[HistoryEntry], timezone: Tz) -> String {
+    let header = [
+        "started", "took", "status", "trigger", "pages", "records", "requests", "retries",
+        "output / error",
+    ];
+    let rows: Vec<[String; 9]> = entries
+        .iter()
+        .map(|entry| {
+            let took = (entry.ended - entry.started)
+                .to_std()
+                .unwrap_or_default()
+                .as_secs_f64();
+            [
+                entry
+                    .started
+                    .with_timezone(&timezone)
+                    .format("%Y-%m-%d %H:%M:%S %Z")
+                    .to_string(),
+                format!("{took:.1}s"),
+                entry.status.as_str().to_owned(),
+                serde_json::to_value(entry.trigger)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
+                entry.pages.to_string(),
+                entry.records.to_string(),
+                entry.requests.to_string(),
+                entry.retries.to_string(),
+                match (&entry.error, &entry.output) {
+                    (Some(error), _) => error.lines().next().unwrap_or_default().to_owned(),
+                    (None, Some(path)) => path.display().to_string(),
+                    (None, None) => "stdout".to_owned(),
+                },
+            ]
+        })
+        .collect();
+    let mut widths = header.map(str::len);
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut text = String::new();
+    let mut line = |cells: &[&str]| {
+        let last = cells.len() - 1;
+        for (index, (cell, width)) in cells.iter().zip(widths).enumerate() {
+            // Numbers right-aligned, text left; the last column unpadded.
+            if index == last {
+                text.push_str(cell);
+            } else if (4..8).contains(&index) {
+                let _ = write!(text, "{cell:>width$}  ");
+            } else {
+                let _ = write!(text, "{cell:<width$}  ");
+            }
+        }
+        text.push('\n');
+    };
+    line(&header);
+    for row in &rows {
+        line(&row.each_ref().map(String::as_str));
+    }
+    text
+}

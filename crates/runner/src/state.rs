@@ -1,0 +1,257 @@
+//! The state directory: what pagefold keeps between runs of a job, one folder a job —
+//! its run history, the last scheduled time it handled, its incremental mark and carried
+//! reducer states, and the checkpoint of an interrupted scheduled run.
+//!
+//! ```text
+//! STATE/jobs/NAME/history.jsonl     one JSON object a run, appended
+//! STATE/jobs/NAME/schedule.json     {"last_due": "…"}: runs up to here are handled
+//! STATE/jobs/NAME/incremental.json  the mark and the carried states
+//! STATE/jobs/NAME/checkpoint/       an interrupted scheduled run, resumed at the next start
+//! ```
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::history::HistoryEntry;
+use crate::output::write_atomically;
+
+/// The state directory.
+#[derive(Debug, Clone)]
+pub struct StateDir {
+    root: PathBuf,
+}
+
+/// A state directory that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// No `--state` and no data folder to default to.
+    #[error("no state directory: this system has no data folder")]
+    NoDefault,
+    /// A file or folder of the state could not be read or written.
+    #[error("cannot {action} `{}`", path.display())]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// The file or folder.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A state file is not what pagefold wrote.
+    #[error("`{}` is damaged: {message}", path.display())]
+    Damaged {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl StateError {
+    /// What the user can do about it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Self::NoDefault => Some("choose one with --state DIR or PAGEFOLD_STATE".into()),
+            Self::Io { .. } => {
+                Some("choose a writable folder with --state DIR or PAGEFOLD_STATE".into())
+            }
+            Self::Damaged { path, .. } => Some(format!(
+                "move `{}` away to start that job's state afresh",
+                path.display()
+            )),
+        }
+    }
+}
+
+fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> StateError {
+    let path = path.to_owned();
+    move |source| StateError::Io {
+        action,
+        path,
+        source,
+    }
+}
+
+impl StateDir {
+    /// The default: `pagefold` in the user's data folder (`$XDG_DATA_HOME`,
+    /// `~/.local/share`, `~/Library/Application Support`, `%APPDATA%`).
+    pub fn default_root() -> Option<PathBuf> {
+        dirs::data_dir().map(|dir| dir.join("pagefold"))
+    }
+
+    /// Opens (and creates) the state directory at `root`, or the default.
+    ///
+    /// # Errors
+    ///
+    /// When there is no default or the folder cannot be created.
+    pub fn open(root: Option<&Path>) -> Result<Self, StateError> {
+        let root = match root {
+            Some(root) => root.to_owned(),
+            None => Self::default_root().ok_or(StateError::NoDefault)?,
+        };
+        std::fs::create_dir_all(root.join("jobs")).map_err(io("create", &root))?;
+        Ok(Self { root })
+    }
+
+    /// The folder.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The state of the job named `name`.
+    pub fn job(&self, name: &str) -> JobState {
+        let safe: String = name
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let safe = if safe.trim_matches('.').is_empty() {
+            "_".to_owned()
+        } else {
+            safe
+        };
+        JobState {
+            dir: self.root.join("jobs").join(safe),
+        }
+    }
+}
+
+/// One job's state folder.
+#[derive(Debug, Clone)]
+pub struct JobState {
+    dir: PathBuf,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct ScheduleState {
+    last_due: DateTime<Utc>,
+}
+
+impl JobState {
+    /// The folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Where an interrupted scheduled run keeps its checkpoint.
+    pub fn checkpoint_dir(&self) -> PathBuf {
+        self.dir.join("checkpoint")
+    }
+
+    /// The run history file.
+    pub fn history_path(&self) -> PathBuf {
+        self.dir.join("history.jsonl")
+    }
+
+    /// Appends a run to the history, flushed to disk: one line, written with one call, so a
+    /// crash leaves whole lines (a torn last line is skipped on reading).
+    ///
+    /// # Errors
+    ///
+    /// When the file cannot be written.
+    pub fn append(&self, entry: &HistoryEntry) -> Result<(), StateError> {
+        std::fs::create_dir_all(&self.dir).map_err(io("create", &self.dir))?;
+        let path = self.history_path();
+        let mut line = serde_json::to_string(entry).expect("a history entry serializes");
+        line.push('\n');
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(io("open", &path))?;
+        file.write_all(line.as_bytes())
+            .and_then(|()| file.sync_data())
+            .map_err(io("append to", &path))
+    }
+
+    /// The runs recorded, oldest first. Lines that cannot be read (a crash mid-line) are
+    /// skipped.
+    ///
+    /// # Errors
+    ///
+    /// When the file exists but cannot be read.
+    pub fn history(&self) -> Result<Vec<HistoryEntry>, StateError> {
+        let path = self.history_path();
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(error) => return Err(io("read", &path)(error)),
+        };
+        Ok(text
+            .lines()
+            .filter_map(|line| serde_json::from_str(line).ok())
+            .collect())
+    }
+
+    /// The last scheduled time handled (run, skipped or missed), if any.
+    ///
+    /// # Errors
+    ///
+    /// When the file cannot be read or is damaged.
+    pub fn last_due(&self) -> Result<Option<DateTime<Utc>>, StateError> {
+        let path = self.dir.join("schedule.json");
+        match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice::<ScheduleState>(&bytes)
+                .map(|state| Some(state.last_due))
+                .map_err(|error| StateError::Damaged {
+                    path,
+                    message: error.to_string(),
+                }),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(error) => Err(io("read", &path)(error)),
+        }
+    }
+
+    /// Records that scheduled times up to `due` are handled.
+    ///
+    /// # Errors
+    ///
+    /// When the file cannot be written.
+    pub fn set_last_due(&self, due: DateTime<Utc>) -> Result<(), StateError> {
+        let path = self.dir.join("schedule.json");
+        let text = serde_json::to_string(&ScheduleState { last_due: due }).expect("serializes");
+        write_atomically(&path, &text).map_err(io("write", &path))
+    }
+
+    /// Reads a JSON state file of this job, `None` when there is none.
+    ///
+    /// # Errors
+    ///
+    /// When it cannot be read or is damaged.
+    pub fn read_json<T: serde::de::DeserializeOwned>(
+        &self,
+        file: &str,
+    ) -> Result<Option<T>, StateError> {
+        let path = self.dir.join(file);
+        match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|error| StateError::Damaged {
+                    path,
+                    message: error.to_string(),
+                }),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(error) => Err(io("read", &path)(error)),
+        }
+    }
+
+    /// Writes a JSON state file of this job atomically.
+    ///
+    /// # Errors
+    ///
+    /// When it cannot be written.
+    pub fn write_json<T: Serialize>(&self, file: &str, value: &T) -> Result<(), StateError> {
+        let path = self.dir.join(file);
+        let text = serde_json::to_string(value).expect("state serializes");
+        write_atomically(&path, &text).map_err(io("write", &path))
+    }
+}
