@@ -20,10 +20,26 @@ pub struct Cli {
 pub enum Command {
     /// Run a job file: fetch every page, reduce, write the result.
     Run(RunArgs),
-    /// Check a job file without fetching anything.
+    /// Check a job file without fetching anything; show a schedule's next run times.
     Validate {
         /// The job file.
         job: PathBuf,
+    },
+    /// Run the scheduled jobs of these files and folders at their times, until stopped.
+    Schedule(ScheduleArgs),
+    /// Show the run history of a job (a job file, or a job name).
+    History {
+        /// The job file, or the job's name.
+        job: String,
+        /// The state directory (default: pagefold in the user's data folder).
+        #[arg(long, env = "PAGEFOLD_STATE")]
+        state: Option<PathBuf>,
+        /// Show the last N runs.
+        #[arg(short = 'n', long, default_value_t = 20)]
+        limit: usize,
+        /// Print the entries as JSON Lines instead of a table.
+        #[arg(long)]
+        json: bool,
     },
     /// Show what a run would do: its chains, first requests (secrets hidden) and limits.
     Plan {
@@ -78,6 +94,41 @@ pub struct RunArgs {
     /// How often to save progress (default 5s).
     #[arg(long, value_parser = humantime::parse_duration)]
     pub checkpoint_every: Option<Duration>,
+    /// The state directory: run history, incremental marks (default: pagefold in the user's
+    /// data folder).
+    #[arg(long, env = "PAGEFOLD_STATE")]
+    pub state: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ScheduleArgs {
+    /// Job files, and folders whose `*.toml` files with a `schedule` are run.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// The state directory: run history, last run times, incremental marks, checkpoints of
+    /// stopped runs (default: pagefold in the user's data folder).
+    #[arg(long, env = "PAGEFOLD_STATE")]
+    pub state: Option<PathBuf>,
+    /// Run what is due now and exit (for system cron, systemd timers, Kubernetes CronJobs).
+    #[arg(long)]
+    pub once: bool,
+    /// At most this many runs at a time, over all jobs.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
+    pub max_running: u16,
+    /// On SIGTERM or Ctrl-C, how long running jobs may go on before they are checkpointed
+    /// and stopped.
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    pub grace: Duration,
+    /// How late a run may start and still be on time; later, it counts as missed (see
+    /// `missed` in the job).
+    #[arg(long, default_value = "1m", value_parser = humantime::parse_duration)]
+    pub late: Duration,
+    /// How often to look for changed, added or removed job files.
+    #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
+    pub reload_every: Duration,
+    /// Reduce worker threads a run (default: each job's `fetch.workers`, else the cores).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub workers: Option<u16>,
 }
 
 #[derive(Debug, Args)]

@@ -11,11 +11,15 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+use pagefold::history::Trigger;
 use pagefold::job::{Job, JobError};
 use pagefold::run::{RunError, RunOptions, RunReport};
+use pagefold::schedule::{ScheduleError, Scheduler, SchedulerOptions, SystemClock};
+use pagefold::state::{StateDir, StateError};
+use pagefold::tracked::{TrackedError, run_tracked};
 use pagefold::{demo, exit, plugin_new, progress, run};
 
-use crate::cli::{Cli, Command, PluginCommand};
+use crate::cli::{Cli, Command, PluginCommand, ScheduleArgs};
 use crate::report::Failure;
 
 fn main() -> ExitCode {
@@ -59,8 +63,28 @@ fn execute(command: Command) -> Result<u8, Failure> {
                 job.reduce.len(),
                 if job.reduce.len() == 1 { "" } else { "s" }
             );
+            if let Some(schedule) = &job.schedule {
+                println!(
+                    "schedule `{}` in {}; the next five runs:",
+                    schedule.expression, schedule.timezone
+                );
+                for time in schedule.upcoming(chrono::Utc::now(), 5) {
+                    println!(
+                        "  {}  ({})",
+                        time.format("%a %Y-%m-%d %H:%M:%S %Z"),
+                        time.with_timezone(&chrono::Utc).format("%Y-%m-%dT%H:%M:%SZ")
+                    );
+                }
+            }
             Ok(exit::SUCCESS)
         }
+        Command::Schedule(args) => schedule(args),
+        Command::History {
+            job,
+            state,
+            limit,
+            json,
+        } => history(&job, state.as_deref(), limit, json),
         Command::Plan { job, probe } => {
             let job = load(&job)?;
             let text = pagefold::plan::plan(&job, probe).map_err(|error| {
@@ -81,7 +105,22 @@ fn execute(command: Command) -> Result<u8, Failure> {
                 checkpoint_every: args.checkpoint_every,
                 ..RunOptions::default()
             };
-            let report = run::run(&job, &options).map_err(run_failure)?;
+            let report = match StateDir::open(args.state.as_deref()) {
+                Ok(state) => {
+                    let tracked =
+                        run_tracked(&job, options, &state.job(&job.name), Trigger::Manual, None);
+                    if let Some(error) = tracked.history_error {
+                        eprintln!("warning: the run history could not be written: {error}");
+                    }
+                    tracked.result.map_err(tracked_failure)?
+                }
+                // History is a convenience; only an incremental job needs its state.
+                Err(error) if job.source.incremental.is_none() => {
+                    tracing::info!("no run history: {error}");
+                    run::run(&job, &options).map_err(run_failure)?
+                }
+                Err(error) => return Err(state_failure(error)),
+            };
             finish(&report, job.fetch.concurrency.get_ref(), args.quiet)
         }
         Command::Demo(args) => {
@@ -128,6 +167,150 @@ fn load(path: &std::path::Path) -> Result<Job, Failure> {
         },
         read @ JobError::Read { .. } => Failure::from_error(exit::INVALID_INPUT, &read),
     })
+}
+
+fn state_failure(error: StateError) -> Failure {
+    let hint = error.hint();
+    Failure::from_error(exit::RUN_FAILED, &error).with_hint(hint)
+}
+
+fn tracked_failure(error: TrackedError) -> Failure {
+    match error {
+        TrackedError::Run(error) => run_failure(error),
+        TrackedError::State(error) => state_failure(error),
+        incremental @ TrackedError::Incremental { .. } => {
+            Failure::from_error(exit::RUN_FAILED, &incremental).with_hint(Some(
+                "move the job's incremental.json away (see `pagefold history`) to start afresh"
+                    .into(),
+            ))
+        }
+    }
+}
+
+/// `pagefold schedule`: runs until SIGTERM or Ctrl-C (exit 0), or with `--once` until what is
+/// due has run (exit 1 if a run failed).
+fn schedule(args: ScheduleArgs) -> Result<u8, Failure> {
+    let state = StateDir::open(args.state.as_deref()).map_err(state_failure)?;
+    let options = SchedulerOptions {
+        paths: args.paths,
+        state,
+        once: args.once,
+        max_running: usize::from(args.max_running),
+        grace: args.grace,
+        late: args.late,
+        reload_every: args.reload_every,
+        workers: args.workers.map(usize::from),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .map_err(|error| Failure::from_error(exit::RUN_FAILED, &error))?;
+    runtime.block_on(async {
+        let (events_to, mut events) = tokio::sync::mpsc::unbounded_channel();
+        let (scheduler, runs) = Scheduler::new(options, std::sync::Arc::new(SystemClock), events_to)
+            .map_err(schedule_failure)?;
+        let printer = tokio::spawn(async move {
+            let mut failed = false;
+            while let Some(event) = events.recv().await {
+                if let pagefold::schedule::Event::Finished { entry, .. } = &event {
+                    failed |= entry.status == pagefold::history::Status::Failed;
+                }
+                let line = format!("{} {event}", chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ"));
+                eprintln!("{}", pagefold::secrets::redact(&line));
+            }
+            failed
+        });
+        let (signals_to, signals) = tokio::sync::mpsc::unbounded_channel();
+        let signals_task = tokio::spawn(forward_signals(signals_to));
+        scheduler.run(runs, signals).await;
+        signals_task.abort();
+        let failed = printer.await.unwrap_or(true);
+        Ok(if failed { exit::RUN_FAILED } else { exit::SUCCESS })
+    })
+}
+
+/// Sends SIGTERM and SIGINT to the scheduler as they arrive.
+async fn forward_signals(to: tokio::sync::mpsc::UnboundedSender<&'static str>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut terminate), Ok(mut interrupt)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            return;
+        };
+        loop {
+            let name = tokio::select! {
+                _ = terminate.recv() => "SIGTERM",
+                _ = interrupt.recv() => "SIGINT",
+            };
+            if to.send(name).is_err() {
+                return;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    while tokio::signal::ctrl_c().await.is_ok() {
+        if to.send("SIGINT").is_err() {
+            return;
+        }
+    }
+}
+
+fn schedule_failure(error: ScheduleError) -> Failure {
+    let code = match &error {
+        ScheduleError::State(_) => exit::RUN_FAILED,
+        _ => exit::INVALID_INPUT,
+    };
+    let hint = error.hint();
+    match error {
+        // Already laid out with its place, line and hint.
+        ScheduleError::Invalid(message) => Failure {
+            code,
+            message,
+            snippet: None,
+            causes: Vec::new(),
+            hint: None,
+        },
+        other => Failure::from_error(code, &other).with_hint(hint),
+    }
+}
+
+/// `pagefold history JOB`.
+fn history(
+    job: &str,
+    state: Option<&std::path::Path>,
+    limit: usize,
+    json: bool,
+) -> Result<u8, Failure> {
+    let path = std::path::Path::new(job);
+    let (name, timezone) = if path.is_file() {
+        let job = load(path)?;
+        (job.name, job.timezone)
+    } else {
+        (job.to_owned(), chrono_tz::Tz::UTC)
+    };
+    let state = StateDir::open(state).map_err(state_failure)?;
+    let job_state = state.job(&name);
+    let entries = job_state.history().map_err(state_failure)?;
+    if entries.is_empty() {
+        eprintln!(
+            "no runs of `{name}` recorded in `{}`",
+            job_state.history_path().display()
+        );
+        return Ok(exit::SUCCESS);
+    }
+    let shown = &entries[entries.len().saturating_sub(limit)..];
+    if json {
+        for entry in shown {
+            println!("{}", serde_json::to_string(entry).expect("serializes"));
+        }
+    } else {
+        print!("{}", pagefold::history::table(shown, timezone));
+    }
+    Ok(exit::SUCCESS)
 }
 
 fn run_failure(error: RunError) -> Failure {

@@ -9,9 +9,10 @@ use std::time::{Duration, Instant};
 use pagefold_fetch::{FetchError, FetchSummary, Fetcher, OnError, Resume};
 
 use crate::checkpoint::{Checkpoint, CheckpointError};
+use crate::incremental::{IncrementalEnd, IncrementalStart, MarkState};
 use crate::job::{Assignment, Job, OnErrorSpec};
 use crate::output::{
-    OutputFormat, ParentResult, PartitionResult, ResultDocument, RunStamp, RunStats, Skipped,
+    IncrementalResult, OutputFormat, ParentResult, PartitionResult, ResultDocument, RunStamp, RunStats, Skipped,
     write_atomically,
 };
 use crate::progress::Progress;
@@ -44,6 +45,9 @@ pub struct RunOptions {
     pub stamp: Option<RunStamp>,
     /// What stops the run when a scheduler runs it; SIGINT and SIGTERM when `None`.
     pub stop: Option<Stop>,
+    /// For a job with `[source.incremental]`: what the last successful run left. `None`
+    /// fetches everything.
+    pub incremental: Option<IncrementalStart>,
 }
 
 /// What a successful run produced.
@@ -61,6 +65,8 @@ pub struct RunReport {
     pub format: OutputFormat,
     /// The run's id and start.
     pub stamp: RunStamp,
+    /// For an incremental job: what the next run starts from.
+    pub incremental: Option<IncrementalEnd>,
 }
 
 /// Why a run failed. Nothing was written when it did.
@@ -176,6 +182,10 @@ pub fn run(job: &Job, options: &RunOptions) -> Result<RunReport, RunError> {
         .unwrap_or_else(|| RunStamp::new(&job.name, chrono::Utc::now(), job.timezone));
     let mut reducers = Reducers::build(&job.reduce)?;
     reducers.set_map(job.source.map.as_ref().map(|map| map.get_ref().clone()));
+    let start = options.incremental.clone().unwrap_or_default();
+    if let Some(spec) = &job.source.incremental {
+        reducers.add_mark(spec.get_ref(), start.previous.clone());
+    }
     let reducers = Arc::new(reducers);
     let mut options_for_fetch = job.fetch.to_fetch();
     options_for_fetch.on_error = match job.on_error {
@@ -183,7 +193,14 @@ pub fn run(job: &Job, options: &RunOptions) -> Result<RunReport, RunError> {
         OnErrorSpec::Skip => OnError::Skip,
     };
     let fetcher = Fetcher::new(options_for_fetch)?;
-    let chains = job.source.chains();
+    let mut chains = job.source.chains();
+    if let (Some(spec), Some(since)) = (&job.source.incremental, &start.since) {
+        for (_, source) in &mut chains {
+            source
+                .query
+                .push((spec.get_ref().param.clone(), since.clone()));
+        }
+    }
     let workers = options
         .workers
         .or(job.fetch.workers.as_ref().map(|w| *w.get_ref()))
@@ -194,6 +211,16 @@ pub fn run(job: &Job, options: &RunOptions) -> Result<RunReport, RunError> {
     let checkpoints = Checkpoints::open(job, options, &reducers)?;
     let restored = match &checkpoints.resumed {
         Some(checkpoint) => Some(reducers.restore(&checkpoint.states(&checkpoints.path)?)?),
+        None if start.reducer_states.is_some() || start.mark_state.is_some() => {
+            let mut states = reducers.fresh_states()?;
+            if let Some(carried) = &start.reducer_states {
+                states.splice(..carried.len().min(states.len()), carried.iter().cloned());
+            }
+            if let (Some(mark), Some(last)) = (&start.mark_state, states.last_mut()) {
+                last.clone_from(mark);
+            }
+            Some(reducers.restore(&[states])?)
+        }
         None => None,
     };
     let done = checkpoints
@@ -273,7 +300,20 @@ pub fn run(job: &Job, options: &RunOptions) -> Result<RunReport, RunError> {
         (Err(fetch), _) => return Err(fetch.into()),
         (Ok(summaries), Ok(merged)) => (summaries, merged),
     };
-    let (summaries, merged) = summary;
+    let (summaries, mut merged) = summary;
+    let incremental = match &job.source.incremental {
+        Some(spec) => {
+            let (_, value) = merged.values.pop().expect("the mark is the last reducer");
+            let mark: MarkState = serde_json::from_value(value).map_err(|error| {
+                RunError::Reduce(crate::reduce::ReduceError::Page {
+                    url: "the incremental mark".into(),
+                    message: error.to_string(),
+                })
+            })?;
+            Some((spec.get_ref(), mark))
+        }
+        None => None,
+    };
     let parent = parent_summary
         .into_inner()
         .expect("no panics while locked")
@@ -304,17 +344,25 @@ pub fn run(job: &Job, options: &RunOptions) -> Result<RunReport, RunError> {
         .resumed
         .as_ref()
         .map_or((0, 0), |checkpoint| (checkpoint.pages, checkpoint.records));
+    let seen_before = incremental.as_ref().map_or(0, |(_, mark)| mark.seen_again);
+    let mut warnings: Vec<String> = start.note.iter().cloned().collect();
+    warnings.extend(summary.warnings.iter().map(|w| secrets::redact(w)));
     let document = ResultDocument {
         job: job.name.clone(),
         pages: summary.pages + pages_before,
-        records: summary.records + records_before,
+        records: (summary.records + records_before).saturating_sub(seen_before),
         reducers: merged.values,
-        warnings: summary
-            .warnings
-            .iter()
-            .map(|w| secrets::redact(w))
-            .collect(),
+        warnings,
         partitions,
+        incremental: incremental.as_ref().map(|(spec, mark)| IncrementalResult {
+            since: start.since.clone(),
+            mark: mark
+                .max
+                .as_ref()
+                .and_then(|(_, raw)| serde_json::from_str(raw).ok()),
+            seen_before,
+            carried: spec.carry && start.reducer_states.is_some(),
+        }),
         parent,
         skipped: summary
             .skipped
@@ -357,5 +405,9 @@ pub fn run(job: &Job, options: &RunOptions) -> Result<RunReport, RunError> {
         written_to: output,
         format,
         stamp,
+        incremental: incremental.map(|(_, mark)| IncrementalEnd {
+            states: merged.states.unwrap_or_default(),
+            mark: mark.max.map(|(_, raw)| raw),
+        }),
     })
 }

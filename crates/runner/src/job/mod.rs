@@ -7,6 +7,7 @@ mod auth;
 mod checkpoint;
 mod env;
 mod fetch;
+mod incremental;
 mod output;
 mod pagination;
 pub mod partitions;
@@ -24,6 +25,7 @@ use toml::Spanned;
 pub use auth::AuthSpec;
 pub use checkpoint::CheckpointSpec;
 pub use fetch::FetchSpec;
+pub use incremental::IncrementalSpec;
 pub use output::OutputSpec;
 pub use pagination::PaginationSpec;
 pub use partitions::{Assignment, PartitionSpec};
@@ -250,6 +252,18 @@ impl Job {
             let span = child.span();
             let child = child.get_ref();
             child.check(&mut problems);
+            if let Some(incremental) = &child.incremental {
+                problems.push(Problem::new(
+                    incremental.span(),
+                    "[child.incremental] is not supported: only [source.incremental], without [child]",
+                ));
+            }
+            if let Some(incremental) = &file.source.incremental {
+                problems.push(Problem::new(
+                    incremental.span(),
+                    "[source.incremental] does not work with [child] yet: the mark would be of the parents",
+                ));
+            }
             if child.partitions.is_some() {
                 problems.push(Problem::new(
                     span.clone(),

@@ -243,6 +243,13 @@ fn field_ranges(expression: &str) -> Vec<Range<usize>> {
     ranges
 }
 
+/// `at` without its fraction of a second: croner keeps the fraction of the time it starts
+/// from, and run times are whole seconds.
+fn whole_second(at: DateTime<Utc>) -> DateTime<Utc> {
+    use chrono::Timelike;
+    at.with_nanosecond(0).unwrap_or(at)
+}
+
 impl ScheduleSpec {
     /// Parses an expression and time zone outside a job file (tests, the command line).
     ///
@@ -269,7 +276,7 @@ impl ScheduleSpec {
     /// The first run time strictly after `after`.
     pub fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
         self.cron
-            .find_next_occurrence(&after.with_timezone(&self.timezone), false)
+            .find_next_occurrence(&whole_second(after).with_timezone(&self.timezone), false)
             .ok()
             .map(|time| time.with_timezone(&Utc))
     }
@@ -277,7 +284,7 @@ impl ScheduleSpec {
     /// The last run time at or before `at`.
     pub fn last_at_or_before(&self, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
         self.cron
-            .find_previous_occurrence(&at.with_timezone(&self.timezone), true)
+            .find_previous_occurrence(&whole_second(at).with_timezone(&self.timezone), true)
             .ok()
             .map(|time| time.with_timezone(&Utc))
     }
@@ -330,6 +337,14 @@ mod tests {
         let autumn: Vec<_> = spec.upcoming(utc("2026-10-24T12:00:00Z"), 2);
         assert_eq!(autumn[0].with_timezone(&Utc), utc("2026-10-25T00:30:00Z"));
         assert_eq!(autumn[1].with_timezone(&Utc), utc("2026-10-26T01:30:00Z"));
+    }
+
+    #[test]
+    fn run_times_are_whole_seconds() {
+        let spec = ScheduleSpec::new("* * * * * *", "UTC").unwrap();
+        let at = utc("2026-01-01T00:00:05.250Z");
+        assert_eq!(spec.last_at_or_before(at), Some(utc("2026-01-01T00:00:05Z")));
+        assert_eq!(spec.next_after(at), Some(utc("2026-01-01T00:00:06Z")));
     }
 
     #[test]

@@ -44,6 +44,8 @@ pub struct SourceSpec {
     /// top of [`SECRET_PARAMS`]).
     #[serde(default)]
     pub secret_params: Vec<String>,
+    /// `[source.incremental]`: only what is new since the last successful run.
+    pub incremental: Option<Spanned<super::IncrementalSpec>>,
 }
 
 /// Query parameters that hold credentials in the APIs people use; their values never appear

@@ -34,6 +34,9 @@ pub struct ResultDocument {
     /// Pages and records of each partition (`[source.partitions]`), in order.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub partitions: Vec<PartitionResult>,
+    /// With `[source.incremental]`: what this run asked for and where it got to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub incremental: Option<IncrementalResult>,
     /// Pages given up on (`on_error = "skip"`), each with its URL and why.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub skipped: Vec<Skipped>,
@@ -62,6 +65,20 @@ pub struct PartitionResult {
     pub pages: u64,
     /// Records reduced.
     pub records: u64,
+}
+
+/// What an incremental run asked for and where it got to.
+#[derive(Debug, Clone, Serialize)]
+pub struct IncrementalResult {
+    /// The value sent as the job's `param` (none: the run fetched everything).
+    pub since: Option<String>,
+    /// The largest value of the field seen, so far: the next run's start.
+    pub mark: Option<serde_json::Value>,
+    /// Records fetched again (within `lag`) that the last run had folded: not folded twice,
+    /// and not counted in `records`.
+    pub seen_before: u64,
+    /// Whether the reducers went on from the last run's states (`carry`).
+    pub carried: bool,
 }
 
 /// A page given up on.
@@ -149,6 +166,7 @@ pub(crate) mod tests {
             warnings: vec![],
             parent: None,
             partitions: vec![],
+            incremental: None,
             skipped: vec![],
             stats: RunStats {
                 requests: 1,

@@ -69,7 +69,17 @@ pub struct PageView<'a> {
     stride: usize,
 }
 
-impl PageView<'_> {
+impl<'a> PageView<'a> {
+    /// A view of `page` whose `rows` hold `stride` fields a record.
+    pub(crate) fn new(page: &'a Page, rows: &'a [Option<&'a str>], stride: usize) -> Self {
+        Self {
+            page,
+            count: page.record_count(),
+            rows,
+            stride,
+        }
+    }
+
     /// Field `slot` of record `record`.
     pub fn value(&self, record: usize, slot: usize) -> Option<&str> {
         self.rows[record * self.stride + slot]
@@ -94,6 +104,10 @@ pub struct Reducers {
     carry: std::sync::Mutex<std::collections::HashMap<u32, String>>,
     fields: PointerSet,
     slots: Vec<Option<usize>>,
+    /// The job's reducers are `entries[..user_len]`; the incremental mark, if any, follows.
+    user_len: usize,
+    /// The incremental mark's filter, if the job is incremental.
+    mark: Option<crate::incremental::MarkFilter>,
 }
 
 /// A reducer that could not be set up or failed while running.
@@ -199,10 +213,43 @@ impl Reducers {
         Ok(Self {
             map: None,
             carry: Default::default(),
+            user_len: entries.len(),
             entries,
             fields,
             slots,
+            mark: None,
         })
+    }
+
+    /// Adds the incremental mark of `spec`, after the job's reducers; `previous` is what the
+    /// last successful run left.
+    pub fn add_mark(
+        &mut self,
+        spec: &crate::job::IncrementalSpec,
+        previous: Arc<crate::incremental::PreviousMark>,
+    ) {
+        let reducer = crate::incremental::MarkReducer::new(spec, previous.clone());
+        self.mark = Some(crate::incremental::MarkFilter::new(
+            self.entries.len(),
+            &spec.field,
+            previous,
+        ));
+        self.entries
+            .push((crate::incremental::MARK_NAME.into(), Arc::new(reducer)));
+        self.slots.push(None);
+    }
+
+    /// Whether the job is incremental (its states are kept after a run).
+    pub fn has_mark(&self) -> bool {
+        self.mark.is_some()
+    }
+
+    /// What each reducer is, `name: description`, for telling whether carried states fit.
+    pub fn fingerprint(&self) -> Vec<String> {
+        self.entries
+            .iter()
+            .map(|(name, reducer)| format!("{name}: {}", reducer.describe()))
+            .collect()
     }
 
     /// One worker's starting states from a checkpoint: every saved worker's states read back
@@ -259,6 +306,23 @@ impl Reducers {
     /// The reducers' names, in job order.
     pub fn names(&self) -> Vec<String> {
         self.entries.iter().map(|(name, _)| name.clone()).collect()
+    }
+
+    /// Fresh states, saved: one per reducer, in job order.
+    ///
+    /// # Errors
+    ///
+    /// When a reducer cannot create or save a state.
+    pub fn fresh_states(&self) -> Result<Vec<Vec<u8>>, ReduceError> {
+        self.partials()?
+            .iter()
+            .zip(&self.entries)
+            .map(|(partial, (name, reducer))| {
+                partial
+                    .save()
+                    .map_err(|failure| ReduceError::failed(name, reducer.as_ref(), failure, None))
+            })
+            .collect()
     }
 
     /// Fresh partial states, one per reducer.

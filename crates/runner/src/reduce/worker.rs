@@ -78,6 +78,9 @@ impl Gate {
 pub struct Merged {
     /// `(name, value)` pairs.
     pub values: Vec<(String, serde_json::Value)>,
+    /// For an incremental job, every reducer's merged state, saved before finishing: what
+    /// the next run carries on from.
+    pub states: Option<Vec<Vec<u8>>>,
 }
 
 /// Closes the channel when a worker stops for any reason (an error, a panic), so that the
@@ -211,6 +214,22 @@ impl WorkerPool {
             return Err(error);
         }
         let partials = merged.unwrap_or_default();
+        let states = if self.reducers.has_mark() {
+            let mut states = Vec::new();
+            for (partial, (name, reducer)) in partials.iter().zip(&self.reducers.entries) {
+                states.push(partial.save().map_err(|failure| {
+                    ReduceError::failed(
+                        name,
+                        reducer.as_ref(),
+                        failure,
+                        Some("while saving its state for the next run".into()),
+                    )
+                })?);
+            }
+            Some(states)
+        } else {
+            None
+        };
         let mut values = Vec::new();
         for (partial, (name, reducer)) in partials.into_iter().zip(&self.reducers.entries) {
             let value = partial.finish().map_err(|failure| {
@@ -223,7 +242,7 @@ impl WorkerPool {
             })?;
             values.push((name.clone(), value));
         }
-        Ok(Merged { values })
+        Ok(Merged { values, states })
     }
 }
 
@@ -252,11 +271,22 @@ impl Worker {
         while let Ok(work) = self.work.0.recv_blocking() {
             match work {
                 Work::Page(page) => {
-                    let carried = match self.reducers.carried(page.chain()) {
-                        Some(parent) => Some(with_parent(&page, &parent)?),
+                    let unseen = match &self.reducers.mark {
+                        Some(mark) => mark
+                            .apply(&mut partials[mark.index], &page)
+                            .map_err(|failure| {
+                                let (name, reducer) = &self.reducers.entries[mark.index];
+                                let during = Some(format!("on `{}`", page.url()));
+                                ReduceError::failed(name, reducer.as_ref(), failure, during)
+                            })?,
                         None => None,
                     };
-                    let page_in = carried.as_ref().unwrap_or(&page);
+                    let page_raw = unseen.as_ref().unwrap_or(&page);
+                    let carried = match self.reducers.carried(page.chain()) {
+                        Some(parent) => Some(with_parent(page_raw, &parent)?),
+                        None => None,
+                    };
+                    let page_in = carried.as_ref().unwrap_or(page_raw);
                     match &map {
                         Some(map) => {
                             fold_page(&self.reducers, &mut partials, &mapped(map, page_in)?)?
@@ -370,13 +400,12 @@ pub fn fold_page(
             message: error.to_string(),
         });
     }
-    let view = PageView {
-        page,
-        count: page.record_count(),
-        rows: &rows,
-        stride,
-    };
-    for (partial, (name, reducer)) in partials.iter_mut().zip(&reducers.entries) {
+    let view = PageView::new(page, &rows, stride);
+    for (partial, (name, reducer)) in partials
+        .iter_mut()
+        .zip(&reducers.entries)
+        .take(reducers.user_len)
+    {
         partial.fold(&view).map_err(|failure| {
             let during = format!("on `{}`", page.url());
             ReduceError::failed(name, reducer.as_ref(), failure, Some(during))

@@ -1,0 +1,452 @@
+//! Incremental runs: the mark (the largest value of a field seen, with the records near it)
+//! as a reducer of its own, so that it folds on every worker, merges, and is saved in
+//! checkpoints like any other; the filter that keeps a record seen by the last run from being
+//! folded twice; and what is kept between runs in the state directory.
+//!
+//! The mark keeps a hash of every record within `lag` of the largest value. The next run asks
+//! for records from `mark - lag`; those it gets back unchanged are the ones hashed, and are not
+//! folded again, while a record written late in that window is new and is folded.
+
+use std::cmp::Ordering;
+use std::collections::{BTreeSet, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use pagefold_fetch::Page;
+use pagefold_json::{Pointer, PointerSet};
+use serde::{Deserialize, Serialize};
+
+use crate::job::IncrementalSpec;
+use crate::reduce::{PageView, Partial, Reduce, ReduceFailure};
+
+/// The reducer name the mark has in checkpoints; no job reducer can have it (names are
+/// identifiers).
+pub const MARK_NAME: &str = "(incremental mark)";
+
+/// A field value, ordered: numbers before times before other strings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum MarkKey {
+    /// A JSON number.
+    Number(f64),
+    /// An RFC 3339 time, in nanoseconds since the epoch.
+    Time(i64),
+    /// Any other string.
+    Text(String),
+}
+
+impl Eq for MarkKey {}
+
+impl PartialOrd for MarkKey {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for MarkKey {
+    fn cmp(&self, other: &Self) -> Ordering {
+        use MarkKey::{Number, Text, Time};
+        match (self, other) {
+            (Number(a), Number(b)) => a.total_cmp(b),
+            (Time(a), Time(b)) => a.cmp(b),
+            (Text(a), Text(b)) => a.cmp(b),
+            _ => self.rank().cmp(&other.rank()),
+        }
+    }
+}
+
+impl MarkKey {
+    fn rank(&self) -> u8 {
+        match self {
+            Self::Number(_) => 0,
+            Self::Time(_) => 1,
+            Self::Text(_) => 2,
+        }
+    }
+
+    /// Reads a field's raw JSON; `None` for null, booleans, objects and arrays.
+    pub fn read(raw: &str) -> Option<Self> {
+        if raw.starts_with('"') {
+            let text: String = serde_json::from_str(raw).ok()?;
+            return Some(match DateTime::parse_from_rfc3339(&text) {
+                Ok(time) => Self::Time(time.timestamp_nanos_opt()?),
+                Err(_) => Self::Text(text),
+            });
+        }
+        raw.parse::<f64>().ok().map(Self::Number)
+    }
+
+    /// The key `lag` earlier; `None` for text, which has no distance.
+    fn minus(&self, lag: Duration) -> Option<Self> {
+        match self {
+            Self::Number(x) => Some(Self::Number(x - lag.as_secs_f64())),
+            Self::Time(nanos) => Some(Self::Time(
+                nanos.saturating_sub(i64::try_from(lag.as_nanos()).unwrap_or(i64::MAX)),
+            )),
+            Self::Text(_) => None,
+        }
+    }
+}
+
+/// What the last successful run left: its mark, and the hashes of the records near it.
+#[derive(Debug, Default)]
+pub struct PreviousMark {
+    max: Option<MarkKey>,
+    seen: HashSet<u64>,
+}
+
+impl PreviousMark {
+    /// Whether the last run folded this record already.
+    fn saw(&self, key: &MarkKey, hash: u64) -> bool {
+        self.max.as_ref().is_some_and(|max| key <= max) && self.seen.contains(&hash)
+    }
+}
+
+/// A stable 64-bit FNV-1a hash of a record's bytes: it is kept between runs, and between
+/// versions of pagefold, so std's `DefaultHasher` (whose algorithm may change) will not do.
+fn record_hash(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// The mark's state on one worker.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct MarkState {
+    /// The largest value seen, as its raw JSON.
+    pub max: Option<(MarkKey, String)>,
+    /// `(value, record hash)` of the records within `lag` of `max`.
+    recent: BTreeSet<(MarkKey, u64)>,
+    /// Records not folded because the last run folded them.
+    pub seen_again: u64,
+    /// `recent`'s length after the last pruning: it is pruned when it doubles.
+    #[serde(skip)]
+    pruned_at: usize,
+}
+
+impl MarkState {
+    fn prune(&mut self, lag: Option<Duration>) {
+        if let Some((max, _)) = &self.max {
+            let floor = match lag {
+                Some(lag) => max.minus(lag).unwrap_or_else(|| max.clone()),
+                None => max.clone(),
+            };
+            self.recent = self.recent.split_off(&(floor, 0));
+        }
+        self.pruned_at = self.recent.len();
+    }
+
+    fn absorb(&mut self, key: MarkKey, raw: &str, hash: u64, lag: Option<Duration>) {
+        if self.max.as_ref().is_none_or(|(max, _)| key > *max) {
+            self.max = Some((key.clone(), raw.to_owned()));
+        }
+        self.recent.insert((key, hash));
+        if self.recent.len() > 2 * self.pruned_at.max(512) {
+            self.prune(lag);
+        }
+    }
+
+    /// What the next run starts from.
+    pub fn previous(&self) -> PreviousMark {
+        PreviousMark {
+            max: self.max.as_ref().map(|(key, _)| key.clone()),
+            seen: self.recent.iter().map(|(_, hash)| *hash).collect(),
+        }
+    }
+}
+
+/// The mark as a reducer.
+pub struct MarkReducer {
+    lag: Option<Duration>,
+    previous: Arc<PreviousMark>,
+}
+
+impl MarkReducer {
+    /// The mark of `spec`, with what the last run left.
+    pub fn new(spec: &IncrementalSpec, previous: Arc<PreviousMark>) -> Self {
+        Self {
+            lag: spec.lag,
+            previous,
+        }
+    }
+}
+
+impl Reduce for MarkReducer {
+    fn describe(&self) -> String {
+        "the incremental mark".into()
+    }
+
+    fn partial(&self, _slot: Option<usize>) -> Result<Box<dyn Partial>, ReduceFailure> {
+        Ok(Box::new(MarkPartial {
+            state: MarkState::default(),
+            lag: self.lag,
+            previous: self.previous.clone(),
+        }))
+    }
+
+    fn restore(
+        &self,
+        _slot: Option<usize>,
+        bytes: &[u8],
+    ) -> Result<Box<dyn Partial>, ReduceFailure> {
+        let state = serde_json::from_slice(bytes)
+            .map_err(|error| ReduceFailure::Failed(format!("a saved mark is damaged: {error}")))?;
+        Ok(Box::new(MarkPartial {
+            state,
+            lag: self.lag,
+            previous: self.previous.clone(),
+        }))
+    }
+}
+
+struct MarkPartial {
+    state: MarkState,
+    lag: Option<Duration>,
+    previous: Arc<PreviousMark>,
+}
+
+impl Partial for MarkPartial {
+    /// Folds the raw page (before `map`), whose view has the mark's field in slot 0.
+    fn fold(&mut self, page: &PageView<'_>) -> Result<(), ReduceFailure> {
+        let records = page.page.records_json();
+        for (index, &(start, end)) in page.page.record_bounds().iter().enumerate() {
+            let Some(key) = page.value(index, 0).and_then(MarkKey::read) else {
+                continue;
+            };
+            let raw = page.value(index, 0).unwrap_or_default();
+            let hash = record_hash(&records.as_bytes()[start as usize..end as usize]);
+            if self.previous.saw(&key, hash) {
+                self.state.seen_again += 1;
+            }
+            self.state.absorb(key, raw, hash, self.lag);
+        }
+        Ok(())
+    }
+
+    fn merge(&mut self, other: Box<dyn Partial>) -> Result<(), ReduceFailure> {
+        let other = other
+            .into_any()
+            .downcast::<MarkPartial>()
+            .map_err(|_| ReduceFailure::Failed("merged with another reducer".into()))?;
+        let other = other.state;
+        if let Some((key, raw)) = other.max
+            && self.state.max.as_ref().is_none_or(|(max, _)| key > *max)
+        {
+            self.state.max = Some((key, raw));
+        }
+        self.state.recent.extend(other.recent);
+        self.state.seen_again += other.seen_again;
+        self.state.prune(self.lag);
+        Ok(())
+    }
+
+    fn save(&self) -> Result<Vec<u8>, ReduceFailure> {
+        let mut state = MarkState {
+            max: self.state.max.clone(),
+            recent: self.state.recent.clone(),
+            seen_again: self.state.seen_again,
+            pruned_at: 0,
+        };
+        state.prune(self.lag);
+        serde_json::to_vec(&state).map_err(|error| ReduceFailure::Failed(error.to_string()))
+    }
+
+    fn finish(self: Box<Self>) -> Result<serde_json::Value, ReduceFailure> {
+        let mut state = self.state;
+        state.prune(self.lag);
+        serde_json::to_value(&state).map_err(|error| ReduceFailure::Failed(error.to_string()))
+    }
+
+    fn into_any(self: Box<Self>) -> Box<dyn std::any::Any> {
+        self
+    }
+}
+
+/// What workers do with the mark on each raw page: extract its field, and drop the records
+/// the last run folded.
+pub struct MarkFilter {
+    /// Where the mark is in the reducers' partial states.
+    pub index: usize,
+    fields: PointerSet,
+    previous: Arc<PreviousMark>,
+}
+
+impl MarkFilter {
+    /// The filter for the mark at `index`, reading `field`.
+    pub fn new(index: usize, field: &Pointer, previous: Arc<PreviousMark>) -> Self {
+        Self {
+            index,
+            fields: PointerSet::new(std::slice::from_ref(field)),
+            previous,
+        }
+    }
+
+    /// Folds `page` into the mark's partial state and returns the page without the records
+    /// the last run folded (`None`: keep the page as it is).
+    ///
+    /// # Errors
+    ///
+    /// When the mark fails to fold, or the page cannot be rebuilt.
+    pub fn apply(
+        &self,
+        mark: &mut Box<dyn Partial>,
+        page: &Page,
+    ) -> Result<Option<Page>, ReduceFailure> {
+        let mut rows = Vec::with_capacity(page.record_count());
+        self.fields
+            .scan_each(page.records_json(), &mut rows)
+            .map_err(|error| ReduceFailure::Failed(error.to_string()))?;
+        let view = PageView::new(page, &rows, 1);
+        mark.fold(&view)?;
+        if self.previous.max.is_none() {
+            return Ok(None);
+        }
+        let records = page.records_json();
+        let bounds = page.record_bounds();
+        let keep: Vec<bool> = bounds
+            .iter()
+            .enumerate()
+            .map(|(index, &(start, end))| {
+                let Some(key) = rows[index].and_then(MarkKey::read) else {
+                    return true;
+                };
+                !self.previous.saw(
+                    &key,
+                    record_hash(&records.as_bytes()[start as usize..end as usize]),
+                )
+            })
+            .collect();
+        if keep.iter().all(|&kept| kept) {
+            return Ok(None);
+        }
+        let kept: Vec<&str> = bounds
+            .iter()
+            .zip(&keep)
+            .filter(|(_, kept)| **kept)
+            .map(|(&(start, end), _)| &records[start as usize..end as usize])
+            .collect();
+        page.with_records(format!("[{}]", kept.join(",")))
+            .map(Some)
+            .map_err(|failure| ReduceFailure::Failed(failure.to_string()))
+    }
+}
+
+/// The value to send as `param`: the mark less `lag`, spelled as the API spelled the mark.
+pub fn since_value(raw: &str, lag: Option<Duration>) -> Result<String, String> {
+    let lag = lag.unwrap_or_default();
+    if raw.starts_with('"') {
+        let text: String = serde_json::from_str(raw).map_err(|error| error.to_string())?;
+        return match DateTime::parse_from_rfc3339(&text) {
+            Ok(time) if !lag.is_zero() => {
+                let lag = chrono::Duration::from_std(lag).map_err(|error| error.to_string())?;
+                let earlier = time - lag;
+                Ok(if text.ends_with('Z') || text.ends_with('z') {
+                    earlier
+                        .with_timezone(&Utc)
+                        .to_rfc3339_opts(SecondsFormat::AutoSi, true)
+                } else {
+                    earlier.to_rfc3339_opts(SecondsFormat::AutoSi, false)
+                })
+            }
+            Ok(_) => Ok(text),
+            Err(_) if lag.is_zero() => Ok(text),
+            Err(_) => Err(format!(
+                "`lag` needs times (RFC 3339) or numbers, but the mark is the string {raw}"
+            )),
+        };
+    }
+    if lag.is_zero() {
+        return Ok(raw.to_owned());
+    }
+    let value: f64 = raw
+        .parse()
+        .map_err(|_| format!("the mark {raw} is not a number or a string"))?;
+    let earlier = value - lag.as_secs_f64();
+    Ok(if earlier.fract() == 0.0 && earlier.abs() < 9e15 {
+        format!("{}", earlier as i64)
+    } else {
+        earlier.to_string()
+    })
+}
+
+/// What an incremental run starts from (see [`crate::run::RunOptions::incremental`]).
+#[derive(Debug, Clone, Default)]
+pub struct IncrementalStart {
+    /// The value sent as `param`, if any (none: all records).
+    pub since: Option<String>,
+    /// The last successful run's mark.
+    pub previous: Arc<PreviousMark>,
+    /// The job reducers' states to start from (with `carry`), in job order.
+    pub reducer_states: Option<Vec<Vec<u8>>>,
+    /// The mark's state to start from: the mark never goes back, even after a run that
+    /// found nothing new.
+    pub mark_state: Option<Vec<u8>>,
+    /// Why this run fetches everything although a mark was kept, for the result's warnings.
+    pub note: Option<String>,
+}
+
+/// What an incremental run ends with, for the next.
+#[derive(Debug, Clone)]
+pub struct IncrementalEnd {
+    /// Every reducer's state and the mark's last.
+    pub states: Vec<Vec<u8>>,
+    /// The mark: the largest value seen, raw JSON.
+    pub mark: Option<String>,
+}
+
+/// What `incremental.json` in the job's state folder holds after a successful run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Persisted {
+    /// The reducers the states are of (name and description): states of other reducers are
+    /// not carried.
+    pub reducers: Vec<String>,
+    /// Each reducer's state, hex, the mark's last.
+    pub states: Vec<String>,
+    /// The mark's raw JSON, for people reading the file and `since`.
+    pub mark: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_order_and_lag() {
+        let early = MarkKey::read("\"2026-01-01T00:00:00Z\"").unwrap();
+        let late = MarkKey::read("\"2026-01-01T01:00:00+01:00\"").unwrap();
+        assert_eq!(early, late, "the same instant in two offsets");
+        assert!(MarkKey::read("5").unwrap() < early);
+        assert!(early < MarkKey::read("\"zzz\"").unwrap());
+        assert_eq!(MarkKey::read("null"), None);
+        assert_eq!(
+            since_value("\"2026-01-01T00:10:00Z\"", Some(Duration::from_secs(600))).unwrap(),
+            "2026-01-01T00:00:00Z"
+        );
+        assert_eq!(
+            since_value("1700000600", Some(Duration::from_secs(600))).unwrap(),
+            "1700000000"
+        );
+        assert_eq!(since_value("\"abc\"", None).unwrap(), "abc");
+        assert!(since_value("\"abc\"", Some(Duration::from_secs(1))).is_err());
+    }
+
+    #[test]
+    fn the_window_keeps_what_is_within_lag_of_the_max() {
+        let lag = Some(Duration::from_secs(10));
+        let mut state = MarkState::default();
+        for second in 0..2000 {
+            state.absorb(
+                MarkKey::Number(f64::from(second)),
+                &second.to_string(),
+                second as u64,
+                lag,
+            );
+        }
+        state.prune(lag);
+        assert_eq!(state.recent.len(), 11);
+        let previous = state.previous();
+        assert!(previous.saw(&MarkKey::Number(1995.0), 1995));
+        assert!(!previous.saw(&MarkKey::Number(1995.0), 7), "another record");
+        assert!(!previous.saw(&MarkKey::Number(2001.0), 1999), "newer than the mark");
+    }
+}

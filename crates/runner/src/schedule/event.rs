@@ -1,0 +1,203 @@
+//! What the scheduler tells: the lines `pagefold schedule` prints, and what tests wait for.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+
+use crate::history::{HistoryEntry, Status, Trigger};
+
+/// Something the scheduler did or found.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// A job file was read, at start or after it changed.
+    Loaded {
+        /// The job.
+        job: String,
+        /// Its file.
+        file: PathBuf,
+        /// Its next scheduled time.
+        next: Option<DateTime<Utc>>,
+        /// Whether it replaced an earlier version.
+        reloaded: bool,
+    },
+    /// A changed or new job file cannot be used; the last good version, if any, is kept.
+    Rejected {
+        /// The file.
+        file: PathBuf,
+        /// Why, with the place in the file.
+        message: String,
+        /// Whether a last good version goes on being scheduled.
+        kept: bool,
+    },
+    /// A job file is gone (or lost its schedule); its job is no longer scheduled.
+    Removed {
+        /// The job.
+        job: String,
+        /// Its file.
+        file: PathBuf,
+    },
+    /// A run started.
+    Started {
+        /// The job.
+        job: String,
+        /// The run's id.
+        run_id: String,
+        /// Why it runs.
+        trigger: Trigger,
+        /// The scheduled time it is for.
+        due: Option<DateTime<Utc>>,
+    },
+    /// A due run waits for the job's running run (`overlap = "queue"`) or a free slot.
+    Queued {
+        /// The job.
+        job: String,
+        /// The scheduled time it is for.
+        due: Option<DateTime<Utc>>,
+        /// What it waits for.
+        behind: &'static str,
+    },
+    /// A run ended; `entry` is its history line.
+    Finished {
+        /// The history entry.
+        entry: HistoryEntry,
+        /// Why the history could not be appended to, if it could not.
+        history_error: Option<String>,
+    },
+    /// A due run did not run (skipped or missed); `entry` is its history line.
+    NotRun {
+        /// The history entry.
+        entry: HistoryEntry,
+    },
+    /// The job's state could not be read or written.
+    StateProblem {
+        /// The job.
+        job: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// A signal asked the scheduler to stop.
+    Stopping {
+        /// Which.
+        signal: &'static str,
+        /// Runs still running, given the grace period.
+        running: usize,
+    },
+    /// The grace period is over: the running runs checkpoint and stop.
+    GraceOver {
+        /// How many.
+        running: usize,
+    },
+}
+
+impl fmt::Display for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let time = |time: &Option<DateTime<Utc>>| {
+            time.map_or_else(|| "never".to_owned(), |t| t.to_rfc3339())
+        };
+        match self {
+            Self::Loaded {
+                job,
+                file,
+                next,
+                reloaded,
+            } => write!(
+                f,
+                "{job}: {} `{}`; next run {}",
+                if *reloaded { "reloaded" } else { "loaded" },
+                file.display(),
+                time(next)
+            ),
+            Self::Rejected {
+                file,
+                message,
+                kept,
+            } => write!(
+                f,
+                "`{}` cannot be used{}:\n{message}",
+                file.display(),
+                if *kept {
+                    "; its last good version stays scheduled"
+                } else {
+                    ""
+                }
+            ),
+            Self::Removed { job, file } => {
+                write!(f, "{job}: `{}` is gone; no longer scheduled", file.display())
+            }
+            Self::Started {
+                job,
+                run_id,
+                trigger,
+                due,
+            } => {
+                let why = match trigger {
+                    Trigger::Manual => "run".to_owned(),
+                    Trigger::Schedule => format!("scheduled for {}", time(due)),
+                    Trigger::CatchUp => format!("missed run of {}", time(due)),
+                    Trigger::Resume => "resuming the run a stop interrupted".to_owned(),
+                };
+                write!(f, "{job}: started {run_id} ({why})")
+            }
+            Self::Queued { job, due, behind } => {
+                write!(f, "{job}: run of {} waits for {behind}", time(due))
+            }
+            Self::Finished {
+                entry,
+                history_error,
+            } => {
+                let took = (entry.ended - entry.started).num_milliseconds() as f64 / 1000.0;
+                write!(
+                    f,
+                    "{}: {} {} in {took:.1}s: {} pages, {} records, {} requests",
+                    entry.job,
+                    entry.run_id,
+                    status_word(entry.status),
+                    entry.pages,
+                    entry.records,
+                    entry.requests
+                )?;
+                if let Some(output) = &entry.output {
+                    write!(f, ", result in `{}`", output.display())?;
+                }
+                if let Some(error) = &entry.error {
+                    write!(f, "\n  {error}")?;
+                }
+                if let Some(error) = history_error {
+                    write!(f, "\n  the history could not be written: {error}")?;
+                }
+                Ok(())
+            }
+            Self::NotRun { entry } => write!(
+                f,
+                "{}: {} the run of {}: {}",
+                entry.job,
+                status_word(entry.status),
+                time(&entry.scheduled_for),
+                entry.error.as_deref().unwrap_or_default()
+            ),
+            Self::StateProblem { job, message } => write!(f, "{job}: {message}"),
+            Self::Stopping { signal, running } => write!(
+                f,
+                "{signal}: no new runs; waiting for {running} running run{}",
+                if *running == 1 { "" } else { "s" }
+            ),
+            Self::GraceOver { running } => write!(
+                f,
+                "grace period over: stopping {running} run{} (their progress is checkpointed and resumes at the next start)",
+                if *running == 1 { "" } else { "s" }
+            ),
+        }
+    }
+}
+
+fn status_word(status: Status) -> &'static str {
+    match status {
+        Status::Ok => "finished",
+        Status::Partial => "finished with skipped pages",
+        Status::Failed => "failed",
+        Status::Interrupted => "stopped",
+        Status::Skipped => "skipped",
+        Status::Missed => "missed",
+    }
+}
