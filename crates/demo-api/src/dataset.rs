@@ -27,6 +27,9 @@ pub struct Order {
     pub shipping: Shipping,
     /// The day it was placed, `2026-01-01` to `2026-03-01`: 60 days, for date windows.
     pub created: String,
+    /// When it last changed, RFC 3339: later for later orders, two orders a minute from
+    /// 2026-01-01T00:00:00Z, for incremental runs (`updated_since`).
+    pub updated_at: String,
 }
 
 /// Where an order ships.
@@ -73,6 +76,7 @@ impl Dataset {
             items: 1 + next(9),
             coupon,
             created: date(index % DAYS),
+            updated_at: updated_at(index).format("%Y-%m-%dT%H:%M:%SZ").to_string(),
             shipping: Shipping {
                 city: CITIES[next(CITIES.len() as u64) as usize],
             },
@@ -90,6 +94,12 @@ pub const CUSTOMERS: u64 = 500;
 
 /// Days the orders' `created` dates span.
 pub const DAYS: u64 = 60;
+
+/// When the order at `index` last changed: two orders a minute from 2026-01-01T00:00:00Z.
+pub fn updated_at(index: u64) -> chrono::DateTime<chrono::Utc> {
+    let start = chrono::DateTime::from_timestamp(1_767_225_600, 0).expect("2026-01-01 is valid");
+    start + chrono::Duration::minutes(i64::try_from(index / 2).unwrap_or(i64::MAX))
+}
 
 /// Day `day` (from 0) counted from 2026-01-01, as `YYYY-MM-DD`.
 fn date(day: u64) -> String {

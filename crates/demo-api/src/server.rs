@@ -172,7 +172,8 @@ pub(crate) struct Shared {
 /// * `GET /links/orders?page=N&per_page=S`: a bare array and GitHub's `Link` header;
 /// * `GET /redirect?to=URL`: a 302 to `URL`;
 /// * `GET /customers?page=N&per_page=S`: the customers, for parent → child jobs;
-/// * every orders route takes `status`, `customer`, `since` and `until` (dates) filters;
+/// * every orders route takes `status`, `customer`, `since` and `until` (dates) and
+///   `updated_since` (an RFC 3339 time, inclusive) filters;
 /// * `GET /_stats`: `{"requests": n, "peak_in_flight": n, "body_bytes": n}` so far.
 pub fn router(config: DemoConfig, stats: Arc<Stats>) -> Router {
     let dataset = Dataset {
@@ -462,8 +463,9 @@ fn page(
         meta.total = Some(view.len());
         meta.total_pages = Some(view.len().div_ceil(size.max(1)));
     }
-    let filtered =
-        query.contains_key("status") || query.contains_key("since") || query.contains_key("until");
+    let filtered = ["status", "customer", "since", "until", "updated_since"]
+        .iter()
+        .any(|key| query.contains_key(*key));
     if !bare
         && !filtered
         && offset.is_none()

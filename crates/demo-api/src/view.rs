@@ -5,8 +5,7 @@ use std::collections::HashMap;
 use crate::{Dataset, Order};
 
 /// The orders matching a request's `status`, `customer`, `since` and `until` (dates, `until`
-/// exclusive)
-/// filters, in id order. Positions in the view are what pages count.
+/// exclusive) and `updated_since` (a time, inclusive) filters, in id order. Positions in the view are what pages count.
 pub(crate) struct View {
     /// `None`: every order, position = index.
     indices: Option<Vec<u64>>,
@@ -20,7 +19,18 @@ impl View {
         let customer = query.get("customer");
         let since = query.get("since");
         let until = query.get("until");
-        if status.is_none() && customer.is_none() && since.is_none() && until.is_none() {
+        // An unreadable time selects nothing, as a strict API would refuse it.
+        let updated_since = query.get("updated_since").map(|text| {
+            chrono::DateTime::parse_from_rfc3339(text)
+                .map(|time| time.with_timezone(&chrono::Utc))
+                .ok()
+        });
+        if status.is_none()
+            && customer.is_none()
+            && since.is_none()
+            && until.is_none()
+            && updated_since.is_none()
+        {
             return Self {
                 indices: None,
                 len: dataset.len,
@@ -34,6 +44,9 @@ impl View {
                     && customer.is_none_or(|c| order.customer == *c)
                     && since.is_none_or(|since| order.created.as_str() >= since.as_str())
                     && until.is_none_or(|until| order.created.as_str() < until.as_str())
+                    && updated_since.is_none_or(|since| {
+                        since.is_some_and(|since| crate::dataset::updated_at(index) >= since)
+                    })
             })
             .collect();
         Self {

@@ -44,7 +44,7 @@ fn errors_name_the_place_and_what_is_expected() {
         ),
         (
             "[source]\nurl = \"http://x/\"\nrecord = \"/data\"\n",
-            "jobs/x.toml:3:1: unknown field `record`, expected one of `url`, `records`, `query`, `headers`, `pagination`, `map`, `auth`, `partitions`, `vars`, `carry`, `secret_params`",
+            "jobs/x.toml:3:1: unknown field `record`, expected one of `url`, `records`, `query`, `headers`, `pagination`, `map`, `auth`, `partitions`, `vars`, `carry`, `secret_params`, `incremental`",
         ),
         (
             "[source]\nurl = 5\n",
@@ -122,10 +122,62 @@ fn errors_name_the_place_and_what_is_expected() {
             "[source]\nurl = \"http://x/{n}\"\n[source.partitions]\nn = { from = 3, to = 1 }\n",
             "jobs/x.toml:4:5: partition `n` needs `from` ≤ `to` and a positive `step`",
         ),
+        (
+            "schedule = \"0 */6 * 13 *\"\n[source]\nurl = \"http://x/\"\n",
+            "jobs/x.toml:1:21: invalid month field `13` in the cron expression: Number out of bounds.",
+        ),
+        (
+            "schedule = \"0 6 * *\"\n[source]\nurl = \"http://x/\"\n",
+            "jobs/x.toml:1:12: a cron expression has 5 or 6 fields, `0 6 * *` has 4",
+        ),
+        (
+            "schedule = \"0 6 30 2 *\"\n[source]\nurl = \"http://x/\"\n",
+            "jobs/x.toml:1:12: the cron expression `0 6 30 2 *` never matches a date",
+        ),
+        (
+            "schedule = \"@daily\"\ntimezone = \"Europe/Berln\"\n[source]\nurl = \"http://x/\"\n",
+            "jobs/x.toml:2:12: unknown time zone `Europe/Berln`",
+        ),
+        (
+            "overlap = \"queue\"\n[source]\nurl = \"http://x/\"\n",
+            "jobs/x.toml:1:11: `overlap` needs a `schedule`",
+        ),
+        (
+            "schedule = \"@hourly\"\nmissed = \"later\"\n[source]\nurl = \"http://x/\"\n",
+            "jobs/x.toml:2:10: unknown variant `later`, expected `skip` or `run_once`",
+        ),
+        (
+            "[source]\nurl = \"http://x/\"\n[output]\npath = \"out/{name}-{day}.json\"\n",
+            "jobs/x.toml:4:20: unknown placeholder `{day}`: use {name}, {date}, {time}, {run_id}, or {date:FORMAT}",
+        ),
+        (
+            "[source]\nurl = \"http://x/\"\n[output]\npath = \"out.txt\"\nformat = \"xml\"\n",
+            "jobs/x.toml:5:10: unknown variant `xml`, expected one of `json`, `ndjson`, `csv`",
+        ),
+        (
+            "[source]\nurl = \"http://x/\"\n[source.incremental]\nfield = \"/updated_at\"\n",
+            "jobs/x.toml:3:1: missing field `param`",
+        ),
+        (
+            "[source]\nurl = \"http://x/\"\n[source.incremental]\nfield = \"/u\"\nparam = \"since\"\n[child]\nurl = \"http://x/{id}\"\nvars = { id = \"/id\" }\n",
+            "jobs/x.toml:3:1: [source.incremental] does not work with [child] yet: the mark would be of the parents",
+        ),
     ];
     for (text, expected) in cases {
         assert_eq!(&error_of(text), expected, "for:\n{text}");
     }
+}
+
+#[test]
+fn a_schedule_and_its_defaults() {
+    let text = format!("schedule = \"*/30 * * * * *\"\ntimezone = \"Europe/Berlin\"\n{GOOD}");
+    let job = Job::parse(Path::new("jobs/orders.toml"), &text).unwrap();
+    let schedule = job.schedule.unwrap();
+    assert_eq!(schedule.expression, "*/30 * * * * *");
+    assert_eq!(schedule.overlap, super::Overlap::Skip);
+    assert_eq!(schedule.missed, super::Missed::Skip);
+    assert_eq!(job.timezone, chrono_tz::Europe::Berlin);
+    assert!(Job::parse(Path::new("j.toml"), GOOD).unwrap().schedule.is_none());
 }
 
 #[test]

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use crate::support::{ALL_BUILTINS, Workspace, assert_builtins, demo_server, orders, orders_job};
 
 fn start(job: &Path, checkpoints: &Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_pagefold"))
+    crate::support::command()
         .args(["run", "-q", "--checkpoint-every", "30ms", "--checkpoint"])
         .arg(checkpoints)
         .arg(job)

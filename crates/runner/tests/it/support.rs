@@ -72,9 +72,20 @@ impl Run {
     }
 }
 
+/// The `pagefold` binary, with its state directory (run history) under the target folder
+/// rather than the user's data folder.
+pub fn command() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_pagefold"));
+    command.env(
+        "PAGEFOLD_STATE",
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("state"),
+    );
+    command
+}
+
 /// Runs `pagefold ARGS`.
 pub fn pagefold(args: &[&str]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_pagefold"))
+    let output = command()
         .args(args)
         .output()
         .expect("pagefold runs");
@@ -228,7 +239,7 @@ pub fn assert_builtins(result: &Value, orders: &[Order]) {
 
 /// Runs `pagefold ARGS` with extra environment variables.
 pub fn pagefold_with_env(args: &[&str], env: &[(&str, &str)]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_pagefold"))
+    let output = command()
         .args(args)
         .envs(env.iter().copied())
         .output()
