@@ -283,10 +283,29 @@ impl ScheduleSpec {
 
     /// The last run time at or before `at`.
     pub fn last_at_or_before(&self, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        self.cron
-            .find_previous_occurrence(&whole_second(at).with_timezone(&self.timezone), true)
-            .ok()
-            .map(|time| time.with_timezone(&Utc))
+        let at = whole_second(at);
+        let second = chrono::Duration::seconds(1);
+        let previous = |at: DateTime<Utc>| {
+            self.cron
+                .find_previous_occurrence(&at.with_timezone(&self.timezone), true)
+                .ok()
+                .map(|time| time.with_timezone(&Utc))
+        };
+        // croner's backward search can land on a time that is no run time next to a
+        // daylight saving change (it gives 01:59:59 for a 02:30 that does not exist): step
+        // back to a real run time, then forward to the last one, which forward search finds
+        // exactly.
+        let mut guess = previous(at)?;
+        for _ in 0..8 {
+            if self.next_after(guess - second) == Some(guess) {
+                break;
+            }
+            guess = previous(guess - second)?;
+        }
+        while let Some(next) = self.next_after(guess).filter(|next| *next <= at) {
+            guess = next;
+        }
+        Some(guess)
     }
 
     /// The next `count` run times after `after`, in the job's time zone.
@@ -332,6 +351,14 @@ mod tests {
                 "2026-03-30T00:30:00+00:00",
                 "2026-03-31T00:30:00+00:00",
             ]
+        );
+        assert_eq!(
+            spec.last_at_or_before(utc("2026-03-29T01:00:00Z")),
+            Some(utc("2026-03-29T01:00:00Z"))
+        );
+        assert_eq!(
+            spec.last_at_or_before(utc("2026-03-29T00:59:59Z")),
+            Some(utc("2026-03-28T01:30:00Z"))
         );
         // On 2026-10-25 02:30 happens twice in Berlin; the job runs once.
         let autumn: Vec<_> = spec.upcoming(utc("2026-10-24T12:00:00Z"), 2);

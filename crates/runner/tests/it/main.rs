@@ -13,6 +13,8 @@ mod corpus;
 mod examples;
 /// Exact results under injected faults; Retry-After honoured.
 mod faults;
+/// A loopback API whose answers wait until the test lets them go.
+mod gate;
 /// Job runs over the demo API: pagination, ends, caps, totals, retries, errors.
 mod jobs;
 /// Rate limits, the job's and the API's, measured on the server side.
@@ -27,5 +29,7 @@ mod plan;
 mod plugins;
 /// Crash and resume: kill -9 at any moment, SIGTERM, a changed job.
 mod resume;
+/// The scheduler on a hand-moved clock, and `pagefold schedule` on real time.
+mod schedule;
 /// Helpers: servers, job files, running the binary, expected values.
 mod support;
