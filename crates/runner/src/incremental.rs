@@ -146,6 +146,13 @@ impl MarkState {
         }
     }
 
+    /// The state a new run starts from: this one, with its count of records seen again
+    /// (which is a run's own) back at zero.
+    pub fn for_next_run(mut self) -> Vec<u8> {
+        self.seen_again = 0;
+        serde_json::to_vec(&self).expect("a mark serializes")
+    }
+
     /// What the next run starts from.
     pub fn previous(&self) -> PreviousMark {
         PreviousMark {

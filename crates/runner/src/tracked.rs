@@ -142,7 +142,7 @@ fn incremental_start(job: &Job, state: &JobState) -> Result<Option<IncrementalSt
         since,
         previous: Arc::new(mark.previous()),
         reducer_states: spec.carry.then_some(states),
-        mark_state: Some(mark_bytes),
+        mark_state: Some(mark.for_next_run()),
         note: None,
     }))
 }

@@ -15,6 +15,8 @@ mod examples;
 mod faults;
 /// A loopback API whose answers wait until the test lets them go.
 mod gate;
+/// Incremental runs: only what is new, nothing folded twice, carried totals.
+mod incremental;
 /// Job runs over the demo API: pagination, ends, caps, totals, retries, errors.
 mod jobs;
 /// Rate limits, the job's and the API's, measured on the server side.
