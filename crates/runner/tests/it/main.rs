@@ -23,6 +23,8 @@ mod jobs;
 mod limits;
 /// `map`: jq programs that reshape and filter records.
 mod map;
+/// Output paths with placeholders, ndjson and csv, and `pagefold history`.
+mod outputs;
 /// Partitions: value lists and date windows, side by side, reported each.
 mod partitions;
 /// `pagefold plan`, plain and probed.
