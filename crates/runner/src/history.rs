@@ -117,7 +117,14 @@ impl HistoryEntry {
 /// The entries as a table, newest last, times in `timezone`.
 pub fn table(entries: &[HistoryEntry], timezone: Tz) -> String {
     let header = [
-        "started", "took", "status", "trigger", "pages", "records", "requests", "retries",
+        "started",
+        "took",
+        "status",
+        "trigger",
+        "pages",
+        "records",
+        "requests",
+        "retries",
         "output / error",
     ];
     let rows: Vec<[String; 9]> = entries

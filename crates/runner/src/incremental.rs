@@ -454,6 +454,9 @@ mod tests {
         let previous = state.previous();
         assert!(previous.saw(&MarkKey::Number(1995.0), 1995));
         assert!(!previous.saw(&MarkKey::Number(1995.0), 7), "another record");
-        assert!(!previous.saw(&MarkKey::Number(2001.0), 1999), "newer than the mark");
+        assert!(
+            !previous.saw(&MarkKey::Number(2001.0), 1999),
+            "newer than the mark"
+        );
     }
 }

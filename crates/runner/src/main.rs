@@ -72,7 +72,8 @@ fn execute(command: Command) -> Result<u8, Failure> {
                     println!(
                         "  {}  ({})",
                         time.format("%a %Y-%m-%d %H:%M:%S %Z"),
-                        time.with_timezone(&chrono::Utc).format("%Y-%m-%dT%H:%M:%SZ")
+                        time.with_timezone(&chrono::Utc)
+                            .format("%Y-%m-%dT%H:%M:%SZ")
                     );
                 }
             }
@@ -208,15 +209,19 @@ fn schedule(args: ScheduleArgs) -> Result<u8, Failure> {
         .map_err(|error| Failure::from_error(exit::RUN_FAILED, &error))?;
     runtime.block_on(async {
         let (events_to, mut events) = tokio::sync::mpsc::unbounded_channel();
-        let (scheduler, runs) = Scheduler::new(options, std::sync::Arc::new(SystemClock), events_to)
-            .map_err(schedule_failure)?;
+        let (scheduler, runs) =
+            Scheduler::new(options, std::sync::Arc::new(SystemClock), events_to)
+                .map_err(schedule_failure)?;
         let printer = tokio::spawn(async move {
             let mut failed = false;
             while let Some(event) = events.recv().await {
                 if let pagefold::schedule::Event::Finished { entry, .. } = &event {
                     failed |= entry.status == pagefold::history::Status::Failed;
                 }
-                let line = format!("{} {event}", chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ"));
+                let line = format!(
+                    "{} {event}",
+                    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ")
+                );
                 eprintln!("{}", pagefold::secrets::redact(&line));
             }
             failed
@@ -226,7 +231,11 @@ fn schedule(args: ScheduleArgs) -> Result<u8, Failure> {
         scheduler.run(runs, signals).await;
         signals_task.abort();
         let failed = printer.await.unwrap_or(true);
-        Ok(if failed { exit::RUN_FAILED } else { exit::SUCCESS })
+        Ok(if failed {
+            exit::RUN_FAILED
+        } else {
+            exit::SUCCESS
+        })
     })
 }
 

@@ -12,8 +12,8 @@ use crate::checkpoint::{Checkpoint, CheckpointError};
 use crate::incremental::{IncrementalEnd, IncrementalStart, MarkState};
 use crate::job::{Assignment, Job, OnErrorSpec};
 use crate::output::{
-    IncrementalResult, OutputFormat, ParentResult, PartitionResult, ResultDocument, RunStamp, RunStats, Skipped,
-    write_atomically,
+    IncrementalResult, OutputFormat, ParentResult, PartitionResult, ResultDocument, RunStamp,
+    RunStats, Skipped, write_atomically,
 };
 use crate::progress::Progress;
 use crate::reduce::{ReduceError, Reducers, Work, WorkerPool};

@@ -233,12 +233,14 @@ impl JobState {
     ) -> Result<Option<T>, StateError> {
         let path = self.dir.join(file);
         match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map(Some)
-                .map_err(|error| StateError::Damaged {
-                    path,
-                    message: error.to_string(),
-                }),
+            Ok(bytes) => {
+                serde_json::from_slice(&bytes)
+                    .map(Some)
+                    .map_err(|error| StateError::Damaged {
+                        path,
+                        message: error.to_string(),
+                    })
+            }
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(error) => Err(io("read", &path)(error)),
         }

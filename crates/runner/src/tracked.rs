@@ -96,7 +96,10 @@ fn fingerprint(job: &Job) -> Vec<String> {
 }
 
 /// What the last successful run left, as the start of this one.
-fn incremental_start(job: &Job, state: &JobState) -> Result<Option<IncrementalStart>, TrackedError> {
+fn incremental_start(
+    job: &Job,
+    state: &JobState,
+) -> Result<Option<IncrementalStart>, TrackedError> {
     let Some(spec) = &job.source.incremental else {
         return Ok(None);
     };

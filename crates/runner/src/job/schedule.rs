@@ -68,11 +68,14 @@ impl ScheduleKeys {
     /// problems with them.
     pub fn check(self, problems: &mut Vec<Problem>) -> (Option<ScheduleSpec>, Tz) {
         let timezone = self.timezone_checked(problems);
-        (self.schedule_checked(timezone, problems), timezone.unwrap_or(Tz::UTC))
+        (
+            self.schedule_checked(timezone, problems),
+            timezone.unwrap_or(Tz::UTC),
+        )
     }
 
     fn timezone_checked(&self, problems: &mut Vec<Problem>) -> Option<Tz> {
-        let timezone = match &self.timezone {
+        match &self.timezone {
             None => Some(Tz::UTC),
             Some(name) => match Tz::from_str(name.get_ref()) {
                 Ok(timezone) => Some(timezone),
@@ -87,8 +90,7 @@ impl ScheduleKeys {
                     None
                 }
             },
-        };
-        timezone
+        }
     }
 
     fn schedule_checked(
@@ -103,8 +105,9 @@ impl ScheduleKeys {
             ] {
                 if let Some(span) = span {
                     problems.push(
-                        Problem::new(span, format!("`{key}` needs a `schedule`"))
-                            .hint("add e.g. schedule = \"0 */6 * * *\" (minute hour day month weekday)"),
+                        Problem::new(span, format!("`{key}` needs a `schedule`")).hint(
+                            "add e.g. schedule = \"0 */6 * * *\" (minute hour day month weekday)",
+                        ),
                     );
                 }
             }
@@ -330,7 +333,9 @@ mod tests {
     use super::*;
 
     fn utc(text: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
+        DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .with_timezone(&Utc)
     }
 
     #[test]
@@ -370,7 +375,10 @@ mod tests {
     fn run_times_are_whole_seconds() {
         let spec = ScheduleSpec::new("* * * * * *", "UTC").unwrap();
         let at = utc("2026-01-01T00:00:05.250Z");
-        assert_eq!(spec.last_at_or_before(at), Some(utc("2026-01-01T00:00:05Z")));
+        assert_eq!(
+            spec.last_at_or_before(at),
+            Some(utc("2026-01-01T00:00:05Z"))
+        );
         assert_eq!(spec.next_after(at), Some(utc("2026-01-01T00:00:06Z")));
     }
 

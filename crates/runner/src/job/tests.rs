@@ -177,7 +177,12 @@ fn a_schedule_and_its_defaults() {
     assert_eq!(schedule.overlap, super::Overlap::Skip);
     assert_eq!(schedule.missed, super::Missed::Skip);
     assert_eq!(job.timezone, chrono_tz::Europe::Berlin);
-    assert!(Job::parse(Path::new("j.toml"), GOOD).unwrap().schedule.is_none());
+    assert!(
+        Job::parse(Path::new("j.toml"), GOOD)
+            .unwrap()
+            .schedule
+            .is_none()
+    );
 }
 
 #[test]

@@ -147,7 +147,10 @@ mod tests {
     #[test]
     fn the_extension_implies_the_format() {
         assert_eq!(OutputFormat::from_extension("a/b.CSV"), OutputFormat::Csv);
-        assert_eq!(OutputFormat::from_extension("b.jsonl"), OutputFormat::Ndjson);
+        assert_eq!(
+            OutputFormat::from_extension("b.jsonl"),
+            OutputFormat::Ndjson
+        );
         assert_eq!(OutputFormat::from_extension("b.json"), OutputFormat::Json);
     }
 }

@@ -55,11 +55,7 @@ impl RunStamp {
         Self {
             name: name.to_owned(),
             started: at.with_timezone(&timezone),
-            run_id: format!(
-                "{}-{:04x}",
-                at.format("%Y%m%dT%H%M%SZ"),
-                fastrand::u16(..)
-            ),
+            run_id: format!("{}-{:04x}", at.format("%Y%m%dT%H%M%SZ"), fastrand::u16(..)),
         }
     }
 }
@@ -181,8 +177,7 @@ mod tests {
         let mut stamp = RunStamp::new("orders", at, chrono_tz::Europe::Berlin);
         stamp.run_id = "ID".into();
         let template =
-            PathTemplate::parse("out/{name}/{date}_{time}_{run_id}_{date:%Y%m}{{x}}.json")
-                .unwrap();
+            PathTemplate::parse("out/{name}/{date}_{time}_{run_id}_{date:%Y%m}{{x}}.json").unwrap();
         assert!(template.varies());
         assert_eq!(
             template.render(&stamp),

@@ -272,13 +272,14 @@ impl Worker {
             match work {
                 Work::Page(page) => {
                     let unseen = match &self.reducers.mark {
-                        Some(mark) => mark
-                            .apply(&mut partials[mark.index], &page)
-                            .map_err(|failure| {
-                                let (name, reducer) = &self.reducers.entries[mark.index];
-                                let during = Some(format!("on `{}`", page.url()));
-                                ReduceError::failed(name, reducer.as_ref(), failure, during)
-                            })?,
+                        Some(mark) => {
+                            mark.apply(&mut partials[mark.index], &page)
+                                .map_err(|failure| {
+                                    let (name, reducer) = &self.reducers.entries[mark.index];
+                                    let during = Some(format!("on `{}`", page.url()));
+                                    ReduceError::failed(name, reducer.as_ref(), failure, during)
+                                })?
+                        }
                         None => None,
                     };
                     let page_raw = unseen.as_ref().unwrap_or(&page);

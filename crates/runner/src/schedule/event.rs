@@ -123,7 +123,11 @@ impl fmt::Display for Event {
                 }
             ),
             Self::Removed { job, file } => {
-                write!(f, "{job}: `{}` is gone; no longer scheduled", file.display())
+                write!(
+                    f,
+                    "{job}: `{}` is gone; no longer scheduled",
+                    file.display()
+                )
             }
             Self::Started {
                 job,

@@ -141,7 +141,7 @@ pub struct Scheduler {
 }
 
 enum Wake {
-    Done(Option<Done>),
+    Done(Option<Box<Done>>),
     Time,
     Reload,
     Signal(Option<&'static str>),
@@ -216,13 +216,9 @@ impl Scheduler {
     }
 
     fn check_name(&self, job: &Job) -> Result<(), ScheduleError> {
-        match self
-            .entries
-            .iter()
-            .find(|(file, entry)| {
-                !entry.removed && entry.job.name == job.name && **file != job.path
-            })
-        {
+        match self.entries.iter().find(|(file, entry)| {
+            !entry.removed && entry.job.name == job.name && **file != job.path
+        }) {
             Some((file, _)) => Err(ScheduleError::DuplicateName {
                 name: job.name.clone(),
                 first: file.clone(),
@@ -234,7 +230,10 @@ impl Scheduler {
 
     fn add(&mut self, file: PathBuf, job: Arc<Job>, reloaded: bool) {
         let now = self.clock.now();
-        let schedule = job.schedule.as_ref().expect("only scheduled jobs are added");
+        let schedule = job
+            .schedule
+            .as_ref()
+            .expect("only scheduled jobs are added");
         let next_due = schedule.next_after(now);
         self.emit(Event::Loaded {
             job: job.name.clone(),
@@ -245,7 +244,11 @@ impl Scheduler {
         let state = self.options.state.job(&job.name);
         match self.entries.get_mut(&file) {
             Some(entry) => {
-                let same_times = entry.job.schedule.as_ref().map(|s| (&s.expression, s.timezone))
+                let same_times = entry
+                    .job
+                    .schedule
+                    .as_ref()
+                    .map(|s| (&s.expression, s.timezone))
                     == Some((&schedule.expression, schedule.timezone));
                 if !same_times || entry.removed {
                     entry.next_due = next_due;
@@ -572,7 +575,8 @@ impl Scheduler {
         mut runs: SchedulerRuns,
         mut signals: mpsc::UnboundedReceiver<&'static str>,
     ) {
-        let mut reload = tokio::time::interval(self.options.reload_every.max(Duration::from_millis(10)));
+        let mut reload =
+            tokio::time::interval(self.options.reload_every.max(Duration::from_millis(10)));
         reload.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         reload.tick().await;
         let mut signals_open = true;
@@ -589,11 +593,14 @@ impl Scheduler {
             let wake_at = if self.options.once {
                 None
             } else {
-                self.entries.values().filter_map(|entry| entry.next_due).min()
+                self.entries
+                    .values()
+                    .filter_map(|entry| entry.next_due)
+                    .min()
             };
             let clock = self.clock.clone();
             let wake = tokio::select! {
-                done = runs.done.recv() => Wake::Done(done),
+                done = runs.done.recv() => Wake::Done(done.map(Box::new)),
                 () = async {
                     match wake_at {
                         Some(at) => clock.sleep_until(at).await,
@@ -604,7 +611,7 @@ impl Scheduler {
                 signal = signals.recv(), if signals_open => Wake::Signal(signal),
             };
             match wake {
-                Wake::Done(Some(done)) => self.finished(done),
+                Wake::Done(Some(done)) => self.finished(*done),
                 Wake::Done(None) | Wake::Time => {}
                 Wake::Reload => self.reload(),
                 Wake::Signal(None) => signals_open = false,

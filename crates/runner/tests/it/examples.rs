@@ -104,3 +104,50 @@ fn the_github_and_stripe_shapes_run_against_the_demo_api() {
         json!(paid.iter().map(|o| o.amount_cents).sum::<u64>())
     );
 }
+
+#[test]
+fn the_nightly_example_validates_and_runs_incrementally() {
+    let work = Workspace::new();
+    let text = example("nightly-orders.toml");
+    let validate = crate::support::pagefold(&["validate", work.job("n.toml", &text).to_str().unwrap()]);
+    assert_eq!(validate.code(), 0, "{}", validate.stderr());
+    let stdout = validate.stdout();
+    let times: Vec<&str> = stdout.lines().skip(1).collect();
+    assert!(
+        stdout.starts_with("schedule `30 2 * * *` in Europe/Berlin; the next five runs:"),
+        "{stdout}"
+    );
+    assert_eq!(times.len(), 5);
+    for time in &times {
+        assert!(time.contains(" 02:30:00 CE"), "{time}");
+    }
+    let state = work.path().join("state");
+    let mut totals = Vec::new();
+    for records in [700, 1000] {
+        let config = DemoConfig {
+            records,
+            ..DemoConfig::default()
+        };
+        let server = demo_server(config.clone());
+        let job = work.job(
+            "nightly-orders.toml",
+            &text.replace("127.0.0.1:7878", &server.addr().to_string()),
+        );
+        let run = crate::support::pagefold(&[
+            "run",
+            job.to_str().unwrap(),
+            "-q",
+            "--state",
+            state.to_str().unwrap(),
+        ]);
+        assert_eq!(run.code(), 0, "{}", run.stderr());
+        totals.push(server.stats().requests());
+    }
+    let written: Vec<_> = std::fs::read_dir(work.path().join("out/nightly-orders"))
+        .unwrap()
+        .collect();
+    assert_eq!(written.len(), 1, "both runs today write today's file");
+    let csv = std::fs::read_to_string(written[0].as_ref().unwrap().path()).unwrap();
+    assert!(csv.contains("\norders,,1000\n"), "carried totals:\n{csv}");
+    assert!(totals[1] < totals[0], "the second run fetched only what changed: {totals:?}");
+}

@@ -49,9 +49,7 @@ impl GateServer {
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
             .unwrap();
         let addr = listener.local_addr().unwrap();
-        let app = Router::new()
-            .route("/items", get(items))
-            .with_state(shared);
+        let app = Router::new().route("/items", get(items)).with_state(shared);
         runtime.spawn(async move { axum::serve(listener, app).await });
         Self {
             addr,

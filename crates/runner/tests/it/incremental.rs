@@ -23,14 +23,19 @@ use = "count_by"
 field = "/status"
 "#;
 
-const PAGINATION: &str = "kind = \"page\"\nsize_param = \"per_page\"\nsize = 50\ntotal_records = \"/meta/total\"";
+const PAGINATION: &str =
+    "kind = \"page\"\nsize_param = \"per_page\"\nsize = 50\ntotal_records = \"/meta/total\"";
 
 fn incremental_job(server: &DemoServer, carry: bool) -> String {
     let job = orders_job(server, PAGINATION, 8, REDUCERS);
     let incremental = format!(
         "[source.incremental]\nfield = \"/updated_at\"\nparam = \"updated_since\"\nlag = \"5m\"\ncarry = {carry}\n"
     );
-    job.replacen("[source.pagination]", &format!("{incremental}\n[source.pagination]"), 1)
+    job.replacen(
+        "[source.pagination]",
+        &format!("{incremental}\n[source.pagination]"),
+        1,
+    )
 }
 
 fn run(ws: &Workspace, text: &str) -> Value {
@@ -67,7 +72,10 @@ fn the_second_run_takes_only_new_records_and_carries_the_totals() {
     // 500 orders later, the same job (the API moved, its data grew).
     let after = server(1500);
     let second = run(&ws, &incremental_job(&after, true));
-    assert_eq!(second["incremental"]["since"], "2026-01-01T08:14:00Z", "mark - lag");
+    assert_eq!(
+        second["incremental"]["since"], "2026-01-01T08:14:00Z",
+        "mark - lag"
+    );
     // Minutes 494 to 499 hold orders 988..999: fetched again, not folded again.
     assert_eq!(second["incremental"]["seen_before"], 12);
     assert_eq!(second["records"], 500, "only the new orders are new");
@@ -88,7 +96,10 @@ fn the_second_run_takes_only_new_records_and_carries_the_totals() {
     ])
     .result();
     assert_eq!(full["records"], 1500);
-    assert_eq!(second["reducers"], full["reducers"], "carried totals = a full run");
+    assert_eq!(
+        second["reducers"], full["reducers"],
+        "carried totals = a full run"
+    );
     assert_eq!(second["reducers"]["orders"], 1500);
 }
 
@@ -139,7 +150,8 @@ fn a_failed_run_does_not_move_the_mark() {
     ]);
     assert_eq!(failed.code(), 1, "{}", failed.stderr());
     assert_eq!(std::fs::read_to_string(&state_file).unwrap(), kept);
-    let history = std::fs::read_to_string(ws.path().join("state/jobs/orders/history.jsonl")).unwrap();
+    let history =
+        std::fs::read_to_string(ws.path().join("state/jobs/orders/history.jsonl")).unwrap();
     let last: Value = serde_json::from_str(history.lines().last().unwrap()).unwrap();
     assert_eq!(last["status"], "failed");
     assert!(
@@ -224,7 +236,10 @@ fn a_record_written_late_within_lag_is_folded_and_none_twice() {
     api.add(5, 30);
     let second = run(&ws, &text);
     assert_eq!(second["incremental"]["since"], "2026-05-01T00:10:00Z");
-    assert_eq!(second["incremental"]["seen_before"], 2, "records 2 and 3 again");
+    assert_eq!(
+        second["incremental"]["seen_before"], 2,
+        "records 2 and 3 again"
+    );
     assert_eq!(second["records"], 2);
     let mut ids: Vec<u64> = serde_json::from_value(second["reducers"]["ids"].clone()).unwrap();
     ids.sort_unstable();

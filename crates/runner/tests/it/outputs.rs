@@ -85,7 +85,12 @@ fn each_run_writes_its_own_file_in_its_format_and_the_history_lists_them() {
         .sum();
     assert_eq!(cities, 300);
 
-    let table = pagefold(&["history", job.to_str().unwrap(), "--state", state.to_str().unwrap()]);
+    let table = pagefold(&[
+        "history",
+        job.to_str().unwrap(),
+        "--state",
+        state.to_str().unwrap(),
+    ]);
     assert_eq!(table.code(), 0, "{}", table.stderr());
     let lines: Vec<String> = table.stdout().lines().map(str::to_owned).collect();
     assert_eq!(lines.len(), 3, "a header and two runs:\n{}", table.stdout());
@@ -97,7 +102,9 @@ fn each_run_writes_its_own_file_in_its_format_and_the_history_lists_them() {
         assert!(line.contains(" manual "), "{line}");
         assert!(line.contains(" 300 "), "{line}");
         assert!(
-            files.iter().any(|file| line.ends_with(&file.display().to_string())),
+            files
+                .iter()
+                .any(|file| line.ends_with(&file.display().to_string())),
             "{line}"
         );
     }
@@ -119,8 +126,14 @@ fn each_run_writes_its_own_file_in_its_format_and_the_history_lists_them() {
     assert_eq!(entries[0]["status"], "ok");
     assert_eq!(entries[0]["pages"], 6);
     assert_eq!(entries[0]["records"], 300);
-    assert!(entries[0]["requests"].as_u64().unwrap() >= 7, "six pages and the end");
-    assert!(lines[2].ends_with(entries[0]["output"].as_str().unwrap()), "the last run");
+    assert!(
+        entries[0]["requests"].as_u64().unwrap() >= 7,
+        "six pages and the end"
+    );
+    assert!(
+        lines[2].ends_with(entries[0]["output"].as_str().unwrap()),
+        "the last run"
+    );
 }
 
 #[test]
@@ -140,12 +153,28 @@ fn ndjson_rows_and_an_empty_history() {
     let state = ws.path().join("state");
     let none = pagefold(&["history", "rows", "--state", state.to_str().unwrap()]);
     assert_eq!(none.code(), 0);
-    assert!(none.stderr().contains("no runs of `rows` recorded"), "{}", none.stderr());
-    let done = pagefold(&["run", "-q", job.to_str().unwrap(), "--state", state.to_str().unwrap()]);
+    assert!(
+        none.stderr().contains("no runs of `rows` recorded"),
+        "{}",
+        none.stderr()
+    );
+    let done = pagefold(&[
+        "run",
+        "-q",
+        job.to_str().unwrap(),
+        "--state",
+        state.to_str().unwrap(),
+    ]);
     assert_eq!(done.code(), 0, "{}", done.stderr());
     let text = std::fs::read_to_string(ws.path().join("rows.txt")).unwrap();
-    let rows: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    assert_eq!(rows[0], serde_json::json!({"reducer": "orders", "value": 120}));
+    let rows: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        rows[0],
+        serde_json::json!({"reducer": "orders", "value": 120})
+    );
     let total: u64 = rows[1..]
         .iter()
         .map(|row| {

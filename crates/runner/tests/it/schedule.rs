@@ -120,8 +120,13 @@ impl Harness {
 
     /// Waits for the scheduler to return (after `--once`, or a signal); the events left.
     fn join(mut self) -> Vec<String> {
-        self.thread.take().unwrap().join().expect("the scheduler returns");
-        self.log.extend(self.events.try_iter().map(|event| event.to_string()));
+        self.thread
+            .take()
+            .unwrap()
+            .join()
+            .expect("the scheduler returns");
+        self.log
+            .extend(self.events.try_iter().map(|event| event.to_string()));
         self.log
     }
 
@@ -132,15 +137,11 @@ impl Harness {
 }
 
 fn started(due: DateTime<Utc>, trigger: Trigger) -> impl Fn(&Event) -> bool {
-    move |event| {
-        matches!(event, Event::Started { due: Some(d), trigger: t, .. } if *d == due && *t == trigger)
-    }
+    move |event| matches!(event, Event::Started { due: Some(d), trigger: t, .. } if *d == due && *t == trigger)
 }
 
 fn finished(due: Option<DateTime<Utc>>, status: Status) -> impl Fn(&Event) -> bool {
-    move |event| {
-        matches!(event, Event::Finished { entry, .. } if entry.scheduled_for == due && entry.status == status)
-    }
+    move |event| matches!(event, Event::Finished { entry, .. } if entry.scheduled_for == due && entry.status == status)
 }
 
 fn history(ws: &Workspace, job: &str) -> Vec<HistoryEntry> {
@@ -162,28 +163,48 @@ fn result(ws: &Workspace, file: &str) -> Value {
 fn due_times_follow_the_job_time_zone_across_a_daylight_saving_change() {
     let api = GateServer::start(true);
     let ws = Workspace::new();
-    let job = gated_job(&ws, "berlin", "30 2 * * *", "timezone = \"Europe/Berlin\"", &api);
-    let utc = |text: &str| DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc);
+    let job = gated_job(
+        &ws,
+        "berlin",
+        "30 2 * * *",
+        "timezone = \"Europe/Berlin\"",
+        &api,
+    );
+    let utc = |text: &str| {
+        DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .with_timezone(&Utc)
+    };
     let mut h = Harness::start(options(&ws, vec![job], false), utc("2026-03-28T12:00:00Z"));
     // 02:30 does not exist in Berlin on 29 March (02:00 → 03:00): the run is at 03:00 CEST.
-    h.expect("loaded", |e| {
-        matches!(e, Event::Loaded { next: Some(n), .. } if *n == utc("2026-03-29T01:00:00Z"))
-    });
+    h.expect(
+        "loaded",
+        |e| matches!(e, Event::Loaded { next: Some(n), .. } if *n == utc("2026-03-29T01:00:00Z")),
+    );
     h.clock.set(utc("2026-03-29T01:00:00Z"));
-    h.expect("the run of the short night", |e| {
-        matches!(e, Event::Started { due: Some(d), .. } if *d == utc("2026-03-29T01:00:00Z"))
-    });
+    h.expect(
+        "the run of the short night",
+        |e| matches!(e, Event::Started { due: Some(d), .. } if *d == utc("2026-03-29T01:00:00Z")),
+    );
     h.expect("it ends", |e| matches!(e, Event::Finished { .. }));
     // The next night is on summer time: 02:30 CEST is 00:30 UTC. Nothing runs before it.
     h.clock.set(utc("2026-03-30T00:29:59Z"));
     h.clock.set(utc("2026-03-30T00:30:00Z"));
-    h.expect("the next run", |e| {
-        matches!(e, Event::Started { due: Some(d), .. } if *d == utc("2026-03-30T00:30:00Z"))
-    });
+    h.expect(
+        "the next run",
+        |e| matches!(e, Event::Started { due: Some(d), .. } if *d == utc("2026-03-30T00:30:00Z")),
+    );
     h.expect("it ends", |e| matches!(e, Event::Finished { .. }));
     let log = h.stop();
-    assert_eq!(log.iter().filter(|l| l.contains(": started")).count(), 2, "{log:#?}");
-    assert!(ws.path().join("out/berlin-03-00-00.json").exists(), "stamped in Berlin time");
+    assert_eq!(
+        log.iter().filter(|l| l.contains(": started")).count(),
+        2,
+        "{log:#?}"
+    );
+    assert!(
+        ws.path().join("out/berlin-03-00-00.json").exists(),
+        "stamped in Berlin time"
+    );
     assert!(ws.path().join("out/berlin-02-30-00.json").exists());
 }
 
@@ -193,9 +214,10 @@ fn a_run_due_while_the_last_still_runs_is_skipped() {
     let ws = Workspace::new();
     let job = gated_job(&ws, "sk", "*/10 * * * * *", "overlap = \"skip\"", &api);
     let mut h = Harness::start(options(&ws, vec![job], false), t(0, 0, 1));
-    h.expect("loaded, next at :10", |e| {
-        matches!(e, Event::Loaded { next: Some(n), .. } if *n == t(0, 0, 10))
-    });
+    h.expect(
+        "loaded, next at :10",
+        |e| matches!(e, Event::Loaded { next: Some(n), .. } if *n == t(0, 0, 10)),
+    );
     h.clock.set(t(0, 0, 10));
     h.expect("the :10 run", started(t(0, 0, 10), Trigger::Schedule));
     h.clock.set(t(0, 0, 20));
@@ -206,7 +228,8 @@ fn a_run_due_while_the_last_still_runs_is_skipped() {
     h.expect("the :10 run ends", finished(Some(t(0, 0, 10)), Status::Ok));
     let log = h.stop();
     assert!(
-        !log.iter().any(|line| line.contains("scheduled for 2026-03-01T00:00:20")),
+        !log.iter()
+            .any(|line| line.contains("scheduled for 2026-03-01T00:00:20")),
         "{log:#?}"
     );
     let statuses: Vec<Status> = history(&ws, "sk").iter().map(|e| e.status).collect();
@@ -224,12 +247,16 @@ fn a_run_due_while_the_last_still_runs_is_queued() {
     h.clock.set(t(0, 0, 10));
     h.expect("the :10 run", started(t(0, 0, 10), Trigger::Schedule));
     h.clock.set(t(0, 0, 20));
-    h.expect("the :20 run queued", |e| {
-        matches!(e, Event::Queued { due: Some(d), .. } if *d == t(0, 0, 20))
-    });
+    h.expect(
+        "the :20 run queued",
+        |e| matches!(e, Event::Queued { due: Some(d), .. } if *d == t(0, 0, 20)),
+    );
     api.open();
     h.expect("the :10 run ends", finished(Some(t(0, 0, 10)), Status::Ok));
-    h.expect("the :20 run, after it", started(t(0, 0, 20), Trigger::Schedule));
+    h.expect(
+        "the :20 run, after it",
+        started(t(0, 0, 20), Trigger::Schedule),
+    );
     h.expect("the :20 run ends", finished(Some(t(0, 0, 20)), Status::Ok));
     h.stop();
     let statuses: Vec<Status> = history(&ws, "qu").iter().map(|e| e.status).collect();
@@ -243,7 +270,13 @@ fn runs_missed_while_down_are_skipped_or_run_once() {
     for (policy, runs) in [("skip", 0), ("run_once", 1)] {
         let ws = Workspace::new();
         let name = format!("missed_{policy}");
-        let job = gated_job(&ws, &name, "0 * * * *", &format!("missed = \"{policy}\""), &api);
+        let job = gated_job(
+            &ws,
+            &name,
+            "0 * * * *",
+            &format!("missed = \"{policy}\""),
+            &api,
+        );
         let state = StateDir::open(Some(&ws.path().join("state"))).unwrap();
         state.job(&name).set_last_due(t(0, 0, 0)).unwrap();
         // Down from just after 00:00 to 03:30: the runs of 01:00, 02:00 and 03:00 were missed.
@@ -262,7 +295,11 @@ fn runs_missed_while_down_are_skipped_or_run_once() {
         let started_runs = log.iter().filter(|line| line.contains(": started")).count();
         assert_eq!(started_runs, runs, "{policy}: {log:#?}");
         let last = state.job(&name).last_due().unwrap();
-        assert_eq!(last, Some(t(3, 0, 0)), "{policy}: the missed runs are handled");
+        assert_eq!(
+            last,
+            Some(t(3, 0, 0)),
+            "{policy}: the missed runs are handled"
+        );
     }
 }
 
@@ -273,14 +310,20 @@ fn once_runs_what_is_due_now_and_nothing_else() {
     let job = gated_job(&ws, "hourly", "0 * * * *", "", &api);
     // A first start long after the last scheduled time: nothing was missed, nothing is due.
     let log = Harness::start(options(&ws, vec![job.clone()], true), t(3, 30, 0)).join();
-    assert!(!log.iter().any(|line| line.contains(": started")), "{log:#?}");
+    assert!(
+        !log.iter().any(|line| line.contains(": started")),
+        "{log:#?}"
+    );
     assert_eq!(api.requests(), 0);
     // 30 s after 04:00 is on time (within --late): it runs, once.
     let mut h = Harness::start(options(&ws, vec![job.clone()], true), t(4, 0, 30));
     h.expect("the 04:00 run", started(t(4, 0, 0), Trigger::Schedule));
     h.join();
     let log = Harness::start(options(&ws, vec![job], true), t(4, 0, 40)).join();
-    assert!(!log.iter().any(|line| line.contains(": started")), "{log:#?}");
+    assert!(
+        !log.iter().any(|line| line.contains(": started")),
+        "{log:#?}"
+    );
     assert_eq!(api.requests(), 1);
     assert_eq!(history(&ws, "hourly").len(), 1);
 }
@@ -294,8 +337,15 @@ fn a_job_file_edited_while_running_is_reloaded_and_a_broken_edit_keeps_the_last_
     h.clock.set(t(0, 0, 10));
     h.expect("the :10 run", started(t(0, 0, 10), Trigger::Schedule));
     write_job(&ws, "edited", &job_text("0 99 * * *", "", "n", &api));
-    let rejected = h.expect("the broken edit reported", |e| matches!(e, Event::Rejected { .. }));
-    let Event::Rejected { message, kept, file } = rejected else {
+    let rejected = h.expect("the broken edit reported", |e| {
+        matches!(e, Event::Rejected { .. })
+    });
+    let Event::Rejected {
+        message,
+        kept,
+        file,
+    } = rejected
+    else {
         unreachable!()
     };
     assert!(kept);
@@ -306,23 +356,33 @@ fn a_job_file_edited_while_running_is_reloaded_and_a_broken_edit_keeps_the_last_
     );
     // Still scheduled as it was: the :20 run is due (and skipped, the :10 one still runs).
     h.clock.set(t(0, 0, 20));
-    h.expect("the last good version goes on", |e| {
-        matches!(e, Event::NotRun { entry } if entry.scheduled_for == Some(t(0, 0, 20)))
-    });
-    write_job(&ws, "edited", &job_text("*/15 * * * * *", "", "total", &api));
-    h.expect("the good edit loaded", |e| {
-        matches!(e, Event::Loaded { reloaded: true, next: Some(n), .. } if *n == t(0, 0, 30))
-    });
+    h.expect(
+        "the last good version goes on",
+        |e| matches!(e, Event::NotRun { entry } if entry.scheduled_for == Some(t(0, 0, 20))),
+    );
+    write_job(
+        &ws,
+        "edited",
+        &job_text("*/15 * * * * *", "", "total", &api),
+    );
+    h.expect(
+        "the good edit loaded",
+        |e| matches!(e, Event::Loaded { reloaded: true, next: Some(n), .. } if *n == t(0, 0, 30)),
+    );
     api.open();
     h.expect("the :10 run ends", finished(Some(t(0, 0, 10)), Status::Ok));
     h.clock.set(t(0, 0, 30));
-    h.expect("the new version runs", started(t(0, 0, 30), Trigger::Schedule));
+    h.expect(
+        "the new version runs",
+        started(t(0, 0, 30), Trigger::Schedule),
+    );
     h.expect("and ends", finished(Some(t(0, 0, 30)), Status::Ok));
     // A file added to the folder is picked up.
     write_job(&ws, "added", &job_text("*/15 * * * * *", "", "n", &api));
-    h.expect("the new file loaded", |e| {
-        matches!(e, Event::Loaded { job, reloaded: false, .. } if job == "added")
-    });
+    h.expect(
+        "the new file loaded",
+        |e| matches!(e, Event::Loaded { job, reloaded: false, .. } if job == "added"),
+    );
     h.stop();
     assert_eq!(result(&ws, "edited-00-00-10.json")["reducers"]["n"], 6);
     assert_eq!(result(&ws, "edited-00-00-30.json")["reducers"]["total"], 6);
@@ -345,8 +405,14 @@ fn a_stop_lets_runs_finish_within_the_grace_period() {
     api.open();
     h.expect("the run ends well", finished(Some(t(0, 0, 10)), Status::Ok));
     let log = h.join();
-    assert!(!log.iter().any(|line| line.contains("grace period over")), "{log:#?}");
-    assert!(!log.iter().any(|line| line.contains("scheduled for 2026-03-01T00:00:20")));
+    assert!(
+        !log.iter().any(|line| line.contains("grace period over")),
+        "{log:#?}"
+    );
+    assert!(
+        !log.iter()
+            .any(|line| line.contains("scheduled for 2026-03-01T00:00:20"))
+    );
     assert_eq!(result(&ws, "graceful-00-00-10.json")["reducers"]["n"], 6);
 }
 
@@ -364,22 +430,37 @@ fn after_the_grace_period_runs_checkpoint_stop_and_resume_at_the_next_start() {
     h.expect("the grace period ends", |e| {
         matches!(e, Event::GraceOver { running: 1 })
     });
-    h.expect("the run stops", finished(Some(t(0, 0, 10)), Status::Interrupted));
+    h.expect(
+        "the run stops",
+        finished(Some(t(0, 0, 10)), Status::Interrupted),
+    );
     h.join();
     let checkpoint = ws
         .path()
         .join("state/jobs/held/checkpoint/held.checkpoint.json");
     assert!(checkpoint.exists(), "the stopped run left its checkpoint");
-    assert!(!ws.path().join("out").exists(), "no result from a stopped run");
+    assert!(
+        !ws.path().join("out").exists(),
+        "no result from a stopped run"
+    );
     // The next start resumes it, even with nothing due.
     api.open();
     let mut h = Harness::start(options(&ws, vec![job], true), t(0, 0, 15));
     h.expect("the resume", |e| {
-        matches!(e, Event::Started { trigger: Trigger::Resume, .. })
+        matches!(
+            e,
+            Event::Started {
+                trigger: Trigger::Resume,
+                ..
+            }
+        )
     });
     h.expect("it ends", finished(None, Status::Ok));
     h.join();
-    assert!(!checkpoint.exists(), "a finished run removes its checkpoint");
+    assert!(
+        !checkpoint.exists(),
+        "a finished run removes its checkpoint"
+    );
     let statuses: Vec<Status> = history(&ws, "held").iter().map(|e| e.status).collect();
     assert_eq!(statuses, [Status::Interrupted, Status::Ok]);
 }
@@ -458,7 +539,13 @@ fn the_binary_runs_jobs_until_sigterm() {
         .unwrap();
     let table = String::from_utf8_lossy(&shown.stdout);
     assert!(table.starts_with("started "), "{table}");
-    assert!(table.lines().nth(1).is_some_and(|line| line.contains(" ok ")), "{table}");
+    assert!(
+        table
+            .lines()
+            .nth(1)
+            .is_some_and(|line| line.contains(" ok ")),
+        "{table}"
+    );
 }
 
 #[test]
@@ -484,10 +571,7 @@ fn the_binary_with_once_and_nothing_due_does_nothing() {
 #[test]
 fn the_binary_refuses_a_named_file_without_a_schedule() {
     let ws = Workspace::new();
-    let job = ws.job(
-        "plain.toml",
-        "[source]\nurl = \"http://127.0.0.1:9/x\"\n",
-    );
+    let job = ws.job("plain.toml", "[source]\nurl = \"http://127.0.0.1:9/x\"\n");
     let output = command()
         .args(["schedule", "--once", "--state"])
         .arg(ws.path().join("state"))

@@ -85,10 +85,7 @@ pub fn command() -> Command {
 
 /// Runs `pagefold ARGS`.
 pub fn pagefold(args: &[&str]) -> Run {
-    let output = command()
-        .args(args)
-        .output()
-        .expect("pagefold runs");
+    let output = command().args(args).output().expect("pagefold runs");
     Run { output }
 }
 
