@@ -60,7 +60,7 @@ pub struct SchedulerOptions {
 /// Why the scheduler could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum ScheduleError {
-    /// A job file given is not a valid job.
+    /// A job file named on the command line is not a valid job.
     #[error("{0}")]
     Invalid(String),
     /// A job file named on the command line has no `schedule`.
@@ -195,7 +195,19 @@ impl Scheduler {
                 Read::Unscheduled => {
                     self.seen.insert(found.path, text);
                 }
-                Read::Invalid(message) => return Err(ScheduleError::Invalid(message)),
+                Read::Invalid(message) if found.named => {
+                    return Err(ScheduleError::Invalid(message));
+                }
+                // One broken file in a folder does not stop the others; it is taken once it
+                // is fixed.
+                Read::Invalid(message) => {
+                    self.seen.insert(found.path.clone(), text);
+                    self.emit(Event::Rejected {
+                        file: found.path,
+                        message,
+                        kept: false,
+                    });
+                }
             }
         }
         if self.entries.is_empty() {

@@ -109,7 +109,8 @@ fn the_github_and_stripe_shapes_run_against_the_demo_api() {
 fn the_nightly_example_validates_and_runs_incrementally() {
     let work = Workspace::new();
     let text = example("nightly-orders.toml");
-    let validate = crate::support::pagefold(&["validate", work.job("n.toml", &text).to_str().unwrap()]);
+    let validate =
+        crate::support::pagefold(&["validate", work.job("n.toml", &text).to_str().unwrap()]);
     assert_eq!(validate.code(), 0, "{}", validate.stderr());
     let stdout = validate.stdout();
     let times: Vec<&str> = stdout.lines().skip(1).collect();
@@ -149,5 +150,8 @@ fn the_nightly_example_validates_and_runs_incrementally() {
     assert_eq!(written.len(), 1, "both runs today write today's file");
     let csv = std::fs::read_to_string(written[0].as_ref().unwrap().path()).unwrap();
     assert!(csv.contains("\norders,,1000\n"), "carried totals:\n{csv}");
-    assert!(totals[1] < totals[0], "the second run fetched only what changed: {totals:?}");
+    assert!(
+        totals[1] < totals[0],
+        "the second run fetched only what changed: {totals:?}"
+    );
 }

@@ -569,6 +569,31 @@ fn the_binary_with_once_and_nothing_due_does_nothing() {
 }
 
 #[test]
+fn a_broken_file_in_a_folder_is_reported_and_the_others_run() {
+    let api = GateServer::start(true);
+    let ws = Workspace::new();
+    write_job(
+        &ws,
+        "broken",
+        "schedule = \"0 * * *\"\n[source]\nurl = \"http://x/\"\n",
+    );
+    gated_job(&ws, "fine", "0 * * * *", "", &api);
+    let output = command()
+        .args(["schedule", "--once", "--state"])
+        .arg(ws.path().join("state"))
+        .arg(ws.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("broken.toml:1:12: a cron expression has 5 or 6 fields, `0 * * *` has 4"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("fine: loaded"), "{stderr}");
+}
+
+#[test]
 fn the_binary_refuses_a_named_file_without_a_schedule() {
     let ws = Workspace::new();
     let job = ws.job("plain.toml", "[source]\nurl = \"http://127.0.0.1:9/x\"\n");
