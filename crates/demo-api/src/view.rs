@@ -7,8 +7,9 @@ use crate::{Dataset, Order};
 /// The orders matching a request's `status`, `customer`, `since` and `until` (dates, `until`
 /// exclusive) and `updated_since` (a time, inclusive) filters, in id order. Positions in the view are what pages count.
 pub(crate) struct View {
-    /// `None`: every order, position = index.
+    /// `None`: every order from `first`, position = index - `first`.
     indices: Option<Vec<u64>>,
+    first: u64,
     len: u64,
     dataset: Dataset,
 }
@@ -25,33 +26,37 @@ impl View {
                 .map(|time| time.with_timezone(&chrono::Utc))
                 .ok()
         });
-        if status.is_none()
-            && customer.is_none()
-            && since.is_none()
-            && until.is_none()
-            && updated_since.is_none()
-        {
+        // `updated_at` grows with the index: the orders changed since a time are a suffix.
+        let first = match updated_since {
+            None => 0,
+            Some(None) => dataset.len,
+            Some(Some(since)) => {
+                let start = crate::dataset::updated_at(0);
+                let seconds = (since - start).num_seconds().max(0) as u64;
+                (seconds.div_ceil(60) * 2).min(dataset.len)
+            }
+        };
+        if status.is_none() && customer.is_none() && since.is_none() && until.is_none() {
             return Self {
                 indices: None,
-                len: dataset.len,
+                first,
+                len: dataset.len - first,
                 dataset,
             };
         }
-        let indices: Vec<u64> = (0..dataset.len)
+        let indices: Vec<u64> = (first..dataset.len)
             .filter(|&index| {
                 let order = dataset.order(index);
                 status.is_none_or(|s| order.status == s)
                     && customer.is_none_or(|c| order.customer == *c)
                     && since.is_none_or(|since| order.created.as_str() >= since.as_str())
                     && until.is_none_or(|until| order.created.as_str() < until.as_str())
-                    && updated_since.is_none_or(|since| {
-                        since.is_some_and(|since| crate::dataset::updated_at(index) >= since)
-                    })
             })
             .collect();
         Self {
             len: indices.len() as u64,
             indices: Some(indices),
+            first,
             dataset,
         }
     }
@@ -68,7 +73,7 @@ impl View {
                 let index = self
                     .indices
                     .as_ref()
-                    .map_or(position, |indices| indices[position as usize]);
+                    .map_or(self.first + position, |indices| indices[position as usize]);
                 self.dataset.order(index)
             })
             .collect()
@@ -78,7 +83,9 @@ impl View {
     pub fn after_id(&self, id: u64) -> Option<u64> {
         let index = id.checked_sub(1)?;
         match &self.indices {
-            None => (index < self.len).then_some(index + 1),
+            None => (self.first..self.first + self.len)
+                .contains(&index)
+                .then(|| index - self.first + 1),
             Some(indices) => indices
                 .binary_search(&index)
                 .ok()
