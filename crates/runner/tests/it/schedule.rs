@@ -144,6 +144,18 @@ fn finished(due: Option<DateTime<Utc>>, status: Status) -> impl Fn(&Event) -> bo
     move |event| matches!(event, Event::Finished { entry, .. } if entry.scheduled_for == due && entry.status == status)
 }
 
+/// `pagefold schedule --once PATH` with the workspace's state; its output and stderr.
+fn schedule_once(ws: &Workspace, path: &std::path::Path) -> (std::process::Output, String) {
+    let output = command()
+        .args(["schedule", "--once", "--state"])
+        .arg(ws.path().join("state"))
+        .arg(path)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    (output, stderr)
+}
+
 fn history(ws: &Workspace, job: &str) -> Vec<HistoryEntry> {
     StateDir::open(Some(&ws.path().join("state")))
         .unwrap()
@@ -553,13 +565,7 @@ fn the_binary_with_once_and_nothing_due_does_nothing() {
     let api = GateServer::start(true);
     let ws = Workspace::new();
     let job = gated_job(&ws, "new_year", "0 0 1 1 *", "", &api);
-    let output = command()
-        .args(["schedule", "--once", "--state"])
-        .arg(ws.path().join("state"))
-        .arg(&job)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let (output, stderr) = schedule_once(&ws, &job);
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("new_year: loaded"), "{stderr}");
     assert!(!stderr.contains("started"), "{stderr}");
@@ -578,13 +584,7 @@ fn a_broken_file_in_a_folder_is_reported_and_the_others_run() {
         "schedule = \"0 * * *\"\n[source]\nurl = \"http://x/\"\n",
     );
     gated_job(&ws, "fine", "0 * * * *", "", &api);
-    let output = command()
-        .args(["schedule", "--once", "--state"])
-        .arg(ws.path().join("state"))
-        .arg(ws.path())
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let (output, stderr) = schedule_once(&ws, ws.path());
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     assert!(
         stderr.contains("broken.toml:1:12: a cron expression has 5 or 6 fields, `0 * * *` has 4"),
@@ -597,13 +597,7 @@ fn a_broken_file_in_a_folder_is_reported_and_the_others_run() {
 fn the_binary_refuses_a_named_file_without_a_schedule() {
     let ws = Workspace::new();
     let job = ws.job("plain.toml", "[source]\nurl = \"http://127.0.0.1:9/x\"\n");
-    let output = command()
-        .args(["schedule", "--once", "--state"])
-        .arg(ws.path().join("state"))
-        .arg(&job)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let (output, stderr) = schedule_once(&ws, &job);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(
         stderr.contains(&format!("error: `{}` has no `schedule`", job.display())),
