@@ -179,11 +179,9 @@ fn tracked_failure(error: TrackedError) -> Failure {
     match error {
         TrackedError::Run(error) => run_failure(error),
         TrackedError::State(error) => state_failure(error),
-        incremental @ TrackedError::Incremental { .. } => {
-            Failure::from_error(exit::RUN_FAILED, &incremental).with_hint(Some(
-                "move the job's incremental.json away (see `pagefold history`) to start afresh"
-                    .into(),
-            ))
+        other => {
+            let hint = other.hint();
+            Failure::from_error(exit::RUN_FAILED, &other).with_hint(hint)
         }
     }
 }

@@ -34,6 +34,42 @@ pub enum TrackedError {
         /// What is wrong.
         message: String,
     },
+    /// The job's `lag` cannot be taken from its mark.
+    #[error("[source.incremental] of `{job}`: {message}")]
+    Lag {
+        /// The job.
+        job: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The run panicked: a bug, in pagefold or in a plugin.
+    #[error("the run panicked: {0}")]
+    Panicked(String),
+    /// The run could not start.
+    #[error("the run could not start: {0}")]
+    NotStarted(String),
+}
+
+impl TrackedError {
+    /// What the user can do about it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Self::Run(_) => None,
+            Self::State(error) => error.hint(),
+            Self::Incremental { .. } => Some(
+                "move the job's incremental.json (in the state directory) away to start afresh"
+                    .into(),
+            ),
+            Self::Lag { .. } => Some(
+                "remove `lag`, or choose a `field` that holds RFC 3339 times or numbers".into(),
+            ),
+            Self::NotStarted(_) => None,
+            Self::Panicked(_) => Some(
+                "this is a bug: please report it with the message above; the run's result was not written"
+                    .into(),
+            ),
+        }
+    }
 }
 
 /// What a tracked run did, and the history entry that records it.
@@ -46,6 +82,61 @@ pub struct Tracked {
     /// Why the entry could not be appended, if it could not: the run itself is not failed
     /// for it.
     pub history_error: Option<StateError>,
+}
+
+/// [`run_tracked`], with a panic anywhere in the run recorded as a failed run rather than
+/// lost: a scheduler must hear of the end of every run it starts.
+pub fn run_tracked_guarded(
+    job: &Job,
+    options: RunOptions,
+    state: &JobState,
+    trigger: Trigger,
+    scheduled_for: Option<DateTime<Utc>>,
+) -> Tracked {
+    let started = Utc::now();
+    let stamp = options
+        .stamp
+        .clone()
+        .unwrap_or_else(|| RunStamp::new(&job.name, started, job.timezone));
+    let options = RunOptions {
+        stamp: Some(stamp.clone()),
+        ..options
+    };
+    let run =
+        std::panic::AssertUnwindSafe(|| run_tracked(job, options, state, trigger, scheduled_for));
+    match std::panic::catch_unwind(run) {
+        Ok(tracked) => tracked,
+        Err(payload) => {
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|text| (*text).to_owned())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic without a message".into());
+            let failure = TrackedError::Panicked(message);
+            record_failure(job, state, &stamp, trigger, scheduled_for, started, failure)
+        }
+    }
+}
+
+/// A run that failed outside [`run_tracked`] (a panic, no thread to run it), recorded in the
+/// history like any other.
+pub fn record_failure(
+    job: &Job,
+    state: &JobState,
+    stamp: &RunStamp,
+    trigger: Trigger,
+    scheduled_for: Option<DateTime<Utc>>,
+    started: DateTime<Utc>,
+    failure: TrackedError,
+) -> Tracked {
+    let result = Err(failure);
+    let entry = entry_for(job, stamp, trigger, scheduled_for, started, &result);
+    let history_error = state.append(&entry).err();
+    Tracked {
+        result,
+        entry,
+        history_error,
+    }
 }
 
 /// Runs `job` with its state: see the module's documentation.
@@ -68,13 +159,12 @@ pub fn run_tracked(
             run(job, &options).map_err(TrackedError::from)
         })
         .and_then(|report| {
-            if let Some(end) = &report.incremental {
-                let persisted = Persisted {
-                    reducers: fingerprint(job),
-                    states: end.states.iter().map(|state| hex(state)).collect(),
-                    mark: end.mark.clone(),
-                };
-                state.write_json(INCREMENTAL_FILE, &persisted)?;
+            // A run with skipped pages keeps the old mark: the next run asks for their records
+            // again rather than losing them behind a mark past them.
+            if let Some(end) = &report.incremental
+                && report.document.skipped.is_empty()
+            {
+                keep_incremental(job, state, end)?;
             }
             Ok(report)
         });
@@ -87,12 +177,71 @@ pub fn run_tracked(
     }
 }
 
-/// What each job reducer is: carried states of other reducers are not used.
+/// Saves what the next run starts from.
+fn keep_incremental(
+    job: &Job,
+    state: &JobState,
+    end: &crate::incremental::IncrementalEnd,
+) -> Result<(), TrackedError> {
+    let spec = job
+        .source
+        .incremental
+        .as_ref()
+        .expect("an incremental run's job")
+        .get_ref();
+    // Checked now, not at the next run: a mark that cannot take `lag` is the job's mistake.
+    if let Some(mark) = &end.mark {
+        since_value(mark, spec.lag).map_err(|message| TrackedError::Lag {
+            job: job.name.clone(),
+            message,
+        })?;
+    }
+    let persisted = Persisted {
+        reducers: fingerprint(job),
+        states: end.states.iter().map(|state| hex(state)).collect(),
+        mark: end.mark.clone(),
+    };
+    state.write_json(INCREMENTAL_FILE, &persisted)?;
+    // A run the scheduler stopped, taken with the old mark, would mix two `since`s if resumed.
+    let stale = crate::checkpoint::path_for(&state.checkpoint_dir(), &job.name);
+    if stale.exists() {
+        tracing::warn!(
+            "dropping `{}`: a later run of `{}` moved its mark on",
+            stale.display(),
+            job.name
+        );
+        let _ = std::fs::remove_file(&stale);
+    }
+    Ok(())
+}
+
+/// What the states kept are of: each job reducer, and the incremental settings they depend
+/// on. Carried states of anything else are not used. A hash, so that a secret in a plugin's
+/// `config` is never written to the state directory.
 fn fingerprint(job: &Job) -> Vec<String> {
-    job.reduce
+    let incremental = job.source.incremental.as_ref().map(|spec| {
+        let spec = spec.get_ref();
+        format!("{}|{}|{}", spec.field, spec.param, spec.carry)
+    });
+    let map = job.source.map.as_ref().map(|map| map.get_ref().clone());
+    let reducers: Vec<String> = job
+        .reduce
         .iter()
-        .map(|spec| format!("{} = {:?}", spec.name, spec.reducer))
-        .collect()
+        .map(|spec| {
+            let what = match &spec.reducer {
+                crate::job::ReducerUse::Builtin { kind, field, k } => {
+                    format!("{kind:?} {field:?} {k}")
+                }
+                // The library's file name, not its path: moving the job folder is no change.
+                crate::job::ReducerUse::Plugin { path, config } => {
+                    format!("{:?} {config}", path.file_name())
+                }
+            };
+            format!("{} = {what}", spec.name)
+        })
+        .collect();
+    let text = format!("{incremental:?}\n{map:?}\n{}", reducers.join("\n"));
+    vec![crate::checkpoint::job_hash(&secrets::redact(&text))]
 }
 
 /// What the last successful run left, as the start of this one.
@@ -130,15 +279,22 @@ fn incremental_start(
     if spec.carry && reducers_changed {
         return Ok(Some(IncrementalStart {
             note: Some(
-                "the reducers changed since the last run, so their states are not carried: \
-                 this run fetched everything again"
+                "the reducers, `map` or [source.incremental] changed since the last run, so \
+                 the states kept are not carried: this run fetched everything again"
                     .into(),
             ),
             ..first
         }));
     }
     let since = match &mark.max {
-        Some((_, raw)) => Some(since_value(raw, spec.lag).map_err(damaged)?),
+        Some((_, raw)) => {
+            Some(
+                since_value(raw, spec.lag).map_err(|message| TrackedError::Lag {
+                    job: job.name.clone(),
+                    message,
+                })?,
+            )
+        }
         None => spec.start.clone(),
     };
     Ok(Some(IncrementalStart {

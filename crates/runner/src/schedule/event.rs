@@ -88,6 +88,11 @@ pub enum Event {
         /// How many.
         running: usize,
     },
+    /// Yet another signal: the scheduler exits without waiting for its runs.
+    Abandoned {
+        /// Runs still running.
+        running: usize,
+    },
 }
 
 impl fmt::Display for Event {
@@ -184,6 +189,11 @@ impl fmt::Display for Event {
             Self::Stopping { signal, running } => write!(
                 f,
                 "{signal}: no new runs; waiting for {running} running run{}",
+                if *running == 1 { "" } else { "s" }
+            ),
+            Self::Abandoned { running } => write!(
+                f,
+                "stopping now: {running} run{} did not stop in time; their last checkpoints resume them",
                 if *running == 1 { "" } else { "s" }
             ),
             Self::GraceOver { running } => write!(

@@ -54,15 +54,15 @@ pub(super) enum Read {
     Invalid(String),
 }
 
-/// Reads and parses a job file; `None` when it cannot be read at all (e.g. removed).
-pub(super) fn read(path: &Path) -> Option<(String, Read)> {
-    let text = std::fs::read_to_string(path).ok()?;
+/// Reads and parses a job file.
+pub(super) fn read(path: &Path) -> std::io::Result<(String, Read)> {
+    let text = std::fs::read_to_string(path)?;
     let read = match Job::parse(path, &text) {
         Ok(job) if job.schedule.is_some() => Read::Scheduled(Box::new(job)),
         Ok(_) => Read::Unscheduled,
         Err(error) => Read::Invalid(describe(&error)),
     };
-    Some((text, read))
+    Ok((text, read))
 }
 
 /// A job file error as the command line shows it: the place, the message, the line with a

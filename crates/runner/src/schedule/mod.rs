@@ -33,7 +33,7 @@ use crate::job::{Job, Missed, Overlap};
 use crate::output::RunStamp;
 use crate::run::{RunOptions, StopSender, stop_channel};
 use crate::state::{JobState, StateDir, StateError};
-use crate::tracked::{Tracked, run_tracked};
+use crate::tracked::{Tracked, TrackedError, record_failure, run_tracked_guarded};
 use jobs::Read;
 
 /// How to schedule.
@@ -67,8 +67,14 @@ pub enum ScheduleError {
     #[error("`{}` has no `schedule`", .0.display())]
     Unscheduled(PathBuf),
     /// A job file named on the command line cannot be read.
-    #[error("cannot read job file `{}`", .0.display())]
-    Unreadable(PathBuf),
+    #[error("cannot read job file `{}`", path.display())]
+    Unreadable {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// Nothing to schedule.
     #[error("no job file with a `schedule` in {0}")]
     NoJobs(String),
@@ -97,7 +103,7 @@ impl ScheduleError {
             ),
             Self::DuplicateName { .. } => Some("give one of them another `name`".into()),
             Self::State(error) => error.hint(),
-            Self::Invalid(_) | Self::Unreadable(_) => None,
+            Self::Invalid(_) | Self::Unreadable { .. } => None,
         }
     }
 }
@@ -138,6 +144,8 @@ pub struct Scheduler {
     running: usize,
     stop: StopSender,
     done_to: mpsc::UnboundedSender<Done>,
+    /// Files refused because another file has their job's name: read again when a job goes.
+    shadowed: std::collections::HashSet<PathBuf>,
 }
 
 enum Wake {
@@ -169,6 +177,7 @@ impl Scheduler {
             running: 0,
             stop,
             done_to,
+            shadowed: Default::default(),
         };
         scheduler.load_all()?;
         Ok((scheduler, SchedulerRuns { done }))
@@ -179,9 +188,26 @@ impl Scheduler {
     }
 
     fn load_all(&mut self) -> Result<(), ScheduleError> {
+        let mut rejected = Vec::new();
         for found in jobs::find(&self.options.paths) {
-            let Some((text, read)) = jobs::read(&found.path) else {
-                return Err(ScheduleError::Unreadable(found.path));
+            let (text, read) = match jobs::read(&found.path) {
+                Ok(read) => read,
+                Err(source) if found.named => {
+                    return Err(ScheduleError::Unreadable {
+                        path: found.path,
+                        source,
+                    });
+                }
+                Err(error) => {
+                    let message = format!("cannot read it: {error}");
+                    rejected.push(format!("`{}`: {message}", found.path.display()));
+                    self.emit(Event::Rejected {
+                        file: found.path,
+                        message,
+                        kept: false,
+                    });
+                    continue;
+                }
             };
             match read {
                 Read::Scheduled(job) => {
@@ -202,6 +228,7 @@ impl Scheduler {
                 // is fixed.
                 Read::Invalid(message) => {
                     self.seen.insert(found.path.clone(), text);
+                    rejected.push(message.clone());
                     self.emit(Event::Rejected {
                         file: found.path,
                         message,
@@ -209,6 +236,9 @@ impl Scheduler {
                     });
                 }
             }
+        }
+        if self.entries.is_empty() && !rejected.is_empty() {
+            return Err(ScheduleError::Invalid(rejected.join("\n\n")));
         }
         if self.entries.is_empty() {
             let paths: Vec<String> = self
@@ -297,8 +327,16 @@ impl Scheduler {
             .map_or_else(|| state.checkpoint_dir(), |spec| spec.dir.clone());
         let mut pending = Vec::new();
         if crate::checkpoint::path_for(&checkpoint_dir, &job.name).exists() {
+            // The run keeps the time it was scheduled for: its output path and history say
+            // which run it is.
+            let interrupted = state
+                .history()?
+                .into_iter()
+                .rev()
+                .find(|entry| entry.status == Status::Interrupted)
+                .and_then(|entry| entry.scheduled_for);
             pending.push(Pending {
-                due: None,
+                due: interrupted,
                 trigger: Trigger::Resume,
             });
         }
@@ -450,16 +488,32 @@ impl Scheduler {
         entry.running = true;
         self.running += 1;
         let (job, state) = (entry.job.clone(), entry.state.clone());
-        if let Some(due) = pending.due
-            && let Err(error) = state.set_last_due(due)
+        let recorded = match pending.due {
+            Some(due) if pending.trigger != Trigger::Resume => state.set_last_due(due),
+            _ => Ok(()),
+        };
+        // A checkpoint in the state folder is a stopped run's, resumed first at start: one
+        // still there when another run starts is stale (its run failed, or the job changed).
+        let stale = (pending.trigger != Trigger::Resume && job.checkpoint.is_none())
+            .then(|| crate::checkpoint::path_for(&state.checkpoint_dir(), &job.name))
+            .filter(|stale| stale.exists());
+        let dropped = stale.map_or(Ok(()), std::fs::remove_file);
+        for problem in [
+            recorded.err().map(|e| e.to_string()),
+            dropped
+                .err()
+                .map(|e| format!("cannot remove a stale checkpoint: {e}")),
+        ]
+        .into_iter()
+        .flatten()
         {
             self.emit(Event::StateProblem {
                 job: job.name.clone(),
-                message: error.to_string(),
+                message: problem,
             });
         }
         // Output paths are stamped with the scheduled time (the 06:00 run writes `06-00-00`
-        // even if it starts a little late); a resumed run with its own start.
+        // even if it starts a little late); a resumed run with its run's time.
         let stamp = RunStamp::new(&job.name, pending.due.unwrap_or(now), job.timezone);
         self.emit(Event::Started {
             job: job.name.clone(),
@@ -478,15 +532,37 @@ impl Scheduler {
             ..RunOptions::default()
         };
         let done_to = self.done_to.clone();
-        let file = file.clone();
+        let (thread_job, thread_state, thread_file) = (job.clone(), state.clone(), file.clone());
         let spawned = std::thread::Builder::new()
             .name(format!("run-{}", job.name))
             .spawn(move || {
-                let tracked = run_tracked(&job, options, &state, pending.trigger, pending.due);
-                let _ = done_to.send(Done { file, tracked });
+                let tracked = run_tracked_guarded(
+                    &thread_job,
+                    options,
+                    &thread_state,
+                    pending.trigger,
+                    pending.due,
+                );
+                let _ = done_to.send(Done {
+                    file: thread_file,
+                    tracked,
+                });
             });
         if let Err(error) = spawned {
-            panic!("the system cannot start a thread for a run: {error}");
+            let failure = TrackedError::NotStarted(format!("no thread for it: {error}"));
+            let tracked = record_failure(
+                &job,
+                &state,
+                &RunStamp::new(&job.name, pending.due.unwrap_or(now), job.timezone),
+                pending.trigger,
+                pending.due,
+                now,
+                failure,
+            );
+            self.finished(Done {
+                file: file.clone(),
+                tracked,
+            });
         }
     }
 
@@ -494,8 +570,15 @@ impl Scheduler {
         self.running -= 1;
         if let Some(entry) = self.entries.get_mut(&done.file) {
             entry.running = false;
+            // A failed run's checkpoint must not be resumed by the next scheduled run.
+            if done.tracked.entry.status == Status::Failed && entry.job.checkpoint.is_none() {
+                let path =
+                    crate::checkpoint::path_for(&entry.state.checkpoint_dir(), &entry.job.name);
+                let _ = std::fs::remove_file(path);
+            }
             if entry.removed {
                 self.entries.remove(&done.file);
+                self.unshadow();
             }
         }
         self.emit(Event::Finished {
@@ -518,7 +601,8 @@ impl Scheduler {
             self.remove(&file);
         }
         for file in found {
-            let Some((text, read)) = jobs::read(&file.path) else {
+            let Ok((text, read)) = jobs::read(&file.path) else {
+                // Removed or being replaced between the listing and the read: next time.
                 continue;
             };
             if self.seen.get(&file.path) == Some(&text) {
@@ -529,11 +613,14 @@ impl Scheduler {
             match read {
                 Read::Scheduled(job) => match self.check_name(&job) {
                     Ok(()) => self.add(file.path, Arc::new(*job), kept),
-                    Err(error) => self.emit(Event::Rejected {
-                        file: file.path,
-                        message: error.to_string(),
-                        kept,
-                    }),
+                    Err(error) => {
+                        self.shadowed.insert(file.path.clone());
+                        self.emit(Event::Rejected {
+                            file: file.path,
+                            message: error.to_string(),
+                            kept,
+                        });
+                    }
                 },
                 Read::Unscheduled if file.named => self.emit(Event::Rejected {
                     file: file.path,
@@ -565,11 +652,19 @@ impl Scheduler {
             entry.pending.clear();
         } else {
             self.entries.remove(file);
+            self.unshadow();
         }
         self.emit(Event::Removed {
             job,
             file: file.clone(),
         });
+    }
+
+    /// A job went: files refused for having its name are read again at the next reload.
+    fn unshadow(&mut self) {
+        for file in std::mem::take(&mut self.shadowed) {
+            self.seen.remove(&file);
+        }
     }
 }
 
@@ -664,12 +759,17 @@ impl Scheduler {
                     self.emit(Event::GraceOver { running: self.running });
                     self.stop.stop(signal);
                 }
-                again = signals.recv(), if signals_open && !told => match again {
+                again = signals.recv(), if signals_open => match again {
                     // A second signal: no more grace.
-                    Some(again) => {
+                    Some(again) if !told => {
                         told = true;
                         self.emit(Event::GraceOver { running: self.running });
                         self.stop.stop(again);
+                    }
+                    // One more, while runs are saving their checkpoints: stop waiting for them.
+                    Some(_) => {
+                        self.emit(Event::Abandoned { running: self.running });
+                        return;
                     }
                     None => signals_open = false,
                 },

@@ -245,3 +245,59 @@ fn a_record_written_late_within_lag_is_folded_and_none_twice() {
     ids.sort_unstable();
     assert_eq!(ids, [1, 2, 3, 4, 5], "every record once");
 }
+
+#[test]
+fn a_run_that_skipped_pages_does_not_move_the_mark() {
+    let ws = Workspace::new();
+    let before = server(200);
+    let text =
+        |server: &DemoServer| format!("on_error = \"skip\"\n{}", incremental_job(server, true));
+    run(&ws, &text(&before));
+    let state_file = ws.path().join("state/jobs/orders/incremental.json");
+    let kept = std::fs::read_to_string(&state_file).unwrap();
+    drop(before);
+    let broken = demo_server(DemoConfig {
+        records: 400,
+        faults: Faults {
+            broken_pages: vec![2],
+            ..Faults::default()
+        },
+        ..DemoConfig::default()
+    });
+    let job = ws.job("orders.toml", &text(&broken));
+    let partial = pagefold(&[
+        "run",
+        "-q",
+        job.to_str().unwrap(),
+        "--state",
+        ws.path().join("state").to_str().unwrap(),
+    ]);
+    assert_eq!(partial.code(), 3, "{}", partial.stderr());
+    assert_eq!(
+        std::fs::read_to_string(&state_file).unwrap(),
+        kept,
+        "the skipped page's records are asked for again next time"
+    );
+}
+
+#[test]
+fn switching_carry_on_starts_afresh_with_a_warning() {
+    let ws = Workspace::new();
+    let before = server(200);
+    run(&ws, &incremental_job(&before, false));
+    drop(before);
+    let after = server(260);
+    let switched = run(&ws, &incremental_job(&after, true));
+    assert_eq!(
+        switched["incremental"]["since"],
+        Value::Null,
+        "everything again"
+    );
+    assert_eq!(switched["reducers"]["orders"], 260);
+    assert!(
+        switched["warnings"][0]
+            .as_str()
+            .is_some_and(|w| w.contains("this run fetched everything again")),
+        "{switched}"
+    );
+}
