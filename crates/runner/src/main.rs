@@ -285,6 +285,40 @@ fn schedule_failure(error: ScheduleError) -> Failure {
     }
 }
 
+/// A job file's name and time zone, read without the rest of the job: `history` needs
+/// neither its `${env.…}` secrets nor a valid source.
+fn job_identity(path: &std::path::Path) -> Result<(String, chrono_tz::Tz), Failure> {
+    let text = std::fs::read_to_string(path).map_err(|error| {
+        Failure::from_error(
+            exit::INVALID_INPUT,
+            &JobError::Read {
+                path: path.to_owned(),
+                source: error,
+            },
+        )
+    })?;
+    let table: toml::Table = match toml::from_str(&text) {
+        Ok(table) => table,
+        // Not TOML at all: the full check says where.
+        Err(_) => {
+            let job = load(path)?;
+            return Ok((job.name, job.timezone));
+        }
+    };
+    let name = match table.get("name").and_then(toml::Value::as_str) {
+        Some(name) => name.to_owned(),
+        None => path
+            .file_stem()
+            .map_or_else(|| "job".into(), |stem| stem.to_string_lossy().into_owned()),
+    };
+    let timezone = table
+        .get("timezone")
+        .and_then(toml::Value::as_str)
+        .and_then(|zone| zone.parse().ok())
+        .unwrap_or(chrono_tz::Tz::UTC);
+    Ok((name, timezone))
+}
+
 /// `pagefold history JOB`.
 fn history(
     job: &str,
@@ -294,8 +328,7 @@ fn history(
 ) -> Result<u8, Failure> {
     let path = std::path::Path::new(job);
     let (name, timezone) = if path.is_file() {
-        let job = load(path)?;
-        (job.name, job.timezone)
+        job_identity(path)?
     } else {
         (job.to_owned(), chrono_tz::Tz::UTC)
     };

@@ -185,3 +185,52 @@ fn ndjson_rows_and_an_empty_history() {
         .sum();
     assert_eq!(total, 120);
 }
+
+#[test]
+fn history_of_a_job_file_needs_none_of_its_secrets() {
+    let server = demo_server(DemoConfig {
+        records: 60,
+        ..DemoConfig::default()
+    });
+    let ws = Workspace::new();
+    let job = ws.job(
+        "secretive.toml",
+        &format!(
+            "name = \"with-token\"\ntimezone = \"America/New_York\"\n{}",
+            orders_job(&server, PAGINATION, 4, REDUCERS).replace(
+                "records = \"/data\"",
+                "records = \"/data\"\nheaders = { X-Token = \"${env.PAGEFOLD_TEST_HISTORY_TOKEN}\" }"
+            )
+        ),
+    );
+    let state = ws.path().join("state");
+    let args = [
+        "run",
+        "-q",
+        job.to_str().unwrap(),
+        "--state",
+        state.to_str().unwrap(),
+    ];
+    let done = crate::support::pagefold_with_env(
+        &args,
+        &[("PAGEFOLD_TEST_HISTORY_TOKEN", "tok-very-secret-1234")],
+    );
+    assert_eq!(done.code(), 0, "{}", done.stderr());
+    let shown = pagefold(&[
+        "history",
+        job.to_str().unwrap(),
+        "--state",
+        state.to_str().unwrap(),
+    ]);
+    assert_eq!(shown.code(), 0, "{}", shown.stderr());
+    let table = shown.stdout();
+    assert!(
+        table
+            .lines()
+            .nth(1)
+            .is_some_and(|l| l.contains("EST") || l.contains("EDT")),
+        "{table}"
+    );
+    let history = std::fs::read_to_string(state.join("jobs/with-token/history.jsonl")).unwrap();
+    assert!(!history.contains("tok-very-secret"), "{history}");
+}
