@@ -59,6 +59,41 @@ pub fn plan(job: &Job, probe: bool) -> Result<String, FetchError> {
             reducers.join(", ")
         }
     );
+    if let Some(schedule) = &job.schedule {
+        let next = schedule
+            .upcoming(chrono::Utc::now(), 1)
+            .first()
+            .map_or_else(
+                || "never".to_owned(),
+                |t| t.format("%Y-%m-%d %H:%M:%S %Z").to_string(),
+            );
+        let _ = writeln!(
+            text,
+            "schedule: `{}` in {} (next run {next}); overlap = \"{}\", missed = \"{}\"",
+            schedule.expression,
+            schedule.timezone,
+            schedule.overlap.as_str(),
+            schedule.missed.as_str()
+        );
+    }
+    if let Some(spec) = &job.source.incremental {
+        let spec = spec.get_ref();
+        let _ = writeln!(
+            text,
+            "incremental: `{}` is sent the largest `{}` of the last successful run{}{}; \
+             the first requests below are a first run's",
+            spec.param,
+            spec.field,
+            spec.lag
+                .map(|lag| format!(", less {}", humantime::format_duration(lag)))
+                .unwrap_or_default(),
+            if spec.carry {
+                ", and reducers go on from its states"
+            } else {
+                ""
+            }
+        );
+    }
     let _ = writeln!(
         text,
         "{} chain{}:",

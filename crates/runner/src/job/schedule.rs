@@ -40,6 +40,26 @@ pub enum Missed {
     RunOnce,
 }
 
+impl Overlap {
+    /// As the job file spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Skip => "skip",
+            Self::Queue => "queue",
+        }
+    }
+}
+
+impl Missed {
+    /// As the job file spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Skip => "skip",
+            Self::RunOnce => "run_once",
+        }
+    }
+}
+
 /// A checked schedule: the cron expression evaluated in the job's time zone.
 #[derive(Debug, Clone)]
 pub struct ScheduleSpec {

@@ -59,3 +59,22 @@ fn the_plan_shows_each_chain_hides_secrets_and_estimates() {
     assert!(out.contains("the rate limit decides"), "{out}");
     assert_eq!(server.stats().requests(), 2, "one request a chain");
 }
+
+#[test]
+fn the_plan_of_a_scheduled_incremental_job_says_when_and_what_it_asks() {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../jobs/nightly-orders.toml");
+    let plan = crate::support::pagefold(&["plan", path.to_str().unwrap()]);
+    assert_eq!(plan.code(), 0, "{}", plan.stderr());
+    let out = plan.stdout();
+    assert!(
+        out.contains("schedule: `30 2 * * *` in Europe/Berlin (next run ")
+            && out.contains(" 02:30:00 CE")
+            && out.contains("overlap = \"queue\", missed = \"run_once\""),
+        "{out}"
+    );
+    assert!(
+        out.contains("incremental: `updated_since` is sent the largest `/updated_at` of the last successful run, less 10m"),
+        "{out}"
+    );
+}
