@@ -200,6 +200,7 @@ fn schedule(args: ScheduleArgs) -> Result<u8, Failure> {
         reload_every: args.reload_every,
         workers: args.workers.map(usize::from),
     };
+    let once = args.once;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -229,7 +230,9 @@ fn schedule(args: ScheduleArgs) -> Result<u8, Failure> {
         scheduler.run(runs, signals).await;
         signals_task.abort();
         let failed = printer.await.unwrap_or(true);
-        Ok(if failed {
+        // A long-running scheduler that was asked to stop has done its job; `--once` is one
+        // batch, and tells cron or Kubernetes whether it failed.
+        Ok(if once && failed {
             exit::RUN_FAILED
         } else {
             exit::SUCCESS

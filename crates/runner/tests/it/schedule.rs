@@ -616,3 +616,26 @@ fn the_binary_refuses_a_named_file_without_a_schedule() {
     );
     assert!(stderr.contains("hint: add e.g. schedule ="), "{stderr}");
 }
+
+#[test]
+fn once_exits_1_when_a_run_fails_and_records_why() {
+    let ws = Workspace::new();
+    // Port 9 (discard) on loopback: nothing listens there, so the connection is refused.
+    let job = write_job(
+        &ws,
+        "down",
+        "schedule = \"* * * * * *\"\n[source]\nurl = \"http://127.0.0.1:9/items\"\n[fetch]\nretries = 0\n",
+    );
+    let (output, stderr) = schedule_once(&ws, &job);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("down: started"), "{stderr}");
+    assert!(stderr.contains(" failed in "), "{stderr}");
+    let entries = history(&ws, "down");
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].status, Status::Failed);
+    let error = entries[0].error.as_deref().unwrap_or_default();
+    assert!(
+        error.contains("http://127.0.0.1:9/items"),
+        "the URL is named: {error}"
+    );
+}
