@@ -131,6 +131,12 @@ pub struct JobState {
     dir: PathBuf,
 }
 
+/// A job's lock, held until dropped.
+#[derive(Debug)]
+pub struct JobLock {
+    _file: std::fs::File,
+}
+
 #[derive(Debug, Serialize, Deserialize)]
 struct ScheduleState {
     last_due: DateTime<Utc>,
@@ -145,6 +151,29 @@ impl JobState {
     /// Where an interrupted scheduled run keeps its checkpoint.
     pub fn checkpoint_dir(&self) -> PathBuf {
         self.dir.join("checkpoint")
+    }
+
+    /// Takes the job's lock for the length of a run: one run of a job at a time, whichever
+    /// process (a scheduler, `pagefold run`, two cron `--once`s) starts it. `None` when
+    /// another process holds it. The operating system releases it if the process dies.
+    ///
+    /// # Errors
+    ///
+    /// When the lock file cannot be created.
+    pub fn lock(&self) -> Result<Option<JobLock>, StateError> {
+        std::fs::create_dir_all(&self.dir).map_err(io("create", &self.dir))?;
+        let path = self.dir.join("lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io("open", &path))?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(JobLock { _file: file })),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(error)) => Err(io("lock", &path)(error)),
+        }
     }
 
     /// The run history file.

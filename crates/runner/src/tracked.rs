@@ -48,6 +48,14 @@ pub enum TrackedError {
     /// The run could not start.
     #[error("the run could not start: {0}")]
     NotStarted(String),
+    /// Another process is running the same job.
+    #[error("`{job}` is already running in another pagefold process (it holds `{}`)", lock.display())]
+    Busy {
+        /// The job.
+        job: String,
+        /// Its lock file.
+        lock: std::path::PathBuf,
+    },
 }
 
 impl TrackedError {
@@ -64,6 +72,10 @@ impl TrackedError {
                 "remove `lag`, or choose a `field` that holds RFC 3339 times or numbers".into(),
             ),
             Self::NotStarted(_) => None,
+            Self::Busy { .. } => Some(
+                "wait for that run to end; one job runs once at a time, so its state stays whole"
+                    .into(),
+            ),
             Self::Panicked(_) => Some(
                 "this is a bug: please report it with the message above; the run's result was not written"
                     .into(),
@@ -153,6 +165,32 @@ pub fn run_tracked(
         .clone()
         .unwrap_or_else(|| RunStamp::new(&job.name, started, job.timezone));
     options.stamp = Some(stamp.clone());
+    let lock = match state.lock() {
+        Ok(Some(lock)) => lock,
+        Ok(None) => {
+            let busy = TrackedError::Busy {
+                job: job.name.clone(),
+                lock: state.dir().join("lock"),
+            };
+            return record_failure(job, state, &stamp, trigger, scheduled_for, started, busy);
+        }
+        Err(error) => {
+            let failure = TrackedError::State(error);
+            return record_failure(job, state, &stamp, trigger, scheduled_for, started, failure);
+        }
+    };
+    // The state folder's checkpoint is the scheduler's, for a run a stop interrupted, and is
+    // resumed first: one still there when another scheduled run starts is stale (its run
+    // failed, or the job changed), and must not be mixed into this run.
+    let state_checkpoint = crate::checkpoint::path_for(&state.checkpoint_dir(), &job.name);
+    let uses_state_checkpoint = options.checkpoint.as_deref() == Some(&state.checkpoint_dir());
+    if uses_state_checkpoint && trigger != Trigger::Resume && state_checkpoint.exists() {
+        tracing::warn!(
+            "dropping the stale checkpoint `{}`",
+            state_checkpoint.display()
+        );
+        let _ = std::fs::remove_file(&state_checkpoint);
+    }
     let result = incremental_start(job, state)
         .and_then(|start| {
             options.incremental = start;
@@ -169,7 +207,12 @@ pub fn run_tracked(
             Ok(report)
         });
     let entry = entry_for(job, &stamp, trigger, scheduled_for, started, &result);
+    // A failed run's checkpoint would be resumed by the next start of the scheduler.
+    if uses_state_checkpoint && entry.status == Status::Failed {
+        let _ = std::fs::remove_file(&state_checkpoint);
+    }
     let history_error = state.append(&entry).err();
+    drop(lock);
     Tracked {
         result,
         entry,
@@ -343,8 +386,12 @@ fn entry_for(
             entry.output = report.written_to.clone();
         }
         Err(error) => {
-            if matches!(error, TrackedError::Run(RunError::Interrupted { .. })) {
-                entry.status = Status::Interrupted;
+            match error {
+                TrackedError::Run(RunError::Interrupted { .. }) => {
+                    entry.status = Status::Interrupted;
+                }
+                TrackedError::Busy { .. } => entry.status = Status::Skipped,
+                _ => {}
             }
             entry.error = Some(secrets::redact(&error_chain(error)));
         }

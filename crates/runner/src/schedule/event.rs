@@ -98,7 +98,10 @@ pub enum Event {
 impl fmt::Display for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let time = |time: &Option<DateTime<Utc>>| {
-            time.map_or_else(|| "never".to_owned(), |t| t.to_rfc3339())
+            time.map_or_else(
+                || "never".to_owned(),
+                |t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+            )
         };
         match self {
             Self::Loaded {

@@ -354,7 +354,7 @@ impl Scheduler {
                 let why = format!(
                     "due while the scheduler was not running ({missed} run{} missed since {})",
                     if missed == 1 { "" } else { "s" },
-                    last.to_rfc3339()
+                    last.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
                 );
                 match schedule.missed {
                     Missed::RunOnce => pending.push(Pending {
@@ -492,24 +492,10 @@ impl Scheduler {
             Some(due) if pending.trigger != Trigger::Resume => state.set_last_due(due),
             _ => Ok(()),
         };
-        // A checkpoint in the state folder is a stopped run's, resumed first at start: one
-        // still there when another run starts is stale (its run failed, or the job changed).
-        let stale = (pending.trigger != Trigger::Resume && job.checkpoint.is_none())
-            .then(|| crate::checkpoint::path_for(&state.checkpoint_dir(), &job.name))
-            .filter(|stale| stale.exists());
-        let dropped = stale.map_or(Ok(()), std::fs::remove_file);
-        for problem in [
-            recorded.err().map(|e| e.to_string()),
-            dropped
-                .err()
-                .map(|e| format!("cannot remove a stale checkpoint: {e}")),
-        ]
-        .into_iter()
-        .flatten()
-        {
+        if let Err(error) = recorded {
             self.emit(Event::StateProblem {
                 job: job.name.clone(),
-                message: problem,
+                message: error.to_string(),
             });
         }
         // Output paths are stamped with the scheduled time (the 06:00 run writes `06-00-00`

@@ -639,3 +639,52 @@ fn once_exits_1_when_a_run_fails_and_records_why() {
         "the URL is named: {error}"
     );
 }
+
+#[test]
+fn one_run_of_a_job_at_a_time_across_processes() {
+    let api = GateServer::start(true);
+    let ws = Workspace::new();
+    let job = gated_job(&ws, "locked", "* * * * * *", "", &api);
+    let state = StateDir::open(Some(&ws.path().join("state"))).unwrap();
+    // Another process's run of the job, as far as the lock can tell.
+    let held = state.job("locked").lock().unwrap().expect("free at first");
+    let run = command()
+        .args(["run", "-q", "--state"])
+        .arg(ws.path().join("state"))
+        .arg(&job)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("error: `locked` is already running in another pagefold process"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("hint: wait for that run to end"),
+        "{stderr}"
+    );
+    let (output, stderr) = schedule_once(&ws, &job);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "a skipped run is no failure: {stderr}"
+    );
+    assert_eq!(api.requests(), 0);
+    let statuses: Vec<Status> = history(&ws, "locked").iter().map(|e| e.status).collect();
+    assert_eq!(statuses, [Status::Skipped, Status::Skipped]);
+    drop(held);
+    let run = command()
+        .args(["run", "-q", "--state"])
+        .arg(ws.path().join("state"))
+        .arg(&job)
+        .output()
+        .unwrap();
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert_eq!(api.requests(), 1, "free again");
+}
