@@ -4,7 +4,9 @@
 //! into one printed message and one exit code (see [`exit`]).
 
 mod cli;
+mod history_command;
 mod report;
+mod schedule_command;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -14,12 +16,11 @@ use clap::Parser;
 use pagefold::history::Trigger;
 use pagefold::job::{Job, JobError};
 use pagefold::run::{RunError, RunOptions, RunReport};
-use pagefold::schedule::{ScheduleError, Scheduler, SchedulerOptions, SystemClock};
 use pagefold::state::{StateDir, StateError};
 use pagefold::tracked::{TrackedError, run_tracked};
 use pagefold::{demo, exit, plugin_new, progress, run};
 
-use crate::cli::{Cli, Command, PluginCommand, ScheduleArgs};
+use crate::cli::{Cli, Command, PluginCommand};
 use crate::report::Failure;
 
 fn main() -> ExitCode {
@@ -79,13 +80,13 @@ fn execute(command: Command) -> Result<u8, Failure> {
             }
             Ok(exit::SUCCESS)
         }
-        Command::Schedule(args) => schedule(args),
+        Command::Schedule(args) => schedule_command::schedule(args),
         Command::History {
             job,
             state,
             limit,
             json,
-        } => history(&job, state.as_deref(), limit, json),
+        } => history_command::history(&job, state.as_deref(), limit, json),
         Command::Plan { job, probe } => {
             let job = load(&job)?;
             let text = pagefold::plan::plan(&job, probe).map_err(|error| {
@@ -157,7 +158,7 @@ fn execute(command: Command) -> Result<u8, Failure> {
     }
 }
 
-fn load(path: &std::path::Path) -> Result<Job, Failure> {
+pub(crate) fn load(path: &std::path::Path) -> Result<Job, Failure> {
     Job::load(path).map_err(|error| match error {
         JobError::Invalid(located) => Failure {
             code: exit::INVALID_INPUT,
@@ -170,7 +171,7 @@ fn load(path: &std::path::Path) -> Result<Job, Failure> {
     })
 }
 
-fn state_failure(error: StateError) -> Failure {
+pub(crate) fn state_failure(error: StateError) -> Failure {
     let hint = error.hint();
     Failure::from_error(exit::RUN_FAILED, &error).with_hint(hint)
 }
@@ -184,176 +185,6 @@ fn tracked_failure(error: TrackedError) -> Failure {
             Failure::from_error(exit::RUN_FAILED, &other).with_hint(hint)
         }
     }
-}
-
-/// `pagefold schedule`: runs until SIGTERM or Ctrl-C (exit 0), or with `--once` until what is
-/// due has run (exit 1 if a run failed).
-fn schedule(args: ScheduleArgs) -> Result<u8, Failure> {
-    let state = StateDir::open(args.state.as_deref()).map_err(state_failure)?;
-    let options = SchedulerOptions {
-        paths: args.paths,
-        state,
-        once: args.once,
-        max_running: usize::from(args.max_running),
-        grace: args.grace,
-        late: args.late,
-        reload_every: args.reload_every,
-        workers: args.workers.map(usize::from),
-    };
-    let once = args.once;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .map_err(|error| Failure::from_error(exit::RUN_FAILED, &error))?;
-    runtime.block_on(async {
-        let (events_to, mut events) = tokio::sync::mpsc::unbounded_channel();
-        let (scheduler, runs) =
-            Scheduler::new(options, std::sync::Arc::new(SystemClock), events_to)
-                .map_err(schedule_failure)?;
-        let printer = tokio::spawn(async move {
-            let mut failed = false;
-            while let Some(event) = events.recv().await {
-                if let pagefold::schedule::Event::Finished { entry, .. } = &event {
-                    failed |= entry.status == pagefold::history::Status::Failed;
-                }
-                let line = format!(
-                    "{} {event}",
-                    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ")
-                );
-                eprintln!("{}", pagefold::secrets::redact(&line));
-            }
-            failed
-        });
-        let (signals_to, signals) = tokio::sync::mpsc::unbounded_channel();
-        let signals_task = tokio::spawn(forward_signals(signals_to));
-        scheduler.run(runs, signals).await;
-        signals_task.abort();
-        let failed = printer.await.unwrap_or(true);
-        // A long-running scheduler that was asked to stop has done its job; `--once` is one
-        // batch, and tells cron or Kubernetes whether it failed.
-        Ok(if once && failed {
-            exit::RUN_FAILED
-        } else {
-            exit::SUCCESS
-        })
-    })
-}
-
-/// Sends SIGTERM and SIGINT to the scheduler as they arrive.
-async fn forward_signals(to: tokio::sync::mpsc::UnboundedSender<&'static str>) {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut terminate), Ok(mut interrupt)) = (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-        ) else {
-            return;
-        };
-        loop {
-            let name = tokio::select! {
-                _ = terminate.recv() => "SIGTERM",
-                _ = interrupt.recv() => "SIGINT",
-            };
-            if to.send(name).is_err() {
-                return;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    while tokio::signal::ctrl_c().await.is_ok() {
-        if to.send("SIGINT").is_err() {
-            return;
-        }
-    }
-}
-
-fn schedule_failure(error: ScheduleError) -> Failure {
-    let code = match &error {
-        ScheduleError::State(_) => exit::RUN_FAILED,
-        _ => exit::INVALID_INPUT,
-    };
-    let hint = error.hint();
-    match error {
-        // Already laid out with its place, line and hint.
-        ScheduleError::Invalid(message) => Failure {
-            code,
-            message,
-            snippet: None,
-            causes: Vec::new(),
-            hint: None,
-        },
-        other => Failure::from_error(code, &other).with_hint(hint),
-    }
-}
-
-/// A job file's name and time zone, read without the rest of the job: `history` needs
-/// neither its `${env.…}` secrets nor a valid source.
-fn job_identity(path: &std::path::Path) -> Result<(String, chrono_tz::Tz), Failure> {
-    let text = std::fs::read_to_string(path).map_err(|error| {
-        Failure::from_error(
-            exit::INVALID_INPUT,
-            &JobError::Read {
-                path: path.to_owned(),
-                source: error,
-            },
-        )
-    })?;
-    let table: toml::Table = match toml::from_str(&text) {
-        Ok(table) => table,
-        // Not TOML at all: the full check says where.
-        Err(_) => {
-            let job = load(path)?;
-            return Ok((job.name, job.timezone));
-        }
-    };
-    let name = match table.get("name").and_then(toml::Value::as_str) {
-        Some(name) => name.to_owned(),
-        None => path
-            .file_stem()
-            .map_or_else(|| "job".into(), |stem| stem.to_string_lossy().into_owned()),
-    };
-    let timezone = table
-        .get("timezone")
-        .and_then(toml::Value::as_str)
-        .and_then(|zone| zone.parse().ok())
-        .unwrap_or(chrono_tz::Tz::UTC);
-    Ok((name, timezone))
-}
-
-/// `pagefold history JOB`.
-fn history(
-    job: &str,
-    state: Option<&std::path::Path>,
-    limit: usize,
-    json: bool,
-) -> Result<u8, Failure> {
-    let path = std::path::Path::new(job);
-    let (name, timezone) = if path.is_file() {
-        job_identity(path)?
-    } else {
-        (job.to_owned(), chrono_tz::Tz::UTC)
-    };
-    let state = StateDir::open(state).map_err(state_failure)?;
-    let job_state = state.job(&name);
-    let entries = job_state.history().map_err(state_failure)?;
-    if entries.is_empty() {
-        eprintln!(
-            "no runs of `{name}` recorded in `{}`",
-            job_state.history_path().display()
-        );
-        return Ok(exit::SUCCESS);
-    }
-    let shown = &entries[entries.len().saturating_sub(limit)..];
-    if json {
-        for entry in shown {
-            println!("{}", serde_json::to_string(entry).expect("serializes"));
-        }
-    } else {
-        print!("{}", pagefold::history::table(shown, timezone));
-    }
-    Ok(exit::SUCCESS)
 }
 
 fn run_failure(error: RunError) -> Failure {

@@ -1,8 +1,11 @@
-//! The job files a scheduler watches: files named on the command line, and the `*.toml` files
-//! of folders named on it (not their subfolders).
+//! The job files a scheduler watches (files named on the command line, and the `*.toml` files
+//! of folders named on it, not their subfolders): reading them at start, and again when they
+//! change, keeping the last good version of a broken edit.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use super::{Entry, Event, ScheduleError, Scheduler};
 use crate::job::{Job, JobError};
 
 /// A job file found, and whether it was named itself (so it must have a schedule).
@@ -77,5 +80,215 @@ pub fn describe(error: &JobError) -> String {
             text
         }
         other => other.to_string(),
+    }
+}
+
+impl Scheduler {
+    pub(super) fn load_all(&mut self) -> Result<(), ScheduleError> {
+        let mut rejected = Vec::new();
+        for found in find(&self.options.paths) {
+            let (text, read) = match read(&found.path) {
+                Ok(read) => read,
+                Err(source) if found.named => {
+                    return Err(ScheduleError::Unreadable {
+                        path: found.path,
+                        source,
+                    });
+                }
+                Err(error) => {
+                    let message = format!("cannot read it: {error}");
+                    rejected.push(format!("`{}`: {message}", found.path.display()));
+                    self.emit(Event::Rejected {
+                        file: found.path,
+                        message,
+                        kept: false,
+                    });
+                    continue;
+                }
+            };
+            match read {
+                Read::Scheduled(job) => {
+                    self.check_name(&job)?;
+                    self.seen.insert(found.path.clone(), text);
+                    self.add(found.path, Arc::new(*job), false);
+                }
+                Read::Unscheduled if found.named => {
+                    return Err(ScheduleError::Unscheduled(found.path));
+                }
+                Read::Unscheduled => {
+                    self.seen.insert(found.path, text);
+                }
+                Read::Invalid(message) if found.named => {
+                    return Err(ScheduleError::Invalid(message));
+                }
+                // One broken file in a folder does not stop the others; it is taken once it
+                // is fixed.
+                Read::Invalid(message) => {
+                    self.seen.insert(found.path.clone(), text);
+                    rejected.push(message.clone());
+                    self.emit(Event::Rejected {
+                        file: found.path,
+                        message,
+                        kept: false,
+                    });
+                }
+            }
+        }
+        if self.entries.is_empty() && !rejected.is_empty() {
+            return Err(ScheduleError::Invalid(rejected.join("\n\n")));
+        }
+        if self.entries.is_empty() {
+            let paths: Vec<String> = self
+                .options
+                .paths
+                .iter()
+                .map(|path| format!("`{}`", path.display()))
+                .collect();
+            return Err(ScheduleError::NoJobs(paths.join(", ")));
+        }
+        let now = self.clock.now();
+        let files: Vec<PathBuf> = self.entries.keys().cloned().collect();
+        for file in files {
+            self.catch_up(&file, now)?;
+        }
+        Ok(())
+    }
+
+    pub(super) fn check_name(&self, job: &Job) -> Result<(), ScheduleError> {
+        match self.entries.iter().find(|(file, entry)| {
+            !entry.removed && entry.job.name == job.name && **file != job.path
+        }) {
+            Some((file, _)) => Err(ScheduleError::DuplicateName {
+                name: job.name.clone(),
+                first: file.clone(),
+                second: job.path.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    pub(super) fn add(&mut self, file: PathBuf, job: Arc<Job>, reloaded: bool) {
+        let now = self.clock.now();
+        let schedule = job
+            .schedule
+            .as_ref()
+            .expect("only scheduled jobs are added");
+        let next_due = schedule.next_after(now);
+        self.emit(Event::Loaded {
+            job: job.name.clone(),
+            file: file.clone(),
+            next: next_due,
+            reloaded,
+        });
+        let state = self.options.state.job(&job.name);
+        match self.entries.get_mut(&file) {
+            Some(entry) => {
+                let same_times = entry
+                    .job
+                    .schedule
+                    .as_ref()
+                    .map(|s| (&s.expression, s.timezone))
+                    == Some((&schedule.expression, schedule.timezone));
+                if !same_times || entry.removed {
+                    entry.next_due = next_due;
+                }
+                entry.job = job;
+                entry.state = state;
+                entry.removed = false;
+            }
+            None => {
+                self.entries.insert(
+                    file,
+                    Entry {
+                        job,
+                        state,
+                        next_due,
+                        running: false,
+                        pending: Vec::new(),
+                        removed: false,
+                    },
+                );
+            }
+        }
+    }
+
+    /// Reads job files that changed, were added or were removed.
+    pub(super) fn reload(&mut self) {
+        let found = find(&self.options.paths);
+        let gone: Vec<PathBuf> = self
+            .seen
+            .keys()
+            .filter(|file| !found.iter().any(|f| &f.path == *file))
+            .cloned()
+            .collect();
+        for file in gone {
+            self.seen.remove(&file);
+            self.remove(&file);
+        }
+        for file in found {
+            let Ok((text, read)) = read(&file.path) else {
+                // Removed or being replaced between the listing and the read: next time.
+                continue;
+            };
+            if self.seen.get(&file.path) == Some(&text) {
+                continue;
+            }
+            self.seen.insert(file.path.clone(), text);
+            let kept = self.entries.contains_key(&file.path);
+            match read {
+                Read::Scheduled(job) => match self.check_name(&job) {
+                    Ok(()) => self.add(file.path, Arc::new(*job), kept),
+                    Err(error) => {
+                        self.shadowed.insert(file.path.clone());
+                        self.emit(Event::Rejected {
+                            file: file.path,
+                            message: error.to_string(),
+                            kept,
+                        });
+                    }
+                },
+                Read::Unscheduled if file.named => self.emit(Event::Rejected {
+                    file: file.path,
+                    message: "it has no `schedule`".into(),
+                    kept,
+                }),
+                Read::Unscheduled => self.remove(&file.path),
+                Read::Invalid(message) => self.emit(Event::Rejected {
+                    file: file.path,
+                    message,
+                    kept,
+                }),
+            }
+        }
+    }
+
+    pub(super) fn remove(&mut self, file: &PathBuf) {
+        let Some(entry) = self.entries.get_mut(file) else {
+            return;
+        };
+        if entry.removed {
+            return;
+        }
+        let job = entry.job.name.clone();
+        if entry.running {
+            // Its run goes on to its end; the entry goes when the run does.
+            entry.removed = true;
+            entry.next_due = None;
+            entry.pending.clear();
+        } else {
+            self.entries.remove(file);
+            self.unshadow();
+        }
+        self.emit(Event::Removed {
+            job,
+            file: file.clone(),
+        });
+    }
+
+    /// A job went: files refused for having its name are read again at the next reload.
+    pub(super) fn unshadow(&mut self) {
+        for file in std::mem::take(&mut self.shadowed) {
+            self.seen.remove(&file);
+        }
     }
 }

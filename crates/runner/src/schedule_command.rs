@@ -1,0 +1,112 @@
+//! `pagefold schedule`: the scheduler on the system clock, its events printed on stderr, and
+//! SIGTERM and SIGINT passed to it.
+
+use pagefold::exit;
+use pagefold::schedule::{ScheduleError, Scheduler, SchedulerOptions, SystemClock};
+use pagefold::state::StateDir;
+
+use crate::cli::ScheduleArgs;
+use crate::report::Failure;
+use crate::state_failure;
+
+/// `pagefold schedule`: runs until SIGTERM or Ctrl-C (exit 0), or with `--once` until what is
+/// due has run (exit 1 if a run failed).
+pub(crate) fn schedule(args: ScheduleArgs) -> Result<u8, Failure> {
+    let state = StateDir::open(args.state.as_deref()).map_err(state_failure)?;
+    let options = SchedulerOptions {
+        paths: args.paths,
+        state,
+        once: args.once,
+        max_running: usize::from(args.max_running),
+        grace: args.grace,
+        late: args.late,
+        reload_every: args.reload_every,
+        workers: args.workers.map(usize::from),
+    };
+    let once = args.once;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .map_err(|error| Failure::from_error(exit::RUN_FAILED, &error))?;
+    runtime.block_on(async {
+        let (events_to, mut events) = tokio::sync::mpsc::unbounded_channel();
+        let (scheduler, runs) =
+            Scheduler::new(options, std::sync::Arc::new(SystemClock), events_to)
+                .map_err(schedule_failure)?;
+        let printer = tokio::spawn(async move {
+            let mut failed = false;
+            while let Some(event) = events.recv().await {
+                if let pagefold::schedule::Event::Finished { entry, .. } = &event {
+                    failed |= entry.status == pagefold::history::Status::Failed;
+                }
+                let line = format!(
+                    "{} {event}",
+                    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ")
+                );
+                eprintln!("{}", pagefold::secrets::redact(&line));
+            }
+            failed
+        });
+        let (signals_to, signals) = tokio::sync::mpsc::unbounded_channel();
+        let signals_task = tokio::spawn(forward_signals(signals_to));
+        scheduler.run(runs, signals).await;
+        signals_task.abort();
+        let failed = printer.await.unwrap_or(true);
+        // A long-running scheduler that was asked to stop has done its job; `--once` is one
+        // batch, and tells cron or Kubernetes whether it failed.
+        Ok(if once && failed {
+            exit::RUN_FAILED
+        } else {
+            exit::SUCCESS
+        })
+    })
+}
+
+/// Sends SIGTERM and SIGINT to the scheduler as they arrive.
+async fn forward_signals(to: tokio::sync::mpsc::UnboundedSender<&'static str>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut terminate), Ok(mut interrupt)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            return;
+        };
+        loop {
+            let name = tokio::select! {
+                _ = terminate.recv() => "SIGTERM",
+                _ = interrupt.recv() => "SIGINT",
+            };
+            if to.send(name).is_err() {
+                return;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    while tokio::signal::ctrl_c().await.is_ok() {
+        if to.send("SIGINT").is_err() {
+            return;
+        }
+    }
+}
+
+fn schedule_failure(error: ScheduleError) -> Failure {
+    let code = match &error {
+        ScheduleError::State(_) => exit::RUN_FAILED,
+        _ => exit::INVALID_INPUT,
+    };
+    let hint = error.hint();
+    match error {
+        // Already laid out with its place, line and hint.
+        ScheduleError::Invalid(message) => Failure {
+            code,
+            message,
+            snippet: None,
+            causes: Vec::new(),
+            hint: None,
+        },
+        other => Failure::from_error(code, &other).with_hint(hint),
+    }
+}
