@@ -82,9 +82,13 @@ pub struct HistoryEntry {
     /// Where the result went (none: stdout, or no result).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<PathBuf>,
-    /// Why it failed or was not run (secrets hidden).
+    /// Why it failed or was not run (secrets hidden), and what to do (a `hint:` line).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// What to know about its result: the result document's warnings, and the pages skipped
+    /// (with `on_error = "skip"`), which csv and ndjson results do not hold.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl HistoryEntry {
@@ -110,6 +114,7 @@ impl HistoryEntry {
             retries: 0,
             output: None,
             error: Some(why),
+            warnings: Vec::new(),
         }
     }
 }

@@ -76,6 +76,19 @@ impl MarkKey {
         raw.parse::<f64>().ok().map(Self::Number)
     }
 
+    /// Reads a value given as text (`start`): a time, a number, or else text.
+    pub fn from_text(text: &str) -> Self {
+        if let Ok(time) = DateTime::parse_from_rfc3339(text)
+            && let Some(nanos) = time.timestamp_nanos_opt()
+        {
+            return Self::Time(nanos);
+        }
+        match text.parse::<f64>() {
+            Ok(number) => Self::Number(number),
+            Err(_) => Self::Text(text.to_owned()),
+        }
+    }
+
     /// The key `lag` earlier; `None` for text, which has no distance.
     fn minus(&self, lag: Duration) -> Option<Self> {
         match self {
@@ -88,17 +101,42 @@ impl MarkKey {
     }
 }
 
-/// What the last successful run left: its mark, and the hashes of the records near it.
+/// What the last successful run left: its mark, and the hashes of the records near it; and
+/// the lowest value this run asked for.
 #[derive(Debug, Default)]
 pub struct PreviousMark {
     max: Option<MarkKey>,
     seen: HashSet<u64>,
+    /// What `since` asks for: a record below it came back although it was not asked for
+    /// (the API ignores the parameter?) and is not new.
+    floor: Option<MarkKey>,
+}
+
+/// Why a record is not folded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unfolded {
+    /// The last run folded it.
+    SeenBefore,
+    /// It is older than what was asked for.
+    BelowSince,
 }
 
 impl PreviousMark {
-    /// Whether the last run folded this record already.
-    fn saw(&self, key: &MarkKey, hash: u64) -> bool {
-        self.max.as_ref().is_some_and(|max| key <= max) && self.seen.contains(&hash)
+    /// The start of a first run: nothing seen, and `start` (if any) as the floor.
+    pub fn from_start(start: Option<&str>) -> Self {
+        Self {
+            floor: start.map(MarkKey::from_text),
+            ..Self::default()
+        }
+    }
+
+    /// Whether and why the record is not to be folded.
+    fn unfolded(&self, key: &MarkKey, hash: u64) -> Option<Unfolded> {
+        if self.floor.as_ref().is_some_and(|floor| key < floor) {
+            return Some(Unfolded::BelowSince);
+        }
+        (self.max.as_ref().is_some_and(|max| key <= max) && self.seen.contains(&hash))
+            .then_some(Unfolded::SeenBefore)
     }
 }
 
@@ -119,6 +157,9 @@ pub struct MarkState {
     recent: BTreeSet<(MarkKey, u64)>,
     /// Records not folded because the last run folded them.
     pub seen_again: u64,
+    /// Records not folded because they are older than what was asked for.
+    #[serde(default)]
+    pub below_since: u64,
     /// `recent`'s length after the last pruning: it is pruned when it doubles.
     #[serde(skip)]
     pruned_at: usize,
@@ -150,13 +191,19 @@ impl MarkState {
     /// (which is a run's own) back at zero.
     pub fn for_next_run(mut self) -> Vec<u8> {
         self.seen_again = 0;
+        self.below_since = 0;
         serde_json::to_vec(&self).expect("a mark serializes")
     }
 
-    /// What the next run starts from.
-    pub fn previous(&self) -> PreviousMark {
+    /// What the next run starts from, asking from the mark less `lag`.
+    pub fn previous(&self, lag: Option<Duration>) -> PreviousMark {
+        let max = self.max.as_ref().map(|(key, _)| key.clone());
         PreviousMark {
-            max: self.max.as_ref().map(|(key, _)| key.clone()),
+            floor: max.as_ref().map(|max| {
+                lag.and_then(|lag| max.minus(lag))
+                    .unwrap_or_else(|| max.clone())
+            }),
+            max,
             seen: self.recent.iter().map(|(_, hash)| *hash).collect(),
         }
     }
@@ -222,8 +269,10 @@ impl Partial for MarkPartial {
             };
             let raw = page.value(index, 0).unwrap_or_default();
             let hash = record_hash(&records.as_bytes()[start as usize..end as usize]);
-            if self.previous.saw(&key, hash) {
-                self.state.seen_again += 1;
+            match self.previous.unfolded(&key, hash) {
+                Some(Unfolded::SeenBefore) => self.state.seen_again += 1,
+                Some(Unfolded::BelowSince) => self.state.below_since += 1,
+                None => {}
             }
             self.state.absorb(key, raw, hash, self.lag);
         }
@@ -243,6 +292,7 @@ impl Partial for MarkPartial {
         }
         self.state.recent.extend(other.recent);
         self.state.seen_again += other.seen_again;
+        self.state.below_since += other.below_since;
         self.state.prune(self.lag);
         Ok(())
     }
@@ -252,6 +302,7 @@ impl Partial for MarkPartial {
             max: self.state.max.clone(),
             recent: self.state.recent.clone(),
             seen_again: self.state.seen_again,
+            below_since: self.state.below_since,
             pruned_at: 0,
         };
         state.prune(self.lag);
@@ -305,7 +356,7 @@ impl MarkFilter {
             .map_err(|error| ReduceFailure::Failed(error.to_string()))?;
         let view = PageView::new(page, &rows, 1);
         mark.fold(&view)?;
-        if self.previous.max.is_none() {
+        if self.previous.max.is_none() && self.previous.floor.is_none() {
             return Ok(None);
         }
         let records = page.records_json();
@@ -317,10 +368,12 @@ impl MarkFilter {
                 let Some(key) = rows[index].and_then(MarkKey::read) else {
                     return true;
                 };
-                !self.previous.saw(
-                    &key,
-                    record_hash(&records.as_bytes()[start as usize..end as usize]),
-                )
+                self.previous
+                    .unfolded(
+                        &key,
+                        record_hash(&records.as_bytes()[start as usize..end as usize]),
+                    )
+                    .is_none()
             })
             .collect();
         if keep.iter().all(|&kept| kept) {
@@ -404,6 +457,9 @@ pub struct IncrementalEnd {
 /// What `incremental.json` in the job's state folder holds after a successful run.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Persisted {
+    /// What the mark is of (a hash of `field` and `param`).
+    #[serde(default)]
+    pub mark_of: String,
     /// The reducers the states are of (name and description): states of other reducers are
     /// not carried.
     pub reducers: Vec<String>,
@@ -451,12 +507,23 @@ mod tests {
         }
         state.prune(lag);
         assert_eq!(state.recent.len(), 11);
-        let previous = state.previous();
-        assert!(previous.saw(&MarkKey::Number(1995.0), 1995));
-        assert!(!previous.saw(&MarkKey::Number(1995.0), 7), "another record");
-        assert!(
-            !previous.saw(&MarkKey::Number(2001.0), 1999),
-            "newer than the mark"
+        let previous = state.previous(lag);
+        let seen = Some(Unfolded::SeenBefore);
+        assert_eq!(previous.unfolded(&MarkKey::Number(1995.0), 1995), seen);
+        assert_eq!(
+            previous.unfolded(&MarkKey::Number(1995.0), 7),
+            None,
+            "a late write"
+        );
+        assert_eq!(
+            previous.unfolded(&MarkKey::Number(2001.0), 1999),
+            None,
+            "new"
+        );
+        assert_eq!(
+            previous.unfolded(&MarkKey::Number(1980.0), 1980),
+            Some(Unfolded::BelowSince),
+            "below the mark less lag: not asked for"
         );
     }
 }

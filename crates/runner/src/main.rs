@@ -188,23 +188,7 @@ fn tracked_failure(error: TrackedError) -> Failure {
 }
 
 fn run_failure(error: RunError) -> Failure {
-    let hint = match &error {
-        RunError::Reduce(reduce) => reduce.hint(),
-        RunError::Fetch(_) => {
-            Some("nothing was written; fix the cause and run the job again".into())
-        }
-        RunError::Checkpoint(checkpoint) => checkpoint.hint(),
-        RunError::Interrupted {
-            checkpoint: Some(_),
-            ..
-        } => Some("nothing was written; run the same command again to resume".into()),
-        RunError::Interrupted {
-            checkpoint: None, ..
-        } => {
-            Some("nothing was written; with --checkpoint DIR an interrupted run can resume".into())
-        }
-        RunError::Write { .. } | RunError::Runtime(_) => None,
-    };
+    let hint = error.hint();
     let code = match &error {
         RunError::Interrupted {
             signal: "SIGTERM", ..
@@ -237,8 +221,26 @@ fn finish(report: &RunReport, concurrency: &usize, quiet: bool) -> Result<u8, Fa
     let skipped = report.document.skipped.len();
     if skipped > 0 {
         eprintln!(
-            "warning: {skipped} page{} skipped (on_error = \"skip\"): the result lacks their records; see \"skipped\"",
-            if skipped == 1 { " was" } else { "s were" }
+            "warning: {skipped} page{} skipped (on_error = \"skip\"): the result lacks their records; {}",
+            if skipped == 1 { " was" } else { "s were" },
+            if report.format == pagefold::output::OutputFormat::Json {
+                "see \"skipped\"".to_owned()
+            } else {
+                // csv and ndjson hold values only: the pages are listed here instead.
+                report
+                    .document
+                    .skipped
+                    .iter()
+                    .map(|page| {
+                        format!(
+                            "`{}` ({})",
+                            pagefold::secrets::redact(&page.url),
+                            page.reason
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
         );
     }
     if !quiet {

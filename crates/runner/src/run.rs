@@ -103,6 +103,29 @@ pub enum RunError {
     },
 }
 
+impl RunError {
+    /// What the user can do about it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Self::Reduce(reduce) => reduce.hint(),
+            Self::Fetch(_) => {
+                Some("nothing was written; fix the cause and run the job again".into())
+            }
+            Self::Checkpoint(checkpoint) => checkpoint.hint(),
+            Self::Interrupted {
+                checkpoint: Some(_),
+                ..
+            } => Some("nothing was written; run the same command again to resume".into()),
+            Self::Interrupted {
+                checkpoint: None, ..
+            } => Some(
+                "nothing was written; with --checkpoint DIR an interrupted run can resume".into(),
+            ),
+            Self::Write { .. } | Self::Runtime(_) => None,
+        }
+    }
+}
+
 /// Fetches every chain (partition), at most `concurrency` chains at a time, all under the
 /// fetcher's one concurrency limit. The first chain that fails stops them all.
 async fn fetch_chains(
@@ -345,12 +368,22 @@ pub fn run(job: &Job, options: &RunOptions) -> Result<RunReport, RunError> {
         .as_ref()
         .map_or((0, 0), |checkpoint| (checkpoint.pages, checkpoint.records));
     let seen_before = incremental.as_ref().map_or(0, |(_, mark)| mark.seen_again);
+    let below_since = incremental.as_ref().map_or(0, |(_, mark)| mark.below_since);
     let mut warnings: Vec<String> = start.note.iter().cloned().collect();
+    if let (Some((spec, _)), true) = (&incremental, below_since > 0) {
+        warnings.push(format!(
+            "{below_since} records older than what was asked for (`{}` = {}) came back and were \
+             not folded: does the API filter on `{}`?",
+            spec.param,
+            start.since.as_deref().unwrap_or("-"),
+            spec.param
+        ));
+    }
     warnings.extend(summary.warnings.iter().map(|w| secrets::redact(w)));
     let document = ResultDocument {
         job: job.name.clone(),
         pages: summary.pages + pages_before,
-        records: (summary.records + records_before).saturating_sub(seen_before),
+        records: (summary.records + records_before).saturating_sub(seen_before + below_since),
         reducers: merged.values,
         warnings,
         partitions,
@@ -361,6 +394,7 @@ pub fn run(job: &Job, options: &RunOptions) -> Result<RunReport, RunError> {
                 .as_ref()
                 .and_then(|(_, raw)| serde_json::from_str(raw).ok()),
             seen_before,
+            older_than_since: below_since,
             carried: spec.carry && start.reducer_states.is_some(),
         }),
         parent,

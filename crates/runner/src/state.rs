@@ -7,6 +7,8 @@
 //! STATE/jobs/NAME/schedule.json     {"last_due": "…"}: runs up to here are handled
 //! STATE/jobs/NAME/incremental.json  the mark and the carried states
 //! STATE/jobs/NAME/checkpoint/       an interrupted scheduled run, resumed at the next start
+//! STATE/jobs/NAME/running.json      the scheduled time of the run under way, to resume it as
+//! STATE/jobs/NAME/lock              held while a run of the job runs, in whatever process
 //! ```
 
 use std::io::Write;
@@ -137,6 +139,13 @@ pub struct JobLock {
     _file: std::fs::File,
 }
 
+const RUNNING_FILE: &str = "running.json";
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Running {
+    scheduled_for: Option<DateTime<Utc>>,
+}
+
 #[derive(Debug, Serialize, Deserialize)]
 struct ScheduleState {
     last_due: DateTime<Utc>,
@@ -154,8 +163,9 @@ impl JobState {
     }
 
     /// Takes the job's lock for the length of a run: one run of a job at a time, whichever
-    /// process (a scheduler, `pagefold run`, two cron `--once`s) starts it. `None` when
-    /// another process holds it. The operating system releases it if the process dies.
+    /// process (a scheduler, `pagefold run` of an incremental job, two cron `--once`s) starts
+    /// it. `None` when another process holds it. The operating system releases it if the
+    /// process dies.
     ///
     /// # Errors
     ///
@@ -249,6 +259,29 @@ impl JobState {
         let path = self.dir.join("schedule.json");
         let text = serde_json::to_string(&ScheduleState { last_due: due }).expect("serializes");
         write_atomically(&path, &text).map_err(io("write", &path))
+    }
+
+    /// Records which scheduled time the run now starting is for (`None`: unscheduled), so
+    /// that a stopped or killed run resumes as that run.
+    ///
+    /// # Errors
+    ///
+    /// When the file cannot be written.
+    pub fn set_running(&self, scheduled_for: Option<DateTime<Utc>>) -> Result<(), StateError> {
+        self.write_json(RUNNING_FILE, &Running { scheduled_for })
+    }
+
+    /// The scheduled time of the run that stopped without finishing, if one did.
+    pub fn running(&self) -> Option<DateTime<Utc>> {
+        self.read_json::<Running>(RUNNING_FILE)
+            .ok()
+            .flatten()
+            .and_then(|running| running.scheduled_for)
+    }
+
+    /// The run ended (well or not): nothing to resume as it.
+    pub fn clear_running(&self) {
+        let _ = std::fs::remove_file(self.dir.join(RUNNING_FILE));
     }
 
     /// Reads a JSON state file of this job, `None` when there is none.

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 
 use crate::checkpoint::{hex, unhex};
 use crate::history::{HistoryEntry, Status, Trigger};
-use crate::incremental::{IncrementalStart, MarkState, Persisted, since_value};
+use crate::incremental::{IncrementalStart, MarkState, Persisted, PreviousMark, since_value};
 use crate::job::Job;
 use crate::output::RunStamp;
 use crate::run::{RunError, RunOptions, RunReport, run};
@@ -62,7 +62,7 @@ impl TrackedError {
     /// What the user can do about it.
     pub fn hint(&self) -> Option<String> {
         match self {
-            Self::Run(_) => None,
+            Self::Run(error) => error.hint(),
             Self::State(error) => error.hint(),
             Self::Incremental { .. } => Some(
                 "move the job's incremental.json (in the state directory) away to start afresh"
@@ -114,6 +114,7 @@ pub fn run_tracked_guarded(
         stamp: Some(stamp.clone()),
         ..options
     };
+    let uses_state_checkpoint = options.checkpoint.as_deref() == Some(&state.checkpoint_dir());
     let run =
         std::panic::AssertUnwindSafe(|| run_tracked(job, options, state, trigger, scheduled_for));
     match std::panic::catch_unwind(run) {
@@ -124,6 +125,14 @@ pub fn run_tracked_guarded(
                 .map(|text| (*text).to_owned())
                 .or_else(|| payload.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "a panic without a message".into());
+            // Like any failed run's, its checkpoint is not to be resumed.
+            if uses_state_checkpoint {
+                let _ = std::fs::remove_file(crate::checkpoint::path_for(
+                    &state.checkpoint_dir(),
+                    &job.name,
+                ));
+                state.clear_running();
+            }
             let failure = TrackedError::Panicked(message);
             record_failure(job, state, &stamp, trigger, scheduled_for, started, failure)
         }
@@ -165,8 +174,14 @@ pub fn run_tracked(
         .clone()
         .unwrap_or_else(|| RunStamp::new(&job.name, started, job.timezone));
     options.stamp = Some(stamp.clone());
+    let uses_state_checkpoint = options.checkpoint.as_deref() == Some(&state.checkpoint_dir());
+    // What runs of a job share beyond the history (whose lines are appended whole): the mark
+    // and carried states, and the scheduler's checkpoint. A run that uses neither needs no
+    // lock, so two plain `pagefold run`s of jobs that share a name never wait on each other.
+    let needs_lock = job.source.incremental.is_some() || uses_state_checkpoint;
     let lock = match state.lock() {
-        Ok(Some(lock)) => lock,
+        _ if !needs_lock => None,
+        Ok(Some(lock)) => Some(lock),
         Ok(None) => {
             let busy = TrackedError::Busy {
                 job: job.name.clone(),
@@ -183,13 +198,19 @@ pub fn run_tracked(
     // resumed first: one still there when another scheduled run starts is stale (its run
     // failed, or the job changed), and must not be mixed into this run.
     let state_checkpoint = crate::checkpoint::path_for(&state.checkpoint_dir(), &job.name);
-    let uses_state_checkpoint = options.checkpoint.as_deref() == Some(&state.checkpoint_dir());
     if uses_state_checkpoint && trigger != Trigger::Resume && state_checkpoint.exists() {
         tracing::warn!(
             "dropping the stale checkpoint `{}`",
             state_checkpoint.display()
         );
         let _ = std::fs::remove_file(&state_checkpoint);
+    }
+    if uses_state_checkpoint
+        && trigger != Trigger::Resume
+        && let Err(error) = state.set_running(scheduled_for)
+    {
+        let failure = TrackedError::State(error);
+        return record_failure(job, state, &stamp, trigger, scheduled_for, started, failure);
     }
     let result = incremental_start(job, state)
         .and_then(|start| {
@@ -207,9 +228,14 @@ pub fn run_tracked(
             Ok(report)
         });
     let entry = entry_for(job, &stamp, trigger, scheduled_for, started, &result);
-    // A failed run's checkpoint would be resumed by the next start of the scheduler.
-    if uses_state_checkpoint && entry.status == Status::Failed {
-        let _ = std::fs::remove_file(&state_checkpoint);
+    if uses_state_checkpoint {
+        // A failed run's checkpoint would be resumed by the next start of the scheduler.
+        if entry.status == Status::Failed {
+            let _ = std::fs::remove_file(&state_checkpoint);
+        }
+        if entry.status != Status::Interrupted {
+            state.clear_running();
+        }
     }
     let history_error = state.append(&entry).err();
     drop(lock);
@@ -240,6 +266,7 @@ fn keep_incremental(
         })?;
     }
     let persisted = Persisted {
+        mark_of: mark_fingerprint(job),
         reducers: fingerprint(job),
         states: end.states.iter().map(|state| hex(state)).collect(),
         mark: end.mark.clone(),
@@ -258,14 +285,25 @@ fn keep_incremental(
     Ok(())
 }
 
-/// What the states kept are of: each job reducer, and the incremental settings they depend
-/// on. Carried states of anything else are not used. A hash, so that a secret in a plugin's
-/// `config` is never written to the state directory.
-fn fingerprint(job: &Job) -> Vec<String> {
-    let incremental = job.source.incremental.as_ref().map(|spec| {
+/// What the mark is of: the field and the parameter. Another field's largest value means
+/// nothing to this one.
+fn mark_fingerprint(job: &Job) -> String {
+    let spec = job.source.incremental.as_ref().map(|spec| {
         let spec = spec.get_ref();
-        format!("{}|{}|{}", spec.field, spec.param, spec.carry)
+        format!("{}|{}", spec.field, spec.param)
     });
+    crate::checkpoint::job_hash(&format!("{spec:?}"))
+}
+
+/// What the reducers' states kept are of: each job reducer, `map`, and `carry`. Carried states
+/// of anything else are not used. A hash, so that a secret in a plugin's `config` is never
+/// written to the state directory.
+fn fingerprint(job: &Job) -> Vec<String> {
+    let carry = job
+        .source
+        .incremental
+        .as_ref()
+        .is_some_and(|spec| spec.get_ref().carry);
     let map = job.source.map.as_ref().map(|map| map.get_ref().clone());
     let reducers: Vec<String> = job
         .reduce
@@ -283,7 +321,7 @@ fn fingerprint(job: &Job) -> Vec<String> {
             format!("{} = {what}", spec.name)
         })
         .collect();
-    let text = format!("{incremental:?}\n{map:?}\n{}", reducers.join("\n"));
+    let text = format!("carry {carry}\n{map:?}\n{}", reducers.join("\n"));
     vec![crate::checkpoint::job_hash(&secrets::redact(&text))]
 }
 
@@ -298,6 +336,7 @@ fn incremental_start(
     let spec = spec.get_ref();
     let first = IncrementalStart {
         since: spec.start.clone(),
+        previous: Arc::new(PreviousMark::from_start(spec.start.as_deref())),
         ..IncrementalStart::default()
     };
     let Some(persisted) = state.read_json::<Persisted>(INCREMENTAL_FILE)? else {
@@ -318,16 +357,20 @@ fn incremental_start(
         .ok_or_else(|| damaged("the mark's state is missing".into()))?;
     let mark: MarkState = serde_json::from_slice(&mark_bytes)
         .map_err(|error| damaged(format!("the mark's state is damaged: {error}")))?;
-    let reducers_changed = persisted.reducers != fingerprint(job);
-    if spec.carry && reducers_changed {
-        return Ok(Some(IncrementalStart {
-            note: Some(
-                "the reducers, `map` or [source.incremental] changed since the last run, so \
-                 the states kept are not carried: this run fetched everything again"
-                    .into(),
-            ),
-            ..first
-        }));
+    let afresh = |what: &str| {
+        Ok(Some(IncrementalStart {
+            note: Some(format!(
+                "{what} changed since the last run, so what it kept is not used: this run \
+                 fetched everything again"
+            )),
+            ..first.clone()
+        }))
+    };
+    if persisted.mark_of != mark_fingerprint(job) {
+        return afresh("the incremental `field` or `param`");
+    }
+    if spec.carry && persisted.reducers != fingerprint(job) {
+        return afresh("the reducers, `map` or `carry`");
     }
     let since = match &mark.max {
         Some((_, raw)) => {
@@ -342,7 +385,7 @@ fn incremental_start(
     };
     Ok(Some(IncrementalStart {
         since,
-        previous: Arc::new(mark.previous()),
+        previous: Arc::new(mark.previous(spec.lag)),
         reducer_states: spec.carry.then_some(states),
         mark_state: Some(mark.for_next_run()),
         note: None,
@@ -371,6 +414,7 @@ fn entry_for(
         retries: 0,
         output: None,
         error: None,
+        warnings: Vec::new(),
     };
     match result {
         Ok(report) => {
@@ -384,6 +428,14 @@ fn entry_for(
             entry.requests = report.document.stats.requests;
             entry.retries = report.document.stats.retries;
             entry.output = report.written_to.clone();
+            entry.warnings = report.document.warnings.clone();
+            entry.warnings.extend(
+                report
+                    .document
+                    .skipped
+                    .iter()
+                    .map(|page| format!("skipped `{}`: {}", page.url, page.reason)),
+            );
         }
         Err(error) => {
             match error {
@@ -393,7 +445,11 @@ fn entry_for(
                 TrackedError::Busy { .. } => entry.status = Status::Skipped,
                 _ => {}
             }
-            entry.error = Some(secrets::redact(&error_chain(error)));
+            let hint = error
+                .hint()
+                .map(|hint| format!("\nhint: {hint}"))
+                .unwrap_or_default();
+            entry.error = Some(secrets::redact(&format!("{}{hint}", error_chain(error))));
         }
     }
     entry

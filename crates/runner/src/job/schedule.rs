@@ -298,10 +298,55 @@ impl ScheduleSpec {
 
     /// The first run time strictly after `after`.
     pub fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        self.cron
-            .find_next_occurrence(&whole_second(after).with_timezone(&self.timezone), false)
-            .ok()
-            .map(|time| time.with_timezone(&Utc))
+        // croner searches by local time. From inside the hour a fall-back repeats, its answer
+        // can be the first of an ambiguous pair (before `after`): its iterator goes on past
+        // it. And from the first pass of that hour, local times of the second pass look like
+        // the past: they are searched for from the moment the clock falls back.
+        let iterate = |iterator: &mut dyn Iterator<Item = DateTime<Tz>>| {
+            iterator
+                .take(4)
+                .map(|time| time.with_timezone(&Utc))
+                .find(|time| *time > after)
+        };
+        let first = iterate(
+            &mut self
+                .cron
+                .iter_after(whole_second(after).with_timezone(&self.timezone)),
+        )?;
+        let second = self.fall_back_between(after, first).and_then(|transition| {
+            iterate(&mut self.cron.iter_from(
+                transition.with_timezone(&self.timezone),
+                croner::Direction::Forward,
+            ))
+        });
+        Some(second.map_or(first, |second| second.min(first)))
+    }
+
+    /// The moment the clock falls back between `from` and `to`, if it does.
+    fn fall_back_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        use chrono::Offset;
+        let offset = |at: DateTime<Utc>| {
+            at.with_timezone(&self.timezone)
+                .offset()
+                .fix()
+                .local_minus_utc()
+        };
+        let before = offset(from);
+        if offset(to) >= before {
+            return None;
+        }
+        // In whole seconds: offsets change on the second.
+        let (mut low, mut high) = (from.timestamp(), to.timestamp());
+        let at = |seconds: i64| DateTime::from_timestamp(seconds, 0).unwrap_or(to);
+        while high - low > 1 {
+            let middle = low + (high - low) / 2;
+            if offset(at(middle)) == before {
+                low = middle;
+            } else {
+                high = middle;
+            }
+        }
+        Some(at(high))
     }
 
     /// The last run time at or before `at`.
@@ -384,6 +429,32 @@ mod tests {
         assert_eq!(
             spec.last_at_or_before(utc("2026-03-29T00:59:59Z")),
             Some(utc("2026-03-28T01:30:00Z"))
+        );
+        // Started inside the repeated hour, after the 02:30 that came first: next day.
+        assert_eq!(
+            spec.next_after(utc("2026-10-25T01:10:00Z")),
+            Some(utc("2026-10-26T01:30:00Z"))
+        );
+        // An interval job runs in both passes of the repeated hour.
+        let every_half_hour = ScheduleSpec::new("*/30 * * * *", "Europe/Berlin").unwrap();
+        let times: Vec<_> = every_half_hour
+            .upcoming(utc("2026-10-24T23:50:00Z"), 5)
+            .iter()
+            .map(|t| t.with_timezone(&Utc))
+            .collect();
+        assert_eq!(
+            times,
+            [
+                utc("2026-10-25T00:00:00Z"),
+                utc("2026-10-25T00:30:00Z"),
+                utc("2026-10-25T01:00:00Z"),
+                utc("2026-10-25T01:30:00Z"),
+                utc("2026-10-25T02:00:00Z"),
+            ]
+        );
+        assert_eq!(
+            every_half_hour.next_after(utc("2026-10-25T00:45:00Z")),
+            Some(utc("2026-10-25T01:00:00Z"))
         );
         // On 2026-10-25 02:30 happens twice in Berlin; the job runs once.
         let autumn: Vec<_> = spec.upcoming(utc("2026-10-24T12:00:00Z"), 2);

@@ -77,6 +77,9 @@ pub struct IncrementalResult {
     /// Records fetched again (within `lag`) that the last run had folded: not folded twice,
     /// and not counted in `records`.
     pub seen_before: u64,
+    /// Records older than `since` that came back anyway (an API that ignores the parameter):
+    /// not folded, and not counted in `records`.
+    pub older_than_since: u64,
     /// Whether the reducers went on from the last run's states (`carry`).
     pub carried: bool,
 }

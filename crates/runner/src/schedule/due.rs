@@ -29,15 +29,11 @@ impl Scheduler {
         if crate::checkpoint::path_for(&checkpoint_dir, &job.name).exists() {
             // The run keeps the time it was scheduled for: its output path and history say
             // which run it is.
-            let interrupted = state
-                .history()?
-                .into_iter()
-                .rev()
-                .find(|entry| entry.status == Status::Interrupted)
-                .and_then(|entry| entry.scheduled_for);
+            let interrupted = state.running();
             pending.push(Pending {
                 due: interrupted,
                 trigger: Trigger::Resume,
+                announced: false,
             });
         }
         let last = state.last_due()?;
@@ -48,6 +44,7 @@ impl Scheduler {
                 pending.push(Pending {
                     due: Some(latest),
                     trigger: Trigger::Schedule,
+                    announced: false,
                 });
             } else if let Some(last) = last {
                 let missed = count_between(schedule, last, now);
@@ -60,6 +57,7 @@ impl Scheduler {
                     Missed::RunOnce => pending.push(Pending {
                         due: Some(latest),
                         trigger: Trigger::CatchUp,
+                        announced: false,
                     }),
                     Missed::Skip => {
                         self.not_run(&job, &state, latest, now, Status::Missed, why);
@@ -130,9 +128,20 @@ impl Scheduler {
                 self.entries.get_mut(&file).expect("present").next_due = next_due;
                 continue;
             };
+            // A scheduled time is run once, whatever the clock does (set back, say).
+            if state
+                .last_due()
+                .ok()
+                .flatten()
+                .is_some_and(|last| due <= last)
+            {
+                self.entries.get_mut(&file).expect("present").next_due = next_due;
+                continue;
+            }
             let pending = Pending {
                 due: Some(due),
                 trigger,
+                announced: false,
             };
             if running && schedule.overlap == Overlap::Skip {
                 let why = "the previous run was still running (overlap = \"skip\")".to_owned();
@@ -147,8 +156,20 @@ impl Scheduler {
                 }
                 let entry = self.entries.get_mut(&file).expect("present");
                 // A due run still waiting is replaced by the newer one: they make one run.
-                entry.pending.retain(|p| p.trigger == Trigger::Resume);
+                let replaced: Vec<Pending> = entry
+                    .pending
+                    .extract_if(.., |p| p.trigger != Trigger::Resume)
+                    .collect();
                 entry.pending.push(pending);
+                for old in replaced {
+                    if let Some(old_due) = old.due {
+                        let why = format!(
+                            "the run of {} was due before this one could start",
+                            due.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+                        );
+                        self.not_run(&job, &state, old_due, now, Status::Skipped, why);
+                    }
+                }
             }
             self.entries.get_mut(&file).expect("present").next_due = next_due;
         }

@@ -173,7 +173,12 @@ impl fmt::Display for Event {
                     write!(f, ", result in `{}`", output.display())?;
                 }
                 if let Some(error) = &entry.error {
-                    write!(f, "\n  {error}")?;
+                    for line in error.lines() {
+                        write!(f, "\n  {line}")?;
+                    }
+                }
+                for warning in &entry.warnings {
+                    write!(f, "\n  warning: {warning}")?;
                 }
                 if let Some(error) = history_error {
                     write!(f, "\n  the history could not be written: {error}")?;

@@ -15,13 +15,19 @@ pub(super) struct Found {
     pub named: bool,
 }
 
-/// The files the `paths` hold now, sorted, without duplicates.
-pub(super) fn find(paths: &[PathBuf]) -> Vec<Found> {
+/// The files the `paths` hold now, sorted, without duplicates; and the folders that could
+/// not be listed, with why.
+pub(super) fn find(paths: &[PathBuf]) -> (Vec<Found>, Vec<(PathBuf, std::io::Error)>) {
     let mut found: Vec<Found> = Vec::new();
+    let mut unlisted = Vec::new();
     for path in paths {
         if path.is_dir() {
-            let Ok(entries) = std::fs::read_dir(path) else {
-                continue;
+            let entries = match std::fs::read_dir(path) {
+                Ok(entries) => entries,
+                Err(error) => {
+                    unlisted.push((path.clone(), error));
+                    continue;
+                }
             };
             let mut files: Vec<PathBuf> = entries
                 .filter_map(Result::ok)
@@ -44,7 +50,7 @@ pub(super) fn find(paths: &[PathBuf]) -> Vec<Found> {
             None => unique.push(file),
         }
     }
-    unique
+    (unique, unlisted)
 }
 
 /// What reading a job file gave.
@@ -86,7 +92,11 @@ pub fn describe(error: &JobError) -> String {
 impl Scheduler {
     pub(super) fn load_all(&mut self) -> Result<(), ScheduleError> {
         let mut rejected = Vec::new();
-        for found in find(&self.options.paths) {
+        let (found, unlisted) = find(&self.options.paths);
+        if let Some((path, source)) = unlisted.into_iter().next() {
+            return Err(ScheduleError::Unreadable { path, source });
+        }
+        for found in found {
             let (text, read) = match read(&found.path) {
                 Ok(read) => read,
                 Err(source) if found.named => {
@@ -149,14 +159,17 @@ impl Scheduler {
         let now = self.clock.now();
         let files: Vec<PathBuf> = self.entries.keys().cloned().collect();
         for file in files {
-            self.catch_up(&file, now)?;
+            self.catch_up_or_report(&file, now);
         }
         Ok(())
     }
 
     pub(super) fn check_name(&self, job: &Job) -> Result<(), ScheduleError> {
+        // Names that share a state folder (`a b` and `a_b`) are the same job; so is the name of
+        // a job whose file is gone while its run still runs.
+        let folder = self.options.state.job(&job.name);
         match self.entries.iter().find(|(file, entry)| {
-            !entry.removed && entry.job.name == job.name && **file != job.path
+            **file != job.path && self.options.state.job(&entry.job.name).dir() == folder.dir()
         }) {
             Some((file, _)) => Err(ScheduleError::DuplicateName {
                 name: job.name.clone(),
@@ -214,11 +227,14 @@ impl Scheduler {
 
     /// Reads job files that changed, were added or were removed.
     pub(super) fn reload(&mut self) {
-        let found = find(&self.options.paths);
+        // A folder that cannot be listed now keeps its jobs: it is most likely being replaced.
+        let (found, unlisted) = find(&self.options.paths);
+        let unlisted: Vec<PathBuf> = unlisted.into_iter().map(|(path, _)| path).collect();
         let gone: Vec<PathBuf> = self
             .seen
             .keys()
             .filter(|file| !found.iter().any(|f| &f.path == *file))
+            .filter(|file| !unlisted.iter().any(|folder| file.starts_with(folder)))
             .cloned()
             .collect();
         for file in gone {
@@ -237,12 +253,23 @@ impl Scheduler {
             let kept = self.entries.contains_key(&file.path);
             match read {
                 Read::Scheduled(job) => match self.check_name(&job) {
-                    Ok(()) => self.add(file.path, Arc::new(*job), kept),
+                    Ok(()) => {
+                        self.add(file.path.clone(), Arc::new(*job), kept);
+                        if !kept {
+                            // New here: a stopped run of it resumes, a missed one is handled.
+                            let now = self.clock.now();
+                            self.catch_up_or_report(&file.path, now);
+                        }
+                    }
                     Err(error) => {
                         self.shadowed.insert(file.path.clone());
+                        let hint = error
+                            .hint()
+                            .map(|h| format!("\nhint: {h}"))
+                            .unwrap_or_default();
                         self.emit(Event::Rejected {
                             file: file.path,
-                            message: error.to_string(),
+                            message: format!("{error}{hint}"),
                             kept,
                         });
                     }
@@ -283,6 +310,23 @@ impl Scheduler {
             job,
             file: file.clone(),
         });
+    }
+
+    /// [`Scheduler::catch_up`], with a problem of this job's state reported rather than
+    /// stopping the others.
+    pub(super) fn catch_up_or_report(
+        &mut self,
+        file: &PathBuf,
+        now: chrono::DateTime<chrono::Utc>,
+    ) {
+        if let Err(error) = self.catch_up(file, now) {
+            let job = self.entries[file].job.name.clone();
+            let hint = error.hint().map(|h| format!("; {h}")).unwrap_or_default();
+            self.emit(Event::StateProblem {
+                job,
+                message: format!("{error}{hint}"),
+            });
+        }
     }
 
     /// A job went: files refused for having its name are read again at the next reload.

@@ -113,6 +113,8 @@ impl ScheduleError {
 struct Pending {
     due: Option<DateTime<Utc>>,
     trigger: Trigger,
+    /// Whether its wait for a free slot was told.
+    announced: bool,
 }
 
 /// One scheduled job.

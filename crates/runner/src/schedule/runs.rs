@@ -14,13 +14,22 @@ impl Scheduler {
     pub(super) fn start_pending(&mut self) {
         loop {
             if self.running >= self.options.max_running {
-                let waiting = self
-                    .entries
-                    .values()
-                    .filter(|e| !e.running && !e.pending.is_empty())
-                    .count();
-                if waiting > 0 {
-                    tracing::debug!("{waiting} runs wait for a free slot (--max-running)");
+                let mut waiting = Vec::new();
+                for entry in self.entries.values_mut() {
+                    if let Some(first) = entry.pending.first_mut()
+                        && !entry.running
+                        && !first.announced
+                    {
+                        first.announced = true;
+                        waiting.push(Event::Queued {
+                            job: entry.job.name.clone(),
+                            due: first.due,
+                            behind: "a free slot (--max-running)",
+                        });
+                    }
+                }
+                for event in waiting {
+                    self.emit(event);
                 }
                 return;
             }

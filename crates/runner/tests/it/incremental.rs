@@ -301,3 +301,34 @@ fn switching_carry_on_starts_afresh_with_a_warning() {
         "{switched}"
     );
 }
+
+#[test]
+fn records_older_than_asked_for_are_not_folded_and_the_run_says_so() {
+    let api = GrowingApi::start();
+    for (id, minute) in [(1, 0), (2, 10), (3, 20)] {
+        api.add(id, minute);
+    }
+    let ws = Workspace::new();
+    // `since` is not a parameter this API knows: it answers with every record, every time.
+    let text = format!(
+        "[source]\nurl = \"{}\"\n[source.incremental]\nfield = \"/updated_at\"\nparam = \"since\"\nlag = \"10m\"\ncarry = true\n\n[[reduce]]\nname = \"ids\"\nuse = \"collect\"\nfield = \"/id\"\n",
+        api.url
+    );
+    run(&ws, &text);
+    api.add(4, 15);
+    api.add(5, 30);
+    let second = run(&ws, &text);
+    assert_eq!(second["incremental"]["older_than_since"], 1, "record 1");
+    assert_eq!(second["incremental"]["seen_before"], 2, "records 2 and 3");
+    assert_eq!(second["records"], 2);
+    let mut ids: Vec<u64> = serde_json::from_value(second["reducers"]["ids"].clone()).unwrap();
+    ids.sort_unstable();
+    assert_eq!(ids, [1, 2, 3, 4, 5], "nothing counted twice");
+    let warning = second["warnings"][0].as_str().unwrap_or_default();
+    assert!(
+        warning
+            .contains("1 records older than what was asked for (`since` = 2026-05-01T00:10:00Z)")
+            && warning.contains("does the API filter on `since`?"),
+        "{second}"
+    );
+}

@@ -51,7 +51,9 @@ fn options(ws: &Workspace, paths: Vec<PathBuf>, once: bool) -> SchedulerOptions 
         once,
         max_running: 4,
         grace: Duration::from_secs(20),
-        late: Duration::from_secs(60),
+        // The clock is set to run times exactly: a run is on time only then. Otherwise a
+        // harness started at :01 would find the :00 run on time, and run it.
+        late: Duration::ZERO,
         reload_every: Duration::from_millis(20),
         workers: Some(1),
     }
@@ -221,6 +223,43 @@ fn due_times_follow_the_job_time_zone_across_a_daylight_saving_change() {
 }
 
 #[test]
+fn an_interval_job_runs_in_both_passes_of_the_hour_clocks_fall_back() {
+    let api = GateServer::start(true);
+    let ws = Workspace::new();
+    let job = gated_job(
+        &ws,
+        "halves",
+        "*/30 * * * *",
+        "timezone = \"Europe/Berlin\"",
+        &api,
+    );
+    let utc = |text: &str| {
+        DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .with_timezone(&Utc)
+    };
+    let mut h = Harness::start(options(&ws, vec![job], false), utc("2026-10-24T23:45:00Z"));
+    // 02:00 and 02:30 summer time, then 02:00 and 02:30 winter time, then 03:00.
+    for due in [
+        "2026-10-25T00:00:00Z",
+        "2026-10-25T00:30:00Z",
+        "2026-10-25T01:00:00Z",
+        "2026-10-25T01:30:00Z",
+        "2026-10-25T02:00:00Z",
+    ] {
+        h.clock.set(utc(due));
+        h.expect(due, started(utc(due), Trigger::Schedule));
+        h.expect("it ends", |e| matches!(e, Event::Finished { .. }));
+    }
+    let log = h.stop();
+    assert_eq!(
+        log.iter().filter(|l| l.contains(": started")).count(),
+        5,
+        "{log:#?}"
+    );
+}
+
+#[test]
 fn a_run_due_while_the_last_still_runs_is_skipped() {
     let api = GateServer::start(false);
     let ws = Workspace::new();
@@ -328,7 +367,9 @@ fn once_runs_what_is_due_now_and_nothing_else() {
     );
     assert_eq!(api.requests(), 0);
     // 30 s after 04:00 is on time (within --late): it runs, once.
-    let mut h = Harness::start(options(&ws, vec![job.clone()], true), t(4, 0, 30));
+    let mut settings = options(&ws, vec![job.clone()], true);
+    settings.late = Duration::from_secs(60);
+    let mut h = Harness::start(settings, t(4, 0, 30));
     h.expect("the 04:00 run", started(t(4, 0, 0), Trigger::Schedule));
     h.join();
     let log = Harness::start(options(&ws, vec![job], true), t(4, 0, 40)).join();
@@ -497,6 +538,10 @@ fn at_most_max_running_runs_at_a_time() {
         std::thread::yield_now();
     }
     assert_eq!(api.requests(), 2, "two runs at the gate, the third waits");
+    h.expect(
+        "the third told to wait",
+        |e| matches!(e, Event::Queued { behind, .. } if behind.contains("--max-running")),
+    );
     api.open();
     let (mut ended, mut third_started_after) = (0, None);
     while ended < 3 {
@@ -644,7 +689,15 @@ fn once_exits_1_when_a_run_fails_and_records_why() {
 fn one_run_of_a_job_at_a_time_across_processes() {
     let api = GateServer::start(true);
     let ws = Workspace::new();
-    let job = gated_job(&ws, "locked", "* * * * * *", "", &api);
+    // Incremental, so that `pagefold run` of it shares state with scheduled runs.
+    let job = write_job(
+        &ws,
+        "locked",
+        &job_text("* * * * * *", "", "n", &api).replace(
+            "[[reduce]]",
+            "[source.incremental]\nfield = \"/id\"\nparam = \"after\"\n\n[[reduce]]",
+        ),
+    );
     let state = StateDir::open(Some(&ws.path().join("state"))).unwrap();
     // Another process's run of the job, as far as the lock can tell.
     let held = state.job("locked").lock().unwrap().expect("free at first");
