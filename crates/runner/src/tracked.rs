@@ -106,10 +106,7 @@ pub fn run_tracked_guarded(
     scheduled_for: Option<DateTime<Utc>>,
 ) -> Tracked {
     let started = Utc::now();
-    let stamp = options
-        .stamp
-        .clone()
-        .unwrap_or_else(|| RunStamp::new(&job.name, started, job.timezone));
+    let stamp = stamp_of(job, &options, started);
     let options = RunOptions {
         stamp: Some(stamp.clone()),
         ..options
@@ -137,6 +134,14 @@ pub fn run_tracked_guarded(
             record_failure(job, state, &stamp, trigger, scheduled_for, started, failure)
         }
     }
+}
+
+/// The run's stamp: the one it was given, or a fresh one.
+fn stamp_of(job: &Job, options: &RunOptions, started: DateTime<Utc>) -> RunStamp {
+    options
+        .stamp
+        .clone()
+        .unwrap_or_else(|| RunStamp::new(&job.name, started, job.timezone))
 }
 
 /// A run that failed outside [`run_tracked`] (a panic, no thread to run it), recorded in the
@@ -169,10 +174,7 @@ pub fn run_tracked(
     scheduled_for: Option<DateTime<Utc>>,
 ) -> Tracked {
     let started = Utc::now();
-    let stamp = options
-        .stamp
-        .clone()
-        .unwrap_or_else(|| RunStamp::new(&job.name, started, job.timezone));
+    let stamp = stamp_of(job, &options, started);
     options.stamp = Some(stamp.clone());
     let uses_state_checkpoint = options.checkpoint.as_deref() == Some(&state.checkpoint_dir());
     // What runs of a job share beyond the history (whose lines are appended whole): the mark

@@ -38,7 +38,8 @@ fn incremental_job(server: &DemoServer, carry: bool) -> String {
     )
 }
 
-fn run(ws: &Workspace, text: &str) -> Value {
+/// `pagefold run` of the job `text` (as `orders.toml`) with the workspace's state.
+fn run_with_state(ws: &Workspace, text: &str) -> crate::support::Run {
     let job = ws.job("orders.toml", text);
     let state = ws.path().join("state");
     pagefold(&[
@@ -48,7 +49,22 @@ fn run(ws: &Workspace, text: &str) -> Value {
         "--state",
         state.to_str().unwrap(),
     ])
-    .result()
+}
+
+fn run(ws: &Workspace, text: &str) -> Value {
+    run_with_state(ws, text).result()
+}
+
+/// A demo API whose page 2 always fails.
+fn broken_server(records: u64) -> DemoServer {
+    demo_server(DemoConfig {
+        records,
+        faults: Faults {
+            broken_pages: vec![2],
+            ..Faults::default()
+        },
+        ..DemoConfig::default()
+    })
 }
 
 fn server(records: u64) -> DemoServer {
@@ -132,22 +148,8 @@ fn a_failed_run_does_not_move_the_mark() {
     let state_file = ws.path().join("state/jobs/orders/incremental.json");
     let kept = std::fs::read_to_string(&state_file).unwrap();
     drop(before);
-    let broken = demo_server(DemoConfig {
-        records: 400,
-        faults: Faults {
-            broken_pages: vec![2],
-            ..Faults::default()
-        },
-        ..DemoConfig::default()
-    });
-    let job = ws.job("orders.toml", &incremental_job(&broken, true));
-    let failed = pagefold(&[
-        "run",
-        "-q",
-        job.to_str().unwrap(),
-        "--state",
-        ws.path().join("state").to_str().unwrap(),
-    ]);
+    let broken = broken_server(400);
+    let failed = run_with_state(&ws, &incremental_job(&broken, true));
     assert_eq!(failed.code(), 1, "{}", failed.stderr());
     assert_eq!(std::fs::read_to_string(&state_file).unwrap(), kept);
     let history =
@@ -256,22 +258,8 @@ fn a_run_that_skipped_pages_does_not_move_the_mark() {
     let state_file = ws.path().join("state/jobs/orders/incremental.json");
     let kept = std::fs::read_to_string(&state_file).unwrap();
     drop(before);
-    let broken = demo_server(DemoConfig {
-        records: 400,
-        faults: Faults {
-            broken_pages: vec![2],
-            ..Faults::default()
-        },
-        ..DemoConfig::default()
-    });
-    let job = ws.job("orders.toml", &text(&broken));
-    let partial = pagefold(&[
-        "run",
-        "-q",
-        job.to_str().unwrap(),
-        "--state",
-        ws.path().join("state").to_str().unwrap(),
-    ]);
+    let broken = broken_server(400);
+    let partial = run_with_state(&ws, &text(&broken));
     assert_eq!(partial.code(), 3, "{}", partial.stderr());
     assert_eq!(
         std::fs::read_to_string(&state_file).unwrap(),

@@ -16,6 +16,12 @@ use serde_json::Value;
 use crate::gate::GateServer;
 use crate::support::{Workspace, command};
 
+fn utc(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text)
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
 fn t(hour: u32, minute: u32, second: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 1, hour, minute, second)
         .unwrap()
@@ -184,11 +190,6 @@ fn due_times_follow_the_job_time_zone_across_a_daylight_saving_change() {
         "timezone = \"Europe/Berlin\"",
         &api,
     );
-    let utc = |text: &str| {
-        DateTime::parse_from_rfc3339(text)
-            .unwrap()
-            .with_timezone(&Utc)
-    };
     let mut h = Harness::start(options(&ws, vec![job], false), utc("2026-03-28T12:00:00Z"));
     // 02:30 does not exist in Berlin on 29 March (02:00 → 03:00): the run is at 03:00 CEST.
     h.expect(
@@ -233,11 +234,6 @@ fn an_interval_job_runs_in_both_passes_of_the_hour_clocks_fall_back() {
         "timezone = \"Europe/Berlin\"",
         &api,
     );
-    let utc = |text: &str| {
-        DateTime::parse_from_rfc3339(text)
-            .unwrap()
-            .with_timezone(&Utc)
-    };
     let mut h = Harness::start(options(&ws, vec![job], false), utc("2026-10-24T23:45:00Z"));
     // 02:00 and 02:30 summer time, then 02:00 and 02:30 winter time, then 03:00.
     for due in [
