@@ -3,7 +3,8 @@
 //! reducer states, and the checkpoint of an interrupted scheduled run.
 //!
 //! ```text
-//! STATE/jobs/NAME/history.jsonl     one JSON object a run, appended
+//! STATE/jobs/NAME/history.jsonl     one JSON object a run, appended (history.1.jsonl: the
+//!                                   generation before, past 8 MiB)
 //! STATE/jobs/NAME/schedule.json     {"last_due": "…"}: runs up to here are handled
 //! STATE/jobs/NAME/incremental.json  the mark and the carried states
 //! STATE/jobs/NAME/checkpoint/       an interrupted scheduled run, resumed at the next start
@@ -141,6 +142,11 @@ pub struct JobLock {
 
 const RUNNING_FILE: &str = "running.json";
 
+/// The history is rotated past this size (about 25 000 runs); `history.1.jsonl` keeps the
+/// generation before.
+const HISTORY_ROTATE_BYTES: u64 = 8 << 20;
+const HISTORY_ROTATED: &str = "history.1.jsonl";
+
 #[derive(Debug, Serialize, Deserialize)]
 struct Running {
     scheduled_for: Option<DateTime<Utc>>,
@@ -209,7 +215,15 @@ impl JobState {
             .map_err(io("open", &path))?;
         file.write_all(line.as_bytes())
             .and_then(|()| file.sync_data())
-            .map_err(io("append to", &path))
+            .map_err(io("append to", &path))?;
+        // Rotated by size, one generation kept: a job every minute does not grow its history
+        // without end. A rename is atomic, and a process appending at that moment writes into
+        // the renamed file, so no line is lost.
+        let size = file.metadata().map(|meta| meta.len()).unwrap_or(0);
+        if size > HISTORY_ROTATE_BYTES {
+            std::fs::rename(&path, self.dir.join(HISTORY_ROTATED)).map_err(io("rotate", &path))?;
+        }
+        Ok(())
     }
 
     /// The runs recorded, oldest first. Lines that cannot be read (a crash mid-line) are
@@ -219,16 +233,19 @@ impl JobState {
     ///
     /// When the file exists but cannot be read.
     pub fn history(&self) -> Result<Vec<HistoryEntry>, StateError> {
-        let path = self.history_path();
-        let text = match std::fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(error) => return Err(io("read", &path)(error)),
-        };
-        Ok(text
-            .lines()
-            .filter_map(|line| serde_json::from_str(line).ok())
-            .collect())
+        let mut entries = Vec::new();
+        for path in [self.dir.join(HISTORY_ROTATED), self.history_path()] {
+            let text = match std::fs::read_to_string(&path) {
+                Ok(text) => text,
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(error) => return Err(io("read", &path)(error)),
+            };
+            entries.extend(
+                text.lines()
+                    .filter_map(|line| serde_json::from_str::<HistoryEntry>(line).ok()),
+            );
+        }
+        Ok(entries)
     }
 
     /// The last scheduled time handled (run, skipped or missed), if any.
@@ -317,5 +334,37 @@ impl JobState {
         let path = self.dir.join(file);
         let text = serde_json::to_string(value).expect("state serializes");
         write_atomically(&path, &text).map_err(io("write", &path))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::Status;
+
+    #[test]
+    fn the_history_rotates_and_reads_both_generations() {
+        let root = tempfile::tempdir().unwrap();
+        let job = StateDir::open(Some(root.path())).unwrap().job("j");
+        let at = Utc::now();
+        let mut entry = HistoryEntry::not_run("j", at, at, Status::Skipped, String::new());
+        // Long entries, so that few make the rotation size.
+        entry.error = Some("x".repeat(1 << 20));
+        for _ in 0..10 {
+            job.append(&entry).unwrap();
+        }
+        let rotated = std::fs::read_to_string(job.dir().join(HISTORY_ROTATED))
+            .unwrap()
+            .lines()
+            .count();
+        assert_eq!(rotated, 8, "rotated once past 8 MiB");
+        assert_eq!(
+            job.history().unwrap().len(),
+            10,
+            "both generations are read"
+        );
+        // A torn last line (a crash mid-write) is skipped.
+        std::fs::write(job.history_path(), "{\"run_id\": \"torn").unwrap();
+        assert_eq!(job.history().unwrap().len(), rotated);
     }
 }
