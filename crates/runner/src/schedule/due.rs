@@ -30,22 +30,14 @@ impl Scheduler {
             // The run keeps the time it was scheduled for: its output path and history say
             // which run it is.
             let interrupted = state.running();
-            pending.push(Pending {
-                due: interrupted,
-                trigger: Trigger::Resume,
-                announced: false,
-            });
+            pending.push(Pending::new(interrupted, Trigger::Resume));
         }
         let last = state.last_due()?;
         if let Some(latest) = schedule.last_at_or_before(now)
             && last.is_none_or(|last| latest > last)
         {
             if self.on_time(latest, now) {
-                pending.push(Pending {
-                    due: Some(latest),
-                    trigger: Trigger::Schedule,
-                    announced: false,
-                });
+                pending.push(Pending::new(Some(latest), Trigger::Schedule));
             } else if let Some(last) = last {
                 let missed = count_between(schedule, last, now);
                 let why = format!(
@@ -54,11 +46,7 @@ impl Scheduler {
                     last.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
                 );
                 match schedule.missed {
-                    Missed::RunOnce => pending.push(Pending {
-                        due: Some(latest),
-                        trigger: Trigger::CatchUp,
-                        announced: false,
-                    }),
+                    Missed::RunOnce => pending.push(Pending::new(Some(latest), Trigger::CatchUp)),
                     Missed::Skip => {
                         self.not_run(&job, &state, latest, now, Status::Missed, why);
                     }
@@ -138,11 +126,7 @@ impl Scheduler {
                 self.entries.get_mut(&file).expect("present").next_due = next_due;
                 continue;
             }
-            let pending = Pending {
-                due: Some(due),
-                trigger,
-                announced: false,
-            };
+            let pending = Pending::new(Some(due), trigger);
             if running && schedule.overlap == Overlap::Skip {
                 let why = "the previous run was still running (overlap = \"skip\")".to_owned();
                 self.not_run(&job, &state, due, now, Status::Skipped, why);

@@ -117,6 +117,16 @@ struct Pending {
     announced: bool,
 }
 
+impl Pending {
+    fn new(due: Option<DateTime<Utc>>, trigger: Trigger) -> Self {
+        Self {
+            due,
+            trigger,
+            announced: false,
+        }
+    }
+}
+
 /// One scheduled job.
 struct Entry {
     job: Arc<Job>,
