@@ -125,7 +125,7 @@ impl Fetcher {
                 let (_slot, waited) = self.limits.acquire(observer).await;
                 attempts.waited += waited;
                 let sent = Instant::now();
-                let outcome = self.attempt(&request).await;
+                let outcome = self.attempt_detached(&request).await;
                 attempts.requests += 1;
                 attempts.request_time += sent.elapsed();
                 outcome
@@ -164,10 +164,40 @@ impl Fetcher {
         }
     }
 
+    /// [`Fetcher::attempt`] on a task of its own. The chain that asked for the page may not
+    /// be polled for a while (it waits for room in the channel to slow reducers): the request
+    /// goes on meanwhile, and its timeout counts its own time only, not the wait. Dropping
+    /// the returned future (a failed run) aborts the request.
+    async fn attempt_detached(
+        &self,
+        request: &PageRequest<'_>,
+    ) -> (
+        Result<(Bytes, Option<String>), PageFailure>,
+        Option<Duration>,
+    ) {
+        let fetcher = self.clone();
+        let http = HttpRequest {
+            url: request.url.clone(),
+            headers: request.headers.clone(),
+            auth: request.auth.cloned(),
+            secret_params: request.secret_params.to_vec(),
+        };
+        let mut task = AbortOnDrop(tokio::spawn(async move { fetcher.attempt(&http).await }));
+        match (&mut task.0).await {
+            Ok(outcome) => outcome,
+            Err(ended) => (
+                Err(PageFailure::Connect(format!(
+                    "the request's task ended: {ended}"
+                ))),
+                None,
+            ),
+        }
+    }
+
     /// One request: the body, or why not and how long the server asked us to wait.
     async fn attempt(
         &self,
-        request: &PageRequest<'_>,
+        request: &HttpRequest,
     ) -> (
         Result<(Bytes, Option<String>), PageFailure>,
         Option<Duration>,
@@ -182,7 +212,7 @@ impl Fetcher {
             if url.origin() == request.url.origin() {
                 builder = builder.headers(request.headers.clone());
             }
-            if let Some(auth) = request.auth {
+            if let Some(auth) = &request.auth {
                 builder = auth.apply(builder, &url, &request.url);
             }
             let response = match builder.send().await {
@@ -200,7 +230,7 @@ impl Fetcher {
                     if redirects > MAX_REDIRECTS {
                         return (Err(PageFailure::Redirects(MAX_REDIRECTS)), None);
                     }
-                    tracing::debug!(to = %SafeUrl::new(next.clone(), request.secret_params), "following a redirect");
+                    tracing::debug!(to = %SafeUrl::new(next.clone(), &request.secret_params), "following a redirect");
                     url = next;
                 }
                 _ => break response,
@@ -299,6 +329,23 @@ fn error_chain(error: &reqwest::Error) -> String {
 const MAX_REDIRECTS: usize = 10;
 
 /// Everything needed to request one page.
+/// What one HTTP request needs, owned, so that it can run on a task of its own.
+struct HttpRequest {
+    url: Url,
+    headers: HeaderMap,
+    auth: Option<Auth>,
+    secret_params: Vec<String>,
+}
+
+/// A task aborted when its handle is dropped.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 pub(crate) struct PageRequest<'a> {
     pub url: Url,
     pub headers: &'a HeaderMap,

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::support::{Workspace, demo_server, orders, orders_job, run_job};
 
-const PLUGINS: [&str; 7] = [
+const PLUGINS: [&str; 8] = [
     "quantiles",
     "group_stats",
     "top_records",
@@ -16,6 +16,7 @@ const PLUGINS: [&str; 7] = [
     "abi_mismatch",
     "no_symbol",
     "panicky",
+    "slow",
 ];
 
 /// The library of plugin crate `name`, built once per test run. The build uses a target folder
@@ -390,5 +391,43 @@ fn plugin_new_writes_a_crate_that_builds_and_loads_as_it_is() {
         again.stderr().contains("already exists"),
         "{}",
         again.stderr()
+    );
+}
+
+/// A reducer slower than the request timeout holds fetching back (the channel to the reducers
+/// is full), but requests in flight meanwhile go on on their own tasks: none times out, and
+/// none is retried.
+#[test]
+fn a_reducer_slower_than_the_request_timeout_causes_no_timeouts() {
+    let config = DemoConfig {
+        records: 30 * 50,
+        ..DemoConfig::default()
+    };
+    let server = demo_server(config);
+    let work = Workspace::new();
+    let reducer = format!(
+        "[[reduce]]\nname = \"count\"\nplugin = \"{}\"\nconfig = {{ sleep_ms = 100 }}\n",
+        plugin("slow").display()
+    );
+    let text = orders_job(
+        &server,
+        "kind = \"page\"\nsize_param = \"per_page\"\nsize = 50",
+        8,
+        &reducer,
+    )
+    .replace(
+        "timeout = \"10s\"\nretries = 3",
+        "timeout = \"300ms\"\nretries = 0\nworkers = 1",
+    );
+    let job = work.job("slow.toml", &text);
+    let result = run_job(&job, &[]).result();
+    assert_eq!(result["reducers"]["count"], 1500);
+    assert_eq!(result["stats"]["retries"], 0);
+    assert!(
+        result["stats"]["waited_on_reducers_seconds"]
+            .as_f64()
+            .unwrap()
+            > 0.3,
+        "fetching was held back longer than the timeout: {result}"
     );
 }
