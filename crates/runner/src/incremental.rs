@@ -187,6 +187,22 @@ impl MarkState {
         }
     }
 
+    /// The mark's finished value, taken off the end of the reducers' values (it is not one
+    /// of the job's results).
+    ///
+    /// # Errors
+    ///
+    /// When the value is not a mark's (a bug).
+    pub fn take_from(
+        values: &mut Vec<(String, serde_json::Value)>,
+    ) -> Result<Self, crate::reduce::ReduceError> {
+        let (_, value) = values.pop().expect("the mark is the last reducer");
+        serde_json::from_value(value).map_err(|error| crate::reduce::ReduceError::Page {
+            url: "the incremental mark".into(),
+            message: error.to_string(),
+        })
+    }
+
     /// The state a new run starts from: this one, with its count of records seen again
     /// (which is a run's own) back at zero.
     pub fn for_next_run(mut self) -> Vec<u8> {
@@ -443,6 +459,31 @@ pub struct IncrementalStart {
     pub mark_state: Option<Vec<u8>>,
     /// Why this run fetches everything although a mark was kept, for the result's warnings.
     pub note: Option<String>,
+}
+
+impl IncrementalStart {
+    /// The first worker's starting states: the carried ones (with `carry`), fresh ones for
+    /// the rest, and the mark's. `None` when nothing is carried.
+    ///
+    /// # Errors
+    ///
+    /// When a state cannot be created or read back.
+    pub fn restored(
+        &self,
+        reducers: &crate::reduce::Reducers,
+    ) -> Result<Option<Vec<Box<dyn Partial>>>, crate::reduce::ReduceError> {
+        if self.reducer_states.is_none() && self.mark_state.is_none() {
+            return Ok(None);
+        }
+        let mut states = reducers.fresh_states()?;
+        if let Some(carried) = &self.reducer_states {
+            states.splice(..carried.len().min(states.len()), carried.iter().cloned());
+        }
+        if let (Some(mark), Some(last)) = (&self.mark_state, states.last_mut()) {
+            last.clone_from(mark);
+        }
+        reducers.restore(&[states]).map(Some)
+    }
 }
 
 /// What an incremental run ends with, for the next.

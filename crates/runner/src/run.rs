@@ -236,17 +236,7 @@ pub fn run(job: &Job, options: &RunOptions) -> Result<RunReport, RunError> {
     let checkpoints = Checkpoints::open(job, options, &reducers)?;
     let restored = match &checkpoints.resumed {
         Some(checkpoint) => Some(reducers.restore(&checkpoint.states(&checkpoints.path)?)?),
-        None if start.reducer_states.is_some() || start.mark_state.is_some() => {
-            let mut states = reducers.fresh_states()?;
-            if let Some(carried) = &start.reducer_states {
-                states.splice(..carried.len().min(states.len()), carried.iter().cloned());
-            }
-            if let (Some(mark), Some(last)) = (&start.mark_state, states.last_mut()) {
-                last.clone_from(mark);
-            }
-            Some(reducers.restore(&[states])?)
-        }
-        None => None,
+        None => start.restored(&reducers)?,
     };
     let done = checkpoints
         .resumed
@@ -327,16 +317,7 @@ pub fn run(job: &Job, options: &RunOptions) -> Result<RunReport, RunError> {
     };
     let (summaries, mut merged) = summary;
     let incremental = match &job.source.incremental {
-        Some(spec) => {
-            let (_, value) = merged.values.pop().expect("the mark is the last reducer");
-            let mark: MarkState = serde_json::from_value(value).map_err(|error| {
-                RunError::Reduce(crate::reduce::ReduceError::Page {
-                    url: "the incremental mark".into(),
-                    message: error.to_string(),
-                })
-            })?;
-            Some((spec.get_ref(), mark))
-        }
+        Some(spec) => Some((spec.get_ref(), MarkState::take_from(&mut merged.values)?)),
         None => None,
     };
     let parent = parent_summary
