@@ -4,10 +4,10 @@ use std::fmt;
 
 use reqwest::RequestBuilder;
 use reqwest::header::{HeaderName, HeaderValue};
-use url::Url;
 
 /// How requests authenticate. Credentials are sent only to the origin (scheme, host, port) of
-/// the source's URL: a redirect to another origin is followed without them.
+/// the job's URL ([`crate::Source::origin`]): a redirect or a next page on another origin is
+/// never sent them.
 #[derive(Clone)]
 pub enum Auth {
     /// `Authorization: Bearer TOKEN`.
@@ -49,11 +49,9 @@ impl fmt::Debug for Auth {
 }
 
 impl Auth {
-    /// Adds the credentials to a request for `url` when `url` is on `origin`'s origin.
-    pub(crate) fn apply(&self, request: RequestBuilder, url: &Url, origin: &Url) -> RequestBuilder {
-        if url.origin() != origin.origin() {
-            return request;
-        }
+    /// Adds the credentials to a request; the caller has checked that it goes to the job's
+    /// origin.
+    pub(crate) fn apply(&self, request: RequestBuilder) -> RequestBuilder {
         match self {
             Self::Bearer(token) => request.bearer_auth(token),
             Self::Basic { username, password } => request.basic_auth(username, password.as_ref()),

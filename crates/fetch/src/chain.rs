@@ -50,6 +50,7 @@ impl Fetcher {
         let mut url = with_query(&source.url, &source.query, &paging);
         let mut seen = HashSet::new();
         let mut index = 0;
+        let mut crossed = false;
         loop {
             if index >= chained.max_pages {
                 accepted.summary.warnings.push(format!(
@@ -118,12 +119,17 @@ impl Fetcher {
                         .iter()
                         .find(|(_, rel)| rel == "next")
                         .and_then(|(href, _)| url.join(href).ok());
+                    if let Some(next) = &next {
+                        // Before the fan-out below, which requests pages named after `next`.
+                        self.allow(source, &url, next, &mut crossed, accepted)?;
+                    }
                     if index == 0
                         && let Some(next) = &next
                         && let Some(last) = links
                             .iter()
                             .find(|(_, rel)| rel == "last")
                             .and_then(|(href, _)| url.join(href).ok())
+                        && last.origin() == next.origin()
                         && let Some(pages) = numbered_between(next, &last)
                     {
                         let mut pages = pages;
@@ -147,6 +153,7 @@ impl Fetcher {
             };
             accepted.take(page).await?;
             let Some(next) = next else { return Ok(()) };
+            self.allow(source, &url, &next, &mut crossed, accepted)?;
             if !seen.insert(key.clone()) {
                 return Err(FetchError::Loop {
                     url: SafeUrl::new(next, &source.secret_params),
@@ -157,6 +164,24 @@ impl Fetcher {
             url = next;
             index += 1;
         }
+    }
+
+    /// Checks that the chain may go from `page` to `next` (see [`Source::allow_next`]); the
+    /// warning for following another origin is given once a chain.
+    fn allow<T>(
+        &self,
+        source: &Source,
+        page: &Url,
+        next: &Url,
+        crossed: &mut bool,
+        accepted: &mut Accepted<'_, T>,
+    ) -> Result<(), FetchError> {
+        if let Some(warning) = source.allow_next(page, next)?
+            && !std::mem::replace(crossed, true)
+        {
+            accepted.summary.warnings.push(warning);
+        }
+        Ok(())
     }
 
     /// Fetches the pages at `urls` (pages 1, 2, … of the chain) concurrently.

@@ -35,6 +35,19 @@ pub enum FetchError {
         /// Pages fetched before.
         pages: u64,
     },
+    /// A page named a next page (or a chain began) on an origin other than the one that
+    /// sees the job's credentials.
+    #[error("`{next}`{} is on the origin `{other}`, not on the job's `{origin}`", named_by(.page))]
+    OtherOrigin {
+        /// The page that named it as the next (none for a chain's first page), redacted.
+        page: Option<SafeUrl>,
+        /// The page on the other origin, redacted.
+        next: SafeUrl,
+        /// The job's origin, which sees its credentials.
+        origin: String,
+        /// The other origin.
+        other: String,
+    },
     /// The consumer of pages went away (it failed, or the run is being stopped).
     #[error("the consumer of pages stopped")]
     ConsumerGone,
@@ -116,4 +129,10 @@ impl PageFailure {
             Self::TooLarge { .. } | Self::NoRecords { .. } | Self::Redirects(_) => false,
         }
     }
+}
+
+fn named_by(page: &Option<SafeUrl>) -> String {
+    page.as_ref()
+        .map(|page| format!(", the next page named by `{page}`,"))
+        .unwrap_or_default()
 }

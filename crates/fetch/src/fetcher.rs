@@ -10,7 +10,9 @@ use url::Url;
 use crate::limits::{Limits, Rate};
 use crate::page::{PageMeta, PageParser, body_start};
 use crate::retry::retry_after;
-use crate::{Auth, Backoff, FetchError, FetchObserver, Page, PageFailure, SafeUrl, Source};
+use crate::{
+    Auth, Backoff, FetchError, FetchObserver, Page, PageFailure, SafeUrl, Secrets, Source,
+};
 
 /// How hard to push an API, and how patiently.
 #[derive(Debug, Clone)]
@@ -132,10 +134,13 @@ impl Fetcher {
             };
             let failure = match outcome {
                 Ok((body, link)) => {
-                    match request
-                        .parser
-                        .parse(request.chain, request.index, safe_url(), body)
-                    {
+                    match request.parser.parse(
+                        request.chain,
+                        request.index,
+                        safe_url(),
+                        body,
+                        request.secrets,
+                    ) {
                         Ok((page, mut meta)) => {
                             meta.link = link;
                             return Ok((page, meta, attempts));
@@ -178,9 +183,11 @@ impl Fetcher {
         let fetcher = self.clone();
         let http = HttpRequest {
             url: request.url.clone(),
+            origin: request.origin.clone(),
             headers: request.headers.clone(),
             auth: request.auth.cloned(),
             secret_params: request.secret_params.to_vec(),
+            secrets: request.secrets.clone(),
         };
         let mut task = AbortOnDrop(tokio::spawn(async move { fetcher.attempt(&http).await }));
         match (&mut task.0).await {
@@ -203,17 +210,18 @@ impl Fetcher {
         Option<Duration>,
     ) {
         // Redirects are followed here, not by the client, so that credentials never go to
-        // another origin.
+        // another origin. Each request's origin is compared with the job's, never with the
+        // URL a page or a redirect named: that is the API's word, not the user's.
         let mut url = request.url.clone();
         let mut redirects = 0;
         let mut response = loop {
             let mut builder = self.client.get(url.clone());
-            // The job's headers may hold credentials too: they go to its origin only.
-            if url.origin() == request.url.origin() {
+            if url.origin() == request.origin.origin() {
+                // The job's headers may hold credentials too: they go to its origin only.
                 builder = builder.headers(request.headers.clone());
-            }
-            if let Some(auth) = &request.auth {
-                builder = auth.apply(builder, &url, &request.url);
+                if let Some(auth) = &request.auth {
+                    builder = auth.apply(builder);
+                }
             }
             let response = match builder.send().await {
                 Ok(response) => response,
@@ -246,14 +254,16 @@ impl Fetcher {
         self.limits.observe(status, response.headers(), wait);
         if !status.is_success() {
             // Enough of an error body to show, never all of it: it may be large or endless.
+            // Read well past the excerpt's length, so that a secret the body echoes is whole
+            // when it is redacted, before the excerpt is cut.
             let mut start = Vec::new();
-            while start.len() < 1024 {
+            while start.len() < 4096 {
                 match response.chunk().await {
                     Ok(Some(chunk)) => start.extend_from_slice(&chunk),
                     _ => break,
                 }
             }
-            let detail = body_start(&start);
+            let detail = body_start(&start, &request.secrets);
             return (
                 Err(PageFailure::Status {
                     status: status.as_u16(),
@@ -328,13 +338,15 @@ fn error_chain(error: &reqwest::Error) -> String {
 /// Redirects followed for one request before giving up.
 const MAX_REDIRECTS: usize = 10;
 
-/// Everything needed to request one page.
 /// What one HTTP request needs, owned, so that it can run on a task of its own.
 struct HttpRequest {
     url: Url,
+    /// The origin that sees credentials and the job's headers.
+    origin: Url,
     headers: HeaderMap,
     auth: Option<Auth>,
     secret_params: Vec<String>,
+    secrets: Secrets,
 }
 
 /// A task aborted when its handle is dropped.
@@ -348,6 +360,8 @@ impl<T> Drop for AbortOnDrop<T> {
 
 pub(crate) struct PageRequest<'a> {
     pub url: Url,
+    pub origin: &'a Url,
+    pub secrets: &'a Secrets,
     pub headers: &'a HeaderMap,
     pub auth: Option<&'a Auth>,
     pub secret_params: &'a [String],
@@ -367,6 +381,8 @@ impl<'a> PageRequest<'a> {
     ) -> Self {
         Self {
             url,
+            origin: &source.origin,
+            secrets: &source.secrets,
             headers: &source.headers,
             auth: source.auth.as_ref(),
             secret_params: &source.secret_params,

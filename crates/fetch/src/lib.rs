@@ -45,6 +45,7 @@ mod observer;
 mod page;
 mod paginate;
 mod probe;
+mod redact;
 mod retry;
 mod safe_url;
 mod source;
@@ -57,6 +58,7 @@ pub use observer::{FetchObserver, NoObserver};
 pub use page::Page;
 pub use paginate::{FetchSummary, Resume, SkippedPage};
 pub use probe::Probe;
+pub use redact::Secrets;
 pub use retry::Backoff;
 pub use safe_url::SafeUrl;
 pub use source::{

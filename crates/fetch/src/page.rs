@@ -6,7 +6,7 @@ use std::ops::Range;
 use bytes::Bytes;
 use pagefold_json::{Pointer, PointerSet, RawValue};
 
-use crate::{PageFailure, SafeUrl};
+use crate::{PageFailure, SafeUrl, Secrets};
 
 /// One accepted page: its body as received, and where its records array is in it.
 ///
@@ -79,7 +79,7 @@ impl Page {
     /// When the body is not JSON or has no array at `records`.
     pub fn from_json(url: SafeUrl, body: Bytes, records: &Pointer) -> Result<Page, PageFailure> {
         PageParser::new(records, MetaPointers::default())
-            .parse(0, 0, url, body)
+            .parse(0, 0, url, body, &Secrets::default())
             .map(|(page, _)| page)
     }
 }
@@ -98,6 +98,7 @@ impl Page {
                 self.index,
                 self.url.clone(),
                 Bytes::from(records_json),
+                &Secrets::default(),
             )
             .map(|(page, _)| page)
     }
@@ -180,17 +181,18 @@ impl PageParser {
         index: u64,
         url: SafeUrl,
         body: Bytes,
+        secrets: &Secrets,
     ) -> Result<(Page, PageMeta), PageFailure> {
         let text = std::str::from_utf8(&body).map_err(|error| PageFailure::NotUtf8 {
             offset: error.valid_up_to(),
-            start: body_start(&body),
+            start: body_start(&body, secrets),
         })?;
         let mut found = self.pointers.slots();
         self.pointers
             .extract(text, &mut found)
             .map_err(|error| PageFailure::NotJson {
                 reason: error.to_string(),
-                start: body_start(&body),
+                start: body_start(&body, secrets),
             })?;
         let slot = self
             .pointers
@@ -204,7 +206,7 @@ impl PageParser {
         };
         let bounds = element_bounds(array).ok_or_else(|| PageFailure::NoRecords {
             pointer: self.records.to_string(),
-            found: format!("found {} instead", describe(array)),
+            found: format!("found {} instead", describe(array, secrets)),
         })?;
         let start = array.get().as_ptr() as usize - body.as_ptr() as usize;
         let records = start..start + array.get().len();
@@ -278,8 +280,10 @@ fn read_count(raw: &RawValue) -> Option<u64> {
     text.parse().ok()
 }
 
-fn describe(raw: &RawValue) -> String {
-    let text = raw.get();
+fn describe(raw: &RawValue, secrets: &Secrets) -> String {
+    let text = secrets
+        .redact(&raw.get()[..raw.get().len().min(EXCERPT_READ)])
+        .into_owned();
     let kind = match text.as_bytes().first() {
         Some(b'{') => "an object",
         Some(b'"') => "a string",
@@ -293,14 +297,33 @@ fn describe(raw: &RawValue) -> String {
 }
 
 /// The first bytes of a body, for error messages.
-pub(crate) fn body_start(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(&body[..body.len().min(60)]);
-    let mut shown: String = text.chars().filter(|c| !c.is_control()).collect();
-    if body.len() > 60 {
+pub(crate) fn body_start(body: &[u8], secrets: &Secrets) -> String {
+    // Redacted before it is cut: a cut first could leave most of a secret in the excerpt.
+    let read = &body[..body.len().min(EXCERPT_READ)];
+    let text = String::from_utf8_lossy(read);
+    let text = secrets.redact(&text);
+    let mut shown: String = text
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(EXCERPT_CHARS)
+        .collect();
+    if text
+        .chars()
+        .filter(|c| !c.is_control())
+        .nth(EXCERPT_CHARS)
+        .is_some()
+        || body.len() > EXCERPT_READ
+    {
         shown.push('…');
     }
     shown
 }
+
+/// Characters of a body shown in an error.
+const EXCERPT_CHARS: usize = 60;
+/// Bytes of a body read for an excerpt: far more than it shows, so that a secret near its end
+/// is redacted whole.
+const EXCERPT_READ: usize = 4096;
 
 #[cfg(test)]
 mod tests {
@@ -324,7 +347,9 @@ mod tests {
     #[test]
     fn finds_records_and_total() {
         let body = Bytes::from_static(br#"{"meta":{"total":"7"},"data":[{"a":1},{"a":[2]}]}"#);
-        let (page, meta) = parser("/data").parse(0, 0, url(), body).unwrap();
+        let (page, meta) = parser("/data")
+            .parse(0, 0, url(), body, &Secrets::default())
+            .unwrap();
         assert_eq!(page.record_count(), 2);
         assert_eq!(page.records_json(), r#"[{"a":1},{"a":[2]}]"#);
         assert_eq!(meta.total_records, Some(7));
@@ -348,7 +373,9 @@ mod tests {
     #[test]
     fn a_body_that_is_not_utf8_is_named_as_such() {
         let body = Bytes::from_static(b"{\"data\":[\"\xff\"]}");
-        let failure = parser("/data").parse(0, 0, url(), body).unwrap_err();
+        let failure = parser("/data")
+            .parse(0, 0, url(), body, &Secrets::default())
+            .unwrap_err();
         assert_eq!(
             failure.to_string(),
             "the body is not UTF-8 (invalid byte at offset 10)"
@@ -358,7 +385,13 @@ mod tests {
     #[test]
     fn the_page_itself_can_be_the_array() {
         let (page, _) = parser("")
-            .parse(0, 0, url(), Bytes::from_static(b" [1,2,3] "))
+            .parse(
+                0,
+                0,
+                url(),
+                Bytes::from_static(b" [1,2,3] "),
+                &Secrets::default(),
+            )
             .unwrap();
         assert_eq!(page.record_count(), 3);
     }
@@ -366,21 +399,39 @@ mod tests {
     #[test]
     fn says_what_is_there_instead_of_records() {
         let failure = parser("/data")
-            .parse(0, 0, url(), Bytes::from_static(br#"{"data":{"x":1}}"#))
+            .parse(
+                0,
+                0,
+                url(),
+                Bytes::from_static(br#"{"data":{"x":1}}"#),
+                &Secrets::default(),
+            )
             .unwrap_err();
         assert_eq!(
             failure.to_string(),
             "no records array at `/data`: found an object `{\"x\":1}` instead"
         );
         let failure = parser("/data")
-            .parse(0, 0, url(), Bytes::from_static(br#"{"items":[]}"#))
+            .parse(
+                0,
+                0,
+                url(),
+                Bytes::from_static(br#"{"items":[]}"#),
+                &Secrets::default(),
+            )
             .unwrap_err();
         assert_eq!(
             failure.to_string(),
             "no records array at `/data`: nothing is there"
         );
         let failure = parser("/data")
-            .parse(0, 0, url(), Bytes::from_static(b"<html>oops</html>"))
+            .parse(
+                0,
+                0,
+                url(),
+                Bytes::from_static(b"<html>oops</html>"),
+                &Secrets::default(),
+            )
             .unwrap_err();
         assert!(
             failure

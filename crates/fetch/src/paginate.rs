@@ -185,6 +185,11 @@ impl Fetcher {
             on_error: self.options.on_error,
             resume,
         };
+        // A chain whose first URL was made from an API's data (a child's) may name another
+        // origin than the job's: the same rule as for a next page.
+        if let Some(warning) = source.allow_next(&source.url, &source.url)? {
+            accepted.summary.warnings.push(warning);
+        }
         match &source.pagination {
             Pagination::None => {
                 let parser = PageParser::new(&source.records, MetaPointers::default());

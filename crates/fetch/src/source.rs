@@ -4,7 +4,7 @@ use pagefold_json::Pointer;
 use reqwest::header::HeaderMap;
 use url::Url;
 
-use crate::Auth;
+use crate::{Auth, FetchError, SafeUrl, Secrets};
 
 /// One API endpoint to page through.
 #[derive(Debug, Clone)]
@@ -17,8 +17,17 @@ pub struct Source {
     pub headers: HeaderMap,
     /// Query parameters whose values are secrets, hidden wherever a URL is shown.
     pub secret_params: Vec<String>,
-    /// Credentials, sent only to the origin of `url`.
+    /// Credentials, sent only to [`Source::origin`].
     pub auth: Option<Auth>,
+    /// The one origin (scheme, host, port) that sees the credentials and `headers`: the
+    /// job's `url`. A page, a `Link` header or a redirect that names another origin never
+    /// decides where credentials go.
+    pub origin: Url,
+    /// Whether a next page on another origin is followed (without credentials or headers)
+    /// rather than refused.
+    pub follow_other_origins: bool,
+    /// Values never to show, hidden in error excerpts before they are cut.
+    pub secrets: Secrets,
     /// Page-numbered pages requested with the first, before it tells the total (at most the
     /// concurrency). A job of many chains sets 1: their first pages share the limit.
     pub speculation: usize,
@@ -29,14 +38,18 @@ pub struct Source {
 }
 
 impl Source {
-    /// A source with no extra query parameters or headers.
+    /// A source with no extra query parameters, headers or credentials; `url`'s origin is
+    /// the one that would see credentials.
     pub fn new(url: Url, records: Pointer, pagination: Pagination) -> Self {
         Self {
+            origin: url.clone(),
             url,
             query: Vec::new(),
             headers: HeaderMap::new(),
             secret_params: Vec::new(),
             auth: None,
+            follow_other_origins: false,
+            secrets: Secrets::default(),
             speculation: usize::MAX,
             records,
             pagination,
@@ -167,4 +180,37 @@ impl NumberedPagination {
             ..Self::pages(param)
         }
     }
+}
+
+impl Source {
+    /// Whether `url` is on the origin that sees the credentials and the job's headers.
+    pub fn is_trusted(&self, url: &Url) -> bool {
+        url.origin() == self.origin.origin()
+    }
+
+    /// Whether the chain may go on from `page` to `next`: on the job's origin it may; on
+    /// another it is refused (`page == next` for a chain's first page), unless [`Source::follow_other_origins`] is set, and then it is
+    /// followed without credentials and the warning to give is returned.
+    pub(crate) fn allow_next(&self, page: &Url, next: &Url) -> Result<Option<String>, FetchError> {
+        if self.is_trusted(next) {
+            return Ok(None);
+        }
+        let (origin, other) = (origin_of(&self.origin), origin_of(next));
+        if !self.follow_other_origins {
+            return Err(FetchError::OtherOrigin {
+                page: (page != next).then(|| SafeUrl::new(page.clone(), &self.secret_params)),
+                next: SafeUrl::new(next.clone(), &self.secret_params),
+                origin,
+                other,
+            });
+        }
+        Ok(Some(format!(
+            "followed pages on `{other}` without the job's credentials or headers (they go to `{origin}` only)"
+        )))
+    }
+}
+
+/// How an origin is written in messages: `scheme://host:port`.
+fn origin_of(url: &Url) -> String {
+    url.origin().ascii_serialization()
 }

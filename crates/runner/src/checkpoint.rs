@@ -12,17 +12,20 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::identity::{Change, Fingerprint, KeyError};
 use crate::reduce::WorkerSnapshot;
 
-/// The format written; a checkpoint of another format is refused.
-const FORMAT: u32 = 1;
+/// The format written; a checkpoint of another format is refused. Format 2 holds the job's
+/// [`Fingerprint`] (format 1 held a hash of its redacted text).
+const FORMAT: u32 = 2;
 
 /// A checkpoint on disk.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Checkpoint {
     format: u32,
-    /// Of the job file's text: a checkpoint of another job (or of this one edited) is refused.
-    job_hash: String,
+    /// The job's identity: a checkpoint of another job, of this one edited, or of this one
+    /// with another value of a `${env.…}` that shapes the data is refused.
+    identity: Fingerprint,
     /// The reducers' names, in job order.
     reducers: Vec<String>,
     /// `(chain, first, last)`: inclusive ranges of the pages reduced.
@@ -55,23 +58,42 @@ pub enum CheckpointError {
         /// What is wrong.
         reason: String,
     },
-    /// The checkpoint belongs to another job, or to this job before it was edited.
-    #[error("the checkpoint `{}` was written for a different version of the job file", path.display())]
+    /// The checkpoint belongs to another job, to this job before it was edited, or to this
+    /// job run with other values of its environment.
+    #[error("the checkpoint `{}` was saved by a different job: {}", path.display(), change.describe())]
     OtherJob {
         /// The file.
         path: PathBuf,
+        /// What differs.
+        change: Change,
     },
+    /// The key of the job's identity could not be had.
+    #[error(transparent)]
+    Key(#[from] KeyError),
 }
 
 impl CheckpointError {
     /// What to do.
     pub fn hint(&self) -> Option<String> {
         match self {
-            Self::OtherJob { path } | Self::Corrupt { path, .. } => Some(format!(
+            Self::OtherJob {
+                path,
+                change: Change::Env(names),
+            } => Some(format!(
+                "resuming would mix results of two different jobs: set {} back to the value{} of the stopped run, or delete `{}` to start over",
+                names
+                    .iter()
+                    .map(|name| format!("`{name}`"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if names.len() == 1 { "" } else { "s" },
+                path.display()
+            )),
+            Self::OtherJob { path, .. } | Self::Corrupt { path, .. } => Some(format!(
                 "resuming would mix results of two different jobs: restore the job file, or delete `{}` to start over",
                 path.display()
             )),
-            Self::Io { .. } => None,
+            Self::Io { .. } | Self::Key(_) => None,
         }
     }
 }
@@ -91,7 +113,8 @@ pub fn path_for(dir: &Path, job_name: &str) -> PathBuf {
     dir.join(format!("{safe}.checkpoint.json"))
 }
 
-/// FNV-1a of the job file's text: stable across runs, builds and machines.
+/// FNV-1a of a text: stable across runs, builds and machines. For fingerprints of settings
+/// that are not secret (a job's identity is [`crate::identity`]'s).
 pub fn job_hash(text: &str) -> String {
     let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
         (hash ^ u64::from(byte)).wrapping_mul(0x100_0000_01b3)
@@ -107,7 +130,7 @@ impl Checkpoint {
     /// When it cannot be read, is not a checkpoint, or is another job's.
     pub fn load(
         path: &Path,
-        job_hash: &str,
+        identity: &Fingerprint,
         reducers: &[String],
     ) -> Result<Option<Self>, CheckpointError> {
         let text = match std::fs::read_to_string(path) {
@@ -132,9 +155,13 @@ impl Checkpoint {
                 checkpoint.format
             )));
         }
-        if checkpoint.job_hash != job_hash || checkpoint.reducers != reducers {
+        let change = identity
+            .change_from(&checkpoint.identity, true)
+            .or_else(|| (checkpoint.reducers != reducers).then_some(Change::Text));
+        if let Some(change) = change {
             return Err(CheckpointError::OtherJob {
                 path: path.to_owned(),
+                change,
             });
         }
         Ok(Some(checkpoint))
@@ -143,7 +170,7 @@ impl Checkpoint {
     /// A checkpoint of `snapshots` on top of what `before` (the checkpoint this run resumed)
     /// already covered.
     pub fn new(
-        job_hash: &str,
+        identity: &Fingerprint,
         reducers: &[String],
         before: Option<&Checkpoint>,
         snapshots: &[WorkerSnapshot],
@@ -160,7 +187,7 @@ impl Checkpoint {
             .collect();
         Self {
             format: FORMAT,
-            job_hash: job_hash.to_owned(),
+            identity: identity.clone(),
             reducers: reducers.to_vec(),
             pages: done.len() as u64,
             done: ranges(&done),
@@ -270,7 +297,10 @@ mod tests {
         assert_eq!(ranges(&pages), [(0, 0, 2), (0, 5, 5), (1, 0, 1)]);
         let checkpoint = Checkpoint {
             format: FORMAT,
-            job_hash: job_hash("x"),
+            identity: Fingerprint {
+                text: job_hash("x"),
+                env: Default::default(),
+            },
             reducers: vec![],
             done: ranges(&pages),
             pages: 6,

@@ -508,6 +508,10 @@ pub struct Persisted {
     pub states: Vec<String>,
     /// The mark's raw JSON, for people reading the file and `since`.
     pub mark: Option<String>,
+    /// The job's identity when it was saved (states saved before it was kept have none): a
+    /// run with another value of a `${env.…}` that shapes the data is refused.
+    #[serde(default)]
+    pub identity: Option<crate::identity::Fingerprint>,
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ pub mod checkpoint;
 pub mod demo;
 pub mod exit;
 pub mod history;
+pub mod identity;
 pub mod incremental;
 pub mod job;
 pub mod output;

@@ -180,6 +180,10 @@ fn tracked_failure(error: TrackedError) -> Failure {
     match error {
         TrackedError::Run(error) => run_failure(error),
         TrackedError::State(error) => state_failure(error),
+        identity @ TrackedError::Identity { .. } => {
+            let hint = identity.hint();
+            Failure::from_error(exit::INVALID_INPUT, &identity).with_hint(hint)
+        }
         other => {
             let hint = other.hint();
             Failure::from_error(exit::RUN_FAILED, &other).with_hint(hint)

@@ -108,6 +108,11 @@ impl RunError {
     pub fn hint(&self) -> Option<String> {
         match self {
             Self::Reduce(reduce) => reduce.hint(),
+            Self::Fetch(FetchError::OtherOrigin { other, .. }) => Some(format!(
+                "credentials and the job's headers go to the job's origin only; if the API \
+                 really serves its pages from `{other}`, set `follow_other_origins = true` in \
+                 [source.pagination] to follow them without credentials"
+            )),
             Self::Fetch(_) => {
                 Some("nothing was written; fix the cause and run the job again".into())
             }

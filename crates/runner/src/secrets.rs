@@ -1,49 +1,79 @@
-//! Values that must never be shown: tokens and passwords from the job (auth) and every value
-//! that came from the environment. Everything pagefold prints passes through [`redact`].
+//! Values that must never be shown: tokens and passwords from the job (auth), secret query
+//! parameters and credential headers written in it, and every value that came from the
+//! environment. Everything pagefold prints passes through [`redact`], and the fetcher redacts
+//! error bodies with the same values ([`snapshot`]) before it cuts them to an excerpt.
+//!
+//! Credentials are hidden even in the result's values ([`redact_credentials`]), in case an
+//! API echoes one into the records; other values from the environment (a `status` of `paid`)
+//! are hidden in messages only, since hiding them in the data would change the result.
 
 use std::sync::Mutex;
 
-static SECRETS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+use pagefold_fetch::Secrets;
 
-/// Values shorter than this are not treated as secrets: hiding every `1` or `on` in every
-/// message would hide more than it protects.
-const SHORTEST: usize = 4;
-
-/// Remembers `value` as a secret for the rest of the process, with the spelling it takes in
-/// a URL.
-pub fn register(value: &str) {
-    let encoded: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
-    if encoded != value {
-        remember(&encoded);
-    }
-    remember(value);
+#[derive(Default)]
+struct Registry {
+    /// Every secret: credentials and values from the environment.
+    all: Secrets,
+    /// Credentials only.
+    credentials: Secrets,
 }
 
-fn remember(value: &str) {
-    if value.len() >= SHORTEST {
-        let mut secrets = SECRETS
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if !secrets.iter().any(|known| known == value) {
-            secrets.push(value.to_owned());
-            // Longest first, so that a secret containing another is hidden whole.
-            secrets.sort_by_key(|known| std::cmp::Reverse(known.len()));
-        }
-    }
+static SECRETS: Mutex<Option<Registry>> = Mutex::new(None);
+
+fn with_registry<T>(action: impl FnOnce(&mut Registry) -> T) -> T {
+    let mut registry = SECRETS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    action(registry.get_or_insert_with(Registry::default))
+}
+
+/// Remembers `value` as a secret for the rest of the process, in every spelling a server or a
+/// URL may give it (see [`Secrets`]): it never shows in a message.
+pub fn register(value: &str) {
+    with_registry(|registry| registry.all.add(value));
+}
+
+/// Remembers `value` as a credential: it never shows anywhere, not even in a result.
+pub fn register_credential(value: &str) {
+    with_registry(|registry| {
+        registry.all.add(value);
+        registry.credentials.add(value);
+    });
+}
+
+/// The secrets known now, for the fetcher.
+pub fn snapshot() -> Secrets {
+    with_registry(|registry| registry.all.clone())
 }
 
 /// `text` with every registered secret replaced by `****`.
 pub fn redact(text: &str) -> String {
-    let secrets = SECRETS
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let mut text = text.to_owned();
-    for secret in secrets.iter() {
-        if text.contains(secret.as_str()) {
-            text = text.replace(secret.as_str(), "****");
-        }
-    }
-    text
+    with_registry(|registry| registry.all.redact(text).into_owned())
+}
+
+/// `text` with every registered credential replaced by `****`.
+pub fn redact_credentials(text: &str) -> String {
+    with_registry(|registry| registry.credentials.redact(text).into_owned())
+}
+
+/// Whether a header of this name carries a credential (its value is then a secret, and not
+/// part of the job's identity): `Authorization`, cookies, and names that speak of tokens,
+/// keys, secrets, passwords or sessions.
+pub fn is_credential_header(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    [
+        "auth",
+        "token",
+        "key",
+        "secret",
+        "password",
+        "cookie",
+        "session",
+        "signature",
+    ]
+    .iter()
+    .any(|word| name.contains(word))
 }
 
 /// stderr, with secrets hidden: where the log lines go, so that not even `-vv` shows one.
@@ -73,5 +103,22 @@ mod tests {
         register("a+b/c=");
         assert_eq!(redact("Bearer s3cr3t-token, on"), "Bearer ****, on");
         assert_eq!(redact("?key=a%2Bb%2Fc%3D&x=1"), "?key=****&x=1");
+        assert!(snapshot().redact("x s3cr3t-token").contains("****"));
+    }
+
+    #[test]
+    fn credential_headers_are_told_by_name() {
+        for name in [
+            "Authorization",
+            "X-API-Key",
+            "X-Auth-Token",
+            "Cookie",
+            "x-session-id",
+        ] {
+            assert!(is_credential_header(name), "{name}");
+        }
+        for name in ["Accept", "X-Tenant", "User-Agent"] {
+            assert!(!is_credential_header(name), "{name}");
+        }
     }
 }

@@ -34,6 +34,20 @@ pub enum TrackedError {
         /// What is wrong.
         message: String,
     },
+    /// The job's environment shapes its data otherwise than when its incremental state was
+    /// saved: going on would mix two jobs' results.
+    #[error("the incremental state of `{job}` was saved by a different job: {}", change.describe())]
+    Identity {
+        /// The job.
+        job: String,
+        /// What differs.
+        change: crate::identity::Change,
+        /// The state file.
+        path: std::path::PathBuf,
+    },
+    /// The job's identity key could not be had.
+    #[error(transparent)]
+    Key(#[from] crate::identity::KeyError),
     /// The job's `lag` cannot be taken from its mark.
     #[error("[source.incremental] of `{job}`: {message}")]
     Lag {
@@ -68,6 +82,23 @@ impl TrackedError {
                 "move the job's incremental.json (in the state directory) away to start afresh"
                     .into(),
             ),
+            Self::Identity { change, path, .. } => Some(format!(
+                "{}, or move `{}` away to start afresh (the next run fetches everything)",
+                match change {
+                    crate::identity::Change::Env(names) => format!(
+                        "set {} back to the value{} of the last run",
+                        names
+                            .iter()
+                            .map(|name| format!("`{name}`"))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        if names.len() == 1 { "" } else { "s" }
+                    ),
+                    crate::identity::Change::Text => "restore the job file".to_owned(),
+                },
+                path.display()
+            )),
+            Self::Key(_) => None,
             Self::Lag { .. } => Some(
                 "remove `lag`, or choose a `field` that holds RFC 3339 times or numbers".into(),
             ),
@@ -272,6 +303,7 @@ fn keep_incremental(
         reducers: fingerprint(job),
         states: end.states.iter().map(|state| hex(state)).collect(),
         mark: end.mark.clone(),
+        identity: Some(identity_in(job, state)?),
     };
     state.write_json(INCREMENTAL_FILE, &persisted)?;
     // A run the scheduler stopped, taken with the old mark, would mix two `since`s if resumed.
@@ -285,6 +317,12 @@ fn keep_incremental(
         let _ = std::fs::remove_file(&stale);
     }
     Ok(())
+}
+
+/// The job's identity, keyed with the state folder's key.
+fn identity_in(job: &Job, state: &JobState) -> Result<crate::identity::Fingerprint, TrackedError> {
+    let key = crate::identity::IdentityKey::in_folder(state.dir())?;
+    Ok(job.identity.fingerprint(&key))
 }
 
 /// What the mark is of: the field and the parameter. Another field's largest value means
@@ -348,6 +386,17 @@ fn incremental_start(
         job: job.name.clone(),
         message,
     };
+    // Only the environment is compared: an edited file keeps its mark (the `field`, `param`
+    // and reducer checks below decide what of it is used).
+    if let Some(saved) = &persisted.identity
+        && let Some(change) = identity_in(job, state)?.change_from(saved, false)
+    {
+        return Err(TrackedError::Identity {
+            job: job.name.clone(),
+            change,
+            path: state.dir().join(INCREMENTAL_FILE),
+        });
+    }
     let mut states = persisted
         .states
         .iter()

@@ -48,12 +48,16 @@ impl AuthSpec {
             Self::Basic { password, .. } => password.as_ref(),
             Self::Header { value, .. } | Self::Query { value, .. } => Some(value),
         };
-        if let Self::Basic { username, .. } = self {
+        if let Self::Basic { username, password } = self {
             // Some APIs (Stripe) take the key as the user name.
-            secrets::register(username);
+            secrets::register_credential(username);
+            // An API that echoes the request's headers shows the pair as Basic sends it.
+            use base64::Engine as _;
+            let pair = format!("{username}:{}", password.as_deref().unwrap_or(""));
+            secrets::register_credential(&base64::engine::general_purpose::STANDARD.encode(pair));
         }
         if let Some(secret) = secret {
-            secrets::register(secret);
+            secrets::register_credential(secret);
             if secret.is_empty() {
                 problems.push(
                     Problem::new(span.clone(), "the credential in `[source.auth]` is empty").hint(

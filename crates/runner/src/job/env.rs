@@ -13,6 +13,8 @@ pub(crate) struct Expanded {
     pub text: String,
     /// `(original span, expanded span)` of each replacement, in order.
     replacements: Vec<(Range<usize>, Range<usize>)>,
+    /// `(NAME, value)` of each replacement, in the same order.
+    vars: Vec<(String, String)>,
 }
 
 impl Expanded {
@@ -30,6 +32,14 @@ impl Expanded {
         }
         (at as isize + shift).max(0) as usize
     }
+
+    /// Each replacement: its span in the expanded text, the variable's name and its value.
+    pub fn replacements(&self) -> impl Iterator<Item = (Range<usize>, &str, &str)> {
+        self.replacements
+            .iter()
+            .zip(&self.vars)
+            .map(|((_, expanded), (name, value))| (expanded.clone(), name.as_str(), value.as_str()))
+    }
 }
 
 /// Replaces `${env.NAME}` with the variable's value, read through `lookup`.
@@ -40,6 +50,7 @@ pub(crate) fn expand(
     const OPEN: &str = "${env.";
     let mut out = String::with_capacity(text.len());
     let mut replacements = Vec::new();
+    let mut vars = Vec::new();
     let mut rest = 0;
     while let Some(found) = text[rest..].find(OPEN) {
         let start = rest + found;
@@ -74,12 +85,14 @@ pub(crate) fn expand(
         let expanded_start = out.len();
         out.push_str(&escape(&value));
         replacements.push((start..end, expanded_start..out.len()));
+        vars.push((name.to_owned(), value));
         rest = end;
     }
     out.push_str(&text[rest..]);
     Ok(Expanded {
         text: out,
         replacements,
+        vars,
     })
 }
 

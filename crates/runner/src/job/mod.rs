@@ -7,6 +7,7 @@ mod auth;
 mod checkpoint;
 mod env;
 mod fetch;
+mod identity;
 mod incremental;
 mod output;
 mod pagination;
@@ -59,8 +60,9 @@ pub struct Job {
     pub schedule: Option<ScheduleSpec>,
     /// `timezone`: the zone of the schedule and of the output path's `{date}` and `{time}`.
     pub timezone: chrono_tz::Tz,
-    /// A hash of the file's text: a checkpoint of another text is refused.
-    pub text_hash: String,
+    /// What the job is, for checkpoints and incremental states: its text and the values of
+    /// `${env.…}` that shape its data (credentials left out).
+    pub identity: crate::identity::Identity,
 }
 
 /// `on_error`: `"fail"` (default: no result unless it is exact) or `"skip"` (go on, list the
@@ -330,9 +332,10 @@ impl Job {
             child: file.child.map(Spanned::into_inner),
             schedule,
             timezone,
-            // Of the text as run, `${env.…}` values included (a checkpoint of another URL is
-            // another job's) but secrets hidden (a rotated token is the same job).
-            text_hash: crate::checkpoint::job_hash(&crate::secrets::redact(text)),
+            // Of the text as written and the real values of `${env.…}` that shape the data (a
+            // checkpoint of another URL or query is another job's), credentials left out (a
+            // rotated token is the same job).
+            identity: identity::identity_of(original, &expanded),
         })
     }
 }

@@ -42,6 +42,10 @@ pub struct PaginationSpec {
     pub next_from_last_record: Option<Pointer>,
     /// `cursor`: JSON Pointer to a boolean that says whether more pages follow.
     pub has_more: Option<Pointer>,
+    /// Follow a next page on another origin than the job's `url`, without credentials or the
+    /// job's headers, instead of refusing it.
+    #[serde(default)]
+    pub follow_other_origins: bool,
 }
 
 fn default_max_pages() -> u64 {

@@ -99,6 +99,49 @@ impl SourceSpec {
         if let Some(pagination) = &self.pagination {
             pagination.get_ref().check(pagination.span(), problems);
         }
+        self.register_literal_secrets();
+    }
+
+    /// Secrets written into the file rather than taken from `${env.…}` (which are secrets
+    /// anyway): values of secret query parameters, in the URL or `query`, and of credential
+    /// headers. They are hidden wherever pagefold prints, like any other secret.
+    fn register_literal_secrets(&self) {
+        let secret_params = self.secret_param_names();
+        let is_secret = |key: &str| secret_params.iter().any(|p| p.eq_ignore_ascii_case(key));
+        for (key, value) in self.url.0.query_pairs() {
+            if is_secret(&key) {
+                crate::secrets::register_credential(&value);
+            }
+        }
+        for (key, value) in &self.query {
+            if is_secret(key) {
+                crate::secrets::register_credential(&value.to_string());
+            }
+        }
+        for (name, value) in self.headers.get_ref() {
+            if crate::secrets::is_credential_header(name) {
+                crate::secrets::register_credential(value);
+                // `Bearer TOKEN`, `token TOKEN`: the token alone is the secret too.
+                if let Some((_, token)) = value.split_once(' ') {
+                    crate::secrets::register_credential(token.trim());
+                }
+            }
+        }
+    }
+
+    /// The query parameters whose values are secrets: the usual ones, the job's
+    /// `secret_params`, and the one `[source.auth]` uses.
+    fn secret_param_names(&self) -> Vec<String> {
+        let auth_param = self.auth.as_ref().and_then(|auth| match auth.get_ref() {
+            AuthSpec::Query { param, .. } => Some(param.clone()),
+            _ => None,
+        });
+        SECRET_PARAMS
+            .iter()
+            .map(|p| (*p).to_owned())
+            .chain(self.secret_params.iter().cloned())
+            .chain(auth_param)
+            .collect()
     }
 
     /// The headers, validated by [`SourceSpec::check`].
@@ -261,18 +304,12 @@ impl SourceSpec {
             .auth
             .as_ref()
             .and_then(|auth| auth.get_ref().to_fetch());
-        source.secret_params = SECRET_PARAMS
-            .iter()
-            .map(|p| (*p).to_owned())
-            .chain(self.secret_params.iter().cloned())
-            .chain(
-                source
-                    .auth
-                    .as_ref()
-                    .and_then(|auth| auth.secret_param())
-                    .map(str::to_owned),
-            )
-            .collect();
+        source.secret_params = self.secret_param_names();
+        source.follow_other_origins = self
+            .pagination
+            .as_ref()
+            .is_some_and(|pagination| pagination.get_ref().follow_other_origins);
+        source.secrets = crate::secrets::snapshot();
         source
     }
 }
@@ -289,6 +326,9 @@ pub fn fill_source(
     source.url = partitions::fill_url(template.url.as_str(), assignment)
         .parse()
         .unwrap_or(template.url.clone());
+    // Partition values are the job's own: a `{region}` in the host names the job's origin.
+    // A child's values come from the API; its caller puts the template's origin back.
+    source.origin = source.url.clone();
     for (_, value) in &mut source.query {
         *value = partitions::fill(value, assignment);
     }

@@ -69,8 +69,13 @@ fn rows(document: &ResultDocument) -> Vec<Row<'_>> {
 }
 
 impl ResultDocument {
-    /// The document in `format`, ending with a newline.
+    /// The document in `format`, ending with a newline, with every credential hidden (an API
+    /// may echo one into its records).
     pub fn render(&self, format: OutputFormat) -> String {
+        crate::secrets::redact_credentials(&self.render_as_is(format))
+    }
+
+    fn render_as_is(&self, format: OutputFormat) -> String {
         match format {
             OutputFormat::Json => self.to_json(),
             OutputFormat::Ndjson => {

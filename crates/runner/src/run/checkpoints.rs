@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::checkpoint::{self, Checkpoint, CheckpointError};
+use crate::identity::{Fingerprint, IdentityKey};
 use crate::job::Job;
 use crate::reduce::{Reducers, Work, WorkerPool};
 
@@ -14,7 +15,7 @@ use super::{RunError, RunOptions};
 pub(super) struct Checkpoints {
     pub(super) path: PathBuf,
     pub(super) every: Option<Duration>,
-    job_hash: String,
+    identity: Fingerprint,
     reducers: Vec<String>,
     pub(super) resumed: Option<Checkpoint>,
 }
@@ -37,21 +38,27 @@ impl Checkpoints {
             return Ok(Self {
                 path: PathBuf::new(),
                 every: None,
-                job_hash: String::new(),
+                identity: Fingerprint {
+                    text: String::new(),
+                    env: Default::default(),
+                },
                 reducers: Vec::new(),
                 resumed: None,
             });
         };
         let path = checkpoint::path_for(&dir, &job.name);
         let names = reducers.names();
-        let resumed = Checkpoint::load(&path, &job.text_hash, &names)?;
+        let identity = job
+            .identity
+            .fingerprint(&IdentityKey::in_folder(&dir).map_err(CheckpointError::from)?);
+        let resumed = Checkpoint::load(&path, &identity, &names)?;
         if let Some(resumed) = &resumed {
             tracing::info!(pages = resumed.pages, path = %path.display(), "resuming from a checkpoint");
         }
         Ok(Self {
             path,
             every: Some(every),
-            job_hash: job.text_hash.clone(),
+            identity,
             reducers: names,
             resumed,
         })
@@ -80,7 +87,7 @@ impl Checkpoints {
             }
         };
         let checkpoint = Checkpoint::new(
-            &self.job_hash,
+            &self.identity,
             &self.reducers,
             self.resumed.as_ref(),
             &snapshots,

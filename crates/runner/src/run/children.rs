@@ -166,7 +166,10 @@ impl Children<'_> {
                 done: self.done.get(&chain).cloned().unwrap_or_default(),
                 records: 0,
             };
-            pending.push_back((chain, fill_source(template, &values), resume));
+            let mut source = fill_source(template, &values);
+            // The parent's records fill the URL: they do not decide where credentials go.
+            source.origin = template.origin.clone();
+            pending.push_back((chain, source, resume));
         }
         lacking
     }

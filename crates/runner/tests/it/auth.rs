@@ -133,3 +133,142 @@ fn credentials_do_not_follow_a_redirect_to_another_origin() {
     // The redirect itself and the same-origin target carried the token.
     assert_eq!(first.stats().credentialed(), 3);
 }
+
+/// Every file under `dir`, as text.
+fn files_under(dir: &std::path::Path) -> Vec<(std::path::PathBuf, String)> {
+    let mut files = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return files;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(files_under(&path));
+        } else {
+            let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
+            files.push((path, text));
+        }
+    }
+    files
+}
+
+/// The place where any 6-character piece of a secret shows in `text`, if one does.
+fn piece_of_a_secret(text: &str, secrets: &[&str]) -> Option<String> {
+    for secret in secrets {
+        let chars: Vec<char> = secret.chars().collect();
+        for piece in chars.windows(6) {
+            let piece: String = piece.iter().collect();
+            if let Some(at) = text.find(&piece) {
+                let from = at.saturating_sub(40);
+                return Some(format!(
+                    "`{piece}` in …{}…",
+                    &text[from..(at + 46).min(text.len())]
+                ));
+            }
+        }
+    }
+    None
+}
+
+/// An API whose error bodies echo the request back: the credential headers and the query,
+/// near the start of the body, where an excerpt cut before redaction would keep part of them.
+fn echoing_server() -> crate::origins::Recorder {
+    use axum::response::IntoResponse;
+    crate::origins::Recorder::start(|seen, _| {
+        let page = seen
+            .query
+            .split('&')
+            .find_map(|pair| pair.strip_prefix("page="))
+            .unwrap_or("1");
+        if page == "1" {
+            let body = json!({ "data": [{ "id": 1 }, { "id": 2 }], "meta": { "total_pages": 3 } });
+            return axum::Json(body).into_response();
+        }
+        let echoed: Vec<String> = seen
+            .headers
+            .iter()
+            .filter(|(name, _)| {
+                matches!(
+                    name.as_str(),
+                    "authorization" | "x-api-key" | "x-session-token"
+                )
+            })
+            .map(|(_, value)| value.clone())
+            .collect();
+        // 48 characters, so that the first echoed secret straddles a 60-character excerpt.
+        let body = format!(
+            "denied: the credentials you sent are not valid: {} for ?{}",
+            echoed.join(" "),
+            seen.query
+        );
+        let status = if page == "2" { 401 } else { 403 };
+        (axum::http::StatusCode::from_u16(status).unwrap(), body).into_response()
+    })
+}
+
+#[test]
+fn secrets_echoed_by_error_bodies_never_show_even_in_part() {
+    const LITERAL: &str = "Lit3ralSess10nValue";
+    let basic = {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(format!("me:{TOKEN}"))
+    };
+    let secrets = [TOKEN, "sess-Kd83jfQ0aXr2", LITERAL, basic.as_str()];
+    let server = echoing_server();
+    let auth_kinds = [
+        "kind = \"bearer\"\ntoken = \"${env.API_TOKEN}\"",
+        "kind = \"basic\"\nusername = \"me\"\npassword = \"${env.API_TOKEN}\"",
+        "kind = \"header\"\nname = \"X-API-Key\"\nvalue = \"${env.API_TOKEN}\"",
+        "kind = \"query\"\nparam = \"api_key\"\nvalue = \"${env.API_TOKEN}\"",
+    ];
+    for auth in auth_kinds {
+        for on_error in ["skip", "fail"] {
+            let work = Workspace::new();
+            let (state, checkpoints) = (work.path().join("state"), work.path().join("cp"));
+            let text = format!(
+                "on_error = \"{on_error}\"\n[source]\nurl = \"{}?sessionid={LITERAL}\"\nrecords = \"/data\"\n\
+                 secret_params = [\"sessionid\"]\n\
+                 headers = {{ X-Session-Token = \"${{env.SESSION}}\" }}\n\
+                 [source.auth]\n{auth}\n[source.pagination]\nkind = \"page\"\ntotal_pages = \"/meta/total_pages\"\n\
+                 [fetch]\nretries = 0\n[[reduce]]\nuse = \"count\"\n",
+                server.url("/items")
+            );
+            let path = work.job("echo.toml", &text);
+            let run = pagefold_with_env(
+                &[
+                    "run",
+                    path.to_str().unwrap(),
+                    "-vv",
+                    "--state",
+                    state.to_str().unwrap(),
+                    "--checkpoint",
+                    checkpoints.to_str().unwrap(),
+                ],
+                &[("API_TOKEN", TOKEN), ("SESSION", "sess-Kd83jfQ0aXr2")],
+            );
+            let expected = if on_error == "skip" { 3 } else { 1 };
+            assert_eq!(run.code(), expected, "{auth}: {}", run.stderr());
+            assert!(run.stderr().contains("denied: "), "{}", run.stderr());
+            let mut outputs = vec![
+                (std::path::PathBuf::from("stdout"), run.stdout()),
+                (std::path::PathBuf::from("stderr"), run.stderr()),
+            ];
+            outputs.extend(files_under(&state));
+            outputs.extend(files_under(&checkpoints));
+            assert!(
+                outputs
+                    .iter()
+                    .any(|(path, _)| path.ends_with("history.jsonl")),
+                "the history was written"
+            );
+            for (place, text) in outputs {
+                if let Some(leak) = piece_of_a_secret(&text, &secrets) {
+                    panic!(
+                        "{auth}, on_error {on_error}: {} shows {leak}",
+                        place.display()
+                    );
+                }
+            }
+        }
+    }
+}

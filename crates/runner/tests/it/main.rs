@@ -23,6 +23,8 @@ mod jobs;
 mod limits;
 /// `map`: jq programs that reshape and filter records.
 mod map;
+/// Credentials stay on the job's origin: next URLs, Link headers and redirects to another.
+mod origins;
 /// Output paths with placeholders, ndjson and csv, and `pagefold history`.
 mod outputs;
 /// Partitions: value lists and date windows, side by side, reported each.

@@ -161,7 +161,7 @@ fn a_checkpoint_of_a_changed_job_is_refused() {
     let (code, _, stderr) = finish(start(&job, &checkpoints));
     assert_eq!(code, 2, "{stderr}");
     assert!(
-        stderr.contains("was written for a different version of the job file"),
+        stderr.contains("was saved by a different job: the job file was edited"),
         "{stderr}"
     );
     assert!(
