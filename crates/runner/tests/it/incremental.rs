@@ -320,3 +320,56 @@ fn records_older_than_asked_for_are_not_folded_and_the_run_says_so() {
         "{second}"
     );
 }
+
+#[test]
+fn carried_totals_are_never_mixed_across_another_value_of_the_environment() {
+    let ws = Workspace::new();
+    let server = server(600);
+    let text = incremental_job(&server, true).replacen(
+        "records = \"/data\"",
+        "records = \"/data\"\nquery = { status = \"${env.PF_STATUS}\" }\n\
+         headers = { Authorization = \"Bearer ${env.PF_TOKEN}\" }",
+        1,
+    );
+    let job = ws.job("orders.toml", &text);
+    let state = ws.path().join("state");
+    let run = |status: &str, token: &str| {
+        crate::support::pagefold_with_env(
+            &[
+                "run",
+                "-q",
+                job.to_str().unwrap(),
+                "--state",
+                state.to_str().unwrap(),
+            ],
+            &[("PF_STATUS", status), ("PF_TOKEN", token)],
+        )
+    };
+    let first = run("paid", "token-one-1234").result();
+    let paid = first["reducers"]["by_status"]["paid"].clone();
+    assert!(paid.as_u64().unwrap() > 0);
+
+    let refused = run("open", "token-one-1234");
+    assert_eq!(refused.code(), 2, "{}", refused.stderr());
+    assert!(
+        refused.stderr().contains(
+            "the incremental state of `orders` was saved by a different job: `${env.PF_STATUS}` has another value"
+        ),
+        "{}",
+        refused.stderr()
+    );
+    assert!(
+        refused
+            .stderr()
+            .contains("hint: set `PF_STATUS` back to the value of the last run, or move"),
+        "{}",
+        refused.stderr()
+    );
+
+    // A rotated token is the same job: the carried totals go on.
+    let again = run("paid", "token-two-5678").result();
+    assert_eq!(
+        again["reducers"]["by_status"],
+        serde_json::json!({ "paid": paid })
+    );
+}

@@ -235,3 +235,56 @@ fn follow_other_origins_follows_without_credentials_or_headers() {
         assert_eq!(credentialed(request), None, "{request:?}");
     }
 }
+
+/// The first origin's parents: each names a host, which the child URL is built on.
+fn parents_naming_another_host(seen: &Seen, _base: &str) -> Response {
+    let host = seen
+        .query
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("host="))
+        .unwrap_or_default()
+        .replace("%3A", ":");
+    axum::Json(json!({ "data": [{ "host": host }] })).into_response()
+}
+
+#[test]
+fn a_child_url_built_on_a_host_from_the_parents_gets_no_credentials() {
+    let other = Recorder::start(other_origin);
+    let home = Recorder::start(parents_naming_another_host);
+    let work = Workspace::new();
+    for follow in [false, true] {
+        let text = format!(
+            "[source]\nurl = \"{}?host={}\"\nrecords = \"/data\"\n\
+             headers = {{ X-Tenant = \"acme\" }}\n\
+             [source.auth]\nkind = \"bearer\"\ntoken = \"${{env.API_TOKEN}}\"\n\
+             [child]\nurl = \"http://{{host}}/tail\"\nrecords = \"/data\"\nvars = {{ host = \"/host\" }}\n\
+             [child.auth]\nkind = \"bearer\"\ntoken = \"${{env.API_TOKEN}}\"\n\
+             [child.pagination]\nkind = \"none\"\nfollow_other_origins = {follow}\n\
+             [fetch]\nretries = 0\n[[reduce]]\nname = \"ids\"\nuse = \"collect\"\nfield = \"/id\"\n",
+            home.url("/parents"),
+            other.addr
+        );
+        let path = work.job("children.toml", &text);
+        let run = pagefold_with_env(
+            &["run", path.to_str().unwrap(), "-q"],
+            &[("API_TOKEN", TOKEN), ("SESSION", SESSION)],
+        );
+        if follow {
+            assert_eq!(run.result()["reducers"]["ids"], json!([100, 101]));
+        } else {
+            assert_eq!(run.code(), 1, "{}", run.stderr());
+            assert!(
+                run.stderr().contains(&format!(
+                    "is on the origin `http://{}`, not on the job's `http://{{host}}`",
+                    other.addr
+                )),
+                "{}",
+                run.stderr()
+            );
+            assert!(other.seen().is_empty(), "{:?}", other.seen());
+        }
+    }
+    let seen = other.seen();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(credentialed(&seen[0]), None, "{:?}", seen[0]);
+}

@@ -211,3 +211,94 @@ fn plugin_states_survive_a_kill_through_their_own_serialization() {
     );
     assert!(result["stats"]["requests"].as_u64().unwrap() < 120);
 }
+
+/// `pagefold run` with the environment `env`, checkpointing into `checkpoints` every 30 ms.
+fn start_with_env(job: &Path, checkpoints: &Path, env: &[(&str, &str)]) -> Child {
+    crate::support::command()
+        .args(["run", "-q", "--checkpoint-every", "30ms", "--checkpoint"])
+        .arg(checkpoints)
+        .arg(job)
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("pagefold starts")
+}
+
+/// Waits (at most 30 s) until `path` exists and holds a few pages.
+fn wait_for_progress(path: &Path) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let pages = std::fs::read_to_string(path)
+            .ok()
+            .and_then(|text| serde_json::from_str::<Value>(&text).ok())
+            .and_then(|checkpoint| checkpoint["pages"].as_u64());
+        if pages.is_some_and(|pages| pages >= 5) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no checkpoint at {}",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn a_changed_environment_value_in_the_query_is_refused_and_a_rotated_token_resumes() {
+    let work = Workspace::new();
+    let checkpoints = work.path().join("checkpoints");
+    let (server, config, job) = slow_job(&work, true);
+    let text = std::fs::read_to_string(&job).unwrap().replace(
+        "records = \"/data\"",
+        "records = \"/data\"\nquery = { status = \"${env.PF_STATUS}\" }\n\
+         [source.auth]\nkind = \"bearer\"\ntoken = \"${env.PF_TOKEN}\"",
+    );
+    std::fs::write(&job, text).unwrap();
+    let first = [("PF_STATUS", "paid"), ("PF_TOKEN", "token-one-1234")];
+    let mut child = start_with_env(&job, &checkpoints, &first);
+    let checkpoint = checkpoints.join("slow.checkpoint.json");
+    wait_for_progress(&checkpoint);
+    child.kill().unwrap(); // SIGKILL: nothing runs after this
+    let _ = child.wait();
+    let saved = std::fs::read_to_string(&checkpoint).unwrap();
+    assert!(!saved.contains("paid"), "the value is hashed with a key");
+
+    // Another status: resuming would mix paid and open orders.
+    let (code, _, stderr) = finish(start_with_env(
+        &job,
+        &checkpoints,
+        &[("PF_STATUS", "open"), ("PF_TOKEN", "token-one-1234")],
+    ));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("was saved by a different job: `${env.PF_STATUS}` has another value"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("hint: resuming would mix results of two different jobs: set `PF_STATUS` back to the value of the stopped run, or delete"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("open"), "no value is shown: {stderr}");
+
+    // Another token for the same data: the same job, resumed exactly.
+    let (code, result, stderr) = finish(start_with_env(
+        &job,
+        &checkpoints,
+        &[("PF_STATUS", "paid"), ("PF_TOKEN", "token-two-5678")],
+    ));
+    assert_eq!(code, 0, "{stderr}");
+    let paid: Vec<_> = orders(&config)
+        .into_iter()
+        .filter(|order| order.status == "paid")
+        .collect();
+    assert_builtins(&result, &paid);
+    let requests = result["stats"]["requests"].as_u64().unwrap();
+    let pages = paid.len().div_ceil(50) as u64;
+    assert!(
+        requests < pages,
+        "resumed: {requests} requests of {pages} pages"
+    );
+    drop(server);
+}
