@@ -1,5 +1,6 @@
 //! The bad input corpus (`tests/corpus`): each job must fail with its expected message and
-//! exit code, never panic, and write nothing.
+//! exit code, never panic, and write nothing; its whole stderr is pinned as a snapshot
+//! (`snapshots/it__corpus__corpus-NAME.snap`).
 
 use std::path::{Path, PathBuf};
 
@@ -10,7 +11,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
-use crate::support::{Workspace, run_job};
+use crate::support::{DURATION, Masks, Workspace, run_job};
 
 fn corpus() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus")
@@ -129,6 +130,7 @@ fn every_bad_input_fails_cleanly_with_its_message() {
     let work = Workspace::new();
     let corpus = corpus();
     let mut failures = Vec::new();
+    let mut stderrs = Vec::new();
     for case in &cases {
         let fill = |text: &str| {
             text.replace("{api}", &api)
@@ -166,6 +168,7 @@ fn every_bad_input_fails_cleanly_with_its_message() {
                 problems.join("; ")
             ));
         }
+        stderrs.push((case.name.trim_end_matches(".toml"), stderr));
     }
     assert!(
         failures.is_empty(),
@@ -174,4 +177,18 @@ fn every_bad_input_fails_cleanly_with_its_message() {
         cases.len(),
         failures.join("\n\n")
     );
+    // The port of `{closed}` is that of `{api}` once filtered: both are loopback ports.
+    let masks = Masks::new()
+        .path(work.path(), "[work]")
+        .path(&corpus, "[corpus]")
+        // How long a page took to fail: "failed after 2 attempts in 1.2ms".
+        .rule(
+            &format!(r"(failed after \d+ attempts?) in {DURATION}\b"),
+            "$1 in [time]",
+        );
+    insta::with_settings!({ filters => masks.filters() }, {
+        for (stem, stderr) in &stderrs {
+            insta::assert_snapshot!(format!("corpus-{stem}"), stderr);
+        }
+    });
 }

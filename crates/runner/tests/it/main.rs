@@ -37,5 +37,7 @@ mod plugins;
 mod resume;
 /// The scheduler on a hand-moved clock, and `pagefold schedule` on real time.
 mod schedule;
-/// Helpers: servers, job files, running the binary, expected values.
+/// Helpers: servers, job files, running the binary, expected values, snapshot filters.
 mod support;
+/// What users read, pinned as insta snapshots: help, validate, plan, history, the summary line.
+mod wording;

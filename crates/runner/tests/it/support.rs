@@ -243,3 +243,73 @@ pub fn pagefold_with_env(args: &[&str], env: &[(&str, &str)]) -> Run {
         .expect("pagefold runs");
     Run { output }
 }
+
+/// A duration as `{:?}` or `humantime` print it (`850µs`, `3ms`, `1.2s`).
+pub const DURATION: &str = r"\d+(\.\d+)?(ns|µs|ms|s)";
+
+/// The snapshot filters of what changes from run to run and machine to machine: loopback
+/// ports and the folders a test uses, plus the rules a snapshot adds for its own clock-bound
+/// figures. Each rule is as narrow as it can be, so that the wording around stays pinned.
+pub struct Masks {
+    rules: Vec<(String, String)>,
+}
+
+impl Masks {
+    /// Ports of loopback servers, and the target folder.
+    pub fn new() -> Self {
+        let target = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .parent()
+            .expect("the target folder holds `tmp`");
+        Self {
+            rules: vec![(r"127\.0\.0\.1:\d+".into(), "127.0.0.1:[port]".into())],
+        }
+        .path(target, "[target]")
+    }
+
+    /// `path`, wherever it appears, shown as `name`.
+    pub fn path(self, path: &Path, name: &str) -> Self {
+        self.rule(&literal(&path.display().to_string()), name)
+    }
+
+    /// Replaces what `regex` matches with `replacement` (`$1` names a group).
+    pub fn rule(mut self, regex: &str, replacement: &str) -> Self {
+        self.rules.push((regex.into(), replacement.into()));
+        self
+    }
+
+    /// The rules, as `insta::with_settings!({ filters => … })` takes them.
+    pub fn filters(&self) -> Vec<(&str, &str)> {
+        self.rules
+            .iter()
+            .map(|(regex, replacement)| (regex.as_str(), replacement.as_str()))
+            .collect()
+    }
+}
+
+/// A regular expression that matches `text` as it is.
+fn literal(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if "\\.+*?()|[]{}^$#&-~".contains(c) {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}
+
+impl Run {
+    /// What a user reads: the exit code, then stdout and stderr (each when not empty).
+    pub fn shown(&self) -> String {
+        let mut shown = format!("exit: {}\n", self.code());
+        for (name, text) in [("stdout", self.stdout()), ("stderr", self.stderr())] {
+            if !text.is_empty() {
+                shown.push_str(&format!("--- {name}\n{text}"));
+                if !text.ends_with('\n') {
+                    shown.push_str("\n[no newline at the end]\n");
+                }
+            }
+        }
+        shown
+    }
+}
