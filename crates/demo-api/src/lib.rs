@@ -16,13 +16,18 @@
 #![deny(missing_docs)]
 
 mod auth;
+mod config;
 mod dataset;
 mod faults;
 mod server;
+mod shared;
+mod stats;
 mod styles;
 mod view;
 
 pub use auth::DemoAuth;
+pub use config::{DemoConfig, WindowLimit};
 pub use dataset::{DAYS, Dataset, Order, STATUSES};
 pub use faults::Faults;
-pub use server::{DemoConfig, DemoServer, Stats, WindowLimit, router, serve};
+pub use server::{DemoServer, router, serve};
+pub use stats::Stats;

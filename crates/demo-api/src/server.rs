@@ -3,9 +3,9 @@
 use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -17,148 +17,11 @@ use serde::Serialize;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-use crate::auth::DemoAuth;
 use crate::faults::{Fault, broken_body, refusal};
+use crate::shared::Shared;
 use crate::styles::{self, Style};
 use crate::view::{View, query_number};
-use crate::{Dataset, Faults, Order};
-
-/// How the demo API behaves.
-#[derive(Debug, Clone)]
-pub struct DemoConfig {
-    /// How many orders there are.
-    pub records: u64,
-    /// Varies the orders.
-    pub seed: u64,
-    /// The largest page served, whatever the client asks for.
-    pub max_page_size: u64,
-    /// The page size when the client names none.
-    pub default_page_size: u64,
-    /// Added before every response.
-    pub latency: Duration,
-    /// Whether pages report `total` and `total_pages` in `meta`.
-    pub totals: bool,
-    /// Whether a page past the end repeats the last page (as json-server does) instead of
-    /// being empty.
-    pub repeat_last_page: bool,
-    /// Failures to inject.
-    pub faults: Faults,
-    /// A per-window request limit, announced in `X-RateLimit-*` headers and enforced with 429.
-    pub window_limit: Option<WindowLimit>,
-    /// Render every page of `default_page_size` once at start and serve it from memory, so
-    /// that a benchmark measures the client, not the fake API's JSON encoding.
-    pub prerender: bool,
-    /// Whether `/cursor/orders` hands out, from the third page on, the cursor of the first
-    /// again (a broken API that would make a naive client loop forever).
-    pub cursor_loop: bool,
-    /// Credentials every request must carry (401 without them).
-    pub auth: Option<DemoAuth>,
-}
-
-impl Default for DemoConfig {
-    fn default() -> Self {
-        Self {
-            records: 10_000,
-            seed: 1,
-            max_page_size: 100,
-            default_page_size: 20,
-            latency: Duration::ZERO,
-            totals: true,
-            repeat_last_page: false,
-            faults: Faults::default(),
-            prerender: false,
-            window_limit: None,
-            cursor_loop: false,
-            auth: None,
-        }
-    }
-}
-
-/// At most `requests` requests per `window`, GitHub style: every response says how many are
-/// left (`X-RateLimit-Remaining`) and in how many seconds the window resets
-/// (`X-RateLimit-Reset`); a request over the limit gets 429 with `Retry-After`.
-#[derive(Debug, Clone, Copy)]
-pub struct WindowLimit {
-    /// Requests a window.
-    pub requests: u64,
-    /// The window.
-    pub window: Duration,
-}
-
-/// What the server has seen, for tests and benchmarks.
-#[derive(Debug)]
-pub struct Stats {
-    started: Instant,
-    arrivals: Mutex<Vec<Instant>>,
-    requests: AtomicU64,
-    throttled: AtomicU64,
-    credentialed: AtomicU64,
-    in_flight: AtomicU64,
-    peak_in_flight: AtomicU64,
-    body_bytes: AtomicU64,
-}
-
-impl Default for Stats {
-    fn default() -> Self {
-        Self {
-            started: Instant::now(),
-            arrivals: Mutex::default(),
-            requests: AtomicU64::default(),
-            throttled: AtomicU64::default(),
-            credentialed: AtomicU64::default(),
-            in_flight: AtomicU64::default(),
-            peak_in_flight: AtomicU64::default(),
-            body_bytes: AtomicU64::default(),
-        }
-    }
-}
-
-impl Stats {
-    /// When each request arrived, since the server started, in arrival order.
-    pub fn arrivals(&self) -> Vec<Duration> {
-        let arrivals = self.arrivals.lock().expect("no panics while locked");
-        arrivals
-            .iter()
-            .map(|at| at.duration_since(self.started))
-            .collect()
-    }
-
-    /// Requests received.
-    pub fn requests(&self) -> u64 {
-        self.requests.load(Ordering::Relaxed)
-    }
-
-    /// Requests that carried credentials: an `Authorization` or `X-API-Key` header.
-    pub fn credentialed(&self) -> u64 {
-        self.credentialed.load(Ordering::Relaxed)
-    }
-
-    /// Requests refused with 429 for going over the window limit.
-    pub fn throttled(&self) -> u64 {
-        self.throttled.load(Ordering::Relaxed)
-    }
-
-    /// The most requests that were being handled at once.
-    pub fn peak_in_flight(&self) -> u64 {
-        self.peak_in_flight.load(Ordering::Relaxed)
-    }
-
-    /// Bytes of response bodies sent.
-    pub fn body_bytes(&self) -> u64 {
-        self.body_bytes.load(Ordering::Relaxed)
-    }
-}
-
-pub(crate) struct Shared {
-    pub(crate) config: DemoConfig,
-    pub(crate) dataset: Dataset,
-    stats: Arc<Stats>,
-    attempts: Mutex<HashMap<String, u32>>,
-    /// Pre-rendered pages 1, 2, … of `default_page_size` (empty unless `prerender`).
-    rendered: Vec<Bytes>,
-    /// The current window of `window_limit`: when it started, requests in it.
-    window: Mutex<(Instant, u64)>,
-}
+use crate::{Dataset, DemoConfig, Order, Stats};
 
 /// The demo API's routes:
 ///
@@ -498,59 +361,6 @@ fn render(shared: &Shared, view: &View, start: u64, size: u64, meta: Meta, bare:
         })
     }
     .expect("orders serialize")
-}
-
-impl Shared {
-    /// Counts a request against the window limit: the headers to send, or the 429.
-    fn window_headers(&self) -> Result<axum::http::HeaderMap, Box<Response>> {
-        let mut headers = axum::http::HeaderMap::new();
-        let Some(limit) = self.config.window_limit else {
-            return Ok(headers);
-        };
-        let mut window = self.window.lock().expect("no panics while locked");
-        let now = Instant::now();
-        if now.duration_since(window.0) >= limit.window {
-            *window = (now, 0);
-        }
-        window.1 += 1;
-        let reset = (window.0 + limit.window)
-            .saturating_duration_since(now)
-            .as_secs_f64()
-            .ceil() as u64;
-        let remaining = limit.requests.saturating_sub(window.1);
-        let number = |n: u64| axum::http::HeaderValue::from(n);
-        headers.insert("x-ratelimit-limit", number(limit.requests));
-        headers.insert("x-ratelimit-remaining", number(remaining));
-        headers.insert("x-ratelimit-reset", number(reset));
-        if window.1 > limit.requests {
-            headers.insert(header::RETRY_AFTER, number(reset));
-            let refused = (
-                StatusCode::TOO_MANY_REQUESTS,
-                headers,
-                "rate limit exceeded",
-            );
-            return Err(Box::new(refused.into_response()));
-        }
-        Ok(headers)
-    }
-
-    /// The fault for this request, counting it as one more attempt at its page.
-    fn next_fault(&self, query: &HashMap<String, String>) -> Option<Fault> {
-        if !self.config.faults.is_active() {
-            return None;
-        }
-        let mut key: Vec<_> = query.iter().collect();
-        key.sort();
-        let key = format!("{key:?}");
-        let attempt = {
-            let mut attempts = self.attempts.lock().expect("no panics while locked");
-            let seen = attempts.entry(key.clone()).or_default();
-            *seen += 1;
-            *seen
-        };
-        let page = query.get("page").and_then(|page| page.parse().ok());
-        self.config.faults.decide(&key, page, attempt)
-    }
 }
 
 fn bad_request(message: &str) -> Response {

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use axum::http::HeaderMap;
 use serde_json::json;
 
-use crate::server::Shared;
+use crate::shared::Shared;
 use crate::view::{View, query_number};
 
 /// How a route pages its orders.

@@ -5,8 +5,8 @@ use std::path::Path;
 
 use divan::Bencher;
 use divan::counter::{BytesCount, ItemsCount};
+use pagefold::engine::reduce::{Reducers, fold_page};
 use pagefold::job::Job;
-use pagefold::reduce::{Reducers, fold_page};
 use pagefold_fetch::{Page, SafeUrl};
 
 const RECORDS: u64 = 100;

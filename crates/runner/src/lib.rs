@@ -8,24 +8,16 @@
 //! use std::path::Path;
 //!
 //! let job = pagefold::job::Job::load(Path::new("jobs/demo.toml")).unwrap();
-//! let report = pagefold::run::run(&job, &pagefold::run::RunOptions::default()).unwrap();
+//! let report = pagefold::engine::run::run(&job, &pagefold::engine::run::RunOptions::default()).unwrap();
 //! println!("{}", report.document.to_json());
 //! ```
 
-pub mod checkpoint;
-pub mod demo;
+pub mod engine;
 pub mod exit;
-pub mod history;
 pub mod identity;
-pub mod incremental;
 pub mod job;
 pub mod output;
-pub mod plan;
-pub mod plugin_new;
-pub mod progress;
-pub mod reduce;
-pub mod run;
 pub mod schedule;
 pub mod secrets;
 pub mod state;
-pub mod tracked;
+pub mod terminal;

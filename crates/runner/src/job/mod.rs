@@ -12,6 +12,7 @@ mod incremental;
 mod output;
 mod pagination;
 pub mod partitions;
+mod query;
 mod reduce;
 mod schedule;
 mod source;

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::Problem;
-use super::source::QueryValue;
+use super::query::QueryValue;
 
 /// One partition variable.
 #[derive(Debug, Clone, Deserialize)]

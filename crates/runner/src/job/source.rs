@@ -1,7 +1,6 @@
 //! `[source]`: the endpoint, its extra parameters and headers, and where the records are.
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use pagefold_json::Pointer;
 use serde::{Deserialize, Deserializer};
@@ -9,6 +8,7 @@ use toml::Spanned;
 use url::Url;
 
 use super::partitions::{self, Assignment, PartitionSpec};
+pub use super::query::QueryValue;
 use super::{AuthSpec, PaginationSpec, Problem};
 
 /// `[source]`.
@@ -73,7 +73,7 @@ impl SourceSpec {
     pub(crate) fn check(&self, problems: &mut Vec<Problem>) {
         self.check_partitions(problems);
         if let Some(map) = &self.map
-            && let Err(message) = crate::reduce::map::MapProgram::compile(map.get_ref())
+            && let Err(message) = crate::engine::reduce::map::MapProgram::compile(map.get_ref())
         {
             problems.push(
                 Problem::new(map.span(), message)
@@ -178,31 +178,6 @@ impl<'de> Deserialize<'de> for HttpUrl {
             return Err(serde::de::Error::custom(format!("`{text}` has no host")));
         }
         Ok(Self(url))
-    }
-}
-
-/// A query parameter's value: TOML strings, integers, floats and booleans are all accepted.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(untagged, expecting = "a string, number or boolean")]
-pub enum QueryValue {
-    /// `"open"`.
-    Text(String),
-    /// `50`.
-    Integer(i64),
-    /// `0.5`.
-    Float(f64),
-    /// `true`.
-    Bool(bool),
-}
-
-impl fmt::Display for QueryValue {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Text(text) => f.write_str(text),
-            Self::Integer(n) => write!(f, "{n}"),
-            Self::Float(x) => write!(f, "{x}"),
-            Self::Bool(b) => write!(f, "{b}"),
-        }
     }
 }
 

@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 
 use super::{Event, Pending, ScheduleError, Scheduler};
-use crate::history::{HistoryEntry, Status, Trigger};
 use crate::job::{Job, Missed, Overlap};
 use crate::state::JobState;
+use crate::state::history::{HistoryEntry, Status, Trigger};
 
 impl Scheduler {
     /// At start: a run a stop interrupted resumes; a run due now (or missed while the
@@ -26,7 +26,7 @@ impl Scheduler {
             .as_ref()
             .map_or_else(|| state.checkpoint_dir(), |spec| spec.dir.clone());
         let mut pending = Vec::new();
-        if crate::checkpoint::path_for(&checkpoint_dir, &job.name).exists() {
+        if crate::engine::checkpoint::path_for(&checkpoint_dir, &job.name).exists() {
             // The run keeps the time it was scheduled for: its output path and history say
             // which run it is.
             let interrupted = state.running();

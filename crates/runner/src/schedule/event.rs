@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 
-use crate::history::{HistoryEntry, Status, Trigger};
+use crate::state::history::{HistoryEntry, Status, Trigger};
 
 /// Something the scheduler did or found.
 #[derive(Debug, Clone)]

@@ -30,11 +30,11 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use event::Event;
 pub use jobs::describe as describe_job_error;
 
-use crate::history::Trigger;
+use crate::engine::run::{StopSender, stop_channel};
+use crate::engine::tracked::Tracked;
 use crate::job::Job;
-use crate::run::{StopSender, stop_channel};
+use crate::state::history::Trigger;
 use crate::state::{JobState, StateDir, StateError};
-use crate::tracked::Tracked;
 
 /// How to schedule.
 #[derive(Debug, Clone)]

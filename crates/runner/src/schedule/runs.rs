@@ -4,10 +4,10 @@
 use std::path::PathBuf;
 
 use super::{Done, Event, Scheduler};
-use crate::history::Trigger;
+use crate::engine::run::RunOptions;
+use crate::engine::tracked::{TrackedError, record_failure, run_tracked_guarded};
 use crate::output::RunStamp;
-use crate::run::RunOptions;
-use crate::tracked::{TrackedError, record_failure, run_tracked_guarded};
+use crate::state::history::Trigger;
 
 impl Scheduler {
     /// Starts waiting runs, oldest due first, while there are free slots.

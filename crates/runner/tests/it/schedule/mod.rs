@@ -8,9 +8,9 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeZone, Utc};
-use pagefold::history::{HistoryEntry, Status, Trigger};
 use pagefold::schedule::{Event, ManualClock, Scheduler, SchedulerOptions};
 use pagefold::state::StateDir;
+use pagefold::state::history::{HistoryEntry, Status, Trigger};
 use serde_json::Value;
 
 use crate::gate::GateServer;

@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use pagefold_fetch::{FetchObserver, FetchSummary, SafeUrl};
+use pagefold_fetch::{FetchObserver, SafeUrl};
 
 /// Shows pages, records, requests per second and the ETA while a job runs.
 pub struct Progress {
@@ -75,36 +75,4 @@ impl FetchObserver for Progress {
         let message = format!("retrying `{url}` in {wait:.1?}: {reason}");
         self.bar.set_message(crate::secrets::redact(&message));
     }
-}
-
-/// The closing line: what was fetched, how long it took, and what one page after another
-/// would have taken (the sum of the requests' own durations).
-pub fn summary_line(summary: &FetchSummary, wall: Duration, concurrency: usize) -> String {
-    let megabytes = summary.bytes as f64 / 1e6;
-    let sequential = summary.request_time;
-    let speedup = sequential.as_secs_f64() / wall.as_secs_f64().max(1e-9);
-    let mut line = format!(
-        "{} pages, {} records ({megabytes:.1} MB, {} requests) in {:.2}s with up to {concurrency} in flight; \
-         one page after another would take ~{:.2}s ({speedup:.1}× faster)",
-        summary.pages,
-        summary.records,
-        summary.requests,
-        wall.as_secs_f64(),
-        sequential.as_secs_f64(),
-    );
-    if summary.retries > 0 || summary.waited.as_secs_f64() >= 0.05 {
-        line.push_str(&format!(
-            "; {} retr{}, {:.2}s waiting on the API (backoff, Retry-After, rate limits)",
-            summary.retries,
-            if summary.retries == 1 { "y" } else { "ies" },
-            summary.waited.as_secs_f64()
-        ));
-    }
-    if summary.consumer_wait.as_secs_f64() >= 0.05 {
-        line.push_str(&format!(
-            "; reducers held fetching back for {:.2}s",
-            summary.consumer_wait.as_secs_f64()
-        ));
-    }
-    line
 }

@@ -1,15 +1,17 @@
 //! `pagefold demo` and `pagefold demo-api`.
 
+use std::io::IsTerminal;
 use std::path::Path;
-use std::sync::Arc;
 
-use pagefold_demo_api::{DemoConfig, DemoServer, Stats};
+use pagefold_demo_api::{DemoConfig, DemoServer};
 
-use crate::job::Job;
-use crate::run::{RunError, RunOptions, RunReport, run};
+use pagefold::engine::run::{RunError, RunOptions, RunReport};
+use pagefold::exit;
+use pagefold::job::Job;
+use pagefold::terminal::failure::Failure;
 
 /// The demo job, built into the binary so `pagefold demo` works from any folder.
-const DEMO_JOB: &str = include_str!("../../../jobs/demo.toml");
+const DEMO_JOB: &str = include_str!("../../../../jobs/demo.toml");
 
 /// Why the demo could not run.
 #[derive(Debug, thiserror::Error)]
@@ -19,7 +21,7 @@ pub enum DemoError {
     Serve(#[source] std::io::Error),
     /// The built-in job is broken (a bug in this build).
     #[error("the built-in demo job is invalid")]
-    Job(#[source] crate::job::JobError),
+    Job(#[source] pagefold::job::JobError),
     /// The run failed.
     #[error(transparent)]
     Run(#[from] RunError),
@@ -60,33 +62,15 @@ pub fn demo(args: &DemoOptions, progress: bool) -> Result<RunReport, DemoError> 
         progress,
         ..RunOptions::default()
     };
-    Ok(run(&job, &options)?)
+    Ok(pagefold::engine::run::run(&job, &options)?)
 }
 
-/// Serves the demo API in the foreground until Ctrl-C.
-///
-/// # Errors
-///
-/// When the address cannot be bound.
-pub fn demo_api(config: DemoConfig, host: std::net::IpAddr, port: u16) -> std::io::Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind((host, port)).await?;
-        let addr = listener.local_addr()?;
-        eprintln!(
-            "demo API on http://{addr}/orders ({} orders, pages capped at {}, latency {:?}{}); Ctrl-C stops it",
-            config.records,
-            config.max_page_size,
-            config.latency,
-            if config.totals { "" } else { ", no totals" },
-        );
-        // Print the address on stdout too, so a script that started us on port 0 can read it.
-        println!("http://{addr}");
-        pagefold_demo_api::serve(listener, config, Arc::new(Stats::default()), async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-    })
+/// `pagefold demo`.
+pub(crate) fn run(args: &super::cli::DemoArgs) -> Result<u8, Failure> {
+    let interactive = std::io::stderr().is_terminal();
+    let report = demo(&args.options(), interactive).map_err(|error| match error {
+        DemoError::Run(error) => super::run_failure(error),
+        other => Failure::from_error(exit::RUN_FAILED, &other),
+    })?;
+    super::run::finish(&report, &32, false)
 }

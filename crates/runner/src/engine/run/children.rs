@@ -2,9 +2,9 @@
 
 use pagefold_fetch::{FetchError, FetchSummary, Fetcher, Page, Resume};
 
+use crate::engine::reduce::{Reducers, Work};
 use crate::job::{Assignment, Job, SourceSpec, fill_source};
-use crate::progress::Progress;
-use crate::reduce::{Reducers, Work};
+use crate::terminal::progress::Progress;
 
 /// Parent → child: the parent source's records are not reduced; each names a child chain
 /// (its `vars` filled into `[child]`), whose records are.

@@ -4,8 +4,8 @@ use pagefold::exit;
 use pagefold::job::JobError;
 use pagefold::state::StateDir;
 
-use crate::report::Failure;
-use crate::{load, state_failure};
+use super::{load, state_failure};
+use pagefold::terminal::failure::Failure;
 
 /// A job file's name and time zone, read without the rest of the job: `history` needs
 /// neither its `${env.…}` secrets nor a valid source.
@@ -42,7 +42,7 @@ fn job_identity(path: &std::path::Path) -> Result<(String, chrono_tz::Tz), Failu
 }
 
 /// `pagefold history JOB`.
-pub(crate) fn history(
+pub(crate) fn run(
     job: &str,
     state: Option<&std::path::Path>,
     limit: usize,
@@ -58,19 +58,22 @@ pub(crate) fn history(
     let job_state = state.job(&name);
     let entries = job_state.history().map_err(state_failure)?;
     if entries.is_empty() {
-        eprintln!(
+        pagefold::terminal::say(&format!(
             "no runs of `{name}` recorded in `{}`",
             job_state.history_path().display()
-        );
+        ));
         return Ok(exit::SUCCESS);
     }
     let shown = &entries[entries.len().saturating_sub(limit)..];
     if json {
         for entry in shown {
-            println!("{}", serde_json::to_string(entry).expect("serializes"));
+            pagefold::terminal::print(&format!(
+                "{}\n",
+                serde_json::to_string(entry).expect("serializes")
+            ));
         }
     } else {
-        print!("{}", pagefold::history::table(shown, timezone));
+        pagefold::terminal::print(&pagefold::state::history::table(shown, timezone));
     }
     Ok(exit::SUCCESS)
 }

@@ -214,7 +214,7 @@ impl WorkerPool {
             return Err(error);
         }
         let partials = merged.unwrap_or_default();
-        let states = if self.reducers.has_mark() {
+        let states = if self.reducers.is_filtered() {
             let mut states = Vec::new();
             for (partial, (name, reducer)) in partials.iter().zip(&self.reducers.entries) {
                 states.push(partial.save().map_err(|failure| {
@@ -271,11 +271,14 @@ impl Worker {
         while let Ok(work) = self.work.0.recv_blocking() {
             match work {
                 Work::Page(page) => {
-                    let unseen = match &self.reducers.mark {
-                        Some(mark) => {
-                            mark.apply(&mut partials[mark.index], &page)
+                    let unseen = match &self.reducers.filtering {
+                        Some(filtering) => {
+                            let index = filtering.index;
+                            filtering
+                                .filter
+                                .apply(&mut partials[index], &page)
                                 .map_err(|failure| {
-                                    let (name, reducer) = &self.reducers.entries[mark.index];
+                                    let (name, reducer) = &self.reducers.entries[index];
                                     let during = Some(format!("on `{}`", page.url()));
                                     ReduceError::failed(name, reducer.as_ref(), failure, during)
                                 })?

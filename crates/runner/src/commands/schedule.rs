@@ -5,13 +5,13 @@ use pagefold::exit;
 use pagefold::schedule::{ScheduleError, Scheduler, SchedulerOptions, SystemClock};
 use pagefold::state::StateDir;
 
-use crate::cli::ScheduleArgs;
-use crate::report::Failure;
-use crate::state_failure;
+use super::cli::ScheduleArgs;
+use super::state_failure;
+use pagefold::terminal::failure::Failure;
 
 /// `pagefold schedule`: runs until SIGTERM or Ctrl-C (exit 0), or with `--once` until what is
 /// due has run (exit 1 if a run failed).
-pub(crate) fn schedule(args: ScheduleArgs) -> Result<u8, Failure> {
+pub(crate) fn run(args: ScheduleArgs) -> Result<u8, Failure> {
     let state = StateDir::open(args.state.as_deref()).map_err(state_failure)?;
     let options = SchedulerOptions {
         paths: args.paths,
@@ -38,13 +38,13 @@ pub(crate) fn schedule(args: ScheduleArgs) -> Result<u8, Failure> {
             let mut failed = false;
             while let Some(event) = events.recv().await {
                 if let pagefold::schedule::Event::Finished { entry, .. } = &event {
-                    failed |= entry.status == pagefold::history::Status::Failed;
+                    failed |= entry.status == pagefold::state::history::Status::Failed;
                 }
                 let line = format!(
                     "{} {event}",
                     chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ")
                 );
-                eprintln!("{}", pagefold::secrets::redact(&line));
+                pagefold::terminal::say(&line);
             }
             failed
         });

@@ -1,24 +1,17 @@
-//! Incremental runs: the mark (the largest value of a field seen, with the records near it)
-//! as a reducer of its own, so that it folds on every worker, merges, and is saved in
-//! checkpoints like any other; the filter that keeps a record seen by the last run from being
-//! folded twice; and what is kept between runs in the state directory.
-//!
-//! The mark keeps a hash of every record within `lag` of the largest value. The next run asks
-//! for records from `mark - lag`; those it gets back unchanged are the ones hashed, and are not
-//! folded again, while a record written late in that window is new and is folded.
+//! The mark: the largest value of the incremental field seen, and a hash of every record
+//! within `lag` of it, kept by a reducer of its own so that it folds on every worker, merges,
+//! and is saved in checkpoints like any other.
 
 use std::cmp::Ordering;
 use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, SecondsFormat, Utc};
-use pagefold_fetch::Page;
-use pagefold_json::{Pointer, PointerSet};
+use chrono::DateTime;
 use serde::{Deserialize, Serialize};
 
+use crate::engine::reduce::{PageView, Partial, Reduce, ReduceFailure};
 use crate::job::IncrementalSpec;
-use crate::reduce::{PageView, Partial, Reduce, ReduceFailure};
 
 /// The reducer name the mark has in checkpoints; no job reducer can have it (names are
 /// identifiers).
@@ -114,7 +107,7 @@ pub struct PreviousMark {
 
 /// Why a record is not folded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Unfolded {
+pub(super) enum Unfolded {
     /// The last run folded it.
     SeenBefore,
     /// It is older than what was asked for.
@@ -131,18 +124,23 @@ impl PreviousMark {
     }
 
     /// Whether and why the record is not to be folded.
-    fn unfolded(&self, key: &MarkKey, hash: u64) -> Option<Unfolded> {
+    pub(super) fn unfolded(&self, key: &MarkKey, hash: u64) -> Option<Unfolded> {
         if self.floor.as_ref().is_some_and(|floor| key < floor) {
             return Some(Unfolded::BelowSince);
         }
         (self.max.as_ref().is_some_and(|max| key <= max) && self.seen.contains(&hash))
             .then_some(Unfolded::SeenBefore)
     }
+
+    /// Whether the last run left nothing to compare with: every record is new.
+    pub(super) fn is_blank(&self) -> bool {
+        self.max.is_none() && self.floor.is_none()
+    }
 }
 
 /// A stable 64-bit FNV-1a hash of a record's bytes: it is kept between runs, and between
 /// versions of pagefold, so std's `DefaultHasher` (whose algorithm may change) will not do.
-fn record_hash(bytes: &[u8]) -> u64 {
+pub(super) fn record_hash(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &byte| {
         (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
     })
@@ -195,9 +193,9 @@ impl MarkState {
     /// When the value is not a mark's (a bug).
     pub fn take_from(
         values: &mut Vec<(String, serde_json::Value)>,
-    ) -> Result<Self, crate::reduce::ReduceError> {
+    ) -> Result<Self, crate::engine::reduce::ReduceError> {
         let (_, value) = values.pop().expect("the mark is the last reducer");
-        serde_json::from_value(value).map_err(|error| crate::reduce::ReduceError::Page {
+        serde_json::from_value(value).map_err(|error| crate::engine::reduce::ReduceError::Page {
             url: "the incremental mark".into(),
             message: error.to_string(),
         })
@@ -336,207 +334,9 @@ impl Partial for MarkPartial {
     }
 }
 
-/// What workers do with the mark on each raw page: extract its field, and drop the records
-/// the last run folded.
-pub struct MarkFilter {
-    /// Where the mark is in the reducers' partial states.
-    pub index: usize,
-    fields: PointerSet,
-    previous: Arc<PreviousMark>,
-}
-
-impl MarkFilter {
-    /// The filter for the mark at `index`, reading `field`.
-    pub fn new(index: usize, field: &Pointer, previous: Arc<PreviousMark>) -> Self {
-        Self {
-            index,
-            fields: PointerSet::new(std::slice::from_ref(field)),
-            previous,
-        }
-    }
-
-    /// Folds `page` into the mark's partial state and returns the page without the records
-    /// the last run folded (`None`: keep the page as it is).
-    ///
-    /// # Errors
-    ///
-    /// When the mark fails to fold, or the page cannot be rebuilt.
-    pub fn apply(
-        &self,
-        mark: &mut Box<dyn Partial>,
-        page: &Page,
-    ) -> Result<Option<Page>, ReduceFailure> {
-        let mut rows = Vec::with_capacity(page.record_count());
-        self.fields
-            .scan_each(page.records_json(), &mut rows)
-            .map_err(|error| ReduceFailure::Failed(error.to_string()))?;
-        let view = PageView::new(page, &rows, 1);
-        mark.fold(&view)?;
-        if self.previous.max.is_none() && self.previous.floor.is_none() {
-            return Ok(None);
-        }
-        let records = page.records_json();
-        let bounds = page.record_bounds();
-        let keep: Vec<bool> = bounds
-            .iter()
-            .enumerate()
-            .map(|(index, &(start, end))| {
-                let Some(key) = rows[index].and_then(MarkKey::read) else {
-                    return true;
-                };
-                self.previous
-                    .unfolded(
-                        &key,
-                        record_hash(&records.as_bytes()[start as usize..end as usize]),
-                    )
-                    .is_none()
-            })
-            .collect();
-        if keep.iter().all(|&kept| kept) {
-            return Ok(None);
-        }
-        let kept: Vec<&str> = bounds
-            .iter()
-            .zip(&keep)
-            .filter(|(_, kept)| **kept)
-            .map(|(&(start, end), _)| &records[start as usize..end as usize])
-            .collect();
-        page.with_records(format!("[{}]", kept.join(",")))
-            .map(Some)
-            .map_err(|failure| ReduceFailure::Failed(failure.to_string()))
-    }
-}
-
-/// The value to send as `param`: the mark less `lag`, spelled as the API spelled the mark.
-pub fn since_value(raw: &str, lag: Option<Duration>) -> Result<String, String> {
-    let lag = lag.unwrap_or_default();
-    if raw.starts_with('"') {
-        let text: String = serde_json::from_str(raw).map_err(|error| error.to_string())?;
-        return match DateTime::parse_from_rfc3339(&text) {
-            Ok(time) if !lag.is_zero() => {
-                let lag = chrono::Duration::from_std(lag).map_err(|error| error.to_string())?;
-                let earlier = time - lag;
-                Ok(if text.ends_with('Z') || text.ends_with('z') {
-                    earlier
-                        .with_timezone(&Utc)
-                        .to_rfc3339_opts(SecondsFormat::AutoSi, true)
-                } else {
-                    earlier.to_rfc3339_opts(SecondsFormat::AutoSi, false)
-                })
-            }
-            Ok(_) => Ok(text),
-            Err(_) if lag.is_zero() => Ok(text),
-            Err(_) => Err(format!(
-                "`lag` needs times (RFC 3339) or numbers, but the mark is the string {raw}"
-            )),
-        };
-    }
-    if lag.is_zero() {
-        return Ok(raw.to_owned());
-    }
-    let value: f64 = raw
-        .parse()
-        .map_err(|_| format!("the mark {raw} is not a number or a string"))?;
-    let earlier = value - lag.as_secs_f64();
-    Ok(if earlier.fract() == 0.0 && earlier.abs() < 9e15 {
-        format!("{}", earlier as i64)
-    } else {
-        earlier.to_string()
-    })
-}
-
-/// What an incremental run starts from (see [`crate::run::RunOptions::incremental`]).
-#[derive(Debug, Clone, Default)]
-pub struct IncrementalStart {
-    /// The value sent as `param`, if any (none: all records).
-    pub since: Option<String>,
-    /// The last successful run's mark.
-    pub previous: Arc<PreviousMark>,
-    /// The job reducers' states to start from (with `carry`), in job order.
-    pub reducer_states: Option<Vec<Vec<u8>>>,
-    /// The mark's state to start from: the mark never goes back, even after a run that
-    /// found nothing new.
-    pub mark_state: Option<Vec<u8>>,
-    /// Why this run fetches everything although a mark was kept, for the result's warnings.
-    pub note: Option<String>,
-}
-
-impl IncrementalStart {
-    /// The first worker's starting states: the carried ones (with `carry`), fresh ones for
-    /// the rest, and the mark's. `None` when nothing is carried.
-    ///
-    /// # Errors
-    ///
-    /// When a state cannot be created or read back.
-    pub fn restored(
-        &self,
-        reducers: &crate::reduce::Reducers,
-    ) -> Result<Option<Vec<Box<dyn Partial>>>, crate::reduce::ReduceError> {
-        if self.reducer_states.is_none() && self.mark_state.is_none() {
-            return Ok(None);
-        }
-        let mut states = reducers.fresh_states()?;
-        if let Some(carried) = &self.reducer_states {
-            states.splice(..carried.len().min(states.len()), carried.iter().cloned());
-        }
-        if let (Some(mark), Some(last)) = (&self.mark_state, states.last_mut()) {
-            last.clone_from(mark);
-        }
-        reducers.restore(&[states]).map(Some)
-    }
-}
-
-/// What an incremental run ends with, for the next.
-#[derive(Debug, Clone)]
-pub struct IncrementalEnd {
-    /// Every reducer's state and the mark's last.
-    pub states: Vec<Vec<u8>>,
-    /// The mark: the largest value seen, raw JSON.
-    pub mark: Option<String>,
-}
-
-/// What `incremental.json` in the job's state folder holds after a successful run.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Persisted {
-    /// What the mark is of (a hash of `field` and `param`).
-    #[serde(default)]
-    pub mark_of: String,
-    /// The reducers the states are of (name and description): states of other reducers are
-    /// not carried.
-    pub reducers: Vec<String>,
-    /// Each reducer's state, hex, the mark's last.
-    pub states: Vec<String>,
-    /// The mark's raw JSON, for people reading the file and `since`.
-    pub mark: Option<String>,
-    /// The job's identity when it was saved (states saved before it was kept have none): a
-    /// run with another value of a `${env.…}` that shapes the data is refused.
-    #[serde(default)]
-    pub identity: Option<crate::identity::Fingerprint>,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn keys_order_and_lag() {
-        let early = MarkKey::read("\"2026-01-01T00:00:00Z\"").unwrap();
-        let late = MarkKey::read("\"2026-01-01T01:00:00+01:00\"").unwrap();
-        assert_eq!(early, late, "the same instant in two offsets");
-        assert!(MarkKey::read("5").unwrap() < early);
-        assert!(early < MarkKey::read("\"zzz\"").unwrap());
-        assert_eq!(MarkKey::read("null"), None);
-        assert_eq!(
-            since_value("\"2026-01-01T00:10:00Z\"", Some(Duration::from_secs(600))).unwrap(),
-            "2026-01-01T00:00:00Z"
-        );
-        assert_eq!(
-            since_value("1700000600", Some(Duration::from_secs(600))).unwrap(),
-            "1700000000"
-        );
-        assert_eq!(since_value("\"abc\"", None).unwrap(), "abc");
-        assert!(since_value("\"abc\"", Some(Duration::from_secs(1))).is_err());
-    }
 
     #[test]
     fn the_window_keeps_what_is_within_lag_of_the_max() {

@@ -12,8 +12,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub(crate) mod during_run;
+
+use crate::engine::reduce::WorkerSnapshot;
 use crate::identity::{Change, Fingerprint, KeyError};
-use crate::reduce::WorkerSnapshot;
 
 /// The format written; a checkpoint of another format is refused. Format 2 holds the job's
 /// [`Fingerprint`] (format 1 held a hash of its redacted text).

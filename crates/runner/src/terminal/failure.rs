@@ -48,7 +48,7 @@ impl Failure {
 
     /// The text printed on stderr, with every secret hidden.
     pub fn render(&self) -> String {
-        pagefold::secrets::redact(&self.render_raw())
+        crate::secrets::redact(&self.render_raw())
     }
 
     fn render_raw(&self) -> String {

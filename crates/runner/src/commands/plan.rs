@@ -7,15 +7,29 @@ use std::time::Duration;
 
 use pagefold_fetch::{Auth, FetchError, Fetcher, SafeUrl};
 
-use crate::job::{Job, ReducerUse};
-use crate::secrets;
+use pagefold::exit;
+use pagefold::job::{Job, ReducerUse};
+use pagefold::secrets;
+use pagefold::terminal::failure::Failure;
+
+/// `pagefold plan`.
+pub(crate) fn run(path: &std::path::Path, probe: bool) -> Result<u8, Failure> {
+    let job = super::load(path)?;
+    let text = plan(&job, probe).map_err(|error| {
+        Failure::from_error(exit::RUN_FAILED, &error).with_hint(Some(
+            "the first page of a chain could not be fetched".into(),
+        ))
+    })?;
+    pagefold::terminal::print(&text);
+    Ok(exit::SUCCESS)
+}
 
 /// The plan as text, and (with `probe`) its estimate.
 ///
 /// # Errors
 ///
 /// When probing, if a first page cannot be fetched.
-pub fn plan(job: &Job, probe: bool) -> Result<String, FetchError> {
+fn plan(job: &Job, probe: bool) -> Result<String, FetchError> {
     let chains = job.source.chains();
     let fetch = job.fetch.to_fetch();
     let concurrency = fetch.concurrency;

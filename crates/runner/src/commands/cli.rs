@@ -219,8 +219,8 @@ pub struct DemoApiArgs {
 
 impl DemoArgs {
     /// What the demo runs.
-    pub fn options(&self) -> pagefold::demo::DemoOptions {
-        pagefold::demo::DemoOptions {
+    pub fn options(&self) -> super::demo::DemoOptions {
+        super::demo::DemoOptions {
             pages: self.pages,
             latency: self.latency,
             workers: self.workers.map(usize::from),

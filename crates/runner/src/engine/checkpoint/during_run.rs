@@ -4,24 +4,24 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::checkpoint::{self, Checkpoint, CheckpointError};
+use super::{Checkpoint, CheckpointError};
+use crate::engine::reduce::{Reducers, Work, WorkerPool};
 use crate::identity::{Fingerprint, IdentityKey};
 use crate::job::Job;
-use crate::reduce::{Reducers, Work, WorkerPool};
 
-use super::{RunError, RunOptions};
+use crate::engine::run::{RunError, RunOptions};
 
 /// Checkpointing for one run: where, how often, and what it resumed from.
-pub(super) struct Checkpoints {
-    pub(super) path: PathBuf,
-    pub(super) every: Option<Duration>,
+pub(crate) struct Checkpoints {
+    pub(crate) path: PathBuf,
+    pub(crate) every: Option<Duration>,
     identity: Fingerprint,
     reducers: Vec<String>,
-    pub(super) resumed: Option<Checkpoint>,
+    pub(crate) resumed: Option<Checkpoint>,
 }
 
 impl Checkpoints {
-    pub(super) fn open(
+    pub(crate) fn open(
         job: &Job,
         options: &RunOptions,
         reducers: &Reducers,
@@ -46,7 +46,7 @@ impl Checkpoints {
                 resumed: None,
             });
         };
-        let path = checkpoint::path_for(&dir, &job.name);
+        let path = super::path_for(&dir, &job.name);
         let names = reducers.names();
         let identity = job
             .identity
@@ -64,13 +64,13 @@ impl Checkpoints {
         })
     }
 
-    pub(super) fn enabled(&self) -> bool {
+    pub(crate) fn enabled(&self) -> bool {
         self.every.is_some()
     }
 
     /// Takes a snapshot of the workers and writes it; no snapshot when a worker has stopped
     /// (the run is failing and its error says why).
-    pub(super) async fn save(
+    pub(crate) async fn save(
         &self,
         pool: &WorkerPool,
         work: &async_channel::Sender<Work>,
@@ -102,7 +102,7 @@ impl Checkpoints {
     }
 
     /// The run is complete: its checkpoint is no longer needed.
-    pub(super) fn finished(&self) -> Result<(), RunError> {
+    pub(crate) fn finished(&self) -> Result<(), RunError> {
         if self.enabled() && self.path.exists() {
             std::fs::remove_file(&self.path).map_err(|source| CheckpointError::Io {
                 path: self.path.clone(),

@@ -18,8 +18,10 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::history::HistoryEntry;
+pub mod history;
+
 use crate::output::write_atomically;
+use history::HistoryEntry;
 
 /// The state directory.
 #[derive(Debug, Clone)]
@@ -340,7 +342,7 @@ impl JobState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::history::Status;
+    use crate::state::history::Status;
 
     #[test]
     fn the_history_rotates_and_reads_both_generations() {

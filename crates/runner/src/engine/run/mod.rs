@@ -8,22 +8,21 @@ use std::time::{Duration, Instant};
 
 use pagefold_fetch::{FetchError, FetchSummary, Fetcher, OnError, Resume};
 
-use crate::checkpoint::{Checkpoint, CheckpointError};
-use crate::incremental::{IncrementalEnd, IncrementalStart, MarkState};
+use crate::engine::checkpoint::{Checkpoint, CheckpointError};
+use crate::engine::incremental::{IncrementalEnd, IncrementalStart, MarkState};
+use crate::engine::reduce::{ReduceError, Reducers, Work, WorkerPool};
 use crate::job::{Assignment, Job, OnErrorSpec};
 use crate::output::{
     IncrementalResult, OutputFormat, ParentResult, PartitionResult, ResultDocument, RunStamp,
     RunStats, Skipped, write_atomically,
 };
-use crate::progress::Progress;
-use crate::reduce::{ReduceError, Reducers, Work, WorkerPool};
 use crate::secrets;
+use crate::terminal::progress::Progress;
 
-mod checkpoints;
 mod children;
 mod signals;
 
-use checkpoints::Checkpoints;
+use crate::engine::checkpoint::during_run::Checkpoints;
 use children::Children;
 use signals::Signals;
 pub use signals::{Stop, StopSender, stop_channel};
@@ -212,7 +211,7 @@ pub fn run(job: &Job, options: &RunOptions) -> Result<RunReport, RunError> {
     reducers.set_map(job.source.map.as_ref().map(|map| map.get_ref().clone()));
     let start = options.incremental.clone().unwrap_or_default();
     if let Some(spec) = &job.source.incremental {
-        reducers.add_mark(spec.get_ref(), start.previous.clone());
+        crate::engine::incremental::attach(&mut reducers, spec.get_ref(), start.previous.clone());
     }
     let reducers = Arc::new(reducers);
     let mut options_for_fetch = job.fetch.to_fetch();

@@ -116,3 +116,20 @@ pub fn new_plugin(
     }
     Ok(folder)
 }
+
+/// `pagefold plugin new`.
+pub(crate) fn new(
+    name: &str,
+    dir: &Path,
+    sdk_version: Option<&str>,
+) -> Result<u8, pagefold::terminal::failure::Failure> {
+    let folder = new_plugin(name, dir, sdk_version).map_err(|error| {
+        pagefold::terminal::failure::Failure::from_error(pagefold::exit::INVALID_INPUT, &error)
+            .with_hint(error.hint())
+    })?;
+    pagefold::terminal::say(&format!(
+        "wrote the plugin crate `{}`; build it with `cargo build --release` there, then see its README.md for the job snippet",
+        folder.display()
+    ));
+    Ok(pagefold::exit::SUCCESS)
+}

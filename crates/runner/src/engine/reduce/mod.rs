@@ -2,6 +2,7 @@
 //! states, and the merge of those states at the end.
 
 mod builtin;
+mod filter;
 pub mod map;
 mod plugin;
 mod worker;
@@ -13,6 +14,7 @@ use pagefold_fetch::Page;
 use pagefold_json::{Pointer, PointerSet};
 use pagefold_reducer::Position;
 
+pub use filter::PageFilter;
 pub use plugin::{PluginError, PluginLibrary};
 pub use worker::{Work, WorkerPool, WorkerSnapshot, fold_page};
 
@@ -104,10 +106,11 @@ pub struct Reducers {
     carry: std::sync::Mutex<std::collections::HashMap<u32, String>>,
     fields: PointerSet,
     slots: Vec<Option<usize>>,
-    /// The job's reducers are `entries[..user_len]`; the incremental mark, if any, follows.
+    /// The job's reducers are `entries[..user_len]`; a filter's hidden reducer, if any,
+    /// follows.
     user_len: usize,
-    /// The incremental mark's filter, if the job is incremental.
-    mark: Option<crate::incremental::MarkFilter>,
+    /// What every page goes through first, if anything.
+    filtering: Option<filter::Filtering>,
 }
 
 /// A reducer that could not be set up or failed while running.
@@ -217,31 +220,8 @@ impl Reducers {
             entries,
             fields,
             slots,
-            mark: None,
+            filtering: None,
         })
-    }
-
-    /// Adds the incremental mark of `spec`, after the job's reducers; `previous` is what the
-    /// last successful run left.
-    pub fn add_mark(
-        &mut self,
-        spec: &crate::job::IncrementalSpec,
-        previous: Arc<crate::incremental::PreviousMark>,
-    ) {
-        let reducer = crate::incremental::MarkReducer::new(spec, previous.clone());
-        self.mark = Some(crate::incremental::MarkFilter::new(
-            self.entries.len(),
-            &spec.field,
-            previous,
-        ));
-        self.entries
-            .push((crate::incremental::MARK_NAME.into(), Arc::new(reducer)));
-        self.slots.push(None);
-    }
-
-    /// Whether the job is incremental (its states are kept after a run).
-    pub fn has_mark(&self) -> bool {
-        self.mark.is_some()
     }
 
     /// What each reducer is, `name: description`, for telling whether carried states fit.

@@ -1,0 +1,76 @@
+//! What every handler of the demo API shares: its config, data, counters and fault state.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::faults::Fault;
+use crate::{Dataset, DemoConfig, Stats};
+
+pub(crate) struct Shared {
+    pub(crate) config: DemoConfig,
+    pub(crate) dataset: Dataset,
+    pub(crate) stats: Arc<Stats>,
+    pub(crate) attempts: Mutex<HashMap<String, u32>>,
+    /// Pre-rendered pages 1, 2, … of `default_page_size` (empty unless `prerender`).
+    pub(crate) rendered: Vec<Bytes>,
+    /// The current window of `window_limit`: when it started, requests in it.
+    pub(crate) window: Mutex<(Instant, u64)>,
+}
+
+impl Shared {
+    /// Counts a request against the window limit: the headers to send, or the 429.
+    pub(crate) fn window_headers(&self) -> Result<axum::http::HeaderMap, Box<Response>> {
+        let mut headers = axum::http::HeaderMap::new();
+        let Some(limit) = self.config.window_limit else {
+            return Ok(headers);
+        };
+        let mut window = self.window.lock().expect("no panics while locked");
+        let now = Instant::now();
+        if now.duration_since(window.0) >= limit.window {
+            *window = (now, 0);
+        }
+        window.1 += 1;
+        let reset = (window.0 + limit.window)
+            .saturating_duration_since(now)
+            .as_secs_f64()
+            .ceil() as u64;
+        let remaining = limit.requests.saturating_sub(window.1);
+        let number = |n: u64| axum::http::HeaderValue::from(n);
+        headers.insert("x-ratelimit-limit", number(limit.requests));
+        headers.insert("x-ratelimit-remaining", number(remaining));
+        headers.insert("x-ratelimit-reset", number(reset));
+        if window.1 > limit.requests {
+            headers.insert(header::RETRY_AFTER, number(reset));
+            let refused = (
+                StatusCode::TOO_MANY_REQUESTS,
+                headers,
+                "rate limit exceeded",
+            );
+            return Err(Box::new(refused.into_response()));
+        }
+        Ok(headers)
+    }
+
+    /// The fault for this request, counting it as one more attempt at its page.
+    pub(crate) fn next_fault(&self, query: &HashMap<String, String>) -> Option<Fault> {
+        if !self.config.faults.is_active() {
+            return None;
+        }
+        let mut key: Vec<_> = query.iter().collect();
+        key.sort();
+        let key = format!("{key:?}");
+        let attempt = {
+            let mut attempts = self.attempts.lock().expect("no panics while locked");
+            let seen = attempts.entry(key.clone()).or_default();
+            *seen += 1;
+            *seen
+        };
+        let page = query.get("page").and_then(|page| page.parse().ok());
+        self.config.faults.decide(&key, page, attempt)
+    }
+}

@@ -1,0 +1,73 @@
+//! One module per subcommand, each a `run` function that takes the parsed arguments and
+//! returns the exit code or the [`Failure`] to print; the helpers here map the library's
+//! errors to exit codes and hints the same way for every command.
+
+pub(crate) mod cli;
+pub(crate) mod demo;
+pub(crate) mod demo_api;
+pub(crate) mod history;
+pub(crate) mod plan;
+pub(crate) mod plugin;
+pub(crate) mod run;
+pub(crate) mod schedule;
+pub(crate) mod validate;
+
+use pagefold::engine::incremental::IncrementalError;
+use pagefold::engine::run::RunError;
+use pagefold::engine::tracked::TrackedError;
+use pagefold::exit;
+use pagefold::job::{Job, JobError};
+use pagefold::state::StateError;
+use pagefold::terminal::failure::Failure;
+
+/// Loads a job file; an invalid one is exit 2 with its place and hint.
+pub(crate) fn load(path: &std::path::Path) -> Result<Job, Failure> {
+    Job::load(path).map_err(|error| match error {
+        JobError::Invalid(located) => Failure {
+            code: exit::INVALID_INPUT,
+            message: located.to_string(),
+            snippet: Some(located.snippet()),
+            causes: Vec::new(),
+            hint: located.hint.clone(),
+        },
+        read @ JobError::Read { .. } => Failure::from_error(exit::INVALID_INPUT, &read),
+    })
+}
+
+/// A state folder problem: exit 1, with what to do.
+pub(crate) fn state_failure(error: StateError) -> Failure {
+    let hint = error.hint();
+    Failure::from_error(exit::RUN_FAILED, &error).with_hint(hint)
+}
+
+/// A tracked run that failed: exit codes as for [`run_failure`].
+pub(crate) fn tracked_failure(error: TrackedError) -> Failure {
+    match error {
+        TrackedError::Run(error) => run_failure(error),
+        TrackedError::State(error) => state_failure(error),
+        identity @ TrackedError::Incremental(IncrementalError::Identity { .. }) => {
+            let hint = identity.hint();
+            Failure::from_error(exit::INVALID_INPUT, &identity).with_hint(hint)
+        }
+        other => {
+            let hint = other.hint();
+            Failure::from_error(exit::RUN_FAILED, &other).with_hint(hint)
+        }
+    }
+}
+
+/// A run that failed: SIGTERM 143, Ctrl-C 130, a checkpoint of another job 2, else 1.
+pub(crate) fn run_failure(error: RunError) -> Failure {
+    let hint = error.hint();
+    let code = match &error {
+        RunError::Interrupted {
+            signal: "SIGTERM", ..
+        } => exit::TERMINATED,
+        RunError::Interrupted { .. } => exit::INTERRUPTED,
+        RunError::Checkpoint(pagefold::engine::checkpoint::CheckpointError::OtherJob {
+            ..
+        }) => exit::INVALID_INPUT,
+        _ => exit::RUN_FAILED,
+    };
+    Failure::from_error(code, &error).with_hint(hint)
+}

@@ -1,0 +1,74 @@
+//! `pagefold run JOB`: one run, tracked in the job's state folder, its result written or
+//! printed, then its warnings and the summary line.
+
+use std::io::{IsTerminal, Write};
+
+use pagefold::engine::run::{RunOptions, RunReport};
+use pagefold::engine::tracked::run_tracked;
+use pagefold::exit;
+use pagefold::state::StateDir;
+use pagefold::state::history::Trigger;
+use pagefold::terminal::failure::Failure;
+use pagefold::terminal::summary;
+
+use super::cli::RunArgs;
+use super::{load, run_failure, state_failure, tracked_failure};
+
+/// `pagefold run`.
+pub(crate) fn run(args: RunArgs) -> Result<u8, Failure> {
+    let interactive = std::io::stderr().is_terminal();
+    let job = load(&args.job)?;
+    let options = RunOptions {
+        workers: args.workers.map(usize::from),
+        output: args.output,
+        progress: !args.quiet && interactive,
+        checkpoint: args.checkpoint,
+        checkpoint_every: args.checkpoint_every,
+        ..RunOptions::default()
+    };
+    let report = match StateDir::open(args.state.as_deref()) {
+        Ok(state) => {
+            let tracked = run_tracked(&job, options, &state.job(&job.name), Trigger::Manual, None);
+            if let Some(error) = tracked.history_error {
+                pagefold::terminal::warn(&format!("the run history could not be written: {error}"));
+            }
+            tracked.result.map_err(tracked_failure)?
+        }
+        // History is a convenience; only an incremental job needs its state.
+        Err(error) if job.source.incremental.is_none() => {
+            tracing::info!("no run history: {error}");
+            pagefold::engine::run::run(&job, &options).map_err(run_failure)?
+        }
+        Err(error) => return Err(state_failure(error)),
+    };
+    finish(&report, job.fetch.concurrency.get_ref(), args.quiet)
+}
+
+/// Prints the result (when it went to no file), then the warnings and the closing line.
+pub(crate) fn finish(report: &RunReport, concurrency: &usize, quiet: bool) -> Result<u8, Failure> {
+    if report.written_to.is_none() {
+        let mut stdout = std::io::stdout().lock();
+        let written = stdout
+            .write_all(report.document.render(report.format).as_bytes())
+            .and_then(|()| stdout.flush());
+        if let Err(error) = written
+            && error.kind() != std::io::ErrorKind::BrokenPipe
+        {
+            return Err(Failure::from_error(exit::RUN_FAILED, &error));
+        }
+    }
+    let ended = summary::RunEnd {
+        document: &report.document,
+        summary: &report.summary,
+        wall: report.wall,
+        concurrency: *concurrency,
+        written_to: report.written_to.as_deref(),
+        format: report.format,
+    };
+    summary::print_run_end(&ended, quiet);
+    Ok(if report.document.skipped.is_empty() {
+        exit::SUCCESS
+    } else {
+        exit::PARTIAL
+    })
+}
