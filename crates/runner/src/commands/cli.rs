@@ -217,17 +217,6 @@ pub struct DemoApiArgs {
     pub prerender: bool,
 }
 
-impl DemoArgs {
-    /// What the demo runs.
-    pub fn options(&self) -> super::demo::DemoOptions {
-        super::demo::DemoOptions {
-            pages: self.pages,
-            latency: self.latency,
-            workers: self.workers.map(usize::from),
-        }
-    }
-}
-
 impl DemoApiArgs {
     /// The demo API configuration these flags describe.
     pub fn config(&self) -> pagefold_demo_api::DemoConfig {

@@ -68,7 +68,12 @@ pub fn demo(args: &DemoOptions, progress: bool) -> Result<RunReport, DemoError> 
 /// `pagefold demo`.
 pub(crate) fn run(args: &super::cli::DemoArgs) -> Result<u8, Failure> {
     let interactive = std::io::stderr().is_terminal();
-    let report = demo(&args.options(), interactive).map_err(|error| match error {
+    let options = DemoOptions {
+        pages: args.pages,
+        latency: args.latency,
+        workers: args.workers.map(usize::from),
+    };
+    let report = demo(&options, interactive).map_err(|error| match error {
         DemoError::Run(error) => super::run_failure(error),
         other => Failure::from_error(exit::RUN_FAILED, &other),
     })?;

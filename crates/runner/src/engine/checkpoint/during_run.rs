@@ -9,7 +9,8 @@ use crate::engine::reduce::{Reducers, Work, WorkerPool};
 use crate::identity::{Fingerprint, IdentityKey};
 use crate::job::Job;
 
-use crate::engine::run::{RunError, RunOptions};
+use crate::engine::run::error::RunError;
+use crate::engine::run::options::RunOptions;
 
 /// Checkpointing for one run: where, how often, and what it resumed from.
 pub(crate) struct Checkpoints {

@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 
 use pagefold_fetch::{FetchError, FetchSummary, Fetcher, OnError, Resume};
 
-use crate::engine::checkpoint::{Checkpoint, CheckpointError};
-use crate::engine::incremental::{IncrementalEnd, IncrementalStart, MarkState};
-use crate::engine::reduce::{ReduceError, Reducers, Work, WorkerPool};
+use crate::engine::checkpoint::Checkpoint;
+use crate::engine::incremental::{IncrementalEnd, MarkState};
+use crate::engine::reduce::{Reducers, Work, WorkerPool};
 use crate::job::{Assignment, Job, OnErrorSpec};
 use crate::output::{
     IncrementalResult, OutputFormat, ParentResult, PartitionResult, ResultDocument, RunStamp,
@@ -20,34 +20,16 @@ use crate::secrets;
 use crate::terminal::progress::Progress;
 
 mod children;
+pub(crate) mod error;
+pub(crate) mod options;
 mod signals;
 
 use crate::engine::checkpoint::during_run::Checkpoints;
 use children::Children;
+pub use error::RunError;
+pub use options::RunOptions;
 use signals::Signals;
 pub use signals::{Stop, StopSender, stop_channel};
-
-/// How to run a job, from the command line.
-#[derive(Debug, Clone, Default)]
-pub struct RunOptions {
-    /// Reduce worker threads; overrides the job; default: the number of cores.
-    pub workers: Option<usize>,
-    /// Where to write the result; overrides the job's `[output]`.
-    pub output: Option<PathBuf>,
-    /// Whether to draw the progress bar (it is hidden anyway when stderr is not a terminal).
-    pub progress: bool,
-    /// The checkpoint folder; overrides the job's `[checkpoint]`.
-    pub checkpoint: Option<PathBuf>,
-    /// How often to save a checkpoint; overrides the job's.
-    pub checkpoint_every: Option<Duration>,
-    /// The run's id and start, for the output path; a fresh one when `None`.
-    pub stamp: Option<RunStamp>,
-    /// What stops the run when a scheduler runs it; SIGINT and SIGTERM when `None`.
-    pub stop: Option<Stop>,
-    /// For a job with `[source.incremental]`: what the last successful run left. `None`
-    /// fetches everything.
-    pub incremental: Option<IncrementalStart>,
-}
 
 /// What a successful run produced.
 #[derive(Debug)]
@@ -66,68 +48,6 @@ pub struct RunReport {
     pub stamp: RunStamp,
     /// For an incremental job: what the next run starts from.
     pub incremental: Option<IncrementalEnd>,
-}
-
-/// Why a run failed. Nothing was written when it did.
-#[derive(Debug, thiserror::Error)]
-pub enum RunError {
-    /// A reducer could not be set up or failed.
-    #[error(transparent)]
-    Reduce(#[from] ReduceError),
-    /// Fetching failed.
-    #[error(transparent)]
-    Fetch(#[from] FetchError),
-    /// The result could not be written.
-    #[error("cannot write the result to `{}`", path.display())]
-    Write {
-        /// The output file.
-        path: PathBuf,
-        /// Why.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The async runtime could not start.
-    #[error("cannot start the async runtime")]
-    Runtime(#[source] std::io::Error),
-    /// A checkpoint could not be read or written.
-    #[error(transparent)]
-    Checkpoint(#[from] CheckpointError),
-    /// Ctrl-C or SIGTERM stopped the run.
-    #[error("stopped by {signal}{}", checkpoint.as_ref().map(|p| format!("; progress saved in `{}`", p.display())).unwrap_or_default())]
-    Interrupted {
-        /// `SIGINT` or `SIGTERM`.
-        signal: &'static str,
-        /// The checkpoint that holds the progress, if checkpoints are on.
-        checkpoint: Option<PathBuf>,
-    },
-}
-
-impl RunError {
-    /// What the user can do about it.
-    pub fn hint(&self) -> Option<String> {
-        match self {
-            Self::Reduce(reduce) => reduce.hint(),
-            Self::Fetch(FetchError::OtherOrigin { other, .. }) => Some(format!(
-                "credentials and the job's headers go to the job's origin only; if the API \
-                 really serves its pages from `{other}`, set `follow_other_origins = true` in \
-                 [source.pagination] to follow them without credentials"
-            )),
-            Self::Fetch(_) => {
-                Some("nothing was written; fix the cause and run the job again".into())
-            }
-            Self::Checkpoint(checkpoint) => checkpoint.hint(),
-            Self::Interrupted {
-                checkpoint: Some(_),
-                ..
-            } => Some("nothing was written; run the same command again to resume".into()),
-            Self::Interrupted {
-                checkpoint: None, ..
-            } => Some(
-                "nothing was written; with --checkpoint DIR an interrupted run can resume".into(),
-            ),
-            Self::Write { .. } | Self::Runtime(_) => None,
-        }
-    }
 }
 
 /// Fetches every chain (partition), at most `concurrency` chains at a time, all under the
