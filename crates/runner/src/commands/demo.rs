@@ -77,5 +77,5 @@ pub(crate) fn run(args: &super::cli::DemoArgs) -> Result<u8, Failure> {
         DemoError::Run(error) => super::run_failure(error),
         other => Failure::from_error(exit::RUN_FAILED, &other),
     })?;
-    super::run::finish(&report, &32, false)
+    super::run::finish(&report, 32, false)
 }

@@ -31,7 +31,7 @@ pub(crate) fn run(path: &std::path::Path, probe: bool) -> Result<u8, Failure> {
 /// When probing, if a first page cannot be fetched.
 fn plan(job: &Job, probe: bool) -> Result<String, FetchError> {
     let chains = job.source.chains();
-    let fetch = job.fetch.to_fetch();
+    let fetch = job.fetch.options();
     let concurrency = fetch.concurrency;
     let mut text = String::new();
     let _ = writeln!(text, "job `{}` from `{}`", job.name, job.path.display());

@@ -41,11 +41,11 @@ pub(crate) fn run(args: RunArgs) -> Result<u8, Failure> {
         }
         Err(error) => return Err(state_failure(error)),
     };
-    finish(&report, job.fetch.concurrency.get_ref(), args.quiet)
+    finish(&report, job.fetch.concurrency(), args.quiet)
 }
 
 /// Prints the result (when it went to no file), then the warnings and the closing line.
-pub(crate) fn finish(report: &RunReport, concurrency: &usize, quiet: bool) -> Result<u8, Failure> {
+pub(crate) fn finish(report: &RunReport, concurrency: usize, quiet: bool) -> Result<u8, Failure> {
     if report.written_to.is_none() {
         let mut stdout = std::io::stdout().lock();
         let written = stdout
@@ -61,7 +61,7 @@ pub(crate) fn finish(report: &RunReport, concurrency: &usize, quiet: bool) -> Re
         document: &report.document,
         summary: &report.summary,
         wall: report.wall,
-        concurrency: *concurrency,
+        concurrency,
         written_to: report.written_to.as_deref(),
         format: report.format,
     };

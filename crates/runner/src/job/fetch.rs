@@ -1,6 +1,6 @@
 //! `[fetch]`: how hard to push the API, and how patiently.
 
-use std::num::NonZeroU32;
+use std::num::{NonZeroU32, NonZeroUsize};
 use std::ops::Range;
 use std::time::Duration;
 
@@ -177,10 +177,31 @@ impl FetchSpec {
         }
     }
 
-    /// The options the fetcher runs with.
-    pub fn to_fetch(&self) -> pagefold_fetch::FetchOptions {
+    /// The checked settings; `check` has refused what they cannot hold.
+    pub(crate) fn validated(&self, on_error: super::OnErrorSpec) -> FetchSettings {
+        let concurrency =
+            NonZeroUsize::new(*self.concurrency.get_ref()).unwrap_or(NonZeroUsize::MIN);
+        FetchSettings {
+            concurrency,
+            workers: self
+                .workers
+                .as_ref()
+                .and_then(|workers| NonZeroUsize::new(*workers.get_ref())),
+            options: self.to_fetch(concurrency, on_error),
+        }
+    }
+
+    fn to_fetch(
+        &self,
+        concurrency: NonZeroUsize,
+        on_error: super::OnErrorSpec,
+    ) -> pagefold_fetch::FetchOptions {
         pagefold_fetch::FetchOptions {
-            concurrency: *self.concurrency.get_ref(),
+            concurrency: concurrency.get(),
+            on_error: match on_error {
+                super::OnErrorSpec::Fail => pagefold_fetch::OnError::Fail,
+                super::OnErrorSpec::Skip => pagefold_fetch::OnError::Skip,
+            },
             timeout: self.timeout,
             connect_timeout: self.connect_timeout,
             retries: self.retries,
@@ -196,5 +217,36 @@ impl FetchSpec {
             }),
             ..pagefold_fetch::FetchOptions::default()
         }
+    }
+}
+
+/// `[fetch]` as a run uses it: checked, with the job's `on_error`.
+#[derive(Debug, Clone)]
+pub struct FetchSettings {
+    concurrency: NonZeroUsize,
+    workers: Option<NonZeroUsize>,
+    options: pagefold_fetch::FetchOptions,
+}
+
+impl FetchSettings {
+    /// Requests in flight at most, over all chains.
+    pub fn concurrency(&self) -> usize {
+        self.concurrency.get()
+    }
+
+    /// Reduce worker threads, if the job sets them.
+    pub fn workers(&self) -> Option<usize> {
+        self.workers.map(NonZeroUsize::get)
+    }
+
+    /// What the fetcher runs with.
+    pub fn options(&self) -> &pagefold_fetch::FetchOptions {
+        &self.options
+    }
+}
+
+impl Default for FetchSettings {
+    fn default() -> Self {
+        FetchSpec::default().validated(super::OnErrorSpec::Fail)
     }
 }

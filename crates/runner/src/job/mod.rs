@@ -26,7 +26,7 @@ use toml::Spanned;
 
 pub use auth::AuthSpec;
 pub use checkpoint::CheckpointSpec;
-pub use fetch::FetchSpec;
+pub use fetch::{FetchSettings, FetchSpec};
 pub use incremental::IncrementalSpec;
 pub use output::OutputSpec;
 pub use pagination::PaginationSpec;
@@ -44,14 +44,12 @@ pub struct Job {
     pub path: PathBuf,
     /// What to fetch.
     pub source: SourceSpec,
-    /// How hard to push the API.
-    pub fetch: FetchSpec,
+    /// How hard to push the API, and what a page that fails for good does to the run.
+    pub fetch: FetchSettings,
     /// The reducers, in the order the file lists them.
     pub reduce: Vec<ReduceSpec>,
     /// Where the result goes; stdout when `None`.
     pub output: Option<OutputSpec>,
-    /// What a page that fails for good does to the run.
-    pub on_error: OnErrorSpec,
     /// Where and how often to save checkpoints, if at all.
     pub checkpoint: Option<CheckpointSpec>,
     /// `[child]`: for each record of `source`, a request chain whose records are reduced
@@ -325,10 +323,9 @@ impl Job {
             name,
             path: path.to_owned(),
             source: file.source,
-            fetch: fetch.into_inner(),
+            fetch: fetch.get_ref().validated(file.on_error),
             reduce,
             output,
-            on_error: file.on_error,
             checkpoint: file.checkpoint.map(|checkpoint| checkpoint.resolved(&base)),
             child: file.child.map(Spanned::into_inner),
             schedule,

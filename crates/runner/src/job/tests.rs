@@ -30,8 +30,8 @@ fn error_of(text: &str) -> String {
 fn a_good_job_parses_with_defaults() {
     let job = Job::parse(Path::new("jobs/orders.toml"), GOOD).unwrap();
     assert_eq!(job.name, "orders");
-    assert_eq!(*job.fetch.concurrency.get_ref(), 16);
-    assert_eq!(job.fetch.retries, 3);
+    assert_eq!(job.fetch.concurrency(), 16);
+    assert_eq!(job.fetch.options().retries, 3);
     assert_eq!(job.reduce[0].name, "orders");
 }
 

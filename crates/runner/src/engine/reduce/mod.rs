@@ -16,7 +16,7 @@ use pagefold_reducer::Position;
 
 pub use filter::PageFilter;
 pub use plugin::{PluginError, PluginLibrary};
-pub use worker::{Work, WorkerPool, WorkerSnapshot, fold_page};
+pub use worker::{Merged, Work, WorkerPool, WorkerSnapshot, fold_page};
 
 use crate::job::{ReduceSpec, ReducerUse};
 

@@ -1,0 +1,138 @@
+//! The result document of a run: the merged values, what fetching did, what a checkpoint
+//! already held, and what an incremental run asked for and left.
+
+use std::time::{Duration, Instant};
+
+use pagefold_fetch::FetchSummary;
+
+use super::RunError;
+use super::fetch_reduce::Fetched;
+use super::prepare::Prepared;
+use crate::engine::incremental::{IncrementalEnd, MarkState};
+use crate::job::Job;
+use crate::output::{
+    IncrementalResult, ParentResult, PartitionResult, ResultDocument, RunStats, Skipped,
+};
+use crate::secrets;
+
+/// The result document and what goes beside it.
+pub(super) struct Assembled {
+    pub(super) document: ResultDocument,
+    /// Every chain's fetching, added up.
+    pub(super) summary: FetchSummary,
+    /// For an incremental job: what the next run starts from.
+    pub(super) incremental: Option<IncrementalEnd>,
+}
+
+/// Puts the result document together.
+pub(super) fn assemble(
+    job: &Job,
+    prepared: &Prepared,
+    fetched: Fetched,
+    started: Instant,
+) -> Result<Assembled, RunError> {
+    let Fetched {
+        summaries,
+        parents,
+        mut merged,
+    } = fetched;
+    let start = &prepared.start;
+    let incremental = match &job.source.incremental {
+        Some(spec) => Some((spec.get_ref(), MarkState::take_from(&mut merged.values)?)),
+        None => None,
+    };
+    let parent = parents.map(|parents| ParentResult {
+        pages: parents.pages,
+        records: parents.records,
+        warnings: parents.warnings,
+    });
+    let partitions: Vec<PartitionResult> = if job.source.partitions.is_some() && job.child.is_none()
+    {
+        prepared
+            .chains
+            .iter()
+            .zip(&summaries)
+            .map(|((assignment, _), summary)| PartitionResult {
+                values: assignment.iter().cloned().collect(),
+                pages: summary.pages,
+                records: summary.records,
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mut summary = FetchSummary::default();
+    for chain in summaries {
+        summary.absorb(chain);
+    }
+    let (pages_before, records_before) = prepared
+        .checkpoints
+        .resumed
+        .as_ref()
+        .map_or((0, 0), |checkpoint| (checkpoint.pages, checkpoint.records));
+    let seen_before = incremental.as_ref().map_or(0, |(_, mark)| mark.seen_again);
+    let below_since = incremental.as_ref().map_or(0, |(_, mark)| mark.below_since);
+    let mut warnings: Vec<String> = start.note.iter().cloned().collect();
+    if let (Some((spec, _)), true) = (&incremental, below_since > 0) {
+        warnings.push(format!(
+            "{below_since} records older than what was asked for (`{}` = {}) came back and were \
+             not folded: does the API filter on `{}`?",
+            spec.param,
+            start.since.as_deref().unwrap_or("-"),
+            spec.param
+        ));
+    }
+    warnings.extend(summary.warnings.iter().map(|w| secrets::redact(w)));
+    let document = ResultDocument {
+        job: job.name.clone(),
+        pages: summary.pages + pages_before,
+        records: (summary.records + records_before).saturating_sub(seen_before + below_since),
+        reducers: merged.values,
+        warnings,
+        partitions,
+        incremental: incremental.as_ref().map(|(spec, mark)| IncrementalResult {
+            since: start.since.clone(),
+            mark: mark
+                .max
+                .as_ref()
+                .and_then(|(_, raw)| serde_json::from_str(raw).ok()),
+            seen_before,
+            older_than_since: below_since,
+            carried: spec.carry && start.reducer_states.is_some(),
+        }),
+        parent,
+        skipped: summary
+            .skipped
+            .iter()
+            .map(|page| Skipped {
+                url: secrets::redact(&page.url),
+                reason: secrets::redact(&page.reason),
+            })
+            .collect(),
+        stats: stats(&summary, started),
+    };
+    Ok(Assembled {
+        document,
+        summary,
+        incremental: incremental.map(|(_, mark)| IncrementalEnd {
+            states: merged.states.unwrap_or_default(),
+            mark: mark.max.map(|(_, raw)| raw),
+        }),
+    })
+}
+
+fn stats(summary: &FetchSummary, started: Instant) -> RunStats {
+    RunStats {
+        requests: summary.requests,
+        retries: summary.retries,
+        waited_seconds: round_ms(summary.waited),
+        bytes: summary.bytes,
+        seconds: round_ms(started.elapsed()),
+        sequential_seconds: round_ms(summary.request_time),
+        waited_on_reducers_seconds: round_ms(summary.consumer_wait),
+    }
+}
+
+fn round_ms(duration: Duration) -> f64 {
+    (duration.as_secs_f64() * 1000.0).round() / 1000.0
+}

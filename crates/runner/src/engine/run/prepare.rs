@@ -1,0 +1,113 @@
+//! Preparing a run: the reducers first (a bad plugin fails before any request), the fetcher,
+//! the chains, and what a checkpoint or the last incremental run left to start from.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use pagefold_fetch::{Fetcher, Resume};
+
+use super::{RunError, RunOptions};
+use crate::engine::checkpoint::Checkpoint;
+use crate::engine::checkpoint::during_run::Checkpoints;
+use crate::engine::incremental::IncrementalStart;
+use crate::engine::reduce::{Partial, Reducers};
+use crate::job::{Assignment, Job};
+use crate::output::RunStamp;
+
+/// Everything a run needs before its first request.
+pub(super) struct Prepared {
+    pub(super) stamp: RunStamp,
+    pub(super) reducers: Arc<Reducers>,
+    /// What the last incremental run left (nothing for other jobs).
+    pub(super) start: IncrementalStart,
+    pub(super) fetcher: Fetcher,
+    /// One chain per partition, with its values.
+    pub(super) chains: Vec<(Assignment, pagefold_fetch::Source)>,
+    /// Reduce worker threads.
+    pub(super) workers: usize,
+    pub(super) checkpoints: Checkpoints,
+    /// The first worker's starting states, from a checkpoint or the last incremental run.
+    pub(super) restored: Option<Vec<Box<dyn Partial>>>,
+    /// Per chain, the pages a checkpoint holds.
+    pub(super) done: BTreeMap<u32, BTreeSet<u64>>,
+    /// Per chain, what fetching skips.
+    pub(super) resumes: Vec<Resume>,
+}
+
+impl Prepared {
+    /// Builds the reducers, the fetcher and the chains, and reads what to resume from.
+    pub(super) fn new(job: &Job, options: &RunOptions) -> Result<Self, RunError> {
+        let stamp = options
+            .stamp
+            .clone()
+            .unwrap_or_else(|| RunStamp::new(&job.name, chrono::Utc::now(), job.timezone));
+        let mut reducers = Reducers::build(&job.reduce)?;
+        reducers.set_map(job.source.map.as_ref().map(|map| map.get_ref().clone()));
+        let start = options.incremental.clone().unwrap_or_default();
+        if let Some(spec) = &job.source.incremental {
+            crate::engine::incremental::attach(
+                &mut reducers,
+                spec.get_ref(),
+                start.previous.clone(),
+            );
+        }
+        let reducers = Arc::new(reducers);
+        let fetcher = Fetcher::new(job.fetch.options().clone())?;
+        let mut chains = job.source.chains();
+        if let (Some(spec), Some(since)) = (&job.source.incremental, &start.since) {
+            for (_, source) in &mut chains {
+                source
+                    .query
+                    .push((spec.get_ref().param.clone(), since.clone()));
+            }
+        }
+        let workers = options
+            .workers
+            .or(job.fetch.workers())
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from))
+            .clamp(1, 256);
+        let checkpoints = Checkpoints::open(job, options, &reducers)?;
+        let restored = match &checkpoints.resumed {
+            Some(checkpoint) => Some(reducers.restore(&checkpoint.states(&checkpoints.path)?)?),
+            None => start.restored(&reducers)?,
+        };
+        let done = checkpoints
+            .resumed
+            .as_ref()
+            .map(Checkpoint::done_by_chain)
+            .unwrap_or_default();
+        let resumes = resumes(&checkpoints, &done, chains.len());
+        Ok(Self {
+            stamp,
+            reducers,
+            start,
+            fetcher,
+            chains,
+            workers,
+            checkpoints,
+            restored,
+            done,
+            resumes,
+        })
+    }
+}
+
+/// Per chain, the pages to skip and the records they held.
+fn resumes(
+    checkpoints: &Checkpoints,
+    done: &BTreeMap<u32, BTreeSet<u64>>,
+    chains: usize,
+) -> Vec<Resume> {
+    (0..chains as u32)
+        .map(|chain| {
+            checkpoints
+                .resumed
+                .as_ref()
+                .map_or_else(Resume::default, |checkpoint| Resume {
+                    done: done.get(&chain).cloned().unwrap_or_default(),
+                    // Totals are checked per chain only when there is one chain.
+                    records: if chains == 1 { checkpoint.records } else { 0 },
+                })
+        })
+        .collect()
+}
