@@ -41,6 +41,7 @@ mod chain;
 mod error;
 mod fetcher;
 mod limits;
+mod numbered;
 mod observer;
 mod page;
 mod paginate;

@@ -12,6 +12,8 @@ use pagefold::terminal::failure::Failure;
 
 /// The demo job, built into the binary so `pagefold demo` works from any folder.
 const DEMO_JOB: &str = include_str!("../../../../jobs/demo.toml");
+/// Where `jobs/demo.toml` expects the demo API (`pagefold demo-api`'s default).
+const DEMO_ADDRESS: &str = "127.0.0.1:7878";
 
 /// Why the demo could not run.
 #[derive(Debug, thiserror::Error)]
@@ -51,12 +53,9 @@ pub fn demo(args: &DemoOptions, progress: bool) -> Result<RunReport, DemoError> 
         ..DemoConfig::default()
     };
     let server = DemoServer::start(config).map_err(DemoError::Serve)?;
-    let mut job = Job::parse(Path::new("jobs/demo.toml"), DEMO_JOB).map_err(DemoError::Job)?;
-    let url = &mut job.source.url.0;
-    url.set_port(Some(server.addr().port()))
-        .expect("an http URL takes a port");
-    url.set_host(Some(&server.addr().ip().to_string()))
-        .expect("an IP is a valid host");
+    // The demo job names the demo API's usual address; this one listens where it could.
+    let text = DEMO_JOB.replace(DEMO_ADDRESS, &server.addr().to_string());
+    let job = Job::parse(Path::new("jobs/demo.toml"), &text).map_err(DemoError::Job)?;
     let options = RunOptions {
         workers: args.workers,
         progress,

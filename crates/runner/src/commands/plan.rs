@@ -91,7 +91,6 @@ fn plan(job: &Job, probe: bool) -> Result<String, FetchError> {
         );
     }
     if let Some(spec) = &job.source.incremental {
-        let spec = spec.get_ref();
         let _ = writeln!(
             text,
             "incremental: `{}` is sent the largest `{}` of the last successful run{}{}; \

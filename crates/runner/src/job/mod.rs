@@ -33,7 +33,7 @@ pub use pagination::PaginationSpec;
 pub use partitions::{Assignment, PartitionSpec};
 pub use reduce::{BuiltinKind, ReduceSpec, ReducerUse};
 pub use schedule::{Missed, Overlap, ScheduleSpec};
-pub use source::{SourceSpec, fill_source};
+pub use source::{Source, SourceSpec, fill_source};
 
 /// A parsed and checked job file.
 #[derive(Debug, Clone)]
@@ -43,7 +43,7 @@ pub struct Job {
     /// The file it came from.
     pub path: PathBuf,
     /// What to fetch.
-    pub source: SourceSpec,
+    pub source: Source,
     /// How hard to push the API, and what a page that fails for good does to the run.
     pub fetch: FetchSettings,
     /// The reducers, in the order the file lists them.
@@ -54,7 +54,7 @@ pub struct Job {
     pub checkpoint: Option<CheckpointSpec>,
     /// `[child]`: for each record of `source`, a request chain whose records are reduced
     /// (those of `source` are not).
-    pub child: Option<SourceSpec>,
+    pub child: Option<Source>,
     /// When `pagefold schedule` runs the job, if it is scheduled.
     pub schedule: Option<ScheduleSpec>,
     /// `timezone`: the zone of the schedule and of the output path's `{date}` and `{time}`.
@@ -304,9 +304,16 @@ impl Job {
         let output = file
             .output
             .and_then(|output| output.check(&base, &mut problems));
+        let source = file.source.validated();
+        let child = file.child.map(|child| child.into_inner().validated());
         if let Some(problem) = problems.into_iter().next() {
             return Err(locate(problem.span, problem.message, problem.hint));
         }
+        // Each `validated` is `None` only when its check reported a problem.
+        let (Some(source), Some(child)) = (source, child.map_or(Some(None), |c| c.map(Some)))
+        else {
+            return Err(locate(0..0, "the job's source cannot be used".into(), None));
+        };
         let name = match file.name {
             Some(name) => name,
             None => path
@@ -322,12 +329,12 @@ impl Job {
         Ok(Self {
             name,
             path: path.to_owned(),
-            source: file.source,
+            source,
             fetch: fetch.get_ref().validated(file.on_error),
             reduce,
             output,
             checkpoint: file.checkpoint.map(|checkpoint| checkpoint.resolved(&base)),
-            child: file.child.map(Spanned::into_inner),
+            child,
             schedule,
             timezone,
             // Of the text as written and the real values of `${env.…}` that shape the data (a

@@ -171,8 +171,9 @@ impl PaginationSpec {
         }
     }
 
-    /// The pagination the fetcher runs.
-    pub fn to_fetch(&self) -> Pagination {
+    /// The pagination the fetcher runs; `None` only when [`PaginationSpec::check`] has
+    /// reported a problem.
+    pub(crate) fn to_fetch(&self) -> Option<Pagination> {
         let chained = |next: NextPage| {
             Pagination::Chained(ChainedPagination {
                 next,
@@ -182,26 +183,26 @@ impl PaginationSpec {
             })
         };
         let style = match self.kind {
-            PaginationKind::None => return Pagination::None,
+            PaginationKind::None => return Some(Pagination::None),
             PaginationKind::Cursor => {
                 let from = match (&self.next, &self.next_from_last_record) {
                     (Some(next), _) => CursorFrom::Field(next.clone()),
                     (None, Some(field)) => CursorFrom::LastRecord(field.clone()),
-                    (None, None) => unreachable!("checked before running"),
+                    (None, None) => return None,
                 };
                 let param = self.param.clone().unwrap_or_else(|| "cursor".into());
-                return chained(NextPage::Cursor {
+                return Some(chained(NextPage::Cursor {
                     param,
                     from,
                     has_more: self.has_more.clone(),
-                });
+                }));
             }
             PaginationKind::NextUrl => {
-                return chained(NextPage::Url {
+                return Some(chained(NextPage::Url {
                     next: self.next.clone().unwrap_or_else(Pointer::root),
-                });
+                }));
             }
-            PaginationKind::LinkHeader => return chained(NextPage::LinkHeader),
+            PaginationKind::LinkHeader => return Some(chained(NextPage::LinkHeader)),
             PaginationKind::Page => NumberedStyle::Page,
             PaginationKind::Offset => NumberedStyle::Offset,
         };
@@ -209,7 +210,7 @@ impl PaginationSpec {
             NumberedStyle::Page => ("page", 1),
             NumberedStyle::Offset => ("offset", 0),
         };
-        Pagination::Numbered(NumberedPagination {
+        Some(Pagination::Numbered(NumberedPagination {
             style,
             param: self.param.clone().unwrap_or_else(|| default_param.into()),
             start: self.start.unwrap_or(default_start),
@@ -222,6 +223,6 @@ impl PaginationSpec {
                 StopSpec::EmptyPage => StopRule::EmptyPage,
                 StopSpec::ShortPage => StopRule::ShortPage,
             },
-        })
+        }))
     }
 }

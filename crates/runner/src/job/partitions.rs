@@ -3,12 +3,10 @@
 //! headers. Chains run side by side under the job's one concurrency limit: this is where
 //! cursor and link pagination, sequential by nature, get their parallelism.
 
-use std::collections::BTreeMap;
 use std::ops::Range;
 
 use chrono::{Days, NaiveDate};
 use serde::Deserialize;
-use toml::Spanned;
 
 use super::Problem;
 use super::query::QueryValue;
@@ -66,12 +64,12 @@ const MAX_PARTITIONS: usize = 100_000;
 pub type Assignment = Vec<(String, String)>;
 
 /// Every combination of the variables' values, in order.
-pub(crate) fn assignments(
-    partitions: &BTreeMap<String, Spanned<PartitionSpec>>,
+pub(crate) fn assignments<'a>(
+    partitions: impl IntoIterator<Item = (&'a String, &'a PartitionSpec, Range<usize>)>,
 ) -> Result<Vec<Assignment>, Problem> {
     let mut all: Vec<Assignment> = vec![Vec::new()];
-    for (name, spec) in partitions {
-        let values = values(name, spec.get_ref(), spec.span())?;
+    for (name, spec, span) in partitions {
+        let values = values(name, spec, span.clone())?;
         let mut next = Vec::with_capacity(all.len() * values.len());
         for partial in &all {
             for value in &values {
@@ -83,7 +81,7 @@ pub(crate) fn assignments(
         all = next;
         if all.len() > MAX_PARTITIONS {
             return Err(Problem::new(
-                spec.span(),
+                span,
                 format!("the partitions make more than {MAX_PARTITIONS} chains"),
             ));
         }
@@ -228,8 +226,13 @@ pub(crate) fn placeholders(template: &str) -> Vec<String> {
 mod tests {
     use super::*;
 
-    fn spec(text: &str) -> BTreeMap<String, Spanned<PartitionSpec>> {
-        toml::from_str(text).unwrap()
+    fn spec(text: &str) -> Vec<(String, PartitionSpec)> {
+        let map: std::collections::BTreeMap<String, PartitionSpec> = toml::from_str(text).unwrap();
+        map.into_iter().collect()
+    }
+
+    fn assignments(specs: &[(String, PartitionSpec)]) -> Result<Vec<Assignment>, Problem> {
+        super::assignments(specs.iter().map(|(name, spec)| (name, spec, 0..0)))
     }
 
     #[test]

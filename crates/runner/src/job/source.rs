@@ -186,7 +186,11 @@ impl SourceSpec {
         let (mut names, span) = match &self.partitions {
             None => (Vec::new(), self.headers.span()),
             Some(partitions) => {
-                if let Err(problem) = partitions::assignments(partitions.get_ref()) {
+                let specs = partitions
+                    .get_ref()
+                    .iter()
+                    .map(|(name, spec)| (name, spec.get_ref(), spec.span()));
+                if let Err(problem) = partitions::assignments(specs) {
                     problems.push(problem);
                     return;
                 }
@@ -235,38 +239,56 @@ impl SourceSpec {
             ));
         }
     }
+}
 
-    /// One chain per combination of partition values (one chain when there are none), each
-    /// with its values.
-    pub fn chains(&self) -> Vec<(Assignment, pagefold_fetch::Source)> {
-        let assignments = match &self.partitions {
-            None => vec![Vec::new()],
-            Some(partitions) => {
-                partitions::assignments(partitions.get_ref()).expect("checked before running")
-            }
-        };
-        let template = self.to_fetch();
-        let many = assignments.len() > 1;
-        assignments
-            .into_iter()
-            .map(|assignment| {
-                let mut source = fill_source(&template, &assignment);
-                if many {
-                    source.speculation = 1;
-                }
-                (assignment, source)
-            })
-            .collect()
+/// `[source]` or `[child]` as a run uses it: checked, its pagination, credentials and headers
+/// made into the fetcher's [`pagefold_fetch::Source`] once, no positions left.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// The URL of the first page, as written (partitions fill it).
+    pub url: Url,
+    /// A jq program that turns each record into what reducers see (or drops it).
+    pub map: Option<String>,
+    /// `[source.incremental]`: only what is new since the last successful run.
+    pub incremental: Option<super::IncrementalSpec>,
+    /// `[child]` only: `{name}`s filled from each parent record, by JSON Pointer.
+    pub vars: BTreeMap<String, Pointer>,
+    /// `[child]` only: `vars` copied into each child record, under `"_parent"`.
+    pub carry: Vec<String>,
+    /// `[source.partitions]`, in order.
+    partitions: Option<BTreeMap<String, PartitionSpec>>,
+    /// What the fetcher runs, before partition values are filled in.
+    template: pagefold_fetch::Source,
+}
+
+impl SourceSpec {
+    /// The checked source; `None` only when [`SourceSpec::check`] has reported a problem.
+    pub(crate) fn validated(self) -> Option<Source> {
+        let template = self.to_fetch()?;
+        Some(Source {
+            url: self.url.0,
+            map: self.map.map(Spanned::into_inner),
+            incremental: self.incremental.map(Spanned::into_inner),
+            vars: self.vars,
+            carry: self.carry,
+            partitions: self.partitions.map(|partitions| {
+                partitions
+                    .into_inner()
+                    .into_iter()
+                    .map(|(name, spec)| (name, spec.into_inner()))
+                    .collect()
+            }),
+            template,
+        })
     }
 
-    /// The source the fetcher runs, before partition values are filled in.
-    pub fn to_fetch(&self) -> pagefold_fetch::Source {
-        let pagination = self
-            .pagination
-            .as_ref()
-            .map_or(pagefold_fetch::Pagination::None, |pagination| {
-                pagination.get_ref().to_fetch()
-            });
+    /// The source the fetcher runs, before partition values are filled in; `None` when the
+    /// pagination was refused.
+    fn to_fetch(&self) -> Option<pagefold_fetch::Source> {
+        let pagination = match &self.pagination {
+            Some(pagination) => pagination.get_ref().to_fetch()?,
+            None => pagefold_fetch::Pagination::None,
+        };
         let mut source =
             pagefold_fetch::Source::new(self.url.0.clone(), self.records.clone(), pagination);
         source.query = self
@@ -285,7 +307,43 @@ impl SourceSpec {
             .as_ref()
             .is_some_and(|pagination| pagination.get_ref().follow_other_origins);
         source.secrets = crate::secrets::snapshot();
-        source
+        Some(source)
+    }
+}
+
+impl Source {
+    /// Whether the source has partitions.
+    pub fn has_partitions(&self) -> bool {
+        self.partitions.is_some()
+    }
+
+    /// The source the fetcher runs, before partition values are filled in.
+    pub fn to_fetch(&self) -> pagefold_fetch::Source {
+        self.template.clone()
+    }
+
+    /// One chain per combination of partition values (one chain when there are none), each
+    /// with its values.
+    pub fn chains(&self) -> Vec<(Assignment, pagefold_fetch::Source)> {
+        let assignments = match &self.partitions {
+            None => vec![Vec::new()],
+            // Checked when the job was loaded: the same values make the same chains.
+            Some(partitions) => {
+                partitions::assignments(partitions.iter().map(|(name, spec)| (name, spec, 0..0)))
+                    .unwrap_or_default()
+            }
+        };
+        let many = assignments.len() > 1;
+        assignments
+            .into_iter()
+            .map(|assignment| {
+                let mut source = fill_source(&self.template, &assignment);
+                if many {
+                    source.speculation = 1;
+                }
+                (assignment, source)
+            })
+            .collect()
     }
 }
 

@@ -13,6 +13,7 @@
 //! Time comes from a [`Clock`], so tests move it by hand.
 
 mod clock;
+mod cron;
 mod due;
 mod event;
 mod jobs;

@@ -67,7 +67,12 @@ fn killed_at_any_moment_the_same_command_resumes_exactly() {
             std::thread::sleep(Duration::from_millis(kill_after));
             child.kill().unwrap(); // SIGKILL: nothing runs after this
             let _ = child.wait();
-            let saved = checkpoints.join("slow.checkpoint.json").exists();
+            // A checkpoint saved before any page was reduced resumes nothing.
+            let saved = std::fs::read_to_string(checkpoints.join("slow.checkpoint.json"))
+                .ok()
+                .and_then(|text| serde_json::from_str::<Value>(&text).ok())
+                .and_then(|checkpoint| checkpoint["pages"].as_u64())
+                .is_some_and(|pages| pages > 0);
 
             let (code, result, stderr) = finish(start(&job, &checkpoints));
             assert_eq!(

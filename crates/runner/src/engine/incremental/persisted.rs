@@ -111,12 +111,9 @@ pub fn keep_incremental(
     state: &JobState,
     end: &crate::engine::incremental::IncrementalEnd,
 ) -> Result<(), IncrementalError> {
-    let spec = job
-        .source
-        .incremental
-        .as_ref()
-        .expect("an incremental run's job")
-        .get_ref();
+    let Some(spec) = &job.source.incremental else {
+        return Ok(());
+    };
     // Checked now, not at the next run: a mark that cannot take `lag` is the job's mistake.
     if let Some(mark) = &end.mark {
         since_value(mark, spec.lag).map_err(|message| IncrementalError::Lag {
@@ -157,10 +154,11 @@ fn identity_in(
 /// What the mark is of: the field and the parameter. Another field's largest value means
 /// nothing to this one.
 fn mark_fingerprint(job: &Job) -> String {
-    let spec = job.source.incremental.as_ref().map(|spec| {
-        let spec = spec.get_ref();
-        format!("{}|{}", spec.field, spec.param)
-    });
+    let spec = job
+        .source
+        .incremental
+        .as_ref()
+        .map(|spec| format!("{}|{}", spec.field, spec.param));
     crate::engine::checkpoint::job_hash(&format!("{spec:?}"))
 }
 
@@ -172,8 +170,8 @@ fn fingerprint(job: &Job) -> Vec<String> {
         .source
         .incremental
         .as_ref()
-        .is_some_and(|spec| spec.get_ref().carry);
-    let map = job.source.map.as_ref().map(|map| map.get_ref().clone());
+        .is_some_and(|spec| spec.carry);
+    let map = job.source.map.clone();
     let reducers: Vec<String> = job
         .reduce
         .iter()
@@ -202,7 +200,6 @@ pub fn incremental_start(
     let Some(spec) = &job.source.incremental else {
         return Ok(None);
     };
-    let spec = spec.get_ref();
     let first = IncrementalStart {
         since: spec.start.clone(),
         previous: Arc::new(PreviousMark::from_start(spec.start.as_deref())),

@@ -38,7 +38,7 @@ pub(super) fn assemble(
     } = fetched;
     let start = &prepared.start;
     let incremental = match &job.source.incremental {
-        Some(spec) => Some((spec.get_ref(), MarkState::take_from(&mut merged.values)?)),
+        Some(spec) => Some((spec, MarkState::take_from(&mut merged.values)?)),
         None => None,
     };
     let parent = parents.map(|parents| ParentResult {
@@ -46,8 +46,7 @@ pub(super) fn assemble(
         records: parents.records,
         warnings: parents.warnings,
     });
-    let partitions: Vec<PartitionResult> = if job.source.partitions.is_some() && job.child.is_none()
-    {
+    let partitions: Vec<PartitionResult> = if job.source.has_partitions() && job.child.is_none() {
         prepared
             .chains
             .iter()

@@ -3,14 +3,14 @@
 use pagefold_fetch::{FetchError, FetchSummary, Fetcher, Page, Resume};
 
 use crate::engine::reduce::{Reducers, Work};
-use crate::job::{Assignment, Job, SourceSpec, fill_source};
+use crate::job::{Assignment, Job, Source, fill_source};
 use crate::terminal::progress::Progress;
 
 /// Parent → child: the parent source's records are not reduced; each names a child chain
 /// (its `vars` filled into `[child]`), whose records are.
 pub(super) struct Children<'a> {
     pub(super) job: &'a Job,
-    pub(super) child: &'a SourceSpec,
+    pub(super) child: &'a Source,
     pub(super) reducers: &'a Reducers,
     /// Pages reduced before a resume, by chain.
     pub(super) done: &'a std::collections::BTreeMap<u32, std::collections::BTreeSet<u64>>,

@@ -42,23 +42,17 @@ impl Prepared {
             .clone()
             .unwrap_or_else(|| RunStamp::new(&job.name, chrono::Utc::now(), job.timezone));
         let mut reducers = Reducers::build(&job.reduce)?;
-        reducers.set_map(job.source.map.as_ref().map(|map| map.get_ref().clone()));
+        reducers.set_map(job.source.map.clone());
         let start = options.incremental.clone().unwrap_or_default();
         if let Some(spec) = &job.source.incremental {
-            crate::engine::incremental::attach(
-                &mut reducers,
-                spec.get_ref(),
-                start.previous.clone(),
-            );
+            crate::engine::incremental::attach(&mut reducers, spec, start.previous.clone());
         }
         let reducers = Arc::new(reducers);
         let fetcher = Fetcher::new(job.fetch.options().clone())?;
         let mut chains = job.source.chains();
         if let (Some(spec), Some(since)) = (&job.source.incremental, &start.since) {
             for (_, source) in &mut chains {
-                source
-                    .query
-                    .push((spec.get_ref().param.clone(), since.clone()));
+                source.query.push((spec.param.clone(), since.clone()));
             }
         }
         let workers = options
