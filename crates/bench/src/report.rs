@@ -8,7 +8,10 @@ pub(crate) fn ideal(pages: u64, concurrency: usize, latency: Duration) -> Option
     (!latency.is_zero()).then(|| latency * pages.div_ceil(concurrency as u64) as u32)
 }
 
-#[allow(clippy::too_many_arguments)]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one row of the table: each argument is a column"
+)]
 pub(crate) fn print_row(
     id: &str,
     name: &str,

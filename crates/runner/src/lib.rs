@@ -1,8 +1,17 @@
-//! The pagefold runner: job files, the reduce side (built-in reducers, plugins, worker threads),
-//! running a job end to end, the result document, progress, and the demo.
+//! The pagefold runner, in layers whose arrows point one way:
 //!
-//! The `pagefold` binary is a thin command line over this library; benchmarks use it to
-//! measure the reduce path without HTTP.
+//! * [`job`]: the job file, TOML → validated runtime types ([`job::Job`]); nothing else;
+//! * [`engine`]: a run from its job to its result document (prepare, fetch → reduce → merge,
+//!   the plugin host, checkpoints, incremental filtering, tracked runs);
+//! * [`state`]: the state folder (history, locks, marks, schedule times);
+//! * [`output`]: the result document and where it goes;
+//! * [`schedule`]: the scheduler, which starts tracked runs at their times;
+//! * [`terminal`]: everything a user reads (progress, summary, warnings, errors), always
+//!   through the redaction of [`secrets`].
+//!
+//! The `pagefold` binary's `commands` (one module per subcommand) sit on top; benchmarks use
+//! the library to measure the reduce path without HTTP. [`identity`] and [`exit`] are shared
+//! by all.
 //!
 //! ```no_run
 //! use std::path::Path;
@@ -11,6 +20,8 @@
 //! let report = pagefold::engine::run::run(&job, &pagefold::engine::run::RunOptions::default()).unwrap();
 //! println!("{}", report.document.to_json());
 //! ```
+
+#![deny(missing_docs)]
 
 pub mod engine;
 pub mod exit;

@@ -32,7 +32,7 @@ pub enum Command {
         /// The job file, or the job's name.
         job: String,
         /// The state directory (default: pagefold in the user's data folder).
-        #[arg(long, env = "PAGEFOLD_STATE")]
+        #[arg(long, env = pagefold::state::STATE_ENV)]
         state: Option<PathBuf>,
         /// Show the last N runs.
         #[arg(short = 'n', long, default_value_t = 20)]
@@ -96,7 +96,7 @@ pub struct RunArgs {
     pub checkpoint_every: Option<Duration>,
     /// The state directory: run history, incremental marks (default: pagefold in the user's
     /// data folder).
-    #[arg(long, env = "PAGEFOLD_STATE")]
+    #[arg(long, env = pagefold::state::STATE_ENV)]
     pub state: Option<PathBuf>,
 }
 
@@ -107,7 +107,7 @@ pub struct ScheduleArgs {
     pub paths: Vec<PathBuf>,
     /// The state directory: run history, last run times, incremental marks, checkpoints of
     /// stopped runs (default: pagefold in the user's data folder).
-    #[arg(long, env = "PAGEFOLD_STATE")]
+    #[arg(long, env = pagefold::state::STATE_ENV)]
     pub state: Option<PathBuf>,
     /// Run what is due now and exit (for system cron, systemd timers, Kubernetes CronJobs).
     #[arg(long)]

@@ -23,6 +23,9 @@ pub mod history;
 use crate::output::write_atomically;
 use history::HistoryEntry;
 
+/// The environment variable that names the state folder (as `--state` does).
+pub const STATE_ENV: &str = "PAGEFOLD_STATE";
+
 /// The state directory.
 #[derive(Debug, Clone)]
 pub struct StateDir {
@@ -60,10 +63,10 @@ impl StateError {
     /// What the user can do about it.
     pub fn hint(&self) -> Option<String> {
         match self {
-            Self::NoDefault => Some("choose one with --state DIR or PAGEFOLD_STATE".into()),
-            Self::Io { .. } => {
-                Some("choose a writable folder with --state DIR or PAGEFOLD_STATE".into())
-            }
+            Self::NoDefault => Some(format!("choose one with --state DIR or {STATE_ENV}")),
+            Self::Io { .. } => Some(format!(
+                "choose a writable folder with --state DIR or {STATE_ENV}"
+            )),
             Self::Damaged { path, .. } => Some(format!(
                 "move `{}` away to start that job's state afresh",
                 path.display()
