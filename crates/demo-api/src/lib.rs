@@ -19,6 +19,7 @@ mod auth;
 mod config;
 mod dataset;
 mod faults;
+mod render;
 mod server;
 mod shared;
 mod stats;

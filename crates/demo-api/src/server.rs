@@ -13,15 +13,15 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use serde::Serialize;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 use crate::faults::{Fault, broken_body, refusal};
+use crate::render::{Meta, prerender, render};
 use crate::shared::Shared;
 use crate::styles::{self, Style};
 use crate::view::{View, query_number};
-use crate::{Dataset, DemoConfig, Order, Stats};
+use crate::{Dataset, DemoConfig, Stats};
 
 /// The demo API's routes:
 ///
@@ -90,48 +90,6 @@ pub async fn serve(
     axum::serve(listener, router(config, stats))
         .with_graceful_shutdown(shutdown)
         .await
-}
-
-fn prerender(shared: &Shared) -> Vec<Bytes> {
-    let config = &shared.config;
-    let size = config.default_page_size.min(config.max_page_size).max(1);
-    (1..=config.records.div_ceil(size))
-        .map(|page| {
-            let mut meta = Meta {
-                page: Some(page),
-                per_page: Some(size),
-                ..Meta::default()
-            };
-            if config.totals {
-                meta.total = Some(config.records);
-                meta.total_pages = Some(config.records.div_ceil(size));
-            }
-            let view = View::new(shared.dataset, &HashMap::new());
-            Bytes::from(render(shared, &view, (page - 1) * size, size, meta, false))
-        })
-        .collect()
-}
-
-#[derive(Serialize)]
-struct PageBody<'a> {
-    data: &'a [Order],
-    meta: Meta,
-}
-
-#[derive(Serialize, Default)]
-struct Meta {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    page: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    per_page: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    offset: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    limit: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    total: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    total_pages: Option<u64>,
 }
 
 async fn served_stats(State(shared): State<Arc<Shared>>) -> Response {
@@ -342,25 +300,6 @@ fn page(
         render(shared, &view, start, size, meta, bare).into(),
         HeaderMap::new(),
     ))
-}
-
-/// The body of the page of `size` orders from `start`.
-fn render(shared: &Shared, view: &View, start: u64, size: u64, meta: Meta, bare: bool) -> Vec<u8> {
-    let config = &shared.config;
-    let mut start = start;
-    if config.repeat_last_page && start >= view.len() && view.len() > 0 && size > 0 {
-        start = (view.len() - 1) / size * size;
-    }
-    let orders: Vec<Order> = view.slice(start, start.saturating_add(size));
-    if bare {
-        serde_json::to_vec(&orders)
-    } else {
-        serde_json::to_vec(&PageBody {
-            data: &orders,
-            meta,
-        })
-    }
-    .expect("orders serialize")
 }
 
 fn bad_request(message: &str) -> Response {

@@ -5,10 +5,10 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use pagefold_fetch::{Auth, FetchError, Fetcher, SafeUrl};
+use pagefold_fetch::{Auth, FetchError, FetchOptions, Fetcher, Probe, SafeUrl};
 
 use pagefold::exit;
-use pagefold::job::{Job, ReducerUse};
+use pagefold::job::{Assignment, Job, ReducerUse};
 use pagefold::secrets;
 use pagefold::terminal::failure::Failure;
 
@@ -32,9 +32,42 @@ pub(crate) fn run(path: &std::path::Path, probe: bool) -> Result<u8, Failure> {
 fn plan(job: &Job, probe: bool) -> Result<String, FetchError> {
     let chains = job.source.chains();
     let fetch = job.fetch.options();
-    let concurrency = fetch.concurrency;
     let mut text = String::new();
     let _ = writeln!(text, "job `{}` from `{}`", job.name, job.path.display());
+    let _ = writeln!(text, "limits: {}", limits(fetch));
+    let _ = writeln!(text, "reducers: {}", reducers(job));
+    if let Some(schedule) = schedule(job) {
+        let _ = writeln!(text, "schedule: {schedule}");
+    }
+    if let Some(incremental) = incremental(job) {
+        let _ = writeln!(text, "incremental: {incremental}");
+    }
+    let _ = writeln!(
+        text,
+        "{} chain{}:",
+        chains.len(),
+        if chains.len() == 1 { "" } else { "s" }
+    );
+    let probes = if probe {
+        Some(probe_chains(fetch, &chains)?)
+    } else {
+        None
+    };
+    for (number, (assignment, source)) in chains.iter().enumerate() {
+        let _ = write!(text, "  {}", first_request(assignment, source));
+        if let Some(probes) = &probes {
+            let _ = write!(text, "\n      → {}", probed(&probes[number]));
+        }
+        text.push('\n');
+    }
+    if let Some(probes) = &probes {
+        let _ = writeln!(text, "{}", estimate(fetch, probes));
+    }
+    Ok(secrets::redact(&text))
+}
+
+/// `N requests in flight, the rate, the timeout, retries`.
+fn limits(fetch: &FetchOptions) -> String {
     let rate = fetch.rate.map_or_else(
         || "no rate limit".to_owned(),
         |rate| {
@@ -44,11 +77,14 @@ fn plan(job: &Job, probe: bool) -> Result<String, FetchError> {
             )
         },
     );
-    let _ = writeln!(
-        text,
-        "limits: {concurrency} requests in flight, {rate}, timeout {:?}, {} retries",
-        fetch.timeout, fetch.retries
-    );
+    format!(
+        "{} requests in flight, {rate}, timeout {:?}, {} retries",
+        fetch.concurrency, fetch.timeout, fetch.retries
+    )
+}
+
+/// Each reducer with what it reads.
+fn reducers(job: &Job) -> String {
     let reducers: Vec<String> = job
         .reduce
         .iter()
@@ -64,144 +100,144 @@ fn plan(job: &Job, probe: bool) -> Result<String, FetchError> {
             ReducerUse::Plugin { path, .. } => format!("{} (plugin {})", spec.name, path.display()),
         })
         .collect();
-    let _ = writeln!(
-        text,
-        "reducers: {}",
-        if reducers.is_empty() {
-            "none".into()
-        } else {
-            reducers.join(", ")
-        }
-    );
-    if let Some(schedule) = &job.schedule {
-        let next = schedule
-            .upcoming(chrono::Utc::now(), 1)
-            .first()
-            .map_or_else(
-                || "never".to_owned(),
-                |t| t.format("%Y-%m-%d %H:%M:%S %Z").to_string(),
-            );
-        let _ = writeln!(
-            text,
-            "schedule: `{}` in {} (next run {next}); overlap = \"{}\", missed = \"{}\"",
-            schedule.expression,
-            schedule.timezone,
-            schedule.overlap.as_str(),
-            schedule.missed.as_str()
-        );
-    }
-    if let Some(spec) = &job.source.incremental {
-        let _ = writeln!(
-            text,
-            "incremental: `{}` is sent the largest `{}` of the last successful run{}{}; \
-             the first requests below are a first run's",
-            spec.param,
-            spec.field,
-            spec.lag
-                .map(|lag| format!(", less {}", humantime::format_duration(lag)))
-                .unwrap_or_default(),
-            if spec.carry {
-                ", and reducers go on from its states"
-            } else {
-                ""
-            }
-        );
-    }
-    let _ = writeln!(
-        text,
-        "{} chain{}:",
-        chains.len(),
-        if chains.len() == 1 { "" } else { "s" }
-    );
-    let probes = if probe {
-        let fetcher = Fetcher::new(fetch.clone())?;
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .expect("a runtime starts");
-        let probes: Vec<_> = runtime.block_on(async {
-            use futures_util::StreamExt;
-            let fetcher = &fetcher;
-            futures_util::stream::iter(
-                chains
-                    .iter()
-                    .map(|(_, source)| async move { fetcher.probe(source).await }),
-            )
-            .buffered(concurrency.max(1))
-            .collect()
-            .await
-        });
-        Some(probes.into_iter().collect::<Result<Vec<_>, _>>()?)
+    if reducers.is_empty() {
+        "none".into()
     } else {
-        None
-    };
-    for (number, (assignment, source)) in chains.iter().enumerate() {
-        let values: Vec<String> = assignment
-            .iter()
-            .map(|(name, value)| format!("{name}={value}"))
-            .collect();
-        let label = if values.is_empty() {
-            String::new()
-        } else {
-            format!("[{}] ", values.join(" "))
-        };
-        let url = SafeUrl::new(source.first_url(), &source.secret_params);
-        let auth = match &source.auth {
-            None => String::new(),
-            Some(Auth::Bearer(_)) => " with Authorization: Bearer ****".into(),
-            Some(Auth::Basic { username, .. }) => {
-                format!(" with Authorization: Basic {username}:****")
-            }
-            Some(Auth::Header { name, .. }) => format!(" with {name}: ****"),
-            Some(Auth::Query { param, .. }) => format!(" with {param}=****"),
-        };
-        let _ = write!(text, "  {label}GET {url}{auth}");
-        if let Some(probes) = &probes {
-            let probe = &probes[number];
-            let pages = probe.pages.map_or_else(
-                || "pages: unknown (no total)".to_owned(),
-                |p| format!("{p} pages"),
-            );
-            let total = probe
-                .total_records
-                .map(|t| format!(", {t} records reported"))
-                .unwrap_or_default();
-            let _ = write!(
-                text,
-                "\n      → {} records on the first page, {pages}{total}, {:.0?}",
-                probe.records, probe.latency
-            );
-        }
-        text.push('\n');
+        reducers.join(", ")
     }
-    if let Some(probes) = &probes {
-        let known: u64 = probes.iter().filter_map(|p| p.pages).sum();
-        let unknown = probes.iter().filter(|p| p.pages.is_none()).count();
-        let latency =
-            probes.iter().map(|p| p.latency).sum::<Duration>() / probes.len().max(1) as u32;
-        let by_concurrency = latency.mul_f64(known as f64 / concurrency.max(1) as f64);
-        let by_rate = fetch.rate.map_or(Duration::ZERO, |rate| {
-            rate.per.mul_f64(known as f64 / f64::from(rate.count.get()))
-        });
-        let _ = write!(text, "estimate: {known} requests");
-        if unknown > 0 {
-            let _ = write!(
-                text,
-                " (and more for {unknown} chain{} whose first page tells no total)",
-                if unknown == 1 { "" } else { "s" }
-            );
+}
+
+/// The schedule and its next run, if the job has one.
+fn schedule(job: &Job) -> Option<String> {
+    let schedule = job.schedule.as_ref()?;
+    let next = schedule
+        .upcoming(chrono::Utc::now(), 1)
+        .first()
+        .map_or_else(
+            || "never".to_owned(),
+            |t| t.format("%Y-%m-%d %H:%M:%S %Z").to_string(),
+        );
+    Some(format!(
+        "`{}` in {} (next run {next}); overlap = \"{}\", missed = \"{}\"",
+        schedule.expression,
+        schedule.timezone,
+        schedule.overlap.as_str(),
+        schedule.missed.as_str()
+    ))
+}
+
+/// What an incremental run asks for, if the job is incremental.
+fn incremental(job: &Job) -> Option<String> {
+    let spec = job.source.incremental.as_ref()?;
+    Some(format!(
+        "`{}` is sent the largest `{}` of the last successful run{}{}; \
+         the first requests below are a first run's",
+        spec.param,
+        spec.field,
+        spec.lag
+            .map(|lag| format!(", less {}", humantime::format_duration(lag)))
+            .unwrap_or_default(),
+        if spec.carry {
+            ", and reducers go on from its states"
+        } else {
+            ""
         }
-        let _ = writeln!(
+    ))
+}
+
+/// The first page of every chain, fetched at most `concurrency` at a time.
+fn probe_chains(
+    fetch: &FetchOptions,
+    chains: &[(Assignment, pagefold_fetch::Source)],
+) -> Result<Vec<Probe>, FetchError> {
+    let fetcher = Fetcher::new(fetch.clone())?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime starts");
+    let probes: Vec<_> = runtime.block_on(async {
+        use futures_util::StreamExt;
+        let fetcher = &fetcher;
+        futures_util::stream::iter(
+            chains
+                .iter()
+                .map(|(_, source)| async move { fetcher.probe(source).await }),
+        )
+        .buffered(fetch.concurrency.max(1))
+        .collect()
+        .await
+    });
+    probes.into_iter().collect()
+}
+
+/// A chain's partition values and first request, credentials hidden.
+fn first_request(assignment: &Assignment, source: &pagefold_fetch::Source) -> String {
+    let values: Vec<String> = assignment
+        .iter()
+        .map(|(name, value)| format!("{name}={value}"))
+        .collect();
+    let label = if values.is_empty() {
+        String::new()
+    } else {
+        format!("[{}] ", values.join(" "))
+    };
+    let url = SafeUrl::new(source.first_url(), &source.secret_params);
+    let auth = match &source.auth {
+        None => String::new(),
+        Some(Auth::Bearer(_)) => " with Authorization: Bearer ****".into(),
+        Some(Auth::Basic { username, .. }) => {
+            format!(" with Authorization: Basic {username}:****")
+        }
+        Some(Auth::Header { name, .. }) => format!(" with {name}: ****"),
+        Some(Auth::Query { param, .. }) => format!(" with {param}=****"),
+    };
+    format!("{label}GET {url}{auth}")
+}
+
+/// What a chain's first page said.
+fn probed(probe: &Probe) -> String {
+    let pages = probe.pages.map_or_else(
+        || "pages: unknown (no total)".to_owned(),
+        |p| format!("{p} pages"),
+    );
+    let total = probe
+        .total_records
+        .map(|t| format!(", {t} records reported"))
+        .unwrap_or_default();
+    format!(
+        "{} records on the first page, {pages}{total}, {:.0?}",
+        probe.records, probe.latency
+    )
+}
+
+/// The requests and the time the run will take, from the probes.
+fn estimate(fetch: &FetchOptions, probes: &[Probe]) -> String {
+    let concurrency = fetch.concurrency;
+    let known: u64 = probes.iter().filter_map(|p| p.pages).sum();
+    let unknown = probes.iter().filter(|p| p.pages.is_none()).count();
+    let latency = probes.iter().map(|p| p.latency).sum::<Duration>() / probes.len().max(1) as u32;
+    let by_concurrency = latency.mul_f64(known as f64 / concurrency.max(1) as f64);
+    let by_rate = fetch.rate.map_or(Duration::ZERO, |rate| {
+        rate.per.mul_f64(known as f64 / f64::from(rate.count.get()))
+    });
+    let mut text = format!("estimate: {known} requests");
+    if unknown > 0 {
+        let _ = write!(
             text,
-            "; ~{:.1?} at {concurrency} in flight and {:.0?} a request{}",
-            by_concurrency.max(by_rate),
-            latency,
-            if by_rate > by_concurrency {
-                " (the rate limit decides)"
-            } else {
-                ""
-            }
+            " (and more for {unknown} chain{} whose first page tells no total)",
+            if unknown == 1 { "" } else { "s" }
         );
     }
-    Ok(secrets::redact(&text))
+    let _ = write!(
+        text,
+        "; ~{:.1?} at {concurrency} in flight and {:.0?} a request{}",
+        by_concurrency.max(by_rate),
+        latency,
+        if by_rate > by_concurrency {
+            " (the rate limit decides)"
+        } else {
+            ""
+        }
+    );
+    text
 }

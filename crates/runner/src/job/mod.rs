@@ -5,6 +5,7 @@
 
 mod auth;
 mod checkpoint;
+mod child;
 mod env;
 mod fetch;
 mod identity;
@@ -243,51 +244,7 @@ impl Job {
         })?;
         let mut problems = Vec::new();
         file.source.check(&mut problems);
-        if !file.source.vars.is_empty() || !file.source.carry.is_empty() {
-            problems.push(Problem::new(
-                0..0,
-                "`vars` and `carry` belong to [child], not [source]",
-            ));
-        }
-        if let Some(child) = &file.child {
-            let span = child.span();
-            let child = child.get_ref();
-            child.check(&mut problems);
-            if let Some(incremental) = &child.incremental {
-                problems.push(Problem::new(
-                    incremental.span(),
-                    "[child.incremental] is not supported: only [source.incremental], without [child]",
-                ));
-            }
-            if let Some(incremental) = &file.source.incremental {
-                problems.push(Problem::new(
-                    incremental.span(),
-                    "[source.incremental] does not work with [child] yet: the mark would be of the parents",
-                ));
-            }
-            if child.partitions.is_some() {
-                problems.push(Problem::new(
-                    span.clone(),
-                    "[child] cannot have partitions: partition [source], the parent, instead",
-                ));
-            }
-            if child.vars.is_empty() {
-                problems.push(
-                    Problem::new(span.clone(), "[child] needs `vars`: the fields of each parent record its URL uses")
-                        .hint("e.g. vars = { repo = \"/full_name\" } and url = \"https://api.github.com/repos/{repo}/issues\""),
-                );
-            }
-            if let Some(unknown) = child
-                .carry
-                .iter()
-                .find(|name| !child.vars.contains_key(*name))
-            {
-                problems.push(Problem::new(
-                    span,
-                    format!("`carry` names `{unknown}`, which is not in `vars`"),
-                ));
-            }
-        }
+        child::check(&file.source, file.child.as_ref(), &mut problems);
         let fetch = file
             .fetch
             .unwrap_or_else(|| Spanned::new(0..0, FetchSpec::default()));
@@ -304,15 +261,24 @@ impl Job {
         let output = file
             .output
             .and_then(|output| output.check(&base, &mut problems));
+        let reduce: Option<Vec<ReduceSpec>> = file
+            .reduce
+            .into_iter()
+            .map(|spec| spec.into_inner().resolved(&base))
+            .collect();
         let source = file.source.validated();
         let child = file.child.map(|child| child.into_inner().validated());
+
         if let Some(problem) = problems.into_iter().next() {
             return Err(locate(problem.span, problem.message, problem.hint));
         }
         // Each `validated` is `None` only when its check reported a problem.
-        let (Some(source), Some(child)) = (source, child.map_or(Some(None), |c| c.map(Some)))
-        else {
-            return Err(locate(0..0, "the job's source cannot be used".into(), None));
+        let (Some(source), Some(child), Some(reduce)) = (
+            source,
+            child.map_or(Some(None), |child| child.map(Some)),
+            reduce,
+        ) else {
+            return Err(locate(0..0, "the job cannot be used".into(), None));
         };
         let name = match file.name {
             Some(name) => name,
@@ -321,11 +287,7 @@ impl Job {
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_else(|| "job".into()),
         };
-        let reduce = file
-            .reduce
-            .into_iter()
-            .map(|spec| spec.into_inner().resolved(&base))
-            .collect();
+
         Ok(Self {
             name,
             path: path.to_owned(),

@@ -279,25 +279,26 @@ impl ReduceEntry {
         }
     }
 
-    pub(crate) fn resolved(self, base: &Path) -> ReduceSpec {
+    /// The checked reducer; `None` only when [`check_all`] has reported a problem.
+    pub(crate) fn resolved(self, base: &Path) -> Option<ReduceSpec> {
         let name = self.name();
         let reducer = match (self.builtin, self.plugin) {
             (Some(builtin), _) => ReducerUse::Builtin {
-                kind: builtin.get_ref().parse().expect("checked before resolving"),
+                kind: builtin.get_ref().parse().ok()?,
                 field: self.field.map(Spanned::into_inner),
                 k: self.k.map_or(DEFAULT_K, Spanned::into_inner),
             },
             (None, Some(plugin)) => ReducerUse::Plugin {
                 path: base.join(plugin.into_inner()),
-                config: self
-                    .config
-                    .map(|config| config_to_json(&toml::Value::Table(config.into_inner())))
-                    .transpose()
-                    .expect("checked before resolving")
-                    .unwrap_or_else(|| serde_json::Value::Object(Default::default())),
+                config: match self.config {
+                    Some(config) => {
+                        config_to_json(&toml::Value::Table(config.into_inner())).ok()?
+                    }
+                    None => serde_json::Value::Object(Default::default()),
+                },
             },
-            (None, None) => unreachable!("checked before resolving"),
+            (None, None) => return None,
         };
-        ReduceSpec { name, reducer }
+        Some(ReduceSpec { name, reducer })
     }
 }
