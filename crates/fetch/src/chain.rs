@@ -14,8 +14,9 @@ use url::Url;
 
 use crate::fetcher::PageRequest;
 use crate::page::{MetaPointers, PageParser};
-use crate::paginate::{Accepted, with_query};
-use crate::{ChainedPagination, CursorFrom, FetchError, Fetcher, NextPage, Page, SafeUrl, Source};
+use crate::paginate::Accepted;
+use crate::request::{Paging, Target};
+use crate::{ChainEnd, ChainedPagination, CursorFrom, FetchError, Fetcher, NextPage, Page, SafeUrl, Source};
 
 impl Fetcher {
     pub(crate) async fn run_chained<T: From<Page>>(
@@ -33,21 +34,22 @@ impl Fetcher {
             } => (Some(pointer), has_more.as_ref()),
             NextPage::Cursor { has_more, .. } => (None, has_more.as_ref()),
             NextPage::Url { next } => (Some(next), None),
-            NextPage::LinkHeader => (None, None),
+            NextPage::LinkHeader | NextPage::UrlHeader { .. } => (None, None),
         };
         let parser = PageParser::new(
             &source.records,
             MetaPointers {
                 next: next_pointer,
                 has_more,
+                errors: source.errors_pointer(),
                 ..MetaPointers::default()
             },
         );
         let mut paging = Vec::new();
         if let (Some(param), Some(size)) = (&chained.size_param, chained.size) {
-            paging.push((param.as_str(), size.to_string()));
+            paging.push((param.as_str(), Paging::Number(size)));
         }
-        let mut url = with_query(&source.url, &source.query, &paging);
+        let mut target = source.target(&paging);
         let mut seen = HashSet::new();
         let mut index = 0;
         let mut crossed = false;
@@ -57,6 +59,9 @@ impl Fetcher {
                     "stopped at `max_pages` = {} before the end of the data: the result is incomplete",
                     chained.max_pages
                 ));
+                accepted.summary.ended = Some(ChainEnd::MaxPages {
+                    max: chained.max_pages,
+                });
                 return Ok(());
             }
             let (page, meta, attempts) = match self
@@ -65,7 +70,7 @@ impl Fetcher {
                     &parser,
                     chain,
                     index,
-                    url.clone(),
+                    target.clone(),
                     accepted.observer,
                 )
                 .await
@@ -82,32 +87,30 @@ impl Fetcher {
                 }
             };
             accepted.summary.count_attempts(attempts);
+            let url = target.url.clone();
             let (next, key) = match &chained.next {
                 NextPage::Cursor { param, from, .. } => {
                     let cursor = match from {
-                        CursorFrom::Field(_) => meta.next.clone(),
+                        CursorFrom::Field(_) | CursorFrom::Header(_) => meta.next.clone(),
                         CursorFrom::LastRecord(field) => last_record_field(&page, field),
                     };
                     let more = meta.has_more.unwrap_or(true) && page.record_count() > 0;
                     match cursor.filter(|_| more) {
                         Some(cursor) => {
                             let mut paging = paging.clone();
-                            paging.push((param.as_str(), cursor.clone()));
-                            (
-                                Some(with_query(&source.url, &source.query, &paging)),
-                                cursor,
-                            )
+                            paging.push((param.as_str(), Paging::Cursor(cursor.clone())));
+                            (Some(source.target(&paging)), cursor)
                         }
                         None => (None, String::new()),
                     }
                 }
-                NextPage::Url { .. } => {
+                NextPage::Url { .. } | NextPage::UrlHeader { .. } => {
                     let next = meta.next.as_deref().and_then(|next| url.join(next).ok());
                     let key = next
                         .as_ref()
                         .map(|next| SafeUrl::new(next.clone(), &source.secret_params).to_string())
                         .unwrap_or_default();
-                    (next, key)
+                    (next.map(|next| source.target_at(next)), key)
                 }
                 NextPage::LinkHeader => {
                     let links = meta
@@ -141,27 +144,34 @@ impl Fetcher {
                             ));
                         }
                         accepted.observer.total_pages(chain, pages.len() as u64 + 1);
+                        accepted.summary.ended = Some(ChainEnd::TotalReached {
+                            pages: pages.len() as u64 + 1,
+                        });
                         accepted.take(page).await?;
+                        let pages = pages.into_iter().map(|url| source.target_at(url)).collect();
                         return self.fan_out(source, &parser, chain, pages, accepted).await;
                     }
                     let key = next
                         .as_ref()
                         .map(|next| SafeUrl::new(next.clone(), &source.secret_params).to_string())
                         .unwrap_or_default();
-                    (next, key)
+                    (next.map(|next| source.target_at(next)), key)
                 }
             };
             accepted.take(page).await?;
-            let Some(next) = next else { return Ok(()) };
-            self.allow(source, &url, &next, &mut crossed, accepted)?;
+            let Some(next) = next else {
+                accepted.summary.ended = Some(ChainEnd::NoNext { pages: index + 1 });
+                return Ok(());
+            };
+            self.allow(source, &url, &next.url, &mut crossed, accepted)?;
             if !seen.insert(key.clone()) {
                 return Err(FetchError::Loop {
-                    url: SafeUrl::new(next, &source.secret_params),
+                    url: SafeUrl::new(next.url, &source.secret_params),
                     repeated: key,
                     pages: index + 1,
                 });
             }
-            url = next;
+            target = next;
             index += 1;
         }
     }
@@ -190,21 +200,21 @@ impl Fetcher {
         source: &Source,
         parser: &PageParser,
         chain: u32,
-        urls: Vec<Url>,
+        targets: Vec<Target>,
         accepted: &mut Accepted<'_, T>,
     ) -> Result<(), FetchError> {
         let window = self.options.concurrency.max(1);
-        let mut pending = urls.into_iter().enumerate();
+        let mut pending = targets.into_iter().enumerate();
         let mut in_flight = FuturesUnordered::new();
         loop {
             while in_flight.len() < window {
-                let Some((offset, url)) = pending.next() else {
+                let Some((offset, target)) = pending.next() else {
                     break;
                 };
                 let index = offset as u64 + 1;
                 let observer = accepted.observer;
                 in_flight.push(async move {
-                    let request = PageRequest::new(source, parser, chain, index, url);
+                    let request = PageRequest::new(source, parser, chain, index, target);
                     self.fetch_page(request, observer).await
                 });
             }

@@ -98,6 +98,14 @@ pub enum PageFailure {
         /// The first bytes of the body.
         start: String,
     },
+    /// A GraphQL answer (status 200) that reports errors instead of data.
+    #[error("the API answered with errors: {messages}")]
+    GraphQl {
+        /// The errors' messages.
+        messages: String,
+        /// Whether they say the query was rate limited (then it is retried).
+        rate_limited: bool,
+    },
     /// The body is JSON but has no records array where the job says.
     #[error("no records array at `{pointer}`: {found}")]
     NoRecords {
@@ -126,6 +134,7 @@ impl PageFailure {
             | Self::NotJson { .. }
             | Self::NotUtf8 { .. } => true,
             Self::Status { status, .. } => matches!(status, 408 | 429 | 500 | 502 | 503 | 504),
+            Self::GraphQl { rate_limited, .. } => *rate_limited,
             Self::TooLarge { .. } | Self::NoRecords { .. } | Self::Redirects(_) => false,
         }
     }

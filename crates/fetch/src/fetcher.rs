@@ -9,6 +9,7 @@ use url::Url;
 
 use crate::limits::{Limits, Rate};
 use crate::page::{PageMeta, PageParser, body_start};
+use crate::request::{HeaderMeta, MetaHeaders, Target};
 use crate::retry::retry_after;
 use crate::{
     Auth, Backoff, FetchError, FetchObserver, Page, PageFailure, SafeUrl, Secrets, Source,
@@ -133,7 +134,7 @@ impl Fetcher {
                 outcome
             };
             let failure = match outcome {
-                Ok((body, link)) => {
+                Ok((body, headers)) => {
                     match request.parser.parse(
                         request.chain,
                         request.index,
@@ -142,7 +143,10 @@ impl Fetcher {
                         request.secrets,
                     ) {
                         Ok((page, mut meta)) => {
-                            meta.link = link;
+                            meta.link = headers.link;
+                            meta.total_records = meta.total_records.or(headers.total_records);
+                            meta.total_pages = meta.total_pages.or(headers.total_pages);
+                            meta.next = meta.next.or(headers.next);
                             return Ok((page, meta, attempts));
                         }
                         Err(failure) => failure,
@@ -151,7 +155,10 @@ impl Fetcher {
                 Err(failure) => failure,
             };
             let retry = attempts.requests - 1;
-            if !failure.is_transient() || retry >= self.options.retries {
+            // A POST may have done its work although its answer was lost: sent again only
+            // when the job says the API takes that.
+            let may_repeat = request.method.is_idempotent() || request.retry_post;
+            if !failure.is_transient() || !may_repeat || retry >= self.options.retries {
                 let error = FetchError::Page {
                     url: safe_url(),
                     page: request.index,
@@ -177,11 +184,14 @@ impl Fetcher {
         &self,
         request: &PageRequest<'_>,
     ) -> (
-        Result<(Bytes, Option<String>), PageFailure>,
+        Result<(Bytes, HeaderMeta), PageFailure>,
         Option<Duration>,
     ) {
         let fetcher = self.clone();
         let http = HttpRequest {
+            method: request.method.clone(),
+            body: request.body.clone(),
+            meta_headers: request.meta_headers.clone(),
             url: request.url.clone(),
             origin: request.origin.clone(),
             headers: request.headers.clone(),
@@ -206,16 +216,22 @@ impl Fetcher {
         &self,
         request: &HttpRequest,
     ) -> (
-        Result<(Bytes, Option<String>), PageFailure>,
+        Result<(Bytes, HeaderMeta), PageFailure>,
         Option<Duration>,
     ) {
         // Redirects are followed here, not by the client, so that credentials never go to
         // another origin. Each request's origin is compared with the job's, never with the
         // URL a page or a redirect named: that is the API's word, not the user's.
         let mut url = request.url.clone();
+        let (mut method, mut body) = (request.method.clone(), request.body.clone());
         let mut redirects = 0;
         let mut response = loop {
-            let mut builder = self.client.get(url.clone());
+            let mut builder = self.client.request(method.clone(), url.clone());
+            if let Some(body) = &body {
+                builder = builder
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .body(body.clone());
+            }
             if url.origin() == request.origin.origin() {
                 // The job's headers may hold credentials too: they go to its origin only.
                 builder = builder.headers(request.headers.clone());
@@ -239,17 +255,17 @@ impl Fetcher {
                         return (Err(PageFailure::Redirects(MAX_REDIRECTS)), None);
                     }
                     tracing::debug!(to = %SafeUrl::new(next.clone(), &request.secret_params), "following a redirect");
+                    // 307 and 308 repeat the request as it was; the others ask for a GET.
+                    if !matches!(response.status().as_u16(), 307 | 308) {
+                        (method, body) = (reqwest::Method::GET, None);
+                    }
                     url = next;
                 }
                 _ => break response,
             }
         };
         let status = response.status();
-        let link = response
-            .headers()
-            .get(reqwest::header::LINK)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
+        let headers = request.meta_headers.read(response.headers());
         let wait = retry_after(response.headers());
         self.limits.observe(status, response.headers(), wait);
         if !status.is_success() {
@@ -279,17 +295,17 @@ impl Fetcher {
         {
             return (Err(PageFailure::TooLarge { limit }), None);
         }
-        let mut body =
+        let mut received =
             BytesMut::with_capacity(response.content_length().unwrap_or(16 * 1024) as usize);
         loop {
             match response.chunk().await {
                 Ok(Some(chunk)) => {
-                    if (body.len() + chunk.len()) as u64 > limit {
+                    if (received.len() + chunk.len()) as u64 > limit {
                         return (Err(PageFailure::TooLarge { limit }), None);
                     }
-                    body.extend_from_slice(&chunk);
+                    received.extend_from_slice(&chunk);
                 }
-                Ok(None) => return (Ok((body.freeze(), link)), None),
+                Ok(None) => return (Ok((received.freeze(), headers)), None),
                 Err(error) => return (Err(self.classify_body(&error)), None),
             }
         }
@@ -340,6 +356,9 @@ const MAX_REDIRECTS: usize = 10;
 
 /// What one HTTP request needs, owned, so that it can run on a task of its own.
 struct HttpRequest {
+    method: reqwest::Method,
+    body: Option<Bytes>,
+    meta_headers: MetaHeaders,
     url: Url,
     /// The origin that sees credentials and the job's headers.
     origin: Url,
@@ -360,6 +379,10 @@ impl<T> Drop for AbortOnDrop<T> {
 
 pub(crate) struct PageRequest<'a> {
     pub url: Url,
+    pub body: Option<Bytes>,
+    pub method: reqwest::Method,
+    pub retry_post: bool,
+    pub meta_headers: MetaHeaders,
     pub origin: &'a Url,
     pub secrets: &'a Secrets,
     pub headers: &'a HeaderMap,
@@ -371,16 +394,20 @@ pub(crate) struct PageRequest<'a> {
 }
 
 impl<'a> PageRequest<'a> {
-    /// A request for page `index` of chain `chain` of `source`, at `url`.
+    /// A request for page `index` of chain `chain` of `source`, as `target` says.
     pub fn new(
         source: &'a Source,
         parser: &'a PageParser,
         chain: u32,
         index: u64,
-        url: Url,
+        target: Target,
     ) -> Self {
         Self {
-            url,
+            url: target.url,
+            body: target.body,
+            method: source.method.clone(),
+            retry_post: source.retry_post,
+            meta_headers: source.meta_headers(),
             origin: &source.origin,
             secrets: &source.secrets,
             headers: &source.headers,

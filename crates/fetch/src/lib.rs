@@ -38,6 +38,7 @@
 
 mod auth;
 mod chain;
+mod end;
 mod error;
 mod fetcher;
 mod limits;
@@ -47,11 +48,13 @@ mod page;
 mod paginate;
 mod probe;
 mod redact;
+mod request;
 mod retry;
 mod safe_url;
 mod source;
 
 pub use auth::Auth;
+pub use end::ChainEnd;
 pub use error::{FetchError, PageFailure};
 pub use fetcher::{FetchOptions, Fetcher, OnError};
 pub use limits::Rate;
@@ -60,6 +63,7 @@ pub use page::Page;
 pub use paginate::{FetchSummary, Resume, SkippedPage};
 pub use probe::Probe;
 pub use redact::Secrets;
+pub use request::{ParamIn, RequestBody};
 pub use retry::Backoff;
 pub use safe_url::SafeUrl;
 pub use source::{

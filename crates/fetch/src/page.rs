@@ -137,6 +137,8 @@ pub(crate) struct MetaPointers<'a> {
     pub total_records: Option<&'a Pointer>,
     pub next: Option<&'a Pointer>,
     pub has_more: Option<&'a Pointer>,
+    /// GraphQL's `/errors`: a non-empty array there makes the page an error.
+    pub errors: Option<&'a Pointer>,
 }
 
 /// Finds the records array, and whatever the pagination reads, in one pass.
@@ -148,6 +150,7 @@ pub(crate) struct PageParser {
     total_records: Option<usize>,
     next: Option<usize>,
     has_more: Option<usize>,
+    errors: Option<usize>,
 }
 
 impl PageParser {
@@ -158,6 +161,7 @@ impl PageParser {
             meta.total_records,
             meta.next,
             meta.has_more,
+            meta.errors,
         ]
         .into_iter()
         .flatten()
@@ -170,6 +174,7 @@ impl PageParser {
             total_records: slot(meta.total_records),
             next: slot(meta.next),
             has_more: slot(meta.has_more),
+            errors: slot(meta.errors),
             pointers,
         }
     }
@@ -194,6 +199,9 @@ impl PageParser {
                 reason: error.to_string(),
                 start: body_start(&body, secrets),
             })?;
+        if let Some(errors) = self.errors.and_then(|slot| found[slot]) {
+            graphql_errors(errors, secrets)?;
+        }
         let slot = self
             .pointers
             .slot_of(&self.records)
@@ -268,6 +276,36 @@ fn read_text(raw: &RawValue) -> Option<String> {
         Err(_) => return None,
     };
     (!text.is_empty()).then_some(text)
+}
+
+/// A GraphQL `errors` array that is not empty, as a failure naming its messages; rate limits
+/// (GitHub's `RATE_LIMITED`, "rate limit" in a message) may pass and are retried.
+fn graphql_errors(errors: &RawValue, secrets: &Secrets) -> Result<(), PageFailure> {
+    let Ok(errors) = serde_json::from_str::<Vec<serde_json::Value>>(errors.get()) else {
+        return Ok(());
+    };
+    if errors.is_empty() {
+        return Ok(());
+    }
+    let mut rate_limited = false;
+    let messages: Vec<String> = errors
+        .iter()
+        .map(|error| {
+            let message = error
+                .get("message")
+                .and_then(serde_json::Value::as_str)
+                .map_or_else(|| error.to_string(), str::to_owned);
+            let kind = error.get("type").and_then(serde_json::Value::as_str);
+            rate_limited |= kind == Some("RATE_LIMITED")
+                || message.to_ascii_lowercase().contains("rate limit");
+            message
+        })
+        .collect();
+    let shown = secrets.redact(&messages.join("; ")).into_owned();
+    Err(PageFailure::GraphQl {
+        messages: shown.chars().take(300).collect(),
+        rate_limited,
+    })
 }
 
 /// Reads a total: a non-negative integer, or a string holding one (some APIs quote numbers).

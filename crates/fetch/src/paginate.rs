@@ -9,9 +9,10 @@ use std::time::Duration;
 use url::Url;
 
 use crate::fetcher::{Attempts, PageRequest};
+use crate::request::{Paging, Target};
 use crate::page::{MetaPointers, PageMeta, PageParser};
 use crate::{
-    FetchError, FetchObserver, Fetcher, NumberedPagination, OnError, Page, Pagination, Source,
+    ChainEnd, FetchError, FetchObserver, Fetcher, NumberedPagination, OnError, Page, Pagination, Source,
 };
 
 /// What a run of one source did.
@@ -42,6 +43,8 @@ pub struct FetchSummary {
     pub warnings: Vec<String>,
     /// Pages given up on (only with [`OnError::Skip`]).
     pub skipped: Vec<SkippedPage>,
+    /// How the chain ended (of a summary of several chains: the first's).
+    pub ended: Option<ChainEnd>,
 }
 
 /// What an earlier, interrupted run of the same chain already reduced: those pages are not
@@ -85,6 +88,7 @@ impl FetchSummary {
         self.reported_pages = sum_reported(self.reported_pages, other.reported_pages);
         self.warnings.extend(other.warnings);
         self.skipped.extend(other.skipped);
+        self.ended = self.ended.or(other.ended);
     }
 }
 
@@ -181,11 +185,16 @@ impl Fetcher {
         }
         match &source.pagination {
             Pagination::None => {
-                let parser = PageParser::new(&source.records, MetaPointers::default());
-                let url = with_query(&source.url, &source.query, &[]);
+                let parser = PageParser::new(
+                    &source.records,
+                    MetaPointers {
+                        errors: source.errors_pointer(),
+                        ..MetaPointers::default()
+                    },
+                );
                 observer.total_pages(chain, 1);
                 match self
-                    .fetch_one(source, &parser, chain, 0, url, observer)
+                    .fetch_one(source, &parser, chain, 0, source.target(&[]), observer)
                     .await
                 {
                     Ok((page, _, attempts)) => {
@@ -194,6 +203,7 @@ impl Fetcher {
                     }
                     Err(error) => accepted.failed(error)?,
                 }
+                accepted.summary.ended = Some(ChainEnd::Single);
             }
             Pagination::Numbered(numbered) => {
                 self.run_numbered(source, numbered, chain, &mut accepted)
@@ -213,29 +223,29 @@ impl Fetcher {
         parser: &PageParser,
         chain: u32,
         index: u64,
-        url: Url,
+        target: Target,
         observer: &dyn FetchObserver,
     ) -> Result<(Page, PageMeta, Attempts), FetchError> {
-        let request = PageRequest::new(source, parser, chain, index, url);
+        let request = PageRequest::new(source, parser, chain, index, target);
         self.fetch_page(request, observer)
             .await
             .map_err(|(error, _)| error)
     }
 }
 
-/// The URL of the page at `position` (a page number offset or a record offset from `start`).
-pub(crate) fn numbered_url(
+/// The request of the page at `position` (a page number offset or a record offset from
+/// `start`).
+pub(crate) fn numbered_target(
     source: &Source,
     numbered: &NumberedPagination,
     position: u64,
     size: Option<u64>,
-) -> Url {
-    let value = (numbered.start + position).to_string();
-    let mut paging = vec![(numbered.param.as_str(), value)];
+) -> Target {
+    let mut paging = vec![(numbered.param.as_str(), Paging::Number(numbered.start + position))];
     if let (Some(param), Some(size)) = (&numbered.size_param, size) {
-        paging.push((param.as_str(), size.to_string()));
+        paging.push((param.as_str(), Paging::Number(size)));
     }
-    with_query(&source.url, &source.query, &paging)
+    source.target(&paging)
 }
 
 /// `base` with `query` and then `paging` set, each replacing a parameter of the same name.

@@ -5,7 +5,6 @@ use std::time::{Duration, Instant};
 use crate::chain::parse_link_header;
 use crate::fetcher::PageRequest;
 use crate::page::{MetaPointers, PageParser};
-use crate::paginate::{numbered_url, with_query};
 use crate::{FetchError, Fetcher, NextPage, NoObserver, NumberedStyle, Pagination, Source};
 
 /// What the first page of a source says.
@@ -21,22 +20,6 @@ pub struct Probe {
     pub latency: Duration,
 }
 
-impl Source {
-    /// The URL of the first request.
-    pub fn first_url(&self) -> url::Url {
-        match &self.pagination {
-            Pagination::None => with_query(&self.url, &self.query, &[]),
-            Pagination::Numbered(numbered) => numbered_url(self, numbered, 0, numbered.size),
-            Pagination::Chained(chained) => {
-                let paging: Vec<(&str, String)> = match (&chained.size_param, chained.size) {
-                    (Some(param), Some(size)) => vec![(param.as_str(), size.to_string())],
-                    _ => Vec::new(),
-                };
-                with_query(&self.url, &self.query, &paging)
-            }
-        }
-    }
-}
 
 impl Fetcher {
     /// Fetches the first page of `source` (with retries) and reads what it says about the
@@ -58,10 +41,11 @@ impl Fetcher {
             MetaPointers {
                 total_pages,
                 total_records,
+                errors: source.errors_pointer(),
                 ..MetaPointers::default()
             },
         );
-        let request = PageRequest::new(source, &parser, 0, 0, source.first_url());
+        let request = PageRequest::new(source, &parser, 0, 0, source.first_target());
         let started = Instant::now();
         let (page, meta, _) = self
             .fetch_page(request, &NoObserver)

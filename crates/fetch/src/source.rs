@@ -4,7 +4,7 @@ use pagefold_json::Pointer;
 use reqwest::header::HeaderMap;
 use url::Url;
 
-use crate::{Auth, FetchError, SafeUrl, Secrets};
+use crate::{Auth, FetchError, ParamIn, RequestBody, SafeUrl, Secrets};
 
 /// One API endpoint to page through.
 #[derive(Debug, Clone)]
@@ -28,6 +28,16 @@ pub struct Source {
     pub follow_other_origins: bool,
     /// Values never to show, hidden in error excerpts before they are cut.
     pub secrets: Secrets,
+    /// The HTTP method (GET unless the API pages in a request body).
+    pub method: reqwest::Method,
+    /// The request body sent with every page, if any.
+    pub body: Option<RequestBody>,
+    /// Where the pagination's parameters go: the query, or the JSON body.
+    pub param_in: ParamIn,
+    /// Whether a request whose method is not idempotent (POST) may be retried.
+    pub retry_post: bool,
+    /// Whether a `200` whose body holds a non-empty `errors` array is an error (GraphQL).
+    pub graphql_errors: bool,
     /// Page-numbered pages requested with the first, before it tells the total (at most the
     /// concurrency). A job of many chains sets 1: their first pages share the limit.
     pub speculation: usize,
@@ -50,6 +60,11 @@ impl Source {
             auth: None,
             follow_other_origins: false,
             secrets: Secrets::default(),
+            method: reqwest::Method::GET,
+            body: None,
+            param_in: ParamIn::Query,
+            retry_post: false,
+            graphql_errors: false,
             speculation: usize::MAX,
             records,
             pagination,
@@ -101,6 +116,11 @@ pub enum NextPage {
     },
     /// RFC 8288 `Link: <…>; rel="next"`.
     LinkHeader,
+    /// The next page's URL in a response header of the API's choosing (`X-Next-Page-Url`).
+    UrlHeader {
+        /// The header.
+        header: reqwest::header::HeaderName,
+    },
 }
 
 /// Where a cursor is.
@@ -110,6 +130,8 @@ pub enum CursorFrom {
     Field(Pointer),
     /// In a field of the page's last record (Stripe's `starting_after` = the last id).
     LastRecord(Pointer),
+    /// In a response header (`X-Next-Cursor`).
+    Header(reqwest::header::HeaderName),
 }
 
 /// Whether the parameter counts pages or records.
@@ -154,10 +176,18 @@ pub struct NumberedPagination {
     pub max_pages: u64,
     /// What ends the chain when no total is known.
     pub stop: StopRule,
+    /// Statuses that, after at least one good page and with no total known, mean "past the
+    /// end" rather than an error (Django REST Framework answers 404 there).
+    pub end_on: Vec<u16>,
+    /// A response header holding the number of records (`X-Total-Count`, `Content-Range`).
+    pub total_records_header: Option<reqwest::header::HeaderName>,
+    /// A response header holding the number of pages (`X-Total-Pages`).
+    pub total_pages_header: Option<reqwest::header::HeaderName>,
 }
 
 impl NumberedPagination {
-    /// Page numbers in `param`, starting at 1, no size, no totals, at most 100 000 pages.
+    /// Page numbers in `param`, starting at 1, no size, no totals, at most 100 000 pages, a
+    /// 404 past the last page taken as the end.
     pub fn pages(param: impl Into<String>) -> Self {
         Self {
             style: NumberedStyle::Page,
@@ -169,6 +199,9 @@ impl NumberedPagination {
             total_records: None,
             max_pages: 100_000,
             stop: StopRule::EmptyPage,
+            end_on: vec![404],
+            total_records_header: None,
+            total_pages_header: None,
         }
     }
 

@@ -20,7 +20,7 @@ use futures_util::stream::FuturesUnordered;
 
 use crate::fetcher::PageRequest;
 use crate::page::{MetaPointers, PageParser};
-use crate::paginate::{Accepted, numbered_url};
+use crate::paginate::{Accepted, numbered_target};
 use crate::{FetchError, Fetcher, NumberedPagination, NumberedStyle, Page, Source};
 use window::{AfterArrival, Window};
 
@@ -37,6 +37,7 @@ impl Fetcher {
             MetaPointers {
                 total_pages: numbered.total_pages.as_ref(),
                 total_records: numbered.total_records.as_ref(),
+                errors: source.errors_pointer(),
                 ..MetaPointers::default()
             },
         );
@@ -44,9 +45,9 @@ impl Fetcher {
         if numbered.style == NumberedStyle::Offset {
             // Offsets depend on how many records a page really holds, which only the first
             // page tells: it is fetched alone.
-            let first_url = numbered_url(source, numbered, 0, numbered.size);
+            let first = numbered_target(source, numbered, 0, numbered.size);
             let (first, meta, attempts) = self
-                .fetch_one(source, &parser, chain, 0, first_url, accepted.observer)
+                .fetch_one(source, &parser, chain, 0, first, accepted.observer)
                 .await?;
             accepted.summary.count_attempts(attempts);
             if !window
@@ -64,11 +65,11 @@ impl Fetcher {
                 window.next_request(numbered, in_flight.len() as u64, accepted.resume)
             {
                 let (step, size) = window.step_and_size(numbered);
-                let url = numbered_url(source, numbered, index * step, size);
+                let target = numbered_target(source, numbered, index * step, size);
                 let parser = &parser;
                 let observer = accepted.observer;
                 in_flight.push(async move {
-                    let request = PageRequest::new(source, parser, chain, index, url);
+                    let request = PageRequest::new(source, parser, chain, index, target);
                     (index, self.fetch_page(request, observer).await)
                 });
             }

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::plan::{Arrived, Plan};
 use crate::page::PageMeta;
 use crate::paginate::Accepted;
-use crate::{FetchError, NumberedPagination, Page, Resume, StopRule};
+use crate::{ChainEnd, FetchError, NumberedPagination, Page, PageFailure, Resume, StopRule};
 
 /// What the driver does after a page arrived.
 pub(super) enum AfterArrival {
@@ -40,8 +40,8 @@ pub(super) struct Window {
     held: BTreeMap<u64, Option<Arrived>>,
     /// Indices of the requests in flight.
     flying: BTreeSet<u64>,
-    /// The end of the data was found.
-    ended: bool,
+    /// The end of the data was found: how.
+    ended: Option<ChainEnd>,
     /// Pages in a row given up on (with `on_error = "skip"`).
     consecutive_skips: u64,
 }
@@ -57,13 +57,13 @@ impl Window {
             previous: None,
             held: BTreeMap::new(),
             flying: BTreeSet::new(),
-            ended: false,
+            ended: None,
             consecutive_skips: 0,
         }
     }
 
     pub(super) fn ended(&self) -> bool {
-        self.ended
+        self.ended.is_some()
     }
 
     fn known_end(&self) -> bool {
@@ -92,6 +92,7 @@ impl Window {
     ) -> Result<bool, FetchError> {
         let plan = Plan::from_first(&first, meta, numbered, chain, accepted);
         if plan.is_empty_collection(&first) {
+            accepted.summary.ended = Some(ChainEnd::EmptyPage { page: 1 });
             return Ok(false);
         }
         self.previous = Some(first.clone());
@@ -112,7 +113,7 @@ impl Window {
     ) -> Option<u64> {
         loop {
             let known_end = self.known_end();
-            let room = !self.ended
+            let room = self.ended.is_none()
                 && self.next < self.limit(numbered)
                 && in_flight < self.size
                 && (known_end || self.next < self.next_release + 2 * self.size)
@@ -192,6 +193,15 @@ impl Window {
                 }
                 // The first page decides the plan: without it there is nothing to go on.
                 Err(error) if self.plan.is_none() => return Err(error),
+                // Past the last page, some APIs answer an error (Django REST Framework: 404):
+                // with no total, that status after good pages is the end, like an empty page.
+                Err(error) if let Some(status) = end_status(&error, &numbered.end_on) => {
+                    self.ended = Some(ChainEnd::Status {
+                        status,
+                        after: self.next_release - 1,
+                    });
+                    return Ok(());
+                }
                 Err(error) => {
                     accepted.failed(error)?;
                     self.consecutive_skips += 1;
@@ -200,7 +210,7 @@ impl Window {
                             "stopped after {} pages in a row failed: the data may go on past them",
                             self.size
                         ));
-                        self.ended = true;
+                        self.ended = Some(ChainEnd::FailedPages { pages: self.size });
                         return Ok(());
                     }
                     continue;
@@ -209,14 +219,14 @@ impl Window {
             let Some(plan) = self.plan else {
                 self.first_page(page, meta, numbered, chain, accepted)
                     .await?;
-                if self.ended {
+                if self.ended.is_some() {
                     return Ok(());
                 }
                 // Without a total, pages that arrived before the first are released now.
                 continue;
             };
             self.ended = self.take_in_turn(page, &plan, numbered, accepted).await?;
-            if self.ended {
+            if self.ended.is_some() {
                 return Ok(());
             }
         }
@@ -235,7 +245,7 @@ impl Window {
     ) -> Result<(), FetchError> {
         let plan = Plan::from_first(&page, meta, numbered, chain, accepted);
         if plan.is_empty_collection(&page) {
-            self.ended = true;
+            self.ended = Some(ChainEnd::EmptyPage { page: 1 });
             return Ok(());
         }
         self.previous = Some(page.clone());
@@ -253,20 +263,21 @@ impl Window {
         Ok(())
     }
 
-    /// A page after the first, in its turn: handed on, or found to be the end (`true`).
+    /// A page after the first, in its turn: handed on, or found to be the end (how).
     async fn take_in_turn<T: From<Page>>(
         &mut self,
         page: Page,
         plan: &Plan,
         numbered: &NumberedPagination,
         accepted: &mut Accepted<'_, T>,
-    ) -> Result<bool, FetchError> {
+    ) -> Result<Option<ChainEnd>, FetchError> {
+        let number = page.index() + 1;
         let repeats = self
             .previous
             .as_ref()
             .is_some_and(|previous| page.records_json() == previous.records_json());
         if page.record_count() == 0 {
-            return Ok(true);
+            return Ok(Some(ChainEnd::EmptyPage { page: number }));
         }
         if repeats {
             // json-server and others answer past the end with the last page again.
@@ -275,13 +286,13 @@ impl Window {
                  data (APIs such as json-server answer past the end this way)",
                 page.url()
             ));
-            return Ok(true);
+            return Ok(Some(ChainEnd::RepeatedPage { page: number }));
         }
         let short =
             numbered.stop == StopRule::ShortPage && (page.record_count() as u64) < plan.full_page;
         self.previous = Some(page.clone());
         accepted.take(page).await?;
-        Ok(short)
+        Ok(short.then_some(ChainEnd::ShortPage { page: number }))
     }
 
     /// The chain is over: what the result should say about how it ended.
@@ -291,12 +302,19 @@ impl Window {
         accepted: &mut Accepted<'_, T>,
     ) {
         let known_end = self.plan.and_then(|plan| plan.known_end);
-        if known_end.is_none() && !self.ended {
+        if known_end.is_none() && self.ended.is_none() {
             accepted.summary.warnings.push(format!(
                 "stopped at `max_pages` = {} before the end of the data: the result is incomplete",
                 numbered.max_pages
             ));
         }
+        accepted.summary.ended = Some(match (self.ended, known_end) {
+            (Some(ended), _) => ended,
+            (None, Some(pages)) if pages <= numbered.max_pages => ChainEnd::TotalReached { pages },
+            (None, _) => ChainEnd::MaxPages {
+                max: numbered.max_pages,
+            },
+        });
         let received = accepted.summary.records + accepted.resume.records;
         if let Some(reported) = accepted.summary.reported_records
             && reported != received
@@ -306,5 +324,16 @@ impl Window {
                 "the API reported {reported} records but {received} were received"
             ));
         }
+    }
+}
+
+/// The status of a failed page, when the job takes it as "past the end".
+fn end_status(error: &FetchError, end_on: &[u16]) -> Option<u16> {
+    match error {
+        FetchError::Page {
+            failure: PageFailure::Status { status, .. },
+            ..
+        } if end_on.contains(status) => Some(*status),
+        _ => None,
     }
 }

@@ -4,12 +4,14 @@
 //! Format version 1. Keys may be added; none will change meaning.
 
 mod auth;
+mod body;
 mod checkpoint;
 mod child;
 mod env;
 mod fetch;
 mod identity;
 mod incremental;
+mod json;
 mod output;
 mod pagination;
 pub mod partitions;
@@ -26,6 +28,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 pub use auth::AuthSpec;
+pub use body::{BodySpec, MethodSpec};
 pub use checkpoint::CheckpointSpec;
 pub use fetch::{FetchSettings, FetchSpec};
 pub use incremental::IncrementalSpec;

@@ -7,6 +7,7 @@ use pagefold_fetch::{
     StopRule,
 };
 use pagefold_json::Pointer;
+use reqwest::header::HeaderName;
 use serde::Deserialize;
 
 use super::Problem;
@@ -46,6 +47,33 @@ pub struct PaginationSpec {
     /// job's headers, instead of refusing it.
     #[serde(default)]
     pub follow_other_origins: bool,
+    /// `page`/`offset` with no total: statuses that, after a good page, mean "past the end"
+    /// (default `[404]`; `[]` turns it off).
+    pub end_on: Option<Vec<u16>>,
+    /// `page`/`offset`: a response header with the number of records (`X-Total-Count`, or
+    /// `Content-Range`, read after its `/`).
+    pub total_records_header: Option<String>,
+    /// `page`/`offset`: a response header with the number of pages (`X-Total-Pages`).
+    pub total_pages_header: Option<String>,
+    /// `next_url`: the next page's URL is in this response header instead of the body.
+    pub next_header: Option<String>,
+    /// `cursor`: the next cursor is in this response header instead of the body.
+    pub cursor_header: Option<String>,
+    /// Where the page number, offset or cursor goes: `"query"` (default) or `"body"` (then
+    /// `param` and `size_param` are JSON Pointers into the request body).
+    #[serde(default)]
+    pub param_in: ParamInSpec,
+}
+
+/// `param_in`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ParamInSpec {
+    /// The query string.
+    #[default]
+    Query,
+    /// The JSON request body.
+    Body,
 }
 
 fn default_max_pages() -> u64 {
@@ -85,7 +113,7 @@ impl PaginationSpec {
     pub(crate) fn check(&self, span: Range<usize>, problems: &mut Vec<Problem>) {
         use PaginationKind::{Cursor, LinkHeader, NextUrl, None as Single, Offset, Page};
         // Which kinds each optional key means something for.
-        let keys: [(&str, bool, &[PaginationKind]); 10] = [
+        let keys: [(&str, bool, &[PaginationKind]); 15] = [
             ("param", self.param.is_some(), &[Page, Offset, Cursor]),
             ("start", self.start.is_some(), &[Page, Offset]),
             (
@@ -112,6 +140,19 @@ impl PaginationSpec {
                 &[Cursor],
             ),
             ("has_more", self.has_more.is_some(), &[Cursor]),
+            ("end_on", self.end_on.is_some(), &[Page, Offset]),
+            (
+                "total_records_header",
+                self.total_records_header.is_some(),
+                &[Page, Offset],
+            ),
+            (
+                "total_pages_header",
+                self.total_pages_header.is_some(),
+                &[Page, Offset],
+            ),
+            ("next_header", self.next_header.is_some(), &[NextUrl]),
+            ("cursor_header", self.cursor_header.is_some(), &[Cursor]),
         ];
         let meaningless: Vec<&str> = keys
             .iter()
@@ -138,18 +179,53 @@ impl PaginationSpec {
                         .hint("e.g. param = \"cursor\" (or \"starting_after\" for Stripe)"),
                 );
             }
-            if self.next.is_some() == self.next_from_last_record.is_some() {
+            let sources = [
+                self.next.is_some(),
+                self.next_from_last_record.is_some(),
+                self.cursor_header.is_some(),
+            ];
+            if sources.iter().filter(|set| **set).count() != 1 {
                 problems.push(
-                    Problem::new(span.clone(), "kind = \"cursor\" needs one of `next` (where the cursor is) or `next_from_last_record`")
-                        .hint("e.g. next = \"/meta/next_cursor\", or next_from_last_record = \"/id\" for Stripe"),
+                    Problem::new(span.clone(), "kind = \"cursor\" needs one of `next` (where the cursor is), `next_from_last_record` or `cursor_header`")
+                        .hint("e.g. next = \"/meta/next_cursor\", or next_from_last_record = \"/id\" for Stripe, or cursor_header = \"X-Next-Cursor\""),
                 );
             }
         }
-        if self.kind == NextUrl && self.next.is_none() {
+        if self.kind == NextUrl && self.next.is_some() == self.next_header.is_some() {
             problems.push(Problem::new(
                 span.clone(),
-                "kind = \"next_url\" needs `next`, the JSON Pointer of the next page's URL",
+                "kind = \"next_url\" needs `next`, the JSON Pointer of the next page's URL (or `next_header`, the header that holds it)",
             ));
+        }
+        for (key, header) in [
+            ("total_records_header", &self.total_records_header),
+            ("total_pages_header", &self.total_pages_header),
+            ("next_header", &self.next_header),
+            ("cursor_header", &self.cursor_header),
+        ] {
+            if let Some(header) = header
+                && HeaderName::from_bytes(header.as_bytes()).is_err()
+            {
+                problems.push(Problem::new(
+                    span.clone(),
+                    format!("`{key}`: `{header}` is not a valid HTTP header name"),
+                ));
+            }
+        }
+        if self.param_in == ParamInSpec::Body {
+            for (key, value) in [("param", &self.param), ("size_param", &self.size_param)] {
+                if let Some(value) = value
+                    && !value.starts_with('/')
+                {
+                    problems.push(
+                        Problem::new(
+                            span.clone(),
+                            format!("with param_in = \"body\", `{key}` is a JSON Pointer into the request body, not `{value}`"),
+                        )
+                        .hint(format!("e.g. {key} = \"/variables/{}\"", value.trim_start_matches('/'))),
+                    );
+                }
+            }
         }
         if self.size == Some(0) {
             problems.push(Problem::new(span.clone(), "`size` must be at least 1"));
@@ -185,10 +261,13 @@ impl PaginationSpec {
         let style = match self.kind {
             PaginationKind::None => return Some(Pagination::None),
             PaginationKind::Cursor => {
-                let from = match (&self.next, &self.next_from_last_record) {
-                    (Some(next), _) => CursorFrom::Field(next.clone()),
-                    (None, Some(field)) => CursorFrom::LastRecord(field.clone()),
-                    (None, None) => return None,
+                let from = match (&self.next, &self.next_from_last_record, &self.cursor_header) {
+                    (Some(next), _, _) => CursorFrom::Field(next.clone()),
+                    (None, Some(field), _) => CursorFrom::LastRecord(field.clone()),
+                    (None, None, Some(header)) => {
+                        CursorFrom::Header(HeaderName::from_bytes(header.as_bytes()).ok()?)
+                    }
+                    (None, None, None) => return None,
                 };
                 let param = self.param.clone().unwrap_or_else(|| "cursor".into());
                 return Some(chained(NextPage::Cursor {
@@ -198,8 +277,12 @@ impl PaginationSpec {
                 }));
             }
             PaginationKind::NextUrl => {
-                return Some(chained(NextPage::Url {
-                    next: self.next.clone().unwrap_or_else(Pointer::root),
+                return Some(chained(match (&self.next, &self.next_header) {
+                    (Some(next), _) => NextPage::Url { next: next.clone() },
+                    (None, Some(header)) => NextPage::UrlHeader {
+                        header: HeaderName::from_bytes(header.as_bytes()).ok()?,
+                    },
+                    (None, None) => return None,
                 }));
             }
             PaginationKind::LinkHeader => return Some(chained(NextPage::LinkHeader)),
@@ -223,6 +306,17 @@ impl PaginationSpec {
                 StopSpec::EmptyPage => StopRule::EmptyPage,
                 StopSpec::ShortPage => StopRule::ShortPage,
             },
+            end_on: self.end_on.clone().unwrap_or_else(|| vec![404]),
+            total_records_header: header(&self.total_records_header)?,
+            total_pages_header: header(&self.total_pages_header)?,
         }))
+    }
+}
+
+/// A header name the check has accepted (`None` inside: none given; `None` outside: refused).
+fn header(name: &Option<String>) -> Option<Option<HeaderName>> {
+    match name {
+        None => Some(None),
+        Some(name) => HeaderName::from_bytes(name.as_bytes()).ok().map(Some),
     }
 }

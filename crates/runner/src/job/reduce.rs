@@ -131,33 +131,8 @@ impl FromStr for BuiltinKind {
 
 const DEFAULT_K: usize = 10;
 
-/// A plugin's `config` as the JSON it receives. TOML has values JSON has not: dates, and
-/// floats that are not finite; those are refused rather than silently turned into something
-/// else.
 fn config_to_json(value: &toml::Value) -> Result<serde_json::Value, String> {
-    Ok(match value {
-        toml::Value::String(text) => text.clone().into(),
-        toml::Value::Integer(n) => (*n).into(),
-        toml::Value::Float(x) => serde_json::Number::from_f64(*x)
-            .map(serde_json::Value::Number)
-            .ok_or_else(|| format!("`config` holds {x}, which JSON cannot carry to the plugin"))?,
-        toml::Value::Boolean(b) => (*b).into(),
-        toml::Value::Datetime(date) => {
-            return Err(format!(
-                "`config` holds the TOML date {date}; write it as a string (\"{date}\") for the plugin"
-            ));
-        }
-        toml::Value::Array(items) => items
-            .iter()
-            .map(config_to_json)
-            .collect::<Result<Vec<_>, _>>()?
-            .into(),
-        toml::Value::Table(table) => table
-            .iter()
-            .map(|(key, value)| Ok((key.clone(), config_to_json(value)?)))
-            .collect::<Result<serde_json::Map<_, _>, String>>()?
-            .into(),
-    })
+    super::json::toml_to_json(value, "config", "the plugin")
 }
 
 pub(crate) fn check_all(entries: &[Spanned<ReduceEntry>], problems: &mut Vec<Problem>) {

@@ -46,6 +46,14 @@ pub struct SourceSpec {
     pub secret_params: Vec<String>,
     /// `[source.incremental]`: only what is new since the last successful run.
     pub incremental: Option<Spanned<super::IncrementalSpec>>,
+    /// The HTTP method: `"GET"` (default) or `"POST"`.
+    #[serde(default)]
+    pub method: super::MethodSpec,
+    /// A body sent with every request (with method = "POST"): a table (JSON) or text.
+    pub body: Option<Spanned<super::BodySpec>>,
+    /// Whether a POST may be retried (only if the API does nothing twice when asked twice).
+    #[serde(default)]
+    pub retry_post: bool,
 }
 
 /// Query parameters that hold credentials in the APIs people use; their values never appear
@@ -99,6 +107,21 @@ impl SourceSpec {
         if let Some(pagination) = &self.pagination {
             pagination.get_ref().check(pagination.span(), problems);
         }
+        let param_in_body = self.pagination.as_ref().is_some_and(|pagination| {
+            pagination.get_ref().param_in == super::pagination::ParamInSpec::Body
+        });
+        let span = self
+            .body
+            .as_ref()
+            .map_or_else(|| self.headers.span(), Spanned::span);
+        super::body::check(
+            self.method,
+            self.body.as_ref().map(Spanned::get_ref),
+            self.retry_post,
+            param_in_body,
+            span,
+            problems,
+        );
         self.register_literal_secrets();
     }
 
@@ -209,6 +232,11 @@ impl SourceSpec {
         let templates: Vec<String> = std::iter::once(self.url.0.as_str().to_owned())
             .chain(self.query.values().map(|v| v.to_string()))
             .chain(self.headers.get_ref().values().cloned())
+            .chain(
+                self.body
+                    .iter()
+                    .flat_map(|body| body.get_ref().strings()),
+            )
             .collect();
         let used: Vec<String> = templates
             .iter()
@@ -307,6 +335,19 @@ impl SourceSpec {
             .as_ref()
             .is_some_and(|pagination| pagination.get_ref().follow_other_origins);
         source.secrets = crate::secrets::snapshot();
+        source.method = match self.method {
+            super::MethodSpec::Get => reqwest::Method::GET,
+            super::MethodSpec::Post => reqwest::Method::POST,
+        };
+        if let Some(body) = &self.body {
+            source.body = Some(body.get_ref().to_fetch().ok()?);
+            source.graphql_errors = body.get_ref().is_graphql();
+        }
+        source.retry_post = self.retry_post;
+        source.param_in = match self.pagination.as_ref().map(|p| p.get_ref().param_in) {
+            Some(super::pagination::ParamInSpec::Body) => pagefold_fetch::ParamIn::Body,
+            _ => pagefold_fetch::ParamIn::Query,
+        };
         Some(source)
     }
 }
@@ -347,6 +388,16 @@ impl Source {
     }
 }
 
+/// Fills `{name}`s in every string of a JSON body.
+fn fill_json(json: &mut serde_json::Value, assignment: &Assignment) {
+    match json {
+        serde_json::Value::String(text) => *text = partitions::fill(text, assignment),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(|item| fill_json(item, assignment)),
+        serde_json::Value::Object(map) => map.values_mut().for_each(|item| fill_json(item, assignment)),
+        _ => {}
+    }
+}
+
 /// `template` with `{name}`s filled in its URL, query values and header values.
 pub fn fill_source(
     template: &pagefold_fetch::Source,
@@ -370,6 +421,11 @@ pub fn fill_source(
         if let Ok(filled) = reqwest::header::HeaderValue::from_str(&filled) {
             *value = filled;
         }
+    }
+    match &mut source.body {
+        Some(pagefold_fetch::RequestBody::Text(text)) => *text = partitions::fill(text, assignment),
+        Some(pagefold_fetch::RequestBody::Json(json)) => fill_json(json, assignment),
+        None => {}
     }
     source
 }

@@ -25,6 +25,10 @@ pub struct ResultDocument {
     /// Each reducer's value, in job order.
     #[serde(serialize_with = "in_order")]
     pub reducers: Vec<(String, serde_json::Value)>,
+    /// How the data's one chain ended ("first empty page (page 41)", "HTTP 404 past page
+    /// 240"): the evidence that it was all there. With partitions, each says its own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ended: Option<String>,
     /// What the user should know about the result (a total that did not match, a cap hit).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
@@ -65,6 +69,9 @@ pub struct PartitionResult {
     pub pages: u64,
     /// Records reduced.
     pub records: u64,
+    /// How its chain ended.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ended: Option<String>,
 }
 
 /// What an incremental run asked for and where it got to.

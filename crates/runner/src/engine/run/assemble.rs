@@ -55,11 +55,15 @@ pub(super) fn assemble(
                 values: assignment.iter().cloned().collect(),
                 pages: summary.pages,
                 records: summary.records,
+                ended: summary.ended.map(|end| end.to_string()),
             })
             .collect()
     } else {
         Vec::new()
     };
+    let ended = (summaries.len() == 1 && job.child.is_none())
+        .then(|| summaries[0].ended.map(|end| end.to_string()))
+        .flatten();
     let mut summary = FetchSummary::default();
     for chain in summaries {
         summary.absorb(chain);
@@ -87,6 +91,7 @@ pub(super) fn assemble(
         pages: summary.pages + pages_before,
         records: (summary.records + records_before).saturating_sub(seen_before + below_since),
         reducers: merged.values,
+        ended,
         warnings,
         partitions,
         incremental: incremental.as_ref().map(|(spec, mark)| IncrementalResult {
