@@ -173,6 +173,7 @@ pub(crate) mod tests {
             pages: 1,
             records: 2,
             reducers: vec![("z".into(), 1.into()), ("a".into(), 2.into())],
+            ended: None,
             warnings: vec![],
             parent: None,
             partitions: vec![],
