@@ -16,11 +16,13 @@
 #![deny(missing_docs)]
 
 mod auth;
+mod bodies;
 mod config;
 mod dataset;
 mod faults;
 mod render;
 mod server;
+mod shapes;
 mod shared;
 mod stats;
 mod styles;

@@ -34,6 +34,12 @@ use crate::{Dataset, DemoConfig, Stats};
 /// * `GET /next/orders?page=N&per_page=S`: the next page's URL in `links.next`;
 /// * `GET /links/orders?page=N&per_page=S`: a bare array and GitHub's `Link` header;
 /// * `GET /redirect?to=URL`: a 302 to `URL`;
+/// * `GET /drf/orders?page=N&page_size=S`: Django REST Framework's shape, 404 past the end;
+/// * `GET /headers/orders?page=N&per_page=S` or `?cursor=C`: totals, next URL and cursor in
+///   headers (`X-Total-Count`, `X-Total-Pages`, `Content-Range`, `X-Next-Page-Url`,
+///   `X-Next-Cursor`);
+/// * `POST /graphql`: GraphQL connections (`first`/`after` or `page`/`perPage`);
+/// * `POST /search`: Elasticsearch-style `search_after`;
 /// * `GET /customers?page=N&per_page=S`: the customers, for parent → child jobs;
 /// * every orders route takes `status`, `customer`, `since` and `until` (dates) and
 ///   `updated_since` (an RFC 3339 time, inclusive) filters;
@@ -75,6 +81,10 @@ pub fn router(config: DemoConfig, stats: Arc<Stats>) -> Router {
             get(|s, q, h| orders(s, q, h, Style::Links)),
         )
         .route("/redirect", get(redirect))
+        .route("/drf/orders", get(crate::shapes::drf))
+        .route("/headers/orders", get(crate::shapes::in_headers))
+        .route("/graphql", axum::routing::post(crate::bodies::graphql))
+        .route("/search", axum::routing::post(crate::bodies::search))
         .route("/customers", get(customers))
         .route("/_stats", get(served_stats))
         .with_state(shared)

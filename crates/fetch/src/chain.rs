@@ -16,7 +16,9 @@ use crate::fetcher::PageRequest;
 use crate::page::{MetaPointers, PageParser};
 use crate::paginate::Accepted;
 use crate::request::{Paging, Target};
-use crate::{ChainEnd, ChainedPagination, CursorFrom, FetchError, Fetcher, NextPage, Page, SafeUrl, Source};
+use crate::{
+    ChainEnd, ChainedPagination, CursorFrom, FetchError, Fetcher, NextPage, Page, SafeUrl, Source,
+};
 
 impl Fetcher {
     pub(crate) async fn run_chained<T: From<Page>>(

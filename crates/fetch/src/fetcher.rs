@@ -183,10 +183,7 @@ impl Fetcher {
     async fn attempt_detached(
         &self,
         request: &PageRequest<'_>,
-    ) -> (
-        Result<(Bytes, HeaderMeta), PageFailure>,
-        Option<Duration>,
-    ) {
+    ) -> (Result<(Bytes, HeaderMeta), PageFailure>, Option<Duration>) {
         let fetcher = self.clone();
         let http = HttpRequest {
             method: request.method.clone(),
@@ -215,10 +212,7 @@ impl Fetcher {
     async fn attempt(
         &self,
         request: &HttpRequest,
-    ) -> (
-        Result<(Bytes, HeaderMeta), PageFailure>,
-        Option<Duration>,
-    ) {
+    ) -> (Result<(Bytes, HeaderMeta), PageFailure>, Option<Duration>) {
         // Redirects are followed here, not by the client, so that credentials never go to
         // another origin. Each request's origin is compared with the job's, never with the
         // URL a page or a redirect named: that is the API's word, not the user's.

@@ -296,8 +296,8 @@ fn graphql_errors(errors: &RawValue, secrets: &Secrets) -> Result<(), PageFailur
                 .and_then(serde_json::Value::as_str)
                 .map_or_else(|| error.to_string(), str::to_owned);
             let kind = error.get("type").and_then(serde_json::Value::as_str);
-            rate_limited |= kind == Some("RATE_LIMITED")
-                || message.to_ascii_lowercase().contains("rate limit");
+            rate_limited |=
+                kind == Some("RATE_LIMITED") || message.to_ascii_lowercase().contains("rate limit");
             message
         })
         .collect();

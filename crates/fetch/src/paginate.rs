@@ -9,10 +9,11 @@ use std::time::Duration;
 use url::Url;
 
 use crate::fetcher::{Attempts, PageRequest};
-use crate::request::{Paging, Target};
 use crate::page::{MetaPointers, PageMeta, PageParser};
+use crate::request::{Paging, Target};
 use crate::{
-    ChainEnd, FetchError, FetchObserver, Fetcher, NumberedPagination, OnError, Page, Pagination, Source,
+    ChainEnd, FetchError, FetchObserver, Fetcher, NumberedPagination, OnError, Page, Pagination,
+    Source,
 };
 
 /// What a run of one source did.
@@ -241,7 +242,10 @@ pub(crate) fn numbered_target(
     position: u64,
     size: Option<u64>,
 ) -> Target {
-    let mut paging = vec![(numbered.param.as_str(), Paging::Number(numbered.start + position))];
+    let mut paging = vec![(
+        numbered.param.as_str(),
+        Paging::Number(numbered.start + position),
+    )];
     if let (Some(param), Some(size)) = (&numbered.size_param, size) {
         paging.push((param.as_str(), Paging::Number(size)));
     }

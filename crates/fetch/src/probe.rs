@@ -20,7 +20,6 @@ pub struct Probe {
     pub latency: Duration,
 }
 
-
 impl Fetcher {
     /// Fetches the first page of `source` (with retries) and reads what it says about the
     /// rest.

@@ -192,8 +192,16 @@ impl MetaHeaders {
         };
         HeaderMeta {
             link: text(&reqwest::header::LINK),
-            total_records: self.total_records.as_ref().and_then(text).and_then(|v| count(&v)),
-            total_pages: self.total_pages.as_ref().and_then(text).and_then(|v| count(&v)),
+            total_records: self
+                .total_records
+                .as_ref()
+                .and_then(text)
+                .and_then(|v| count(&v)),
+            total_pages: self
+                .total_pages
+                .as_ref()
+                .and_then(text)
+                .and_then(|v| count(&v)),
             next: self.next.as_ref().and_then(text),
         }
     }
@@ -253,8 +261,16 @@ mod tests {
     #[test]
     fn paging_goes_into_the_body_at_its_pointer() {
         let mut json = serde_json::json!({ "query": "q", "variables": { "first": 10 } });
-        set_at(&mut json, "/variables/after", Paging::Cursor("abc".into()).as_json());
-        set_at(&mut json, "/search_after", Paging::Cursor("[3,\"x\"]".into()).as_json());
+        set_at(
+            &mut json,
+            "/variables/after",
+            Paging::Cursor("abc".into()).as_json(),
+        );
+        set_at(
+            &mut json,
+            "/search_after",
+            Paging::Cursor("[3,\"x\"]".into()).as_json(),
+        );
         set_at(&mut json, "/from", Paging::Number(40).as_json());
         assert_eq!(
             json,

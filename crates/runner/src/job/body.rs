@@ -19,7 +19,10 @@ pub enum MethodSpec {
 
 /// `body`: a TOML table sent as JSON, or text sent as it is.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(untagged, expecting = "a table (sent as JSON) or a string (sent as it is)")]
+#[serde(
+    untagged,
+    expecting = "a table (sent as JSON) or a string (sent as it is)"
+)]
 pub enum BodySpec {
     /// `body = "…"`.
     Text(String),

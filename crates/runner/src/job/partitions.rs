@@ -209,6 +209,12 @@ pub fn fill_url(template: &str, assignment: &Assignment) -> String {
 
 /// The `{name}`s a template uses.
 pub(crate) fn placeholders(template: &str) -> Vec<String> {
+    fn is_name(text: &str) -> bool {
+        !text.is_empty()
+            && text
+                .chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | '-'))
+    }
     let decoded = template.replace("%7B", "{").replace("%7D", "}");
     let mut names = Vec::new();
     let mut rest = decoded.as_str();
@@ -216,8 +222,14 @@ pub(crate) fn placeholders(template: &str) -> Vec<String> {
         let Some(close) = rest[open..].find('}') else {
             break;
         };
-        names.push(rest[open + 1..open + close].to_owned());
-        rest = &rest[open + close + 1..];
+        let name = &rest[open + 1..open + close];
+        // Only a name is a placeholder: braces of JSON or a GraphQL query in a body are not.
+        if is_name(name) {
+            names.push(name.to_owned());
+            rest = &rest[open + close + 1..];
+        } else {
+            rest = &rest[open + 1..];
+        }
     }
     names
 }

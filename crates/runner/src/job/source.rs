@@ -232,11 +232,7 @@ impl SourceSpec {
         let templates: Vec<String> = std::iter::once(self.url.0.as_str().to_owned())
             .chain(self.query.values().map(|v| v.to_string()))
             .chain(self.headers.get_ref().values().cloned())
-            .chain(
-                self.body
-                    .iter()
-                    .flat_map(|body| body.get_ref().strings()),
-            )
+            .chain(self.body.iter().flat_map(|body| body.get_ref().strings()))
             .collect();
         let used: Vec<String> = templates
             .iter()
@@ -392,8 +388,12 @@ impl Source {
 fn fill_json(json: &mut serde_json::Value, assignment: &Assignment) {
     match json {
         serde_json::Value::String(text) => *text = partitions::fill(text, assignment),
-        serde_json::Value::Array(items) => items.iter_mut().for_each(|item| fill_json(item, assignment)),
-        serde_json::Value::Object(map) => map.values_mut().for_each(|item| fill_json(item, assignment)),
+        serde_json::Value::Array(items) => items
+            .iter_mut()
+            .for_each(|item| fill_json(item, assignment)),
+        serde_json::Value::Object(map) => map
+            .values_mut()
+            .for_each(|item| fill_json(item, assignment)),
         _ => {}
     }
 }

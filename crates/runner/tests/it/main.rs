@@ -37,6 +37,8 @@ mod plugins;
 mod resume;
 /// The scheduler on a hand-moved clock, and `pagefold schedule` on real time.
 mod schedule;
+/// Real APIs' shapes: errors past the end, totals and next pages in headers, GraphQL, POST.
+mod shapes;
 /// Helpers: servers, job files, running the binary, expected values, snapshot filters.
 mod support;
 /// What users read, pinned as insta snapshots: help, validate, plan, history, the summary line.
