@@ -112,6 +112,11 @@ impl Source {
         self.first_target().url
     }
 
+    /// The body of the first request, if the API takes one.
+    pub fn first_body(&self) -> Option<Bytes> {
+        self.first_target().body
+    }
+
     /// The first request: no cursor, the first page number or offset.
     pub(crate) fn first_target(&self) -> Target {
         match &self.pagination {

@@ -191,8 +191,24 @@ fn first_request(assignment: &Assignment, source: &pagefold_fetch::Source) -> St
         Some(Auth::Header { name, .. }) => format!(" with {name}: ****"),
         Some(Auth::Query { param, .. }) => format!(" with {param}=****"),
     };
-    format!("{label}GET {url}{auth}")
+    let body = source
+        .first_body()
+        .map(|body| {
+            let text = String::from_utf8_lossy(&body);
+            let shown: String = text.chars().take(BODY_SHOWN).collect();
+            let more = if text.chars().count() > BODY_SHOWN {
+                "…"
+            } else {
+                ""
+            };
+            format!("\n      body: {shown}{more}")
+        })
+        .unwrap_or_default();
+    format!("{label}{} {url}{auth}{body}", source.method)
 }
+
+/// Characters of a request body shown in the plan.
+const BODY_SHOWN: usize = 160;
 
 /// What a chain's first page said.
 fn probed(probe: &Probe) -> String {
