@@ -72,7 +72,7 @@ fn errors_name_the_place_and_what_is_expected() {
         ),
         (
             "[source]\nurl = \"http://x/\"\n[source.pagination]\nkind = \"cursor\"\nparam = \"after\"\n",
-            "jobs/x.toml:3:1: kind = \"cursor\" needs one of `next` (where the cursor is) or `next_from_last_record`",
+            "jobs/x.toml:3:1: kind = \"cursor\" needs one of `next` (where the cursor is), `next_from_last_record` or `cursor_header`",
         ),
         (
             "[source]\nurl = \"http://x/\"\n[source.pagination]\nkind = \"page\"\nsize_param = \"n\"\n",
