@@ -9,7 +9,7 @@ use url::Url;
 
 use crate::limits::{Limits, Rate};
 use crate::page::{PageMeta, PageParser, body_start};
-use crate::request::{HeaderMeta, MetaHeaders, Target};
+use crate::request::{MetaHeaders, Target};
 use crate::retry::retry_after;
 use crate::{
     Auth, Backoff, FetchError, FetchObserver, Page, PageFailure, SafeUrl, Secrets, Source,
@@ -135,6 +135,7 @@ impl Fetcher {
             };
             let failure = match outcome {
                 Ok((body, headers)) => {
+                    let headers = request.meta_headers.read(&headers);
                     match request.parser.parse(
                         request.chain,
                         request.index,
@@ -176,6 +177,41 @@ impl Fetcher {
         }
     }
 
+    /// The first request of `source` as the API answers it: its headers and body, unparsed,
+    /// after retries (for `pagefold init`, which looks at an API it does not know yet).
+    ///
+    /// # Errors
+    ///
+    /// When no attempt gets a successful answer.
+    pub async fn first_response(&self, source: &Source) -> Result<(HeaderMap, Bytes), FetchError> {
+        let parser = PageParser::new(&source.records, crate::page::MetaPointers::default());
+        let request = PageRequest::new(source, &parser, 0, 0, source.first_target());
+        let started = Instant::now();
+        let mut requests = 0;
+        loop {
+            let (outcome, wait_hint) = {
+                let (_slot, _) = self.limits.acquire(&crate::NoObserver).await;
+                self.attempt_detached(&request).await
+            };
+            requests += 1;
+            let failure = match outcome {
+                Ok((body, headers)) => return Ok((headers, body)),
+                Err(failure) => failure,
+            };
+            if !failure.is_transient() || requests > self.options.retries {
+                return Err(FetchError::Page {
+                    url: SafeUrl::new(request.url.clone(), request.secret_params),
+                    page: 0,
+                    attempts: requests,
+                    elapsed: started.elapsed(),
+                    failure,
+                });
+            }
+            let wait = wait_hint.unwrap_or_else(|| self.options.backoff.delay(requests - 1));
+            tokio::time::sleep(wait).await;
+        }
+    }
+
     /// [`Fetcher::attempt`] on a task of its own. The chain that asked for the page may not
     /// be polled for a while (it waits for room in the channel to slow reducers): the request
     /// goes on meanwhile, and its timeout counts its own time only, not the wait. Dropping
@@ -183,12 +219,11 @@ impl Fetcher {
     async fn attempt_detached(
         &self,
         request: &PageRequest<'_>,
-    ) -> (Result<(Bytes, HeaderMeta), PageFailure>, Option<Duration>) {
+    ) -> (Result<(Bytes, HeaderMap), PageFailure>, Option<Duration>) {
         let fetcher = self.clone();
         let http = HttpRequest {
             method: request.method.clone(),
             body: request.body.clone(),
-            meta_headers: request.meta_headers.clone(),
             url: request.url.clone(),
             origin: request.origin.clone(),
             headers: request.headers.clone(),
@@ -212,7 +247,7 @@ impl Fetcher {
     async fn attempt(
         &self,
         request: &HttpRequest,
-    ) -> (Result<(Bytes, HeaderMeta), PageFailure>, Option<Duration>) {
+    ) -> (Result<(Bytes, HeaderMap), PageFailure>, Option<Duration>) {
         // Redirects are followed here, not by the client, so that credentials never go to
         // another origin. Each request's origin is compared with the job's, never with the
         // URL a page or a redirect named: that is the API's word, not the user's.
@@ -259,9 +294,9 @@ impl Fetcher {
             }
         };
         let status = response.status();
-        let headers = request.meta_headers.read(response.headers());
         let wait = retry_after(response.headers());
         self.limits.observe(status, response.headers(), wait);
+        let headers = std::mem::take(response.headers_mut());
         if !status.is_success() {
             // Enough of an error body to show, never all of it: it may be large or endless.
             // Read well past the excerpt's length, so that a secret the body echoes is whole
@@ -352,7 +387,6 @@ const MAX_REDIRECTS: usize = 10;
 struct HttpRequest {
     method: reqwest::Method,
     body: Option<Bytes>,
-    meta_headers: MetaHeaders,
     url: Url,
     /// The origin that sees credentials and the job's headers.
     origin: Url,

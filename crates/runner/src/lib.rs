@@ -26,6 +26,7 @@
 pub mod engine;
 pub mod exit;
 pub mod identity;
+pub mod init;
 pub mod job;
 pub mod output;
 pub mod schedule;

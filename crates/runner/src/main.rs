@@ -28,6 +28,7 @@ fn main() -> ExitCode {
         Command::Plan { job, probe } => commands::plan::run(&job, probe),
         Command::Demo(args) => commands::demo::run(&args),
         Command::DemoApi(args) => commands::demo_api::run(args),
+        Command::Init(args) => commands::init::run(args),
         Command::Plugin(PluginCommand::New {
             name,
             dir,

@@ -56,6 +56,26 @@ pub enum Command {
     /// Reducer plugins.
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// Write a job file for an API from one look at it: records, pagination, totals.
+    Init(InitArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The API's URL (its first page).
+    pub url: url::Url,
+    /// Write the job file here (default: stdout).
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    /// Replace the output file if it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// The environment variable that holds a bearer token (the file names it, never its value).
+    #[arg(long, value_name = "NAME")]
+    pub bearer_env: Option<String>,
+    /// A header to send, `Name: value` (repeatable); a credential is written as `${env.NAME}`.
+    #[arg(long = "header", value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -6,6 +6,7 @@ pub(crate) mod cli;
 pub(crate) mod demo;
 pub(crate) mod demo_api;
 pub(crate) mod history;
+pub(crate) mod init;
 pub(crate) mod plan;
 pub(crate) mod plugin;
 pub(crate) mod run;

@@ -17,6 +17,8 @@ mod faults;
 mod gate;
 /// Incremental runs: only what is new, nothing folded twice, carried totals.
 mod incremental;
+/// `pagefold init URL`: a job from one look at an API, on every endpoint of the demo API.
+mod init;
 /// Job runs over the demo API: pagination, ends, caps, totals, retries, errors.
 mod jobs;
 /// Rate limits, the job's and the API's, measured on the server side.

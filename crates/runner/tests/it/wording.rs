@@ -60,7 +60,7 @@ fn schedule_masks(masks: Masks) -> Masks {
 
 #[test]
 fn help_of_every_command() {
-    let commands: [&[&str]; 11] = [
+    let commands: [&[&str]; 12] = [
         &["--help"],
         &["-h"],
         &["run", "--help"],
@@ -72,6 +72,7 @@ fn help_of_every_command() {
         &["demo-api", "--help"],
         &["plugin", "--help"],
         &["plugin", "new", "--help"],
+        &["init", "--help"],
     ];
     for args in commands {
         // As a user sees it: without the state folder the tests set (`[env: PAGEFOLD_STATE=]`).
