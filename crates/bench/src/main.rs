@@ -17,6 +17,7 @@
 //! `--only 1,3` runs some scenarios; `--pages-scale 0.1` shrinks every page count (a quick look).
 
 mod demo_api;
+mod keys;
 mod measure;
 mod nightly;
 mod python;
@@ -27,6 +28,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use demo_api::DemoApi;
+use keys::run_keys;
 use measure::{Measured, median_of};
 use nightly::run_incremental;
 use python::run_python;
@@ -271,6 +273,20 @@ fn main() {
         );
         results.push(("8a", full, ideal(all, 64, ms(20))));
         results.push(("8b", incremental, ideal(added, 64, ms(20))));
+    }
+    if wanted("9") {
+        let pages = scaled(120);
+        let ideal_one = Duration::from_secs_f64(pages as f64 / 20.0);
+        for (id, keys) in [("9a", 1), ("9b", 4)] {
+            let measured = run_keys(&binary, pages, keys, work.path());
+            let ideal = ideal_one / keys as u32;
+            let name = format!(
+                "keys: 20/s a token, {keys} key{}",
+                if keys == 1 { "" } else { "s" }
+            );
+            print_row(id, &name, pages, 50, ms(0), 16, &measured, Some(ideal));
+            results.push((id, measured, Some(ideal)));
+        }
     }
     print_targets(&results);
 }

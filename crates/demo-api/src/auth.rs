@@ -16,6 +16,9 @@ pub enum DemoAuth {
     Header(String, String),
     /// This query parameter with this value.
     Query(String, String),
+    /// `Authorization: Bearer TOKEN` with any of these tokens, each metered on its own (see
+    /// [`crate::DemoConfig::token_budget`]).
+    Tokens(Vec<String>),
 }
 
 impl DemoAuth {
@@ -34,7 +37,25 @@ impl DemoAuth {
             }
             Self::Header(name, value) => header(name).as_ref() == Some(value),
             Self::Query(param, value) => query.get(param) == Some(value),
+            Self::Tokens(tokens) => bearer(headers).is_some_and(|token| tokens.contains(&token)),
         }
+    }
+}
+
+/// The bearer token of a request, if it has one.
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get("authorization")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .map(str::to_owned)
+}
+
+impl DemoAuth {
+    /// Whether a request carries the right credential, for routes that only count them.
+    #[doc(hidden)]
+    pub fn is_tokens(&self) -> bool {
+        matches!(self, Self::Tokens(_))
     }
 }
 

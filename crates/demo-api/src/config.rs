@@ -35,6 +35,12 @@ pub struct DemoConfig {
     pub cursor_loop: bool,
     /// Credentials every request must carry (401 without them).
     pub auth: Option<DemoAuth>,
+    /// With [`DemoAuth::Tokens`]: each token's own budget; a request over it gets 429 with
+    /// `Retry-After` (the window's rest), as APIs that meter each credential do.
+    pub token_budget: Option<WindowLimit>,
+    /// A token the API stops taking after this many of its requests (answers 401): a key
+    /// revoked mid-run.
+    pub revoked_after: Option<(String, u64)>,
 }
 
 impl Default for DemoConfig {
@@ -52,6 +58,8 @@ impl Default for DemoConfig {
             window_limit: None,
             cursor_loop: false,
             auth: None,
+            token_budget: None,
+            revoked_after: None,
         }
     }
 }

@@ -56,6 +56,7 @@ pub fn router(config: DemoConfig, stats: Arc<Stats>) -> Router {
         attempts: Mutex::default(),
         rendered: Vec::new(),
         window: Mutex::new((Instant::now(), 0)),
+        token_windows: Mutex::default(),
     };
     if shared.config.prerender {
         shared.rendered = prerender(&shared);
@@ -196,6 +197,10 @@ async fn respond(
             axum::Json(serde_json::json!({ "error": "bad credentials" })),
         )
             .into_response();
+    }
+    if let Err(refused) = shared.token_budget(headers) {
+        stats.in_flight.fetch_sub(1, Ordering::Relaxed);
+        return *refused;
     }
     let limit_headers = match shared.window_headers() {
         Ok(headers) => headers,

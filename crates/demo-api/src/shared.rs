@@ -20,6 +20,8 @@ pub(crate) struct Shared {
     pub(crate) rendered: Vec<Bytes>,
     /// The current window of `window_limit`: when it started, requests in it.
     pub(crate) window: Mutex<(Instant, u64)>,
+    /// Per token: its window's start and requests in it.
+    pub(crate) token_windows: Mutex<HashMap<String, (Instant, u64)>>,
 }
 
 impl Shared {
@@ -54,6 +56,55 @@ impl Shared {
             return Err(Box::new(refused.into_response()));
         }
         Ok(headers)
+    }
+
+    /// Meters a request against its token's budget: `Err` with the 401 (a revoked token) or
+    /// the 429 that refuses it.
+    pub(crate) fn token_budget(
+        &self,
+        headers: &axum::http::HeaderMap,
+    ) -> Result<(), Box<Response>> {
+        let Some(token) = crate::auth::bearer(headers) else {
+            return Ok(());
+        };
+        let mut by_token = self.stats.by_token.lock().expect("no panics while locked");
+        let mut windows = self.token_windows.lock().expect("no panics while locked");
+        let (served, refused) = by_token.entry(token.clone()).or_default();
+        if let Some((revoked, after)) = &self.config.revoked_after
+            && *revoked == token
+            && *served >= *after
+        {
+            return Err(Box::new(
+                (
+                    StatusCode::UNAUTHORIZED,
+                    axum::Json(serde_json::json!({ "error": "revoked" })),
+                )
+                    .into_response(),
+            ));
+        }
+        if let Some(limit) = self.config.token_budget {
+            let now = Instant::now();
+            let window = windows.entry(token).or_insert((now, 0));
+            if now.duration_since(window.0) >= limit.window {
+                *window = (now, 0);
+            }
+            if window.1 >= limit.requests {
+                *refused += 1;
+                let rest = (window.0 + limit.window).saturating_duration_since(now);
+                let seconds = rest.as_secs_f64().ceil().max(1.0) as u64;
+                return Err(Box::new(
+                    (
+                        StatusCode::TOO_MANY_REQUESTS,
+                        [(header::RETRY_AFTER, seconds.to_string())],
+                        "this token's budget is spent",
+                    )
+                        .into_response(),
+                ));
+            }
+            window.1 += 1;
+        }
+        *served += 1;
+        Ok(())
     }
 
     /// The fault for this request, counting it as one more attempt at its page.

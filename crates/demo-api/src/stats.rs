@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 /// What the server has seen, for tests and benchmarks.
 #[derive(Debug)]
 pub struct Stats {
+    /// Per bearer token: requests answered, and requests over its budget (429).
+    pub(crate) by_token: Mutex<std::collections::BTreeMap<String, (u64, u64)>>,
     pub(crate) started: Instant,
     pub(crate) arrivals: Mutex<Vec<Instant>>,
     pub(crate) requests: AtomicU64,
@@ -20,6 +22,7 @@ pub struct Stats {
 impl Default for Stats {
     fn default() -> Self {
         Self {
+            by_token: Mutex::default(),
             started: Instant::now(),
             arrivals: Mutex::default(),
             requests: AtomicU64::default(),
@@ -33,6 +36,15 @@ impl Default for Stats {
 }
 
 impl Stats {
+    /// Per bearer token (with [`crate::DemoAuth::Tokens`]): requests served and requests
+    /// refused for being over the token's budget.
+    pub fn by_token(&self) -> std::collections::BTreeMap<String, (u64, u64)> {
+        self.by_token
+            .lock()
+            .expect("no panics while locked")
+            .clone()
+    }
+
     /// When each request arrived, since the server started, in arrival order.
     pub fn arrivals(&self) -> Vec<Duration> {
         let arrivals = self.arrivals.lock().expect("no panics while locked");

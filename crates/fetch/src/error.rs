@@ -48,6 +48,20 @@ pub enum FetchError {
         /// The other origin.
         other: String,
     },
+    /// The API refused one of the job's keys (401 or 403).
+    #[error("the API refused key {position} of {of} (`{key}`) on `{url}`: {failure}")]
+    KeyRefused {
+        /// The key's label (never its value).
+        key: String,
+        /// Its position, from 1.
+        position: usize,
+        /// How many keys the job has.
+        of: usize,
+        /// The page, redacted.
+        url: SafeUrl,
+        /// What the API answered.
+        failure: PageFailure,
+    },
     /// The consumer of pages went away (it failed, or the run is being stopped).
     #[error("the consumer of pages stopped")]
     ConsumerGone,

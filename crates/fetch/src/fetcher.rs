@@ -123,14 +123,26 @@ impl Fetcher {
         let started = Instant::now();
         let mut attempts = Attempts::default();
         let safe_url = || SafeUrl::new(request.url.clone(), request.secret_params);
+        let mut key = request.key.clone();
         loop {
             let (outcome, wait_hint) = {
+                // The key's budget first (its rate, its pauses), then a slot of the job's.
+                let key_slot = match &key {
+                    Some(key) => Some(key.limits.acquire(observer).await),
+                    None => None,
+                };
+                let key_waited = key_slot
+                    .as_ref()
+                    .map_or(Duration::ZERO, |(_, waited)| *waited);
                 let (_slot, waited) = self.limits.acquire(observer).await;
-                attempts.waited += waited;
+                attempts.waited += waited + key_waited;
                 let sent = Instant::now();
-                let outcome = self.attempt_detached(&request).await;
+                let outcome = self.attempt_detached(&request, key.as_ref()).await;
                 attempts.requests += 1;
                 attempts.request_time += sent.elapsed();
+                if let Some(key) = &key {
+                    key.count(attempts.requests > 1, waited + key_waited);
+                }
                 outcome
             };
             let failure = match outcome {
@@ -155,6 +167,46 @@ impl Fetcher {
                 }
                 Err(failure) => failure,
             };
+            if let (Some(refused), Some(ring)) = (key.clone(), request.keys)
+                && matches!(
+                    failure,
+                    PageFailure::Status {
+                        status: 401 | 403,
+                        ..
+                    }
+                )
+            {
+                let position = ring.position(&refused);
+                if ring.on_error() == crate::OnKeyError::Fail {
+                    let error = FetchError::KeyRefused {
+                        key: refused.label.clone(),
+                        position,
+                        of: ring.len(),
+                        url: safe_url(),
+                        failure,
+                    };
+                    return Err((error, attempts));
+                }
+                tracing::warn!(key = %refused.label, "the API refused a key: dropped");
+                refused.drop_key();
+                key = match request.key_for {
+                    KeyFor::Chain => ring.for_chain(request.chain),
+                    KeyFor::Page => ring.with_most_room(request.chain, request.index),
+                };
+                if key.is_some() {
+                    // Another key: not a retry of the same request.
+                    attempts.requests -= 1;
+                    continue;
+                }
+                let error = FetchError::KeyRefused {
+                    key: refused.label.clone(),
+                    position,
+                    of: ring.len(),
+                    url: safe_url(),
+                    failure,
+                };
+                return Err((error, attempts));
+            }
             let retry = attempts.requests - 1;
             // A POST may have done its work although its answer was lost: sent again only
             // when the job says the API takes that.
@@ -191,7 +243,7 @@ impl Fetcher {
         loop {
             let (outcome, wait_hint) = {
                 let (_slot, _) = self.limits.acquire(&crate::NoObserver).await;
-                self.attempt_detached(&request).await
+                self.attempt_detached(&request, None).await
             };
             requests += 1;
             let failure = match outcome {
@@ -219,6 +271,7 @@ impl Fetcher {
     async fn attempt_detached(
         &self,
         request: &PageRequest<'_>,
+        key: Option<&Arc<crate::Key>>,
     ) -> (Result<(Bytes, HeaderMap), PageFailure>, Option<Duration>) {
         let fetcher = self.clone();
         let http = HttpRequest {
@@ -227,7 +280,8 @@ impl Fetcher {
             url: request.url.clone(),
             origin: request.origin.clone(),
             headers: request.headers.clone(),
-            auth: request.auth.cloned(),
+            auth: key.map_or_else(|| request.auth.cloned(), |key| Some(key.auth.clone())),
+            key: key.cloned(),
             secret_params: request.secret_params.to_vec(),
             secrets: request.secrets.clone(),
         };
@@ -295,7 +349,11 @@ impl Fetcher {
         };
         let status = response.status();
         let wait = retry_after(response.headers());
-        self.limits.observe(status, response.headers(), wait);
+        // A key's throttling pauses that key only.
+        match &request.key {
+            Some(key) => key.limits.observe(status, response.headers(), wait),
+            None => self.limits.observe(status, response.headers(), wait),
+        }
         let headers = std::mem::take(response.headers_mut());
         if !status.is_success() {
             // Enough of an error body to show, never all of it: it may be large or endless.
@@ -385,6 +443,7 @@ const MAX_REDIRECTS: usize = 10;
 
 /// What one HTTP request needs, owned, so that it can run on a task of its own.
 struct HttpRequest {
+    key: Option<Arc<crate::Key>>,
     method: reqwest::Method,
     body: Option<Bytes>,
     url: Url,
@@ -405,7 +464,19 @@ impl<T> Drop for AbortOnDrop<T> {
     }
 }
 
+/// How a page's key is chosen.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum KeyFor {
+    /// The chain's own key: its cursors were issued to it.
+    Chain,
+    /// The key with the most room: numbered pages can go with any key.
+    Page,
+}
+
 pub(crate) struct PageRequest<'a> {
+    pub key: Option<Arc<crate::Key>>,
+    pub keys: Option<&'a crate::KeyRing>,
+    pub key_for: KeyFor,
     pub url: Url,
     pub body: Option<Bytes>,
     pub method: reqwest::Method,
@@ -430,7 +501,19 @@ impl<'a> PageRequest<'a> {
         index: u64,
         target: Target,
     ) -> Self {
+        let key_for = match source.pagination {
+            crate::Pagination::Numbered(_) => KeyFor::Page,
+            _ => KeyFor::Chain,
+        };
+        let keys = source.keys.as_deref();
+        let key = keys.and_then(|ring| match key_for {
+            KeyFor::Chain => ring.for_chain(chain),
+            KeyFor::Page => ring.with_most_room(chain, index),
+        });
         Self {
+            key,
+            keys,
+            key_for,
             url: target.url,
             body: target.body,
             method: source.method.clone(),

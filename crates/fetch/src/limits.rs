@@ -96,6 +96,16 @@ impl Limits {
         }
     }
 
+    /// Requests this limit would let go now: none while paused.
+    pub(crate) fn room(&self) -> usize {
+        if self.pause().is_some() {
+            return 0;
+        }
+        self.limit
+            .load(Ordering::Acquire)
+            .saturating_sub(self.in_flight.load(Ordering::Acquire))
+    }
+
     fn pause(&self) -> Option<(Instant, String)> {
         let pause = self
             .paused_until

@@ -19,6 +19,8 @@ pub struct Source {
     pub secret_params: Vec<String>,
     /// Credentials, sent only to [`Source::origin`].
     pub auth: Option<Auth>,
+    /// Several credentials with a budget each, used instead of `auth` when set.
+    pub keys: Option<std::sync::Arc<crate::KeyRing>>,
     /// The one origin (scheme, host, port) that sees the credentials and `headers`: the
     /// job's `url`. A page, a `Link` header or a redirect that names another origin never
     /// decides where credentials go.
@@ -58,6 +60,7 @@ impl Source {
             headers: HeaderMap::new(),
             secret_params: Vec::new(),
             auth: None,
+            keys: None,
             follow_other_origins: false,
             secrets: Secrets::default(),
             method: reqwest::Method::GET,

@@ -229,9 +229,15 @@ pub struct DemoApiArgs {
     /// Allow this many requests per --window, announced in X-RateLimit-* headers (429 past it).
     #[arg(long)]
     pub window_limit: Option<u64>,
-    /// The window of --window-limit.
+    /// The window of --window-limit and --token-budget.
     #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
     pub window: Duration,
+    /// Require `Authorization: Bearer T` with one of these tokens (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub tokens: Vec<String>,
+    /// With --tokens: each token may make this many requests per --window (429 past it).
+    #[arg(long)]
+    pub token_budget: Option<u64>,
     /// Render every page of --page-size at start and serve it from memory (for benchmarks).
     #[arg(long)]
     pub prerender: bool,
@@ -250,7 +256,15 @@ impl DemoApiArgs {
             repeat_last_page: self.repeat_last_page,
             prerender: self.prerender,
             cursor_loop: false,
-            auth: None,
+            auth: (!self.tokens.is_empty())
+                .then(|| pagefold_demo_api::DemoAuth::Tokens(self.tokens.clone())),
+            token_budget: self
+                .token_budget
+                .map(|requests| pagefold_demo_api::WindowLimit {
+                    requests,
+                    window: self.window,
+                }),
+            revoked_after: None,
             window_limit: self
                 .window_limit
                 .map(|requests| pagefold_demo_api::WindowLimit {

@@ -61,7 +61,8 @@ fn plan(job: &Job, probe: bool) -> Result<String, FetchError> {
         text.push('\n');
     }
     if let Some(probes) = &probes {
-        let _ = writeln!(text, "{}", estimate(fetch, probes));
+        let keys = job.source.auth.as_ref().map_or(1, |auth| auth.keys().len());
+        let _ = writeln!(text, "{}", estimate(fetch, probes, keys));
     }
     Ok(secrets::redact(&text))
 }
@@ -226,15 +227,17 @@ fn probed(probe: &Probe) -> String {
     )
 }
 
-/// The requests and the time the run will take, from the probes.
-fn estimate(fetch: &FetchOptions, probes: &[Probe]) -> String {
+/// The requests and the time the run will take, from the probes; `rate` is each of the
+/// `keys`' budget.
+fn estimate(fetch: &FetchOptions, probes: &[Probe], keys: usize) -> String {
     let concurrency = fetch.concurrency;
     let known: u64 = probes.iter().filter_map(|p| p.pages).sum();
     let unknown = probes.iter().filter(|p| p.pages.is_none()).count();
     let latency = probes.iter().map(|p| p.latency).sum::<Duration>() / probes.len().max(1) as u32;
     let by_concurrency = latency.mul_f64(known as f64 / concurrency.max(1) as f64);
     let by_rate = fetch.rate.map_or(Duration::ZERO, |rate| {
-        rate.per.mul_f64(known as f64 / f64::from(rate.count.get()))
+        rate.per
+            .mul_f64(known as f64 / (f64::from(rate.count.get()) * keys.max(1) as f64))
     });
     let mut text = format!("estimate: {known} requests");
     if unknown > 0 {
@@ -246,13 +249,18 @@ fn estimate(fetch: &FetchOptions, probes: &[Probe]) -> String {
     }
     let _ = write!(
         text,
-        "; ~{:.1?} at {concurrency} in flight and {:.0?} a request{}",
+        "; ~{:.1?} at {concurrency} in flight and {:.0?} a request{}{}",
         by_concurrency.max(by_rate),
         latency,
         if by_rate > by_concurrency {
             " (the rate limit decides)"
         } else {
             ""
+        },
+        if keys > 1 {
+            format!(", with {keys} keys")
+        } else {
+            String::new()
         }
     );
     text

@@ -279,6 +279,9 @@ pub struct Source {
     pub vars: BTreeMap<String, Pointer>,
     /// `[child]` only: `vars` copied into each child record, under `"_parent"`.
     pub carry: Vec<String>,
+    /// `[source.auth]`, checked (the fetcher's credentials are in the template already; this
+    /// tells how many keys there are).
+    pub auth: Option<AuthSpec>,
     /// `[source.partitions]`, in order.
     partitions: Option<BTreeMap<String, PartitionSpec>>,
     /// What the fetcher runs, before partition values are filled in.
@@ -290,6 +293,7 @@ impl SourceSpec {
     pub(crate) fn validated(self) -> Option<Source> {
         let template = self.to_fetch()?;
         Some(Source {
+            auth: self.auth.as_ref().map(|auth| auth.get_ref().clone()),
             url: self.url.0,
             map: self.map.map(Spanned::into_inner),
             incremental: self.incremental.map(Spanned::into_inner),

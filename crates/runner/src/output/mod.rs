@@ -118,6 +118,25 @@ pub struct RunStats {
     pub sequential_seconds: f64,
     /// Time fetching waited for reducers to keep up, in seconds.
     pub waited_on_reducers_seconds: f64,
+    /// Per key, when `[source.auth]` has several: named by label or position, never value.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub keys: Vec<KeyStat>,
+}
+
+/// What one key did.
+#[derive(Debug, Clone, Serialize)]
+pub struct KeyStat {
+    /// Its label (`key 2`, or the job's `labels`).
+    pub key: String,
+    /// Requests sent with it, retries included.
+    pub requests: u64,
+    /// Of those, retries.
+    pub retries: u64,
+    /// Time its requests waited on its budget, in seconds.
+    pub waited_seconds: f64,
+    /// Whether the API refused it and it was dropped (`on_key_error = "drop"`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub dropped: bool,
 }
 
 fn in_order<S: serde::Serializer>(
@@ -187,6 +206,7 @@ pub(crate) mod tests {
                 seconds: 0.5,
                 sequential_seconds: 0.5,
                 waited_on_reducers_seconds: 0.0,
+                keys: Vec::new(),
             },
         }
     }

@@ -21,6 +21,8 @@ mod incremental;
 mod init;
 /// Job runs over the demo API: pagination, ends, caps, totals, retries, errors.
 mod jobs;
+/// Several API keys, a budget each, against an API that meters every token.
+mod keys;
 /// Rate limits, the job's and the API's, measured on the server side.
 mod limits;
 /// `map`: jq programs that reshape and filter records.

@@ -11,7 +11,7 @@ use super::prepare::Prepared;
 use crate::engine::incremental::{IncrementalEnd, MarkState};
 use crate::job::Job;
 use crate::output::{
-    IncrementalResult, ParentResult, PartitionResult, ResultDocument, RunStats, Skipped,
+    IncrementalResult, KeyStat, ParentResult, PartitionResult, ResultDocument, RunStats, Skipped,
 };
 use crate::secrets;
 
@@ -113,7 +113,25 @@ pub(super) fn assemble(
                 reason: secrets::redact(&page.reason),
             })
             .collect(),
-        stats: stats(&summary, started),
+        stats: RunStats {
+            keys: prepared
+                .keys
+                .as_ref()
+                .map(|ring| {
+                    ring.stats()
+                        .into_iter()
+                        .map(|key| KeyStat {
+                            key: key.label,
+                            requests: key.requests,
+                            retries: key.retries,
+                            waited_seconds: round_ms(key.waited),
+                            dropped: key.dropped,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            ..stats(&summary, started)
+        },
     };
     Ok(Assembled {
         document,
@@ -134,6 +152,7 @@ fn stats(summary: &FetchSummary, started: Instant) -> RunStats {
         seconds: round_ms(started.elapsed()),
         sequential_seconds: round_ms(summary.request_time),
         waited_on_reducers_seconds: round_ms(summary.consumer_wait),
+        keys: Vec::new(),
     }
 }
 

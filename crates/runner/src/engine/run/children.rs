@@ -11,6 +11,8 @@ use crate::terminal::progress::Progress;
 pub(super) struct Children<'a> {
     pub(super) job: &'a Job,
     pub(super) child: &'a Source,
+    /// The parent's keys, when it has several.
+    pub(super) keys: &'a Option<std::sync::Arc<pagefold_fetch::KeyRing>>,
     pub(super) reducers: &'a Reducers,
     /// Pages reduced before a resume, by chain.
     pub(super) done: &'a std::collections::BTreeMap<u32, std::collections::BTreeSet<u64>>,
@@ -110,6 +112,8 @@ impl Children<'_> {
         let parent = self.job.source.to_fetch();
         if template.auth.is_none() && template.url.origin() == parent.url.origin() {
             template.auth = parent.auth;
+            // The parent's keys and their budgets are shared by its children.
+            template.keys.clone_from(self.keys);
         }
         template
     }

@@ -41,6 +41,7 @@ pub(super) fn fetch_and_reduce(
         checkpoints,
         done,
         resumes,
+        keys,
         ..
     } = &*prepared;
     // Pages arrive in bursts now that requests run on tasks of their own: 16 a worker absorb
@@ -63,6 +64,7 @@ pub(super) fn fetch_and_reduce(
                     let children = Children {
                         job,
                         child,
+                        keys,
                         reducers,
                         done,
                     };

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use pagefold_fetch::{Fetcher, Resume};
+use pagefold_fetch::{Fetcher, KeyRing, Resume};
 
 use super::{RunError, RunOptions};
 use crate::engine::checkpoint::Checkpoint;
@@ -16,6 +16,8 @@ use crate::output::RunStamp;
 
 /// Everything a run needs before its first request.
 pub(super) struct Prepared {
+    /// The job's keys, when `[source.auth]` has several: a budget each.
+    pub(super) keys: Option<Arc<KeyRing>>,
     pub(super) stamp: RunStamp,
     pub(super) reducers: Arc<Reducers>,
     /// What the last incremental run left (nothing for other jobs).
@@ -48,8 +50,17 @@ impl Prepared {
             crate::engine::incremental::attach(&mut reducers, spec, start.previous.clone());
         }
         let reducers = Arc::new(reducers);
-        let fetcher = Fetcher::new(job.fetch.options().clone())?;
+        let keys = key_ring(job);
+        let mut fetch = job.fetch.options().clone();
+        if keys.is_some() {
+            // `rate` is each key's: that is how APIs meter.
+            fetch.rate = None;
+        }
+        let fetcher = Fetcher::new(fetch)?;
         let mut chains = job.source.chains();
+        for (_, source) in &mut chains {
+            source.keys.clone_from(&keys);
+        }
         if let (Some(spec), Some(since)) = (&job.source.incremental, &start.since) {
             for (_, source) in &mut chains {
                 source.query.push((spec.param.clone(), since.clone()));
@@ -72,6 +83,7 @@ impl Prepared {
             .unwrap_or_default();
         let resumes = resumes(&checkpoints, &done, chains.len());
         Ok(Self {
+            keys,
             stamp,
             reducers,
             start,
@@ -104,4 +116,18 @@ fn resumes(
                 })
         })
         .collect()
+}
+
+/// The ring of the job's keys, when `[source.auth]` holds several.
+pub(super) fn key_ring(job: &Job) -> Option<Arc<KeyRing>> {
+    let auth = job.source.auth.as_ref()?;
+    let keys = auth.keys();
+    (keys.len() > 1).then(|| {
+        Arc::new(KeyRing::new(
+            keys,
+            job.fetch.concurrency(),
+            job.fetch.options().rate,
+            auth.on_key_error(),
+        ))
+    })
 }
