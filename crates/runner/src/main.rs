@@ -24,11 +24,16 @@ fn main() -> ExitCode {
             state,
             limit,
             json,
-        } => commands::history::run(&job, state.as_deref(), limit, json),
+        } => match job {
+            Some(job) => commands::history::run(&job, state.as_deref(), limit, json),
+            None => commands::history::list(state.as_deref()),
+        },
         Command::Plan { job, probe } => commands::plan::run(&job, probe),
         Command::Demo(args) => commands::demo::run(&args),
         Command::DemoApi(args) => commands::demo_api::run(args),
         Command::Init(args) => commands::init::run(args),
+        Command::Completions { shell } => commands::completions::run(shell),
+        Command::Man { dir } => commands::man::run(&dir),
         Command::Plugin(PluginCommand::New {
             name,
             dir,

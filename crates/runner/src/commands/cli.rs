@@ -29,8 +29,8 @@ pub enum Command {
     Schedule(ScheduleArgs),
     /// Show the run history of a job (a job file, or a job name).
     History {
-        /// The job file, or the job's name.
-        job: String,
+        /// The job file, or the job's name (without it: every job of the state folder).
+        job: Option<String>,
         /// The state directory (default: pagefold in the user's data folder).
         #[arg(long, env = pagefold::state::STATE_ENV)]
         state: Option<PathBuf>,
@@ -58,6 +58,16 @@ pub enum Command {
     Plugin(PluginCommand),
     /// Write a job file for an API from one look at it: records, pagination, totals.
     Init(InitArgs),
+    /// Print the shell completion script for bash, zsh, fish, powershell or elvish.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Write a man page for pagefold and each of its commands into a folder.
+    Man {
+        /// The folder (made if missing).
+        dir: PathBuf,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -98,7 +108,7 @@ pub enum PluginCommand {
 pub struct RunArgs {
     /// The job file.
     pub job: PathBuf,
-    /// Write the result here instead of the job's `[output]` or stdout.
+    /// Write the result here instead of the job's `[output]` or stdout (`-`: stdout).
     #[arg(short, long)]
     pub output: Option<PathBuf>,
     /// Reduce worker threads (default: the job's `fetch.workers`, else the number of cores).

@@ -56,6 +56,22 @@ pub(crate) fn run(
     };
     let state = StateDir::open(state).map_err(state_failure)?;
     let job_state = state.job(&name);
+    if !job_state.dir().exists() {
+        let known = state.job_names().map_err(state_failure)?;
+        return Err(Failure::from_error(
+            exit::RUN_FAILED,
+            &std::io::Error::other(format!(
+                "no job `{name}` in the state folder `{}`",
+                state.root().display()
+            )),
+        )
+        .with_hint(Some(if known.is_empty() {
+            "no job has run with this state folder yet; is it the one (--state, PAGEFOLD_STATE)?"
+                .into()
+        } else {
+            format!("the jobs it holds: {}", known.join(", "))
+        })));
+    }
     let entries = job_state.history().map_err(state_failure)?;
     if entries.is_empty() {
         pagefold::terminal::say(&format!(
@@ -75,5 +91,58 @@ pub(crate) fn run(
     } else {
         pagefold::terminal::print(&pagefold::state::history::table(shown, timezone));
     }
+    Ok(exit::SUCCESS)
+}
+
+/// `pagefold history` with no job: every job of the state folder, with its last run.
+pub(crate) fn list(state: Option<&std::path::Path>) -> Result<u8, Failure> {
+    let state = StateDir::open(state).map_err(state_failure)?;
+    let names = state.job_names().map_err(state_failure)?;
+    if names.is_empty() {
+        pagefold::terminal::say(&format!(
+            "no job has run with the state folder `{}`",
+            state.root().display()
+        ));
+        return Ok(exit::SUCCESS);
+    }
+    let mut rows = vec![[
+        "job".to_owned(),
+        "runs".to_owned(),
+        "last start (UTC)".to_owned(),
+        "status".to_owned(),
+        "records".to_owned(),
+    ]];
+    for name in names {
+        let entries = state.job(&name).history().map_err(state_failure)?;
+        let last = entries.iter().max_by_key(|entry| entry.started);
+        rows.push([
+            name,
+            entries.len().to_string(),
+            last.map_or("-".into(), |entry| {
+                entry.started.format("%Y-%m-%d %H:%M:%S").to_string()
+            }),
+            last.map_or("-".into(), |entry| entry.status.as_str().to_owned()),
+            last.map_or("-".into(), |entry| entry.records.to_string()),
+        ]);
+    }
+    let widths: Vec<usize> = (0..5)
+        .map(|column| {
+            rows.iter()
+                .map(|row| row[column].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut text = String::new();
+    for row in &rows {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect();
+        text.push_str(cells.join("  ").trim_end());
+        text.push('\n');
+    }
+    pagefold::terminal::print(&text);
     Ok(exit::SUCCESS)
 }

@@ -3,10 +3,12 @@
 //! errors to exit codes and hints the same way for every command.
 
 pub(crate) mod cli;
+pub(crate) mod completions;
 pub(crate) mod demo;
 pub(crate) mod demo_api;
 pub(crate) mod history;
 pub(crate) mod init;
+pub(crate) mod man;
 pub(crate) mod plan;
 pub(crate) mod plugin;
 pub(crate) mod run;

@@ -18,9 +18,12 @@ use super::{load, run_failure, state_failure, tracked_failure};
 pub(crate) fn run(args: RunArgs) -> Result<u8, Failure> {
     let interactive = std::io::stderr().is_terminal();
     let job = load(&args.job)?;
+    // `-o -`: the result on stdout, as the usual tools take `-`.
+    let stdout = args.output.as_deref() == Some(std::path::Path::new("-"));
     let options = RunOptions {
         workers: args.workers.map(usize::from),
-        output: args.output,
+        output: args.output.filter(|_| !stdout),
+        stdout,
         progress: !args.quiet && interactive,
         checkpoint: args.checkpoint,
         checkpoint_every: args.checkpoint_every,

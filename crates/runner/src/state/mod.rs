@@ -110,6 +110,23 @@ impl StateDir {
         &self.root
     }
 
+    /// The folders of the jobs this state folder holds, by name, in order.
+    ///
+    /// # Errors
+    ///
+    /// When the folder cannot be listed.
+    pub fn job_names(&self) -> Result<Vec<String>, StateError> {
+        let jobs = self.root.join("jobs");
+        let mut names: Vec<String> = std::fs::read_dir(&jobs)
+            .map_err(io("list", &jobs))?
+            .flatten()
+            .filter(|entry| entry.path().is_dir())
+            .map(|entry| entry.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
     /// The state of the job named `name`.
     pub fn job(&self, name: &str) -> JobState {
         let safe: String = name

@@ -7,6 +7,8 @@ mod auth;
 mod chains;
 /// Parent → child: each parent record names a child chain.
 mod children;
+/// The command line: completions, man pages, `-o -`, history of every job.
+mod cli;
 /// The bad input corpus: every case fails cleanly with its message.
 mod corpus;
 /// The example jobs of `jobs/`, against the demo API.

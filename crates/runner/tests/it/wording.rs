@@ -60,7 +60,7 @@ fn schedule_masks(masks: Masks) -> Masks {
 
 #[test]
 fn help_of_every_command() {
-    let commands: [&[&str]; 12] = [
+    let commands: [&[&str]; 14] = [
         &["--help"],
         &["-h"],
         &["run", "--help"],
@@ -73,6 +73,8 @@ fn help_of_every_command() {
         &["plugin", "--help"],
         &["plugin", "new", "--help"],
         &["init", "--help"],
+        &["completions", "--help"],
+        &["man", "--help"],
     ];
     for args in commands {
         // As a user sees it: without the state folder the tests set (`[env: PAGEFOLD_STATE=]`).

@@ -78,7 +78,8 @@ fn write(
     let output = options
         .output
         .clone()
-        .or_else(|| job.output.as_ref().map(|o| o.path_for(stamp)));
+        .or_else(|| job.output.as_ref().map(|o| o.path_for(stamp)))
+        .filter(|_| !options.stdout);
     let format = match (&options.output, &job.output) {
         (Some(path), _) => OutputFormat::from_extension(&path.to_string_lossy()),
         (None, Some(spec)) => spec.format,

@@ -14,6 +14,8 @@ pub struct RunOptions {
     pub workers: Option<usize>,
     /// Where to write the result; overrides the job's `[output]`.
     pub output: Option<PathBuf>,
+    /// Print the result on stdout, whatever the job's `[output]` says (`-o -`).
+    pub stdout: bool,
     /// Whether to draw the progress bar (it is hidden anyway when stderr is not a terminal).
     pub progress: bool,
     /// The checkpoint folder; overrides the job's `[checkpoint]`.

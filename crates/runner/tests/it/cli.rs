@@ -1,0 +1,144 @@
+//! The command line as cargo and uv users expect it: completions that load in the shell, man
+//! pages that render, `-o -` for stdout, `history` that lists the jobs of a state folder.
+
+use std::process::Command;
+
+use serde_json::json;
+
+use crate::support::{Workspace, demo_server, orders_job, pagefold};
+
+#[test]
+fn bash_completion_loads_and_completes_a_command() {
+    let script = pagefold(&["completions", "bash"]);
+    assert_eq!(script.code(), 0, "{}", script.stderr());
+    let work = Workspace::new();
+    let path = work.job("pagefold.bash", &script.stdout());
+    let syntax = Command::new("bash").arg("-n").arg(&path).status().unwrap();
+    assert!(syntax.success(), "bash -n refuses the script");
+    // Loaded as a shell loads it, `pagefold r<TAB>` offers `run`.
+    let completed = Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "source {}; COMP_WORDS=(pagefold r); COMP_CWORD=1; _pagefold pagefold r pagefold; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+            path.display()
+        ))
+        .output()
+        .unwrap();
+    let offered = String::from_utf8_lossy(&completed.stdout);
+    assert!(offered.lines().any(|line| line == "run"), "{offered}");
+    for shell in ["zsh", "fish", "powershell", "elvish"] {
+        let script = pagefold(&["completions", shell]);
+        assert_eq!(script.code(), 0, "{shell}");
+        assert!(script.stdout().contains("pagefold"), "{shell}");
+    }
+}
+
+#[test]
+fn man_pages_render_and_name_every_command() {
+    let work = Workspace::new();
+    let dir = work.path().join("man");
+    let made = pagefold(&["man", dir.to_str().unwrap()]);
+    assert_eq!(made.code(), 0, "{}", made.stderr());
+    let render = |page: &str| {
+        let output = Command::new("man")
+            .arg("-l")
+            .arg(dir.join(page))
+            .env("MANWIDTH", "100")
+            .env("MANPAGER", "cat")
+            .output();
+        match output {
+            Ok(output) if output.status.success() => {
+                Some(String::from_utf8_lossy(&output.stdout).into_owned())
+            }
+            _ => None,
+        }
+    };
+    let Some(main) = render("pagefold.1") else {
+        eprintln!(
+            "SKIPPED: `man -l` is not available here; the pages were written but not rendered"
+        );
+        return;
+    };
+    for command in [
+        "run",
+        "validate",
+        "schedule",
+        "history",
+        "plan",
+        "demo",
+        "demo-api",
+        "plugin",
+        "init",
+        "completions",
+        "man",
+    ] {
+        assert!(
+            main.contains(&format!("pagefold-{command}(1)")),
+            "{command}:\n{main}"
+        );
+        let page = render(&format!("pagefold-{command}.1")).expect("each page renders");
+        assert!(page.contains("SYNOPSIS"), "{command}");
+    }
+}
+
+#[test]
+fn a_dash_writes_the_result_to_stdout_whatever_the_job_says() {
+    let server = demo_server(pagefold_demo_api::DemoConfig {
+        records: 120,
+        ..pagefold_demo_api::DemoConfig::default()
+    });
+    let work = Workspace::new();
+    let text = orders_job(
+        &server,
+        "kind = \"page\"\nsize_param = \"per_page\"\nsize = 50",
+        4,
+        "[[reduce]]\nuse = \"count\"\n",
+    ) + "\n[output]\npath = \"out.json\"\n";
+    let job = work.job("dash.toml", &text);
+    let run = pagefold(&["run", job.to_str().unwrap(), "-q", "-o", "-"]);
+    assert_eq!(run.result()["records"], json!(120));
+    assert!(!work.path().join("out.json").exists());
+    assert!(!work.path().join("-").exists());
+}
+
+#[test]
+fn history_lists_the_jobs_of_a_state_folder_and_refuses_an_unknown_one() {
+    let server = demo_server(pagefold_demo_api::DemoConfig {
+        records: 60,
+        ..pagefold_demo_api::DemoConfig::default()
+    });
+    let work = Workspace::new();
+    let state = work.path().join("state");
+    let state = state.to_str().unwrap();
+    for name in ["alpha", "beta"] {
+        let text = format!("name = \"{name}\"\n")
+            + &orders_job(
+                &server,
+                "kind = \"page\"\nsize_param = \"per_page\"\nsize = 50",
+                4,
+                "[[reduce]]\nuse = \"count\"\n",
+            );
+        let job = work.job(&format!("{name}.toml"), &text);
+        let run = pagefold(&["run", job.to_str().unwrap(), "-q", "--state", state]);
+        assert_eq!(run.code(), 0, "{}", run.stderr());
+    }
+    let listed = pagefold(&["history", "--state", state]);
+    assert_eq!(listed.code(), 0, "{}", listed.stderr());
+    let stdout = listed.stdout();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(lines[0].starts_with("job"), "{lines:?}");
+    assert!(
+        lines[1].starts_with("alpha") && lines[1].contains(" ok "),
+        "{lines:?}"
+    );
+    assert!(lines[2].starts_with("beta"), "{lines:?}");
+    let unknown = pagefold(&["history", "gamma", "--state", state]);
+    assert_eq!(unknown.code(), 1, "{}", unknown.stderr());
+    assert!(
+        unknown
+            .stderr()
+            .contains("hint: the jobs it holds: alpha, beta"),
+        "{}",
+        unknown.stderr()
+    );
+}
