@@ -137,7 +137,7 @@ fn each_run_writes_its_own_file_in_its_format_and_the_history_lists_them() {
 }
 
 #[test]
-fn ndjson_rows_and_an_empty_history() {
+fn ndjson_rows_and_the_history_of_an_unknown_job() {
     let server = demo_server(DemoConfig {
         records: 120,
         ..DemoConfig::default()
@@ -151,10 +151,11 @@ fn ndjson_rows_and_an_empty_history() {
         ),
     );
     let state = ws.path().join("state");
+    // Before any run, the state folder knows no job `rows`: an error, as a typo would be.
     let none = pagefold(&["history", "rows", "--state", state.to_str().unwrap()]);
-    assert_eq!(none.code(), 0);
+    assert_eq!(none.code(), 1);
     assert!(
-        none.stderr().contains("no runs of `rows` recorded"),
+        none.stderr().contains("error: no job `rows` in the state folder"),
         "{}",
         none.stderr()
     );
