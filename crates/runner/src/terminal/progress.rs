@@ -12,6 +12,8 @@ pub struct Progress {
     records: AtomicU64,
     /// Pages per chain, where known: the bar's length is their sum.
     totals: std::sync::Mutex<std::collections::HashMap<u32, u64>>,
+    /// The job's keys, when it has several: each one's requests, retries and waits are shown.
+    keys: Option<std::sync::Arc<pagefold_fetch::KeyRing>>,
 }
 
 impl Progress {
@@ -32,7 +34,43 @@ impl Progress {
             bar,
             records: AtomicU64::new(0),
             totals: Default::default(),
+            keys: None,
         }
+    }
+
+    /// Shows each of `keys`' requests, retries and waits beside the records.
+    pub fn with_keys(mut self, keys: Option<std::sync::Arc<pagefold_fetch::KeyRing>>) -> Self {
+        self.keys = keys;
+        self
+    }
+
+    /// `app-1 41 req (2 retries, 1.5s waited), …`, or nothing with one key.
+    fn keys_line(&self) -> String {
+        let Some(ring) = &self.keys else {
+            return String::new();
+        };
+        let keys: Vec<String> = ring
+            .stats()
+            .iter()
+            .map(|key| {
+                format!(
+                    "{} {} req{}{}",
+                    key.label,
+                    key.requests,
+                    if key.retries > 0 {
+                        format!(" ({} retries)", key.retries)
+                    } else {
+                        String::new()
+                    },
+                    if key.waited.as_secs_f64() >= 0.1 {
+                        format!(" {:.1}s waited", key.waited.as_secs_f64())
+                    } else {
+                        String::new()
+                    }
+                )
+            })
+            .collect();
+        format!(" · {}", keys.join(", "))
     }
 
     /// Removes the bar.
@@ -61,7 +99,8 @@ impl FetchObserver for Progress {
     fn page(&self, records: usize, _bytes: usize) {
         let total = self.records.fetch_add(records as u64, Ordering::Relaxed) + records as u64;
         self.bar.inc(1);
-        self.bar.set_message(format!("{total} records"));
+        self.bar
+            .set_message(format!("{total} records{}", self.keys_line()));
     }
 
     fn waiting(&self, reason: &str, wait: Duration) {

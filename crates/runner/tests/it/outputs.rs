@@ -155,7 +155,8 @@ fn ndjson_rows_and_the_history_of_an_unknown_job() {
     let none = pagefold(&["history", "rows", "--state", state.to_str().unwrap()]);
     assert_eq!(none.code(), 1);
     assert!(
-        none.stderr().contains("error: no job `rows` in the state folder"),
+        none.stderr()
+            .contains("error: no job `rows` in the state folder"),
         "{}",
         none.stderr()
     );

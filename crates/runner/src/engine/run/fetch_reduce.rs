@@ -49,7 +49,7 @@ pub(super) fn fetch_and_reduce(
     // 16, 1-3%, at the same peak RSS).
     let (work, received) = async_channel::bounded(*workers * 16);
     let pool = WorkerPool::start(reducers.clone(), *workers, received, restored)?;
-    let progress = Progress::new(options.progress);
+    let progress = Progress::new(options.progress).with_keys(keys.clone());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
