@@ -29,11 +29,10 @@ fn main() -> ExitCode {
         Command::Demo(args) => commands::demo::run(&args),
         Command::DemoApi(args) => commands::demo_api::run(args),
         Command::Init(args) => commands::init::run(args),
-        Command::Plugin(PluginCommand::New {
-            name,
-            dir,
-            sdk_version,
-        }) => commands::plugin::new(&name, &dir, sdk_version.as_deref()),
+        Command::Plugin(PluginCommand::New { name, dir }) => commands::plugin::new(&name, &dir),
+        Command::Plugin(PluginCommand::Check { library, config }) => {
+            commands::plugin_check::run(&library, config.as_deref())
+        }
     };
     match outcome {
         Ok(code) => ExitCode::from(code),

@@ -9,6 +9,7 @@ pub(crate) mod history;
 pub(crate) mod init;
 pub(crate) mod plan;
 pub(crate) mod plugin;
+pub(crate) mod plugin_check;
 pub(crate) mod run;
 pub(crate) mod schedule;
 pub(crate) mod validate;
