@@ -111,7 +111,10 @@ fn same_state(a: &[u8], b: &[u8]) -> bool {
 fn shown(bytes: &[u8]) -> String {
     let text = String::from_utf8_lossy(bytes);
     if text.len() > 300 {
-        let cut = (0..=300).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
+        let cut = (0..=300)
+            .rev()
+            .find(|&i| text.is_char_boundary(i))
+            .unwrap_or(0);
         format!("{}… ({} bytes)", &text[..cut], bytes.len())
     } else {
         text.into_owned()
@@ -191,10 +194,22 @@ fn laws<S: Subject>(
     let law = Law::Identity;
     let mut left = subject.init();
     subject.merge(&mut left, fold(&all));
-    agree(law, "`init ⊕ fold(all)`", &observe(subject, left, law)?, &sequential, compare)?;
+    agree(
+        law,
+        "`init ⊕ fold(all)`",
+        &observe(subject, left, law)?,
+        &sequential,
+        compare,
+    )?;
     let mut right = fold(&all);
     subject.merge(&mut right, subject.init());
-    agree(law, "`fold(all) ⊕ init`", &observe(subject, right, law)?, &sequential, compare)?;
+    agree(
+        law,
+        "`fold(all) ⊕ init`",
+        &observe(subject, right, law)?,
+        &sequential,
+        compare,
+    )?;
 
     let law = Law::MergeEqualsSequentialFold;
     let mut merged = fold(&shares[0]);
@@ -202,7 +217,13 @@ fn laws<S: Subject>(
         subject.merge(&mut merged, fold(share));
     }
     let what = format!("merging the states of the shares {shares:?} in order");
-    agree(law, &what, &observe(subject, merged, law)?, &sequential, compare)?;
+    agree(
+        law,
+        &what,
+        &observe(subject, merged, law)?,
+        &sequential,
+        compare,
+    )?;
 
     let law = Law::Commutativity;
     let mut reversed = fold(&shares[shares.len() - 1]);
@@ -210,7 +231,13 @@ fn laws<S: Subject>(
         subject.merge(&mut reversed, fold(share));
     }
     let what = format!("merging the states of the shares {shares:?} in reverse order");
-    agree(law, &what, &observe(subject, reversed, law)?, &sequential, compare)?;
+    agree(
+        law,
+        &what,
+        &observe(subject, reversed, law)?,
+        &sequential,
+        compare,
+    )?;
 
     let law = Law::Associativity;
     let mut nested = fold(&shares[shares.len() - 1]);
@@ -220,7 +247,13 @@ fn laws<S: Subject>(
         nested = outer;
     }
     let what = format!("merging the states of the shares {shares:?} right-nested");
-    agree(law, &what, &observe(subject, nested, law)?, &sequential, compare)?;
+    agree(
+        law,
+        &what,
+        &observe(subject, nested, law)?,
+        &sequential,
+        compare,
+    )?;
 
     let law = Law::SaveLoadRoundTrip;
     let round_trip = |bytes: &[u8]| {
@@ -258,5 +291,11 @@ fn laws<S: Subject>(
         subject.merge(&mut merged, round_trip(&original.saved)?);
     }
     let what = "merging the shares' states, each saved and loaded,";
-    agree(law, what, &observe(subject, merged, law)?, &sequential, compare)
+    agree(
+        law,
+        what,
+        &observe(subject, merged, law)?,
+        &sequential,
+        compare,
+    )
 }

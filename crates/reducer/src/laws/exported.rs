@@ -13,8 +13,8 @@ use serde_json::Value;
 use super::case::Subject;
 use crate::Position;
 use crate::abi::{
-    ABI_MAJOR, BoundsSlice, ByteSlice, EntryFn, OwnedBytes, PluginTableV1, RecordBounds,
-    STATUS_OK, STATUS_PANICKED, Status,
+    ABI_MAJOR, BoundsSlice, ByteSlice, EntryFn, OwnedBytes, PluginTableV1, RecordBounds, STATUS_OK,
+    STATUS_PANICKED, Status,
 };
 
 /// A plugin's reducer, built through its table from a config.
@@ -114,7 +114,10 @@ impl ExportedSubject {
             (table.new_reducer)(ByteSlice::new(&config_bytes), &mut reducer, error)
         })
         .unwrap_or_else(|message| panic!("the plugin refused the config {config}: {message}"));
-        assert!(!reducer.is_null(), "`new_reducer` succeeded without a reducer");
+        assert!(
+            !reducer.is_null(),
+            "`new_reducer` succeeded without a reducer"
+        );
         Self { table, reducer }
     }
 

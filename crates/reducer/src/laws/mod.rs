@@ -116,11 +116,7 @@ pub struct LawFailure {
 
 impl fmt::Display for LawFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
-            f,
-            "the law `{}` does not hold: {}",
-            self.law, self.detail
-        )?;
+        writeln!(f, "the law `{}` does not hold: {}", self.law, self.detail)?;
         write!(
             f,
             "smallest case found: {} record{} in the shares {:?}",

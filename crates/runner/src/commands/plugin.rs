@@ -83,7 +83,12 @@ pub fn new_plugin(name: &str, parent: &Path) -> Result<PathBuf, NewPluginError> 
             .replace("{sdk}", &sdk)
             .replace("{sdk_with_laws}", &sdk_with_laws)
             .replace("{library}", &library)
-            .replace("{library_here}", library.strip_prefix(&format!("{name}/")).unwrap_or(&library))
+            .replace(
+                "{library_here}",
+                library
+                    .strip_prefix(&format!("{name}/"))
+                    .unwrap_or(&library),
+            )
             .replace("{{", "{")
             .replace("}}", "}")
     };
@@ -107,10 +112,7 @@ pub fn new_plugin(name: &str, parent: &Path) -> Result<PathBuf, NewPluginError> 
 }
 
 /// `pagefold plugin new`.
-pub(crate) fn new(
-    name: &str,
-    dir: &Path,
-) -> Result<u8, pagefold::terminal::failure::Failure> {
+pub(crate) fn new(name: &str, dir: &Path) -> Result<u8, pagefold::terminal::failure::Failure> {
     let folder = new_plugin(name, dir).map_err(|error| {
         pagefold::terminal::failure::Failure::from_error(pagefold::exit::INVALID_INPUT, &error)
             .with_hint(error.hint())

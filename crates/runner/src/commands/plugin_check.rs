@@ -18,21 +18,20 @@ pub(crate) fn run(library: &Path, config: Option<&str>) -> Result<u8, Failure> {
                 let mut failure = Failure::from_error(exit::INVALID_INPUT, &e);
                 failure.message = format!("--config is not JSON: {}", failure.message);
                 failure.with_hint(Some(
-                        "pass the reducer's `config` as JSON, e.g. --config '{\"field\": \"/amount\"}'"
-                            .into(),
-                    ))
+                    "pass the reducer's `config` as JSON, e.g. --config '{\"field\": \"/amount\"}'"
+                        .into(),
+                ))
             })
         })
         .transpose()?;
-    let plugin = PluginLibrary::load(library).map_err(|error| {
-        Failure::from_error(exit::RUN_FAILED, &error).with_hint(error.hint())
-    })?;
+    let plugin = PluginLibrary::load(library)
+        .map_err(|error| Failure::from_error(exit::RUN_FAILED, &error).with_hint(error.hint()))?;
     let info = plugin.info();
     let (major, minor) = info.abi;
-    let build = info
-        .build
-        .as_ref()
-        .map_or_else(|| "unknown (ABI 1.0 plugins do not say)".to_owned(), ToString::to_string);
+    let build = info.build.as_ref().map_or_else(
+        || "unknown (ABI 1.0 plugins do not say)".to_owned(),
+        ToString::to_string,
+    );
     print(&format!(
         "plugin `{}` {}\n  library:       {}\n  SDK:           pagefold-reducer {}\n  ABI:           {major}.{minor} (this pagefold speaks {ABI_MAJOR}.{ABI_MINOR})\n  build:         {build}\n  state format:  {}\n",
         info.name,

@@ -411,7 +411,9 @@ fn plugin_new_writes_a_crate_that_builds_and_loads_anywhere() {
     let cents: u64 = orders(&config).iter().map(|o| o.amount_cents).sum();
     assert_eq!(run.result()["reducers"]["total"], json!(cents));
     assert!(
-        run.stderr().contains("warning: reducer `total`: plugin `order_total` 0.1.0 was built without optimisations"),
+        run.stderr().contains(
+            "warning: reducer `total`: plugin `order_total` 0.1.0 was built without optimisations"
+        ),
         "a debug build is a warning at run time: {}",
         run.stderr()
     );
@@ -455,7 +457,10 @@ fn a_generated_crate_without_export_reducer_fails_its_own_tests() {
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(!output.status.success(), "cargo test passed without the macro");
+    assert!(
+        !output.status.success(),
+        "cargo test passed without the macro"
+    );
     assert!(stderr.contains("pagefold_reducer_plugin"), "{stderr}");
 }
 
@@ -491,11 +496,19 @@ fn plugin_check_shows_what_a_plugin_is() {
         ),
         (
             "plugin-check-abi-mismatch",
-            vec!["plugin".to_owned(), "check".into(), plugin("abi_mismatch").display().to_string()],
+            vec![
+                "plugin".to_owned(),
+                "check".into(),
+                plugin("abi_mismatch").display().to_string(),
+            ],
         ),
         (
             "plugin-check-not-a-library",
-            vec!["plugin".to_owned(), "check".into(), fake.display().to_string()],
+            vec![
+                "plugin".to_owned(),
+                "check".into(),
+                fake.display().to_string(),
+            ],
         ),
     ];
     for (name, args) in cases {

@@ -54,7 +54,12 @@ impl Reducer for BadHll {
         self.field.read(record)
     }
 
-    fn fold(&self, registers: &mut Vec<u8>, value: Option<&str>, _: Position) -> Result<(), ReducerError> {
+    fn fold(
+        &self,
+        registers: &mut Vec<u8>,
+        value: Option<&str>,
+        _: Position,
+    ) -> Result<(), ReducerError> {
         let Some(value) = value else { return Ok(()) };
         let hash = hash(value);
         let index = (hash >> (64 - self.precision)) as usize;

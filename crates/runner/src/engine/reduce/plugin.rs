@@ -218,7 +218,10 @@ impl Drop for PluginReducer {
 
 impl Reduce for Arc<PluginReducer> {
     fn describe(&self) -> String {
-        format!("plugin `{}` {}", self.library.info.name, self.library.info.version)
+        format!(
+            "plugin `{}` {}",
+            self.library.info.name, self.library.info.version
+        )
     }
 
     fn restore(
