@@ -15,7 +15,7 @@
 //! 3. **commutativity**: the shares merged in reverse order agree with `fold(all)`;
 //! 4. **associativity**: the shares merged right-nested, `fold(s₁) ⊕ (fold(s₂) ⊕ (…))`, agree
 //!    with `fold(all)`;
-//! 5. **save/load round trip**: `load(save(x))` agrees with `x`, and saves to the same state,
+//! 5. **save/load round trip**: `load(save(x))` agrees with `x` (and saves to the same state),
 //!    for each share's state and for the states merged after loading.
 //!
 //! A failure names the first law that broke and the smallest case proptest found.
