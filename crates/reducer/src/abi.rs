@@ -1,4 +1,4 @@
-//! The C ABI between the runner and a plugin library, version 1.
+//! The C ABI between the runner and a plugin library, version 1.1.
 //!
 //! A plugin exports one symbol, [`ENTRY_SYMBOL`], an `extern "C" fn() -> *const PluginHeader`.
 //! The header is the first field of the table for its major version, and its three fields stay
@@ -13,6 +13,18 @@
 //! [`Status`] and, on failure, writes a message into its `error` out-parameter.
 //!
 //! Plugin authors never use this module directly: [`crate::export_reducer!`] writes the table.
+//!
+//! # Versions
+//!
+//! | ABI | what it added | written by pagefold-reducer | loaded by pagefold |
+//! | --- | --- | --- | --- |
+//! | 1.0 | [`PluginTableV1`]: the entry points, the plugin's name and version, the SDK's version | 0.1.0 before ABI 1.1 | every 0.1 release |
+//! | 1.1 | [`PluginTableV1_1`]: the build (optimisation level, debug assertions) and [`crate::Reducer::STATE_FORMAT`] | 0.1.0 and later | 0.1.0 with ABI 1.1 and later |
+//!
+//! A runner speaking ABI 1.1 loads plugins built for 1.0: it reads their build as unknown and
+//! their state format as 1. A plugin built for 1.1 loads in a runner speaking 1.0, which reads
+//! the 1.0 part of its table only. A new major version is a new table that no older runner
+//! loads (and that this runner refuses with the SDK version to rebuild against).
 
 use std::ffi::c_void;
 
@@ -21,7 +33,7 @@ use crate::Position;
 /// The major version: a runner loads only plugins with the same major version.
 pub const ABI_MAJOR: u32 = 1;
 /// The minor version: grows when entry points are added at the end of the table.
-pub const ABI_MINOR: u32 = 0;
+pub const ABI_MINOR: u32 = 1;
 /// The name of the one symbol a plugin library exports, NUL-terminated for `dlsym`.
 pub const ENTRY_SYMBOL: &[u8] = b"pagefold_reducer_plugin\0";
 
@@ -154,7 +166,7 @@ impl OwnedBytes {
     }
 }
 
-/// The entry points of ABI version 1. Every function is called with the reducer pointer that
+/// The entry points of ABI version 1.0. Every function is called with the reducer pointer that
 /// `new_reducer` returned and states that `new_state`/`load_state` returned, never with
 /// anything else, and never with the same state from two threads at once.
 #[repr(C)]
@@ -229,3 +241,22 @@ pub struct PluginTableV1 {
 // SAFETY: the table is immutable after construction; its pointers are to `'static` strings
 // and to functions, both of which may be read from any thread.
 unsafe impl Sync for PluginTableV1 {}
+
+/// The table of ABI version 1.1: the 1.0 table, then what a runner needs to describe the plugin
+/// and to keep checkpoints of it apart from another plugin's. A runner reads these fields only
+/// when `header.table_size` covers them.
+#[repr(C)]
+pub struct PluginTableV1_1 {
+    /// The 1.0 table, header first.
+    pub v1_0: PluginTableV1,
+    /// The plugin's [`crate::Reducer::STATE_FORMAT`]: the version of what `save_state` writes.
+    pub state_format: u32,
+    /// 1 when the plugin was compiled with debug assertions, else 0.
+    pub debug_assertions: u32,
+    /// The `opt-level` the plugin was compiled with (UTF-8: `0` to `3`, `s` or `z`); `0` is a
+    /// build without optimisations, which runs several times slower.
+    pub opt_level: ByteSlice,
+}
+
+// SAFETY: as for `PluginTableV1`: immutable, and its pointers are to `'static` data.
+unsafe impl Sync for PluginTableV1_1 {}

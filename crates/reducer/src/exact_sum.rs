@@ -76,7 +76,11 @@ impl Number {
 /// b.merge(&a);
 /// assert_eq!(b.total(), Number::Float(1.3));
 /// ```
+///
+/// A saved sum is canonical: two sums of the same numbers save to the same bytes whatever the
+/// order they were added in (so a law check that compares saved states passes).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(into = "Saved", from = "Saved")]
 pub struct ExactSum {
     integer: i128,
     partials: Vec<f64>,
@@ -146,6 +150,60 @@ impl ExactSum {
     }
 }
 
+/// How an [`ExactSum`] is saved: its partials replaced by the canonical expansion of their
+/// exact sum, largest last (the same fields, so older saved sums still load).
+#[derive(Serialize, Deserialize)]
+struct Saved {
+    integer: i128,
+    partials: Vec<f64>,
+    saw_float: bool,
+}
+
+impl From<ExactSum> for Saved {
+    fn from(sum: ExactSum) -> Self {
+        Saved {
+            integer: sum.integer,
+            partials: canonical(sum.partials),
+            saw_float: sum.saw_float,
+        }
+    }
+}
+
+impl From<Saved> for ExactSum {
+    fn from(saved: Saved) -> Self {
+        ExactSum {
+            integer: saved.integer,
+            partials: saved.partials,
+            saw_float: saved.saw_float,
+        }
+    }
+}
+
+/// The expansion of the exact sum of `partials` that depends on that sum only: its correctly
+/// rounded value, then the correctly rounded value of what is left, and so on (each step is
+/// exact, and at most ~40 are needed for any sum of doubles).
+fn canonical(partials: Vec<f64>) -> Vec<f64> {
+    let mut rest = ExactSum {
+        integer: 0,
+        partials,
+        saw_float: true,
+    };
+    let mut expansion = Vec::new();
+    for _ in 0..64 {
+        let high = round_partials(&rest.partials);
+        if high == 0.0 {
+            break;
+        }
+        expansion.push(high);
+        if !high.is_finite() {
+            break;
+        }
+        rest.add_float(-high, false);
+    }
+    expansion.reverse();
+    expansion
+}
+
 /// The correctly rounded sum of non-overlapping partials (the last step of `math.fsum`).
 fn round_partials(partials: &[f64]) -> f64 {
     let mut n = partials.len();
@@ -192,6 +250,22 @@ mod tests {
             .for_each(|&x| backward.add(Number::Float(x)));
         assert_eq!(forward.total(), backward.total());
         assert_eq!(forward.total(), Number::Float(1.6000000001));
+    }
+
+    #[test]
+    fn saved_sums_do_not_depend_on_order() {
+        let values = [1e16, 1.0, -1e16, 0.1, 0.2, 0.3, 1e-10, 7.5e-300];
+        let mut forward = ExactSum::default();
+        values.iter().for_each(|&x| forward.add(Number::Float(x)));
+        let mut backward = ExactSum::default();
+        values
+            .iter()
+            .rev()
+            .for_each(|&x| backward.add(Number::Float(x)));
+        let saved = serde_json::to_string(&forward).unwrap();
+        assert_eq!(saved, serde_json::to_string(&backward).unwrap());
+        let loaded: ExactSum = serde_json::from_str(&saved).unwrap();
+        assert_eq!(loaded.total(), forward.total());
     }
 
     #[test]

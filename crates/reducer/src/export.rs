@@ -13,7 +13,7 @@ use std::sync::Once;
 
 use crate::abi::{
     ABI_MAJOR, ABI_MINOR, BoundsSlice, ByteSlice, OwnedBytes, PluginHeader, PluginTableV1,
-    STATUS_ERROR, STATUS_OK, STATUS_PANICKED, Status,
+    PluginTableV1_1, STATUS_ERROR, STATUS_OK, STATUS_PANICKED, Status,
 };
 use crate::reducer::without_position;
 use crate::{Position, Reducer, ReducerError, fold_records as fold_page};
@@ -24,27 +24,41 @@ struct StateCell<S> {
     state: S,
 }
 
-/// Builds the table for `R`; called by `export_reducer!` in a `static`.
-pub const fn table<R: Reducer>(name: &'static str, version: &'static str) -> PluginTableV1 {
-    PluginTableV1 {
-        header: PluginHeader {
-            abi_major: ABI_MAJOR,
-            abi_minor: ABI_MINOR,
-            table_size: size_of::<PluginTableV1>(),
+/// The optimisation level this crate was compiled with: the plugin's (see build.rs).
+const OPT_LEVEL: &str = env!("PAGEFOLD_REDUCER_OPT_LEVEL");
+
+/// Builds the table for `R`; called by `export_reducer!` in a `static`, with the plugin crate's
+/// name and version and whether it was compiled with debug assertions (a `cfg!` that must be
+/// evaluated in the plugin crate, hence a parameter).
+pub const fn table<R: Reducer>(
+    name: &'static str,
+    version: &'static str,
+    debug_assertions: bool,
+) -> PluginTableV1_1 {
+    PluginTableV1_1 {
+        v1_0: PluginTableV1 {
+            header: PluginHeader {
+                abi_major: ABI_MAJOR,
+                abi_minor: ABI_MINOR,
+                table_size: size_of::<PluginTableV1_1>(),
+            },
+            plugin_name: ByteSlice::new(name.as_bytes()),
+            plugin_version: ByteSlice::new(version.as_bytes()),
+            sdk_version: ByteSlice::new(crate::SDK_VERSION.as_bytes()),
+            new_reducer: new_reducer::<R>,
+            drop_reducer: drop_reducer::<R>,
+            new_state: new_state::<R>,
+            fold_records: fold_records::<R>,
+            merge_states: merge_states::<R>,
+            save_state: save_state::<R>,
+            load_state: load_state::<R>,
+            finish_state: finish_state::<R>,
+            drop_state: drop_state::<R>,
+            free_bytes,
         },
-        plugin_name: ByteSlice::new(name.as_bytes()),
-        plugin_version: ByteSlice::new(version.as_bytes()),
-        sdk_version: ByteSlice::new(crate::SDK_VERSION.as_bytes()),
-        new_reducer: new_reducer::<R>,
-        drop_reducer: drop_reducer::<R>,
-        new_state: new_state::<R>,
-        fold_records: fold_records::<R>,
-        merge_states: merge_states::<R>,
-        save_state: save_state::<R>,
-        load_state: load_state::<R>,
-        finish_state: finish_state::<R>,
-        drop_state: drop_state::<R>,
-        free_bytes,
+        state_format: R::STATE_FORMAT,
+        debug_assertions: debug_assertions as u32,
+        opt_level: ByteSlice::new(OPT_LEVEL.as_bytes()),
     }
 }
 
@@ -337,8 +351,12 @@ unsafe extern "C" fn free_bytes(bytes: OwnedBytes) {
 
 /// Exports a [`Reducer`] implementation as a pagefold plugin.
 ///
-/// Call it once, at the crate root of a crate built with `crate-type = ["cdylib"]`. It writes
-/// the C entry point the runner looks for; the plugin's name and version are the crate's.
+/// Call it once, at the crate root of a crate built with `crate-type = ["cdylib"]` and
+/// `panic = "unwind"` (the default; `panic = "abort"` is refused at compile time, because the
+/// runner reports a plugin's panic as an error, which an abort makes impossible). It writes the
+/// C entry point the runner looks for, `pagefold_reducer_plugin`; the plugin's name and version
+/// are the crate's. Without it the crate still builds, but is no plugin: the law check through
+/// the C table (`laws::Laws::check_exported`, which takes that entry point) then does not compile.
 ///
 /// ```ignore
 /// pagefold_reducer::export_reducer!(MyReducer);
@@ -355,12 +373,14 @@ macro_rules! export_reducer {
         /// The entry point pagefold's runner looks up: the plugin table.
         #[unsafe(no_mangle)]
         pub extern "C" fn pagefold_reducer_plugin() -> *const $crate::abi::PluginHeader {
-            static TABLE: $crate::abi::PluginTableV1 = $crate::export::table::<$reducer>(
+            static TABLE: $crate::abi::PluginTableV1_1 = $crate::export::table::<$reducer>(
                 env!("CARGO_PKG_NAME"),
                 env!("CARGO_PKG_VERSION"),
+                cfg!(debug_assertions),
             );
-            // The header is the table's first field (`repr(C)`): a pointer to the whole table
-            // is a pointer to the header, and the runner may read the rest through it.
+            // The header is the first field of the table's first field (both `repr(C)`): a
+            // pointer to the whole table is a pointer to the header, and the runner may read the
+            // rest through it.
             (&raw const TABLE).cast()
         }
     };

@@ -1,4 +1,4 @@
-//! Write reducers for [pagefold](https://example.invalid/pagefold): the [`Reducer`] trait, the
+//! Write reducers for pagefold: the [`Reducer`] trait, the
 //! C ABI a plugin exports, and [`export_reducer!`], the one macro that exports it.
 //!
 //! pagefold fetches the pages of an HTTP API concurrently and streams their records into
@@ -37,8 +37,10 @@
 //!
 //! Together they make the result independent of the number of workers and of the order in
 //! which pages arrive. Where order matters to a reducer (say, "the first 10 records"), use the
-//! [`Position`] that comes with each record instead of arrival order. With the `laws` feature,
-//! [`laws::check`] tests all four on generated records.
+//! [`Position`] that comes with each record instead of arrival order. With the `laws` feature
+//! (documented on docs.rs, which builds all features; locally `cargo doc --features laws`),
+//! `laws::check` tests them on generated records (`laws::check_exported`: through the plugin's
+//! C table), comparing saved states as well as results; its docs state each law exactly.
 //!
 //! # What to implement
 //!
@@ -46,12 +48,34 @@
 //! [`Reducer::finish`] are required; [`Reducer::save`] and [`Reducer::load`] default to JSON
 //! through the state's serde implementations.
 //!
+//! # Start a plugin
+//!
+//! `pagefold plugin new NAME` writes a crate that builds and loads as it is: this SDK's source
+//! in a folder of its own (so it builds anywhere with crates.io alone), a reducer that sums a
+//! field exactly, and tests of the laws in Rust and through the exported C table. Then:
+//!
+//! ```sh
+//! cargo test && cargo build --release
+//! pagefold plugin check target/release/libNAME.so --config '{"field": "/amount"}'
+//! ```
+//!
+//! and in the job file (the path is relative to it):
+//!
+//! ```toml
+//! [[reduce]]
+//! name = "total"
+//! plugin = "NAME/target/release/libNAME.so"
+//! config = { field = "/amount" }
+//! ```
+//!
 //! # Example
 //!
-//! A plugin that sums a field, with its records read as a struct that names only that field:
+//! A plugin that sums a field, with its records read as a struct that names only that field.
+//! [`ExactSum`] keeps the sum exact whatever the order of additions, so `merge` is associative
+//! and commutative even for floats (a plain `f64` sum is not):
 //!
 //! ```
-//! use pagefold_reducer::{export_reducer, Position, Reducer, ReducerError};
+//! use pagefold_reducer::{export_reducer, ExactSum, Number, Position, Reducer, ReducerError};
 //! use serde::Deserialize;
 //!
 //! pub struct SumAmount;
@@ -63,32 +87,57 @@
 //!
 //! impl Reducer for SumAmount {
 //!     type Config = serde_json::Value;
-//!     type State = f64;
+//!     type State = ExactSum;
 //!     type Record<'a> = Order;
 //!
 //!     fn new(_config: serde_json::Value) -> Result<Self, ReducerError> {
 //!         Ok(SumAmount)
 //!     }
-//!     fn init(&self) -> f64 {
-//!         0.0
+//!     fn init(&self) -> ExactSum {
+//!         ExactSum::default()
 //!     }
-//!     fn fold(&self, state: &mut f64, order: Order, _at: Position) -> Result<(), ReducerError> {
-//!         *state += order.amount.unwrap_or(0.0);
+//!     fn fold(&self, sum: &mut ExactSum, order: Order, _at: Position) -> Result<(), ReducerError> {
+//!         if let Some(amount) = order.amount {
+//!             sum.add(Number::Float(amount));
+//!         }
 //!         Ok(())
 //!     }
-//!     fn merge(&self, into: &mut f64, other: f64) {
-//!         *into += other;
+//!     fn merge(&self, into: &mut ExactSum, other: ExactSum) {
+//!         into.merge(&other);
 //!     }
-//!     fn finish(&self, state: f64) -> serde_json::Value {
-//!         state.into()
+//!     fn finish(&self, sum: ExactSum) -> serde_json::Value {
+//!         sum.total().to_json()
 //!     }
 //! }
 //!
 //! export_reducer!(SumAmount);
 //! ```
 //!
-//! (Summing floats in arrival order is not exactly associative; the example plugins in
-//! pagefold's repository show how to make results exact.)
+//! # Building: `panic = "unwind"` and a release build
+//!
+//! A plugin must be built with `panic = "unwind"` (Cargo's default): every entry point catches
+//! the plugin's panics and reports them as errors, which an abort would make impossible, so
+//! [`export_reducer!`] refuses `panic = "abort"` at compile time. Build with `--release`: a
+//! plugin built without optimisations runs several times slower, and pagefold warns about it
+//! (`pagefold plugin check`, `validate` and `run` show the build each plugin was made with).
+//!
+//! # Versions: the SDK, the ABI and saved states
+//!
+//! | pagefold-reducer | plugin ABI | loaded by |
+//! | --- | --- | --- |
+//! | 0.1.0 (first releases) | 1.0 | pagefold 0.1 |
+//! | 0.1.0 (this one) | 1.1 (adds the build and [`Reducer::STATE_FORMAT`]) | pagefold speaking ABI 1.x |
+//!
+//! A runner loads a plugin whose ABI major version is its own, whatever the minor version
+//! (see [`abi`]); a plugin built for another major version is refused with the SDK version to
+//! rebuild against.
+//!
+//! pagefold saves reducer states in checkpoints and incremental states, and records beside
+//! them the plugin's name, version and [`Reducer::STATE_FORMAT`]. A new release of a plugin
+//! may change its version freely; when it changes what [`Reducer::save`] writes, either keep
+//! [`Reducer::load`] able to read the old format (then keep `STATE_FORMAT`), or raise
+//! `STATE_FORMAT`: pagefold then refuses the old states with the command that starts over,
+//! rather than misreading them.
 #![deny(missing_docs)]
 
 pub mod abi;

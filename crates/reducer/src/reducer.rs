@@ -13,6 +13,13 @@ use crate::{Position, ReducerError};
 /// `config`, and shared by all workers (hence `Sync`); each worker owns its own
 /// [`Reducer::State`]s.
 pub trait Reducer: Sized + Send + Sync + 'static {
+    /// The version of what [`Reducer::save`] writes, recorded beside every saved state in
+    /// pagefold's checkpoints and incremental states. Raise it when a new release of the plugin
+    /// can no longer [`Reducer::load`] what an older one saved: pagefold then refuses to resume
+    /// from the old states (and says how to start over) instead of failing halfway or, worse,
+    /// misreading them. A release whose `load` still reads the older format keeps the number.
+    const STATE_FORMAT: u32 = 1;
+
     /// What the `config` table of the job's `[[reduce]]` entry deserializes into.
     type Config: DeserializeOwned;
     /// A partial result. It must serialize, so that runs can be checkpointed and resumed.

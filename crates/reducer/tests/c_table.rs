@@ -297,7 +297,10 @@ fn the_table_names_its_abi_and_crate() {
         (table.header.abi_major, table.header.abi_minor),
         (ABI_MAJOR, ABI_MINOR)
     );
-    assert_eq!(table.header.table_size, size_of::<PluginTableV1>());
+    assert_eq!(
+        table.header.table_size,
+        size_of::<pagefold_reducer::abi::PluginTableV1_1>()
+    );
     // SAFETY: the table's strings are `'static` byte slices.
     let text = |bytes: ByteSlice| String::from_utf8(unsafe { bytes.as_slice() }.to_vec()).unwrap();
     assert_eq!(text(table.plugin_name), env!("CARGO_PKG_NAME"));

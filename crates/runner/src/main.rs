@@ -34,11 +34,10 @@ fn main() -> ExitCode {
         Command::Init(args) => commands::init::run(args),
         Command::Completions { shell } => commands::completions::run(shell),
         Command::Man { dir } => commands::man::run(&dir),
-        Command::Plugin(PluginCommand::New {
-            name,
-            dir,
-            sdk_version,
-        }) => commands::plugin::new(&name, &dir, sdk_version.as_deref()),
+        Command::Plugin(PluginCommand::New { name, dir }) => commands::plugin::new(&name, &dir),
+        Command::Plugin(PluginCommand::Check { library, config }) => {
+            commands::plugin_check::run(&library, config.as_deref())
+        }
     };
     match outcome {
         Ok(code) => ExitCode::from(code),

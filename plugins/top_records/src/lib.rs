@@ -143,7 +143,12 @@ mod tests {
                 serde_json::from_value(json!({ "by": "/x", "n": 3, "order": order })).unwrap();
             let reducer = TopRecords::new(config).unwrap();
             let record = (0i64..20, 0u32..1000).prop_map(|(x, id)| json!({ "x": x, "id": id }));
-            laws::check(&reducer, record);
+            // The state is a buffer sorted only when it doubles, so equal states may save
+            // differently: results only.
+            let outcome = laws::Laws::new()
+                .compare_states(false)
+                .check(&reducer, record);
+            outcome.unwrap_or_else(|failure| panic!("{failure}"));
         }
     }
 }

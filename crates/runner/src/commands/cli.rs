@@ -90,17 +90,21 @@ pub struct InitArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum PluginCommand {
-    /// Write a new plugin crate that builds and loads as it is.
+    /// Write a new plugin crate that builds and loads as it is, with the SDK's source inside.
     New {
         /// The crate name (lower case, digits, `_`).
         name: String,
         /// The folder to create it in.
         #[arg(long, default_value = ".")]
         dir: PathBuf,
-        /// Depend on this published version of pagefold-reducer instead of the SDK source this
-        /// pagefold was built from.
+    },
+    /// Load a built plugin and show what it is; with --config, build its reducer too.
+    Check {
+        /// The plugin library (`target/release/libNAME.so`).
+        library: PathBuf,
+        /// The reducer's `config`, as JSON, to build it with (as a run would).
         #[arg(long)]
-        sdk_version: Option<String>,
+        config: Option<String>,
     },
 }
 

@@ -1,9 +1,11 @@
-//! `pagefold plugin new NAME`: a plugin crate that builds and loads as it is.
+//! `pagefold plugin new NAME`: a plugin crate that builds and loads as it is, anywhere.
 
 use std::path::{Path, PathBuf};
 
-/// Where the SDK this binary was built with lives, for a path dependency.
-const SDK_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../reducer");
+include!(concat!(env!("OUT_DIR"), "/sdk_files.rs"));
+
+/// Where a generated plugin keeps the SDK's source, relative to its root.
+const SDK_FOLDER: &str = "pagefold-sdk";
 
 const LIB_RS: &str = include_str!("plugin_template/lib.rs.txt");
 const CARGO_TOML: &str = include_str!("plugin_template/Cargo.toml.txt");
@@ -20,9 +22,6 @@ pub enum NewPluginError {
     /// Something is already there.
     #[error("`{}` already exists", .0.display())]
     Exists(PathBuf),
-    /// The SDK source this binary was built from is gone, and no version was given.
-    #[error("the pagefold-reducer SDK is not at `{0}` any more")]
-    NoSdk(String),
     /// Writing failed.
     #[error("cannot write `{}`", path.display())]
     Write {
@@ -39,25 +38,19 @@ impl NewPluginError {
     pub fn hint(&self) -> Option<String> {
         match self {
             Self::Exists(_) => Some("choose another name, or --dir for another folder".into()),
-            Self::NoSdk(_) => {
-                Some("pass --sdk-version X.Y.Z to depend on a published pagefold-reducer".into())
-            }
             Self::BadName(_) | Self::Write { .. } => None,
         }
     }
 }
 
-/// Writes the crate `name` into `parent`, depending on the SDK by path (default) or on a
-/// published `sdk_version`. Returns the crate's folder.
+/// Writes the crate `name` into `parent`, with the source of the SDK this binary was built
+/// with in its `pagefold-sdk/` folder (a path dependency: the crate builds wherever it is,
+/// with crates.io alone). Returns the crate's folder.
 ///
 /// # Errors
 ///
 /// See [`NewPluginError`].
-pub fn new_plugin(
-    name: &str,
-    parent: &Path,
-    sdk_version: Option<&str>,
-) -> Result<PathBuf, NewPluginError> {
+pub fn new_plugin(name: &str, parent: &Path) -> Result<PathBuf, NewPluginError> {
     let valid = name.chars().next().is_some_and(|c| c.is_ascii_lowercase())
         && name
             .chars()
@@ -69,19 +62,11 @@ pub fn new_plugin(
     if folder.exists() {
         return Err(NewPluginError::Exists(folder));
     }
-    let sdk = match sdk_version {
-        Some(version) => format!("\"{version}\""),
-        None => {
-            let path = Path::new(SDK_PATH)
-                .canonicalize()
-                .map_err(|_| NewPluginError::NoSdk(SDK_PATH.into()))?;
-            format!("{{ path = {:?} }}", path.display().to_string())
-        }
-    };
-    let sdk_with_laws = match sdk_version {
-        Some(version) => format!("{{ version = \"{version}\", features = [\"laws\"] }}"),
-        None => format!("{}, features = [\"laws\"] }}", sdk.trim_end_matches(" }")),
-    };
+    let version = pagefold_reducer::SDK_VERSION;
+    let sdk = format!("{{ path = \"{SDK_FOLDER}/reducer\", version = \"{version}\" }}");
+    let sdk_with_laws = format!(
+        "{{ path = \"{SDK_FOLDER}/reducer\", version = \"{version}\", features = [\"laws\"] }}"
+    );
     let type_name: String = name
         .split('_')
         .filter(|part| !part.is_empty())
@@ -98,15 +83,24 @@ pub fn new_plugin(
             .replace("{sdk}", &sdk)
             .replace("{sdk_with_laws}", &sdk_with_laws)
             .replace("{library}", &library)
+            .replace(
+                "{library_here}",
+                library
+                    .strip_prefix(&format!("{name}/"))
+                    .unwrap_or(&library),
+            )
             .replace("{{", "{")
             .replace("}}", "}")
     };
-    let files = [
-        ("Cargo.toml", fill(CARGO_TOML)),
-        ("src/lib.rs", fill(LIB_RS)),
-        ("README.md", fill(README)),
-        (".gitignore", "/target\n".to_owned()),
+    let mut files = vec![
+        ("Cargo.toml".to_owned(), fill(CARGO_TOML)),
+        ("src/lib.rs".to_owned(), fill(LIB_RS)),
+        ("README.md".to_owned(), fill(README)),
+        (".gitignore".to_owned(), "/target\n".to_owned()),
     ];
+    for (path, text) in SDK_FILES {
+        files.push((format!("{SDK_FOLDER}/{path}"), (*text).to_owned()));
+    }
     for (relative, text) in files {
         let path = folder.join(relative);
         let written =
@@ -118,18 +112,15 @@ pub fn new_plugin(
 }
 
 /// `pagefold plugin new`.
-pub(crate) fn new(
-    name: &str,
-    dir: &Path,
-    sdk_version: Option<&str>,
-) -> Result<u8, pagefold::terminal::failure::Failure> {
-    let folder = new_plugin(name, dir, sdk_version).map_err(|error| {
+pub(crate) fn new(name: &str, dir: &Path) -> Result<u8, pagefold::terminal::failure::Failure> {
+    let folder = new_plugin(name, dir).map_err(|error| {
         pagefold::terminal::failure::Failure::from_error(pagefold::exit::INVALID_INPUT, &error)
             .with_hint(error.hint())
     })?;
     pagefold::terminal::say(&format!(
-        "wrote the plugin crate `{}`; build it with `cargo build --release` there, then see its README.md for the job snippet",
-        folder.display()
+        "wrote the plugin crate `{}` (with pagefold-reducer {} in `{SDK_FOLDER}/`); build it with `cargo build --release` there, then see its README.md for the job snippet",
+        folder.display(),
+        pagefold_reducer::SDK_VERSION
     ));
     Ok(pagefold::exit::SUCCESS)
 }

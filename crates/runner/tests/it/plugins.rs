@@ -1,14 +1,14 @@
 //! Reducer plugins, built from this workspace and loaded by the binary.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use pagefold_demo_api::{DemoConfig, Order};
 use serde_json::{Value, json};
 
-use crate::support::{Workspace, demo_server, orders, orders_job, run_job};
+use crate::support::{Masks, Workspace, demo_server, orders, orders_job, run_job};
 
-const PLUGINS: [&str; 8] = [
+const PLUGINS: [&str; 9] = [
     "quantiles",
     "group_stats",
     "top_records",
@@ -17,6 +17,7 @@ const PLUGINS: [&str; 8] = [
     "no_symbol",
     "panicky",
     "slow",
+    "bad_hll",
 ];
 
 /// The library of plugin crate `name`, built once per test run. The build uses a target folder
@@ -30,7 +31,10 @@ pub(crate) fn plugin(name: &str) -> PathBuf {
         cargo
             .current_dir(&workspace)
             .args(["build", "--quiet", "--target-dir"])
-            .arg(&target);
+            .arg(&target)
+            // Optimised (a little), so that runs do not warn about a debug build; the one debug
+            // build the tests need is the crate `plugin new` writes.
+            .env("CARGO_PROFILE_DEV_OPT_LEVEL", "1");
         for plugin in PLUGINS {
             cargo.args(["-p", plugin]);
         }
@@ -218,8 +222,8 @@ fn a_plugin_built_for_another_abi_is_refused_with_what_to_do() {
         path.display()
     ));
     let expected = format!(
-        "error: reducer `old`: plugin `{}` was built for pagefold plugin ABI 0.3, but this pagefold speaks ABI 1.0\n\
-         hint: rebuild the plugin against pagefold-reducer 0.1.0 (ABI 1.0)\n",
+        "error: reducer `old`: plugin `{}` was built for pagefold plugin ABI 0.3, but this pagefold speaks ABI 1.1\n\
+         hint: rebuild the plugin against pagefold-reducer 0.1.0 (ABI 1.1)\n",
         path.display()
     );
     assert_eq!(stderr, expected);
@@ -336,26 +340,54 @@ fn a_bad_plugin_config_says_what_is_wrong() {
     );
 }
 
-#[test]
-fn plugin_new_writes_a_crate_that_builds_and_loads_as_it_is() {
-    let work = Workspace::new();
-    let run = crate::support::pagefold(&[
-        "plugin",
-        "new",
-        "order_total",
-        "--dir",
-        work.path().to_str().unwrap(),
-    ]);
+/// Copies the files of the crate at `from` (its target folder aside) to `to`.
+fn copy_crate(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let path = entry.path();
+        if entry.file_name() == "target" {
+            continue;
+        }
+        if path.is_dir() {
+            copy_crate(&path, &to.join(entry.file_name()));
+        } else {
+            std::fs::copy(&path, to.join(entry.file_name())).unwrap();
+        }
+    }
+}
+
+/// The target folder builds of generated crates share with the test plugins.
+fn generated_target() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/test-plugins")
+}
+
+fn plugin_new(name: &str, dir: &Path) -> PathBuf {
+    let run = crate::support::pagefold(&["plugin", "new", name, "--dir", dir.to_str().unwrap()]);
     assert_eq!(run.code(), 0, "{}", run.stderr());
-    let crate_dir = work.path().join("order_total");
-    let readme = std::fs::read_to_string(crate_dir.join("README.md")).unwrap();
+    dir.join(name)
+}
+
+#[test]
+fn plugin_new_writes_a_crate_that_builds_and_loads_anywhere() {
+    let work = Workspace::new();
+    let written = plugin_new("order_total", &work.path().join("first"));
+    let readme = std::fs::read_to_string(written.join("README.md")).unwrap();
     assert!(
         readme.contains("plugin = \"order_total/target/release/liborder_total.so\""),
         "{readme}"
     );
+    let manifest = std::fs::read_to_string(written.join("Cargo.toml")).unwrap();
+    assert!(
+        !manifest.contains(env!("CARGO_MANIFEST_DIR")) && !manifest.contains("/crates/"),
+        "the crate names nothing of this repository: {manifest}"
+    );
 
-    // Outside this workspace, offline: the SDK comes by path, the rest from Cargo's cache.
-    let target = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/test-plugins");
+    // Only its files, elsewhere, offline: the SDK comes with it, the rest from Cargo's cache.
+    let crate_dir = work.path().join("elsewhere/order_total");
+    copy_crate(&written, &crate_dir);
+    std::fs::remove_dir_all(&written).unwrap();
+    let target = generated_target();
     let status = std::process::Command::new(env!("CARGO"))
         .current_dir(&crate_dir)
         .args(["build", "--quiet", "--offline", "--target-dir"])
@@ -375,23 +407,117 @@ fn plugin_new_writes_a_crate_that_builds_and_loads_as_it_is() {
         library.display()
     );
     let job = work.job("generated.toml", &orders_job(&server, PAGES, 4, &reducer));
-    let result = run_job(&job, &[]).result();
+    let run = run_job(&job, &[]);
     let cents: u64 = orders(&config).iter().map(|o| o.amount_cents).sum();
-    assert_eq!(result["reducers"]["total"], json!(cents));
-
-    let again = crate::support::pagefold(&[
-        "plugin",
-        "new",
-        "order_total",
-        "--dir",
-        work.path().to_str().unwrap(),
-    ]);
-    assert_eq!(again.code(), 2);
+    assert_eq!(run.result()["reducers"]["total"], json!(cents));
     assert!(
-        again.stderr().contains("already exists"),
-        "{}",
-        again.stderr()
+        run.stderr().contains(
+            "warning: reducer `total`: plugin `order_total` 0.1.0 was built without optimisations"
+        ),
+        "a debug build is a warning at run time: {}",
+        run.stderr()
     );
+
+    // `plugin check` of that debug build.
+    let check = crate::support::pagefold(&[
+        "plugin",
+        "check",
+        library.to_str().unwrap(),
+        "--config",
+        r#"{"field": "/amount_cents"}"#,
+    ]);
+    let masks = Masks::new().path(&target, "[plugins]");
+    insta::with_settings!({ filters => masks.filters() }, {
+        insta::assert_snapshot!("plugin-check-debug-build", check.shown());
+    });
+
+    let again = plugin_new_fails("order_total", &work.path().join("elsewhere"));
+    assert!(again.contains("already exists"), "{again}");
+}
+
+fn plugin_new_fails(name: &str, dir: &Path) -> String {
+    let run = crate::support::pagefold(&["plugin", "new", name, "--dir", dir.to_str().unwrap()]);
+    assert_eq!(run.code(), 2);
+    run.stderr()
+}
+
+#[test]
+fn a_generated_crate_without_export_reducer_fails_its_own_tests() {
+    let work = Workspace::new();
+    let crate_dir = plugin_new("forgetful", work.path());
+    let lib = crate_dir.join("src/lib.rs");
+    let source = std::fs::read_to_string(&lib).unwrap();
+    let without = source.replace("export_reducer!(Forgetful);", "");
+    assert_ne!(without, source, "the template calls the macro");
+    std::fs::write(&lib, without).unwrap();
+    let output = std::process::Command::new(env!("CARGO"))
+        .current_dir(&crate_dir)
+        .args(["test", "--quiet", "--offline", "--target-dir"])
+        .arg(generated_target())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success(),
+        "cargo test passed without the macro"
+    );
+    assert!(stderr.contains("pagefold_reducer_plugin"), "{stderr}");
+}
+
+#[test]
+fn plugin_check_shows_what_a_plugin_is() {
+    let work = Workspace::new();
+    let fake = work.path().join("libfake.so");
+    std::fs::write(&fake, "not a library").unwrap();
+    let masks = Masks::new()
+        .path(&generated_target(), "[plugins]")
+        .path(work.path(), "[work]")
+        .rule(r"(opt-level )\d", "${1}N");
+    let cases = [
+        (
+            "plugin-check-example",
+            vec![
+                "plugin".to_owned(),
+                "check".into(),
+                plugin("quantiles").display().to_string(),
+                "--config".into(),
+                r#"{"field": "/amount", "q": [0.5]}"#.into(),
+            ],
+        ),
+        (
+            "plugin-check-bad-config",
+            vec![
+                "plugin".to_owned(),
+                "check".into(),
+                plugin("quantiles").display().to_string(),
+                "--config".into(),
+                r#"{"field": "/amount", "q": [95]}"#.into(),
+            ],
+        ),
+        (
+            "plugin-check-abi-mismatch",
+            vec![
+                "plugin".to_owned(),
+                "check".into(),
+                plugin("abi_mismatch").display().to_string(),
+            ],
+        ),
+        (
+            "plugin-check-not-a-library",
+            vec![
+                "plugin".to_owned(),
+                "check".into(),
+                fake.display().to_string(),
+            ],
+        ),
+    ];
+    for (name, args) in cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let run = crate::support::pagefold(&args);
+        insta::with_settings!({ filters => masks.filters() }, {
+            insta::assert_snapshot!(name, run.shown());
+        });
+    }
 }
 
 /// A reducer slower than the request timeout holds fetching back (the channel to the reducers

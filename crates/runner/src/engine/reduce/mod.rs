@@ -5,6 +5,8 @@ mod builtin;
 mod filter;
 pub mod map;
 mod plugin;
+mod plugin_error;
+mod plugin_info;
 mod worker;
 
 use std::any::Any;
@@ -16,6 +18,7 @@ use pagefold_reducer::Position;
 
 pub use filter::PageFilter;
 pub use plugin::{PluginError, PluginLibrary};
+pub use plugin_info::{Build, PluginIdentity, PluginInfo};
 pub use worker::{Merged, Work, WorkerPool, WorkerSnapshot, fold_page};
 
 use crate::job::{ReduceSpec, ReducerUse};
@@ -199,6 +202,9 @@ impl Reducers {
                         problem,
                     };
                     let library = PluginLibrary::load(path).map_err(load)?;
+                    if let Some(warning) = library.info().build_warning() {
+                        crate::terminal::warn(&format!("reducer `{}`: {warning}", spec.name));
+                    }
                     Arc::new(Arc::new(library.reducer(config).map_err(load)?))
                 }
             };

@@ -19,103 +19,20 @@ use std::sync::Arc;
 
 use libloading::Library;
 use pagefold_reducer::abi::{
-    ABI_MAJOR, ABI_MINOR, BoundsSlice, ByteSlice, ENTRY_SYMBOL, EntryFn, OwnedBytes, PluginHeader,
-    PluginTableV1, RecordBounds, STATUS_OK, STATUS_PANICKED, Status,
+    ABI_MAJOR, BoundsSlice, ByteSlice, ENTRY_SYMBOL, EntryFn, OwnedBytes, PluginHeader,
+    PluginTableV1, PluginTableV1_1, RecordBounds, STATUS_OK, STATUS_PANICKED, Status,
 };
 
+pub use super::plugin_error::PluginError;
+pub use super::plugin_info::{Build, PluginInfo};
 use super::{PageView, Partial, Reduce, ReduceFailure};
-
-/// A plugin library that could not be used.
-#[derive(Debug, thiserror::Error)]
-pub enum PluginError {
-    /// No file at the path.
-    #[error("plugin `{}` does not exist", .0.display())]
-    NotFound(PathBuf),
-    /// A directory where a library was expected.
-    #[error("plugin `{}` is a directory, not a library", .0.display())]
-    Directory(PathBuf),
-    /// `dlopen` refused the file.
-    #[error("`{}` is not a loadable library: {reason}", path.display())]
-    NotALibrary {
-        /// The file.
-        path: PathBuf,
-        /// What the system loader said.
-        reason: String,
-    },
-    /// The library has no pagefold entry point.
-    #[error("`{}` is a library but not a pagefold plugin: it has no `pagefold_reducer_plugin` symbol", .0.display())]
-    MissingSymbol(PathBuf),
-    /// Built against another major ABI version.
-    #[error(
-        "plugin `{}` was built for pagefold plugin ABI {major}.{minor}, but this pagefold speaks ABI {ABI_MAJOR}.{ABI_MINOR}",
-        path.display()
-    )]
-    AbiMismatch {
-        /// The file.
-        path: PathBuf,
-        /// The plugin's major version.
-        major: u32,
-        /// The plugin's minor version.
-        minor: u32,
-    },
-    /// The plugin's table is smaller than its version promises.
-    #[error("plugin `{}` has a malformed entry table ({size} bytes, expected at least {expected})", path.display())]
-    Malformed {
-        /// The file.
-        path: PathBuf,
-        /// The size it reports.
-        size: usize,
-        /// The size of ABI 1's table.
-        expected: usize,
-    },
-    /// The plugin rejected its config, or failed or panicked while starting.
-    #[error("plugin `{plugin}` (`{}`) {}", path.display(), setup_failure(failure))]
-    Setup {
-        /// The plugin's name.
-        plugin: String,
-        /// The file.
-        path: PathBuf,
-        /// What happened.
-        failure: ReduceFailure,
-    },
-}
-
-fn setup_failure(failure: &ReduceFailure) -> String {
-    match failure {
-        ReduceFailure::Failed(message) => format!("rejected its config: {message}"),
-        panicked => panicked.to_string(),
-    }
-}
-
-impl PluginError {
-    /// What the user can do about it.
-    pub fn hint(&self) -> Option<String> {
-        let sdk = pagefold_reducer::SDK_VERSION;
-        match self {
-            Self::NotFound(_) | Self::Directory(_) => Some(format!(
-                "build the plugin with `cargo build --release` in its crate and point `plugin` at the library, e.g. `target/release/{}`",
-                libloading::library_filename("NAME").to_string_lossy()
-            )),
-            Self::NotALibrary { .. } => Some("point `plugin` at the `cdylib` that `cargo build --release` writes".into()),
-            Self::MissingSymbol(_) => {
-                Some("a plugin calls `pagefold_reducer::export_reducer!(YourReducer)` once at its crate root".into())
-            }
-            Self::AbiMismatch { .. } | Self::Malformed { .. } => {
-                Some(format!("rebuild the plugin against pagefold-reducer {sdk} (ABI {ABI_MAJOR}.{ABI_MINOR})"))
-            }
-            Self::Setup { failure: ReduceFailure::Failed(_), .. } => Some("check the reducer's `config` in the job file".into()),
-            Self::Setup { .. } => Some("this is a bug in the plugin: report it to its author with the message above".into()),
-        }
-    }
-}
 
 /// A loaded plugin library. Never unloaded.
 #[derive(Clone)]
 pub struct PluginLibrary {
     path: PathBuf,
     table: &'static PluginTableV1,
-    name: String,
-    version: String,
+    info: Arc<PluginInfo>,
 }
 
 impl PluginLibrary {
@@ -179,12 +96,39 @@ impl PluginLibrary {
         // SAFETY: the table's strings are static byte slices in the library.
         let text =
             |bytes: ByteSlice| String::from_utf8_lossy(unsafe { bytes.as_slice() }).into_owned();
-        Ok(Self {
+        // ABI 1.1 added the build and the state format after the 1.0 table; a 1.0 plugin has
+        // neither (its build is unknown, its states are of format 1).
+        let (build, state_format) = if header.table_size >= size_of::<PluginTableV1_1>() {
+            // SAFETY: the table is at least as large as a 1.1 table, whose first field is the
+            // 1.0 table: the pointer the entry point returned covers all of it.
+            let extended: &'static PluginTableV1_1 =
+                unsafe { &*entry_table.cast::<PluginTableV1_1>() };
+            let build = Build {
+                opt_level: text(extended.opt_level),
+                debug_assertions: extended.debug_assertions != 0,
+            };
+            (Some(build), extended.state_format)
+        } else {
+            (None, 1)
+        };
+        let info = PluginInfo {
             name: text(table.plugin_name),
             version: text(table.plugin_version),
+            sdk_version: text(table.sdk_version),
+            abi: (header.abi_major, header.abi_minor),
+            build,
+            state_format,
+        };
+        Ok(Self {
+            info: Arc::new(info),
             path,
             table,
         })
+    }
+
+    /// What the plugin says about itself.
+    pub fn info(&self) -> &PluginInfo {
+        &self.info
     }
 
     /// Builds a reducer of this plugin from its config.
@@ -201,7 +145,7 @@ impl PluginLibrary {
             (table.new_reducer)(ByteSlice::new(&config), &mut reducer, error)
         })
         .map_err(|failure| PluginError::Setup {
-            plugin: self.name.clone(),
+            plugin: self.info.name.clone(),
             path: self.path.clone(),
             failure,
         })?;
@@ -274,7 +218,10 @@ impl Drop for PluginReducer {
 
 impl Reduce for Arc<PluginReducer> {
     fn describe(&self) -> String {
-        format!("plugin `{}` {}", self.library.name, self.library.version)
+        format!(
+            "plugin `{}` {}",
+            self.library.info.name, self.library.info.version
+        )
     }
 
     fn restore(

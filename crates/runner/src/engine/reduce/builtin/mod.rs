@@ -244,6 +244,14 @@ mod laws {
         laws::check(&reducer, records());
     }
 
+    fn results_only<B: Builtin>(field: &str) {
+        let reducer = AsReducer::<B>::build(Some(field.parse().unwrap()), 3);
+        let outcome = laws::Laws::new()
+            .compare_states(false)
+            .check(&reducer, records());
+        outcome.unwrap_or_else(|failure| panic!("{failure}"));
+    }
+
     #[test]
     fn count() {
         laws::check(&AsReducer::<count::Count>::build(None, 0), records());
@@ -261,8 +269,10 @@ mod laws {
     fn by_value() {
         check::<frequencies::CountBy>("/status");
         check::<frequencies::TopK>("/status");
-        check::<distinct::Distinct>("/amount");
         check::<extremes::Min>("/status");
-        check::<collect::Collect>("/amount");
+        // A set saves in hash order and a collection in merge order, so equal states may save
+        // differently: their results only.
+        results_only::<distinct::Distinct>("/amount");
+        results_only::<collect::Collect>("/amount");
     }
 }
