@@ -68,9 +68,10 @@ pub(crate) fn run_failure(error: RunError) -> Failure {
             signal: "SIGTERM", ..
         } => exit::TERMINATED,
         RunError::Interrupted { .. } => exit::INTERRUPTED,
-        RunError::Checkpoint(pagefold::engine::checkpoint::CheckpointError::OtherJob {
-            ..
-        }) => exit::INVALID_INPUT,
+        RunError::Checkpoint(
+            pagefold::engine::checkpoint::CheckpointError::OtherJob { .. }
+            | pagefold::engine::checkpoint::CheckpointError::OtherPlugin { .. },
+        ) => exit::INVALID_INPUT,
         _ => exit::RUN_FAILED,
     };
     Failure::from_error(code, &error).with_hint(hint)

@@ -19,6 +19,15 @@ pub(crate) fn run(path: &Path) -> Result<u8, Failure> {
         job.reduce.len(),
         if job.reduce.len() == 1 { "" } else { "s" }
     ));
+    // A plugin built without optimisations runs several times slower: said before a run.
+    for spec in &job.reduce {
+        if let pagefold::job::ReducerUse::Plugin { path, .. } = &spec.reducer
+            && let Ok(library) = pagefold::engine::reduce::PluginLibrary::load(path)
+            && let Some(warning) = library.info().build_warning()
+        {
+            pagefold::terminal::warn(&warning);
+        }
+    }
     if let Some(schedule) = &job.schedule {
         print(&format!(
             "schedule `{}` in {}; the next five runs:\n",

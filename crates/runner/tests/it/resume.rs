@@ -307,3 +307,39 @@ fn a_changed_environment_value_in_the_query_is_refused_and_a_rotated_token_resum
     );
     drop(server);
 }
+
+#[test]
+fn a_checkpoint_of_another_plugin_is_refused_with_the_command_that_starts_over() {
+    let work = Workspace::new();
+    let checkpoints = work.path().join("checkpoints");
+    let (_server, _config, job) = slow_job(&work, true);
+    // The job names one library file; what is at that path changes between the runs.
+    let library = work.path().join(format!(
+        "{}reducer{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    ));
+    std::fs::copy(crate::plugins::plugin("sum_field"), &library).unwrap();
+    let reducers = format!(
+        "[[reduce]]\nname = \"cents\"\nplugin = \"{}\"\nconfig = {{ field = \"/amount_cents\" }}\n",
+        library.display()
+    );
+    let text = std::fs::read_to_string(&job).unwrap();
+    let text = text[..text.find("[[reduce]]").unwrap()].to_owned() + &reducers;
+    std::fs::write(&job, text).unwrap();
+    let mut child = start(&job, &checkpoints);
+    wait_for_progress(&checkpoints.join("slow.checkpoint.json"));
+    child.kill().unwrap();
+    let _ = child.wait();
+
+    // Another plugin whose state has the same shape (an exact sum) at the same path.
+    std::fs::remove_file(&library).unwrap();
+    std::fs::copy(crate::plugins::plugin("quantiles"), &library).unwrap();
+    let (code, _, stderr) = finish(start(&job, &checkpoints));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("cannot resume reducer `cents`: they were saved by plugin `sum_field`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("hint: start over with `rm "), "{stderr}");
+}

@@ -18,6 +18,7 @@ pub(crate) struct Checkpoints {
     pub(crate) every: Option<Duration>,
     identity: Fingerprint,
     reducers: Vec<String>,
+    plugins: Vec<Option<crate::engine::reduce::PluginIdentity>>,
     pub(crate) resumed: Option<Checkpoint>,
 }
 
@@ -44,6 +45,7 @@ impl Checkpoints {
                     env: Default::default(),
                 },
                 reducers: Vec::new(),
+                plugins: Vec::new(),
                 resumed: None,
             });
         };
@@ -52,7 +54,8 @@ impl Checkpoints {
         let identity = job
             .identity
             .fingerprint(&IdentityKey::in_folder(&dir).map_err(CheckpointError::from)?);
-        let resumed = Checkpoint::load(&path, &identity, &names)?;
+        let plugins = reducers.plugins();
+        let resumed = Checkpoint::load(&path, &identity, &names, &plugins)?;
         if let Some(resumed) = &resumed {
             tracing::info!(pages = resumed.pages, path = %path.display(), "resuming from a checkpoint");
         }
@@ -61,6 +64,7 @@ impl Checkpoints {
             every: Some(every),
             identity,
             reducers: names,
+            plugins,
             resumed,
         })
     }
@@ -90,6 +94,7 @@ impl Checkpoints {
         let checkpoint = Checkpoint::new(
             &self.identity,
             &self.reducers,
+            &self.plugins,
             self.resumed.as_ref(),
             &snapshots,
         );

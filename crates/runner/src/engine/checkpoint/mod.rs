@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 pub(crate) mod during_run;
 
-use crate::engine::reduce::WorkerSnapshot;
+use crate::engine::reduce::{PluginIdentity, WorkerSnapshot};
 use crate::identity::{Change, Fingerprint, KeyError};
 
 /// The format written; a checkpoint of another format is refused. Format 2 holds the job's
@@ -30,6 +30,10 @@ pub struct Checkpoint {
     identity: Fingerprint,
     /// The reducers' names, in job order.
     reducers: Vec<String>,
+    /// Per reducer, the plugin that saved its states (none for a built-in): a state is read
+    /// back only by the plugin, and the state format, that wrote it.
+    #[serde(default)]
+    plugins: Vec<Option<PluginIdentity>>,
     /// `(chain, first, last)`: inclusive ranges of the pages reduced.
     done: Vec<(u32, u64, u64)>,
     /// Pages and records reduced.
@@ -72,6 +76,16 @@ pub enum CheckpointError {
     /// The key of the job's identity could not be had.
     #[error(transparent)]
     Key(#[from] KeyError),
+    /// A plugin's saved states were written by another plugin or state format.
+    #[error("the checkpoint `{}` cannot resume reducer `{reducer}`: {reason}", path.display())]
+    OtherPlugin {
+        /// The file.
+        path: PathBuf,
+        /// The reducer.
+        reducer: String,
+        /// Who saved the states and who would read them.
+        reason: String,
+    },
 }
 
 impl CheckpointError {
@@ -93,6 +107,10 @@ impl CheckpointError {
             )),
             Self::OtherJob { path, .. } | Self::Corrupt { path, .. } => Some(format!(
                 "resuming would mix results of two different jobs: restore the job file, or delete `{}` to start over",
+                path.display()
+            )),
+            Self::OtherPlugin { path, .. } => Some(format!(
+                "start over with `rm {}` (the run then fetches everything again), or use the plugin that saved it",
                 path.display()
             )),
             Self::Io { .. } | Self::Key(_) => None,
@@ -134,6 +152,7 @@ impl Checkpoint {
         path: &Path,
         identity: &Fingerprint,
         reducers: &[String],
+        plugins: &[Option<PluginIdentity>],
     ) -> Result<Option<Self>, CheckpointError> {
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
@@ -166,6 +185,17 @@ impl Checkpoint {
                 change,
             });
         }
+        for ((reducer, now), saved) in reducers.iter().zip(plugins).zip(&checkpoint.plugins) {
+            if let (Some(now), Some(saved)) = (now, saved)
+                && let Some(reason) = now.refuses(saved)
+            {
+                return Err(CheckpointError::OtherPlugin {
+                    path: path.to_owned(),
+                    reducer: reducer.clone(),
+                    reason,
+                });
+            }
+        }
         Ok(Some(checkpoint))
     }
 
@@ -174,6 +204,7 @@ impl Checkpoint {
     pub fn new(
         identity: &Fingerprint,
         reducers: &[String],
+        plugins: &[Option<PluginIdentity>],
         before: Option<&Checkpoint>,
         snapshots: &[WorkerSnapshot],
     ) -> Self {
@@ -190,6 +221,7 @@ impl Checkpoint {
         Self {
             format: FORMAT,
             identity: identity.clone(),
+            plugins: plugins.to_vec(),
             reducers: reducers.to_vec(),
             pages: done.len() as u64,
             done: ranges(&done),

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{IncrementalStart, MarkState, PreviousMark, since_value};
 use crate::engine::checkpoint::{hex, unhex};
+use crate::engine::reduce::{PluginIdentity, PluginLibrary};
 use crate::job::Job;
 use crate::secrets;
 use crate::state::{JobState, StateError};
@@ -43,6 +44,18 @@ pub enum IncrementalError {
     /// The job's identity key could not be had.
     #[error(transparent)]
     Key(#[from] crate::identity::KeyError),
+    /// A plugin's carried state was saved by another plugin or state format.
+    #[error("the incremental state of `{job}` cannot carry reducer `{reducer}` on: {reason}")]
+    OtherPlugin {
+        /// The job.
+        job: String,
+        /// The reducer.
+        reducer: String,
+        /// Who saved the state and who would read it.
+        reason: String,
+        /// The state file.
+        path: std::path::PathBuf,
+    },
     /// The job's `lag` cannot be taken from its mark.
     #[error("[source.incremental] of `{job}`: {message}")]
     Lag {
@@ -79,6 +92,10 @@ impl IncrementalError {
                 path.display()
             )),
             Self::Key(_) => None,
+            Self::OtherPlugin { path, .. } => Some(format!(
+                "start over with `rm {}` (the next run fetches everything), or use the plugin that saved it",
+                path.display()
+            )),
             Self::Lag { .. } => Some(
                 "remove `lag`, or choose a `field` that holds RFC 3339 times or numbers".into(),
             ),
@@ -103,6 +120,10 @@ pub struct Persisted {
     /// run with another value of a `${env.…}` that shapes the data is refused.
     #[serde(default)]
     pub identity: Option<crate::identity::Fingerprint>,
+    /// Per reducer, the plugin that saved its state (none for a built-in): carried states
+    /// are read back only by that plugin and state format.
+    #[serde(default)]
+    pub plugins: Vec<Option<PluginIdentity>>,
 }
 
 /// Saves what the next run starts from.
@@ -127,6 +148,7 @@ pub fn keep_incremental(
         states: end.states.iter().map(|state| hex(state)).collect(),
         mark: end.mark.clone(),
         identity: Some(identity_in(job, state)?),
+        plugins: plugin_identities(job),
     };
     state.write_json(INCREMENTAL_FILE, &persisted)?;
     // A run the scheduler stopped, taken with the old mark, would mix two `since`s if resumed.
@@ -249,6 +271,21 @@ pub fn incremental_start(
     if spec.carry && persisted.reducers != fingerprint(job) {
         return afresh("the reducers, `map` or `carry`");
     }
+    if spec.carry {
+        let now = plugin_identities(job);
+        for ((reducer, now), saved) in job.reduce.iter().zip(&now).zip(&persisted.plugins) {
+            if let (Some(now), Some(saved)) = (now, saved)
+                && let Some(reason) = now.refuses(saved)
+            {
+                return Err(IncrementalError::OtherPlugin {
+                    job: job.name.clone(),
+                    reducer: reducer.name.clone(),
+                    reason,
+                    path: state.dir().join(INCREMENTAL_FILE),
+                });
+            }
+        }
+    }
     let since = match &mark.max {
         Some((_, raw)) => {
             Some(
@@ -267,4 +304,18 @@ pub fn incremental_start(
         mark_state: Some(mark.for_next_run()),
         note: None,
     }))
+}
+
+/// Per reducer, the plugin it is (loaded to ask it), or none for a built-in or a plugin that
+/// cannot be loaded (the run says why).
+fn plugin_identities(job: &Job) -> Vec<Option<PluginIdentity>> {
+    job.reduce
+        .iter()
+        .map(|spec| match &spec.reducer {
+            crate::job::ReducerUse::Plugin { path, .. } => PluginLibrary::load(path)
+                .ok()
+                .map(|library| library.info().identity()),
+            crate::job::ReducerUse::Builtin { .. } => None,
+        })
+        .collect()
 }

@@ -31,6 +31,10 @@ pub trait Reduce: Send + Sync {
     fn field(&self) -> Option<&Pointer> {
         None
     }
+    /// For a plugin: whose states it saves, in which format (checkpoints record it).
+    fn plugin(&self) -> Option<PluginIdentity> {
+        None
+    }
     /// A fresh partial state; `slot` is where its field is in [`PageView`] rows.
     fn partial(&self, slot: Option<usize>) -> Result<Box<dyn Partial>, ReduceFailure>;
     /// A partial state read back from [`Partial::save`]'s bytes (a checkpoint).
@@ -228,6 +232,14 @@ impl Reducers {
             slots,
             filtering: None,
         })
+    }
+
+    /// Per reducer, in job order: the plugin whose states it saves, if it is a plugin.
+    pub fn plugins(&self) -> Vec<Option<PluginIdentity>> {
+        self.entries[..self.user_len]
+            .iter()
+            .map(|(_, reducer)| reducer.plugin())
+            .collect()
     }
 
     /// What each reducer is, `name: description`, for telling whether carried states fit.

@@ -217,6 +217,10 @@ impl Drop for PluginReducer {
 }
 
 impl Reduce for Arc<PluginReducer> {
+    fn plugin(&self) -> Option<super::PluginIdentity> {
+        Some(self.library.info.identity())
+    }
+
     fn describe(&self) -> String {
         format!(
             "plugin `{}` {}",
