@@ -336,6 +336,7 @@ mod tests {
                 env: Default::default(),
             },
             reducers: vec![],
+            plugins: vec![],
             done: ranges(&pages),
             pages: 6,
             records: 0,
