@@ -60,7 +60,7 @@ fn schedule_masks(masks: Masks) -> Masks {
 
 #[test]
 fn help_of_every_command() {
-    let commands: [&[&str]; 14] = [
+    let commands: [&[&str]; 15] = [
         &["--help"],
         &["-h"],
         &["run", "--help"],
@@ -72,6 +72,7 @@ fn help_of_every_command() {
         &["demo-api", "--help"],
         &["plugin", "--help"],
         &["plugin", "new", "--help"],
+        &["plugin", "check", "--help"],
         &["init", "--help"],
         &["completions", "--help"],
         &["man", "--help"],
