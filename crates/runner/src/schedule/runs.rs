@@ -96,6 +96,7 @@ impl Scheduler {
                 );
                 let _ = done_to.send(Done {
                     file: thread_file,
+                    job: thread_job,
                     tracked,
                 });
             });
@@ -112,6 +113,7 @@ impl Scheduler {
             );
             self.finished(Done {
                 file: file.clone(),
+                job,
                 tracked,
             });
         }
@@ -126,6 +128,7 @@ impl Scheduler {
                 self.unshadow();
             }
         }
+        self.options.observer.record(&done.job, &done.tracked.entry);
         self.emit(Event::Finished {
             entry: done.tracked.entry,
             history_error: done.tracked.history_error.map(|error| error.to_string()),

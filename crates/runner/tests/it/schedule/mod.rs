@@ -8,6 +8,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeZone, Utc};
+use pagefold::observe::Observer;
 use pagefold::schedule::{Event, ManualClock, Scheduler, SchedulerOptions};
 use pagefold::state::StateDir;
 use pagefold::state::history::{HistoryEntry, Status, Trigger};
@@ -70,6 +71,7 @@ fn options(ws: &Workspace, paths: Vec<PathBuf>, once: bool) -> SchedulerOptions 
         late: Duration::ZERO,
         reload_every: Duration::from_millis(20),
         workers: Some(1),
+        observer: Observer::default(),
     }
 }
 
