@@ -291,10 +291,7 @@ impl Scheduler {
         while self.running > 0 {
             tokio::select! {
                 done = runs.done.recv() => match done {
-                    Some(done) => {
-                        self.finished(done);
-                        self.observe();
-                    }
+                    Some(done) => self.finished(done),
                     None => return,
                 },
                 () = &mut grace, if !told => {

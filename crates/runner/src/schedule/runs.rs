@@ -128,7 +128,10 @@ impl Scheduler {
                 self.unshadow();
             }
         }
+        // Counted and told before the event goes out: whoever hears of the end finds it in
+        // the metrics.
         self.options.observer.record(&done.job, &done.tracked.entry);
+        self.observe();
         self.emit(Event::Finished {
             entry: done.tracked.entry,
             history_error: done.tracked.history_error.map(|error| error.to_string()),

@@ -27,6 +27,10 @@ mod map;
 mod origins;
 /// Output paths with placeholders, ndjson and csv, and `pagefold history`.
 mod outputs;
+/// Prometheus's checks (`promtool`) and a reader of the metrics text format.
+mod promtool;
+/// Loopback receivers of webhooks and Pushgateway pushes.
+mod receivers;
 /// Partitions: value lists and date windows, side by side, reported each.
 mod partitions;
 /// `pagefold plan`, plain and probed.

@@ -20,6 +20,7 @@ use crate::support::{Workspace, command};
 mod binary;
 mod edits;
 mod harness;
+mod observed;
 mod stopping;
 mod times;
 
