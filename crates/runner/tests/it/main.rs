@@ -23,6 +23,8 @@ mod jobs;
 mod limits;
 /// `map`: jq programs that reshape and filter records.
 mod map;
+/// Operating it: metrics (endpoint, file, Pushgateway), webhooks, alert rules, the dashboard.
+mod observe;
 /// Credentials stay on the job's origin: next URLs, Link headers and redirects to another.
 mod origins;
 /// Output paths with placeholders, ndjson and csv, and `pagefold history`.

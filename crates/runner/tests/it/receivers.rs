@@ -66,6 +66,7 @@ async fn receive(
             .and_then(|value| value.to_str().ok())
             .map(str::to_owned)
     };
+    let path = format!("/{path}");
     let key = header("idempotency-key").unwrap_or_else(|| path.clone());
     let mut arrived = shared.arrived.lock().unwrap();
     let attempts = arrived
@@ -74,7 +75,7 @@ async fn receive(
         .count() as u32;
     let taken = attempts >= shared.refuse_first;
     arrived.push(Arrived {
-        path: format!("/{path}"),
+        path,
         key: header("idempotency-key"),
         content_type: header("content-type"),
         body: String::from_utf8_lossy(&body).into_owned(),
@@ -122,11 +123,6 @@ impl Receiver {
     /// The URL of `path` on it.
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
-    }
-
-    /// Its address, `127.0.0.1:PORT`.
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
     }
 
     /// Lets held requests go, and answers the next ones at once.
