@@ -157,7 +157,11 @@ const MAX_RETRIES: u32 = 60;
 
 impl AlertsEntry {
     /// The checked table, or `None` after reporting its problems.
-    pub(crate) fn check(self, span: std::ops::Range<usize>, problems: &mut Vec<Problem>) -> Option<AlertsSpec> {
+    pub(crate) fn check(
+        self,
+        span: std::ops::Range<usize>,
+        problems: &mut Vec<Problem>,
+    ) -> Option<AlertsSpec> {
         let before = problems.len();
         let on_failure = check_url("on_failure", self.on_failure, problems);
         let on_missed = check_url("on_missed", self.on_missed, problems);
@@ -176,7 +180,10 @@ impl AlertsEntry {
         if self.retries > MAX_RETRIES {
             problems.push(Problem::new(
                 span.clone(),
-                format!("`retries` is {}, at most {MAX_RETRIES} makes sense", self.retries),
+                format!(
+                    "`retries` is {}, at most {MAX_RETRIES} makes sense",
+                    self.retries
+                ),
             ));
         }
         if self.backoff.base > self.backoff.max {
@@ -188,7 +195,7 @@ impl AlertsEntry {
         if self.timeout.is_zero() {
             problems.push(Problem::new(span, "`timeout` must be longer than 0s"));
         }
-        (problems.len() == before).then(|| AlertsSpec {
+        (problems.len() == before).then_some(AlertsSpec {
             on_failure,
             on_missed,
             on_warning,
@@ -206,7 +213,11 @@ impl AlertsEntry {
 }
 
 /// An http or https URL, registered as a secret; a problem at its place otherwise.
-fn check_url(key: &str, value: Option<Spanned<String>>, problems: &mut Vec<Problem>) -> Option<Url> {
+fn check_url(
+    key: &str,
+    value: Option<Spanned<String>>,
+    problems: &mut Vec<Problem>,
+) -> Option<Url> {
     let value = value?;
     let span = value.span();
     let text = value.into_inner();
@@ -218,8 +229,9 @@ fn check_url(key: &str, value: Option<Spanned<String>>, problems: &mut Vec<Probl
         }
         _ => {
             problems.push(
-                Problem::new(span, format!("`{key}` is not an http or https URL"))
-                    .hint("write the webhook's whole URL, e.g. \"https://hooks.slack.com/services/…\""),
+                Problem::new(span, format!("`{key}` is not an http or https URL")).hint(
+                    "write the webhook's whole URL, e.g. \"https://hooks.slack.com/services/…\"",
+                ),
             );
             None
         }
@@ -296,7 +308,8 @@ mod tests {
 
     #[test]
     fn a_job_names_its_urls_and_the_rest_has_defaults() {
-        let text = format!("{SOURCE}[alerts]\non_failure = \"https://hooks.example/T0/B0/xyzzy\"\n");
+        let text =
+            format!("{SOURCE}[alerts]\non_failure = \"https://hooks.example/T0/B0/xyzzy\"\n");
         let job = Job::parse(Path::new("jobs/x.toml"), &text).unwrap();
         let alerts = job.alerts.expect("[alerts]");
         assert_eq!(
@@ -323,7 +336,10 @@ mod tests {
                 "[alerts]\non_missed = \"hooks.example/x\"\n",
                 "jobs/x.toml:4:13: `on_missed` is not an http or https URL",
             ),
-            ("[alerts]\nretries = 3\n", "jobs/x.toml:3:1: `[alerts]` names no URL"),
+            (
+                "[alerts]\nretries = 3\n",
+                "jobs/x.toml:3:1: `[alerts]` names no URL",
+            ),
             (
                 "[alerts]\non_sucess = \"http://x/\"\n",
                 "jobs/x.toml:4:1: unknown field `on_sucess`, expected one of `on_failure`, `on_missed`, `on_warning`, `on_success`, `retries`, `backoff`, `timeout`",

@@ -72,7 +72,7 @@ pub(crate) async fn deliver(
             return Err(failure);
         }
         let wait = retry_after
-            .map_or_else(|| delivery.backoff.delay(attempt - 1), |wait| wait)
+            .unwrap_or_else(|| delivery.backoff.delay(attempt - 1))
             .min(delivery.backoff.max);
         tokio::time::sleep(wait).await;
     }

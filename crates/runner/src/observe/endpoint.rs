@@ -33,7 +33,10 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, ObserveError> {
 pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>) {
     let app = Router::new()
         .route("/metrics", get(scrape))
-        .route("/", get(|| async { "pagefold: the metrics are at /metrics\n" }))
+        .route(
+            "/",
+            get(|| async { "pagefold: the metrics are at /metrics\n" }),
+        )
         .with_state(metrics);
     if let Err(error) = axum::serve(listener, app).await {
         crate::terminal::warn(&format!("the metrics endpoint stopped: {error}"));

@@ -32,12 +32,12 @@ impl ObserveError {
     /// What the user can do about it.
     pub fn hint(&self) -> Option<String> {
         match self {
-            Self::Listen { .. } => Some(
-                "choose another address or a free port, e.g. --metrics 127.0.0.1:9464"
-                    .into(),
-            ),
+            Self::Listen { .. } => {
+                Some("choose another address or a free port, e.g. --metrics 127.0.0.1:9464".into())
+            }
             Self::Write { .. } => Some(
-                "choose a writable folder, e.g. node_exporter's --collector.textfile.directory".into(),
+                "choose a writable folder, e.g. node_exporter's --collector.textfile.directory"
+                    .into(),
             ),
         }
     }

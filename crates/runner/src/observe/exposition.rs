@@ -85,7 +85,11 @@ impl Exposition {
         counts: &[u64],
         sum: f64,
     ) {
-        assert_eq!(counts.len(), bounds.len() + 1, "a count a bucket, and one above");
+        assert_eq!(
+            counts.len(),
+            bounds.len() + 1,
+            "a count a bucket, and one above"
+        );
         let bucket = format!("{name}_bucket");
         let mut cumulative = 0;
         let bounds_text: Vec<String> = bounds.iter().map(|bound| number(*bound)).collect();

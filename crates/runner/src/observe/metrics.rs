@@ -206,7 +206,11 @@ impl Metrics {
     /// Adds a run (or a scheduled run not run) that its history just recorded.
     pub fn record(&self, entry: &HistoryEntry) {
         self.with(|registry| {
-            registry.jobs.entry(entry.job.clone()).or_default().add(entry);
+            registry
+                .jobs
+                .entry(entry.job.clone())
+                .or_default()
+                .add(entry);
             registry.version += 1;
         });
     }
@@ -319,10 +323,7 @@ fn samples_of(out: &mut Exposition, name: &str, job: &str, metrics: &JobMetrics)
             live.and_then(|live| live.interval)
                 .map(|interval| interval.as_secs_f64()),
         ),
-        "pagefold_running" => gauge(
-            out,
-            live.map(|live| if live.running { 1.0 } else { 0.0 }),
-        ),
+        "pagefold_running" => gauge(out, live.map(|live| if live.running { 1.0 } else { 0.0 })),
         "pagefold_run_duration_seconds" => {
             out.histogram(
                 name,

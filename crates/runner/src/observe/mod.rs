@@ -90,7 +90,9 @@ impl Observer {
             inner: Arc::new(Inner {
                 metrics: Arc::default(),
                 metrics_file: options.metrics_file,
-                pushgateway: options.pushgateway.map(|url| Arc::new(Pushgateway::new(url))),
+                pushgateway: options
+                    .pushgateway
+                    .map(|url| Arc::new(Pushgateway::new(url))),
                 webhooks: Webhooks::new(options.alerts),
                 background: Arc::default(),
                 published: Mutex::default(),

@@ -120,7 +120,11 @@ fn text(kind: AlertKind, entry: &HistoryEntry) -> String {
             format!(
                 "pagefold: `{job}` finished with {count} warning{} ({run}): {}",
                 if count == 1 { "" } else { "s" },
-                entry.warnings.first().map(String::as_str).unwrap_or_default()
+                entry
+                    .warnings
+                    .first()
+                    .map(String::as_str)
+                    .unwrap_or_default()
             )
         }
         AlertKind::Success => format!(
@@ -163,7 +167,9 @@ mod tests {
             ]
         );
         let mut warned = entry(Status::Ok);
-        warned.warnings.push("the API reported 10 records, 9 came".into());
+        warned
+            .warnings
+            .push("the API reported 10 records, 9 came".into());
         assert_eq!(kind_of(&warned), Some(AlertKind::Warning));
     }
 

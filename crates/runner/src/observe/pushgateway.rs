@@ -87,7 +87,11 @@ impl Pushgateway {
     }
 
     /// Pushes these groups (job, metrics text) soon, on the background thread.
-    pub(crate) fn push(self: &Arc<Self>, background: &Arc<Background>, groups: Vec<(String, String)>) {
+    pub(crate) fn push(
+        self: &Arc<Self>,
+        background: &Arc<Background>,
+        groups: Vec<(String, String)>,
+    ) {
         let mut waiting = self.lock();
         waiting.groups.extend(groups);
         if waiting.pushing || waiting.groups.is_empty() {

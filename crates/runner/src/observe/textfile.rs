@@ -22,5 +22,6 @@ pub fn write(path: &Path, text: &str) -> Result<(), ObserveError> {
 
 /// Whether node_exporter would read a file of this name (it reads `*.prom` only).
 pub fn collected(path: &Path) -> bool {
-    path.extension().is_some_and(|extension| extension == "prom")
+    path.extension()
+        .is_some_and(|extension| extension == "prom")
 }

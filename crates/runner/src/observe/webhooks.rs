@@ -68,7 +68,12 @@ impl Webhooks {
 
     /// Posts the alert of `entry`, if its job wants one of that kind and the run was not
     /// alerted yet; returns at once. Whether one was handed over.
-    pub(crate) fn alert(&self, background: &Arc<Background>, job: &Job, entry: &HistoryEntry) -> bool {
+    pub(crate) fn alert(
+        &self,
+        background: &Arc<Background>,
+        job: &Job,
+        entry: &HistoryEntry,
+    ) -> bool {
         let Some(kind) = kind_of(entry) else {
             return false;
         };

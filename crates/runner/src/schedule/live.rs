@@ -23,7 +23,10 @@ impl Scheduler {
                         Some(last) if last < next => (last, next),
                         _ => (next, schedule.next_after(next)?),
                     };
-                    (to - from).to_std().ok().filter(|gap| *gap > Duration::ZERO)
+                    (to - from)
+                        .to_std()
+                        .ok()
+                        .filter(|gap| *gap > Duration::ZERO)
                 });
                 Live {
                     job: entry.job.name.clone(),

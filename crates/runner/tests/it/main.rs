@@ -29,16 +29,16 @@ mod observe;
 mod origins;
 /// Output paths with placeholders, ndjson and csv, and `pagefold history`.
 mod outputs;
-/// Prometheus's checks (`promtool`) and a reader of the metrics text format.
-mod promtool;
-/// Loopback receivers of webhooks and Pushgateway pushes.
-mod receivers;
 /// Partitions: value lists and date windows, side by side, reported each.
 mod partitions;
 /// `pagefold plan`, plain and probed.
 mod plan;
 /// Reducer plugins built from this workspace: exact results, and every way loading can fail.
 mod plugins;
+/// Prometheus's checks (`promtool`) and a reader of the metrics text format.
+mod promtool;
+/// Loopback receivers of webhooks and Pushgateway pushes.
+mod receivers;
 /// Crash and resume: kill -9 at any moment, SIGTERM, a changed job.
 mod resume;
 /// The scheduler on a hand-moved clock, and `pagefold schedule` on real time.

@@ -120,7 +120,11 @@ fn the_scheduler_serves_metrics_that_promtool_accepts() {
 /// The body of `GET PATH` at `addr`.
 fn http_get(addr: &str, path: &str) -> String {
     let mut stream = std::net::TcpStream::connect(addr).unwrap();
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: pagefold\r\nConnection: close\r\n\r\n").unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: pagefold\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
     let (head, body) = response.split_once("\r\n\r\n").unwrap();
@@ -133,15 +137,29 @@ fn metrics_on_an_address_in_use_are_refused_with_a_hint() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap().to_string();
     let ws = Workspace::new();
-    let job = ws.job("j.toml", "schedule = \"0 0 1 1 *\"\n[source]\nurl = \"http://127.0.0.1:9/\"\n");
-    let run = pagefold(&["schedule", "--once", "--metrics", &addr, job.to_str().unwrap()]);
+    let job = ws.job(
+        "j.toml",
+        "schedule = \"0 0 1 1 *\"\n[source]\nurl = \"http://127.0.0.1:9/\"\n",
+    );
+    let run = pagefold(&[
+        "schedule",
+        "--once",
+        "--metrics",
+        &addr,
+        job.to_str().unwrap(),
+    ]);
     assert_eq!(run.code(), 2, "{}", run.stderr());
     let stderr = run.stderr();
     assert!(
-        stderr.starts_with(&format!("error: cannot serve metrics on `{addr}`\n  caused by: ")),
+        stderr.starts_with(&format!(
+            "error: cannot serve metrics on `{addr}`\n  caused by: "
+        )),
         "{stderr}"
     );
-    assert!(stderr.contains("hint: choose another address or a free port"), "{stderr}");
+    assert!(
+        stderr.contains("hint: choose another address or a free port"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -151,7 +169,10 @@ fn once_from_cron_leaves_a_metrics_file_and_alerts_its_failure_once() {
     let job = failing(&ws, "nightly", "schedule = \"* * * * * *\"");
     let alerts = ws.job(
         "alerts.conf",
-        &format!("[alerts]\non_failure = \"{}\"\n{FAST}", receiver.url("/hook")),
+        &format!(
+            "[alerts]\non_failure = \"{}\"\n{FAST}",
+            receiver.url("/hook")
+        ),
     );
     let metrics = ws.path().join("textfile/pagefold.prom");
     let state = ws.path().join("state");
@@ -178,9 +199,15 @@ fn once_from_cron_leaves_a_metrics_file_and_alerts_its_failure_once() {
         );
         assert_eq!(value(&values, &series), count(&entries, status), "{series}");
     }
-    assert_eq!(value(&values, "pagefold_running{job_name=\"nightly\"}"), 0.0);
     assert_eq!(
-        value(&values, "pagefold_last_failure_timestamp_seconds{job_name=\"nightly\"}"),
+        value(&values, "pagefold_running{job_name=\"nightly\"}"),
+        0.0
+    );
+    assert_eq!(
+        value(
+            &values,
+            "pagefold_last_failure_timestamp_seconds{job_name=\"nightly\"}"
+        ),
         entries[0].ended.timestamp_millis() as f64 / 1000.0
     );
     assert!(values.contains_key("pagefold_next_run_timestamp_seconds{job_name=\"nightly\"}"));
@@ -225,12 +252,21 @@ fn run_writes_and_pushes_metrics_that_go_on_from_the_history_and_alerts_its_succ
     let text = std::fs::read_to_string(&metrics).unwrap();
     let values = samples(&text);
     assert_eq!(
-        value(&values, "pagefold_runs_total{job_name=\"pushed\",status=\"ok\"}"),
+        value(
+            &values,
+            "pagefold_runs_total{job_name=\"pushed\",status=\"ok\"}"
+        ),
         2.0,
         "the second run's file counts the first run too"
     );
-    assert_eq!(value(&values, "pagefold_records_total{job_name=\"pushed\"}"), 6.0);
-    assert!(!text.contains("pagefold_next_run"), "a manual run knows no schedule");
+    assert_eq!(
+        value(&values, "pagefold_records_total{job_name=\"pushed\"}"),
+        6.0
+    );
+    assert!(
+        !text.contains("pagefold_next_run"),
+        "a manual run knows no schedule"
+    );
     let pushes = gateway.taken();
     assert_eq!(pushes.len(), 2, "one push a run");
     for push in &pushes {
@@ -242,10 +278,18 @@ fn run_writes_and_pushes_metrics_that_go_on_from_the_history_and_alerts_its_succ
     }
     assert_eq!(pushes[1].body, text, "the push holds what the file does");
     // The stand-in refuses the first push to a group once: the push is tried again.
-    assert_eq!(gateway.arrived().len(), 3, "refused once, then taken; then taken");
+    assert_eq!(
+        gateway.arrived().len(),
+        3,
+        "refused once, then taken; then taken"
+    );
     let alerts: Vec<Value> = hooks.taken().iter().map(|a| a.json()).collect();
     assert_eq!(alerts.len(), 2, "one alert a run");
-    assert!(alerts.iter().all(|a| a["event"] == "success" && a["records"] == 3));
+    assert!(
+        alerts
+            .iter()
+            .all(|a| a["event"] == "success" && a["records"] == 3)
+    );
     if let Some(promtool) = promtool("a pushed metrics text") {
         check_metrics(&promtool, &pushes[0].body);
         check_metrics(&promtool, &text);
@@ -276,7 +320,10 @@ fn a_metrics_file_of_two_runs_reads_as_pinned() {
     assert_eq!(run(&job).code(), 1);
     let text = std::fs::read_to_string(&metrics).unwrap();
     let masks = Masks::new()
-        .rule(r"(_timestamp_seconds\{[^}]*\}) \d+(\.\d+)?", "$1 [unix time]")
+        .rule(
+            r"(_timestamp_seconds\{[^}]*\}) \d+(\.\d+)?",
+            "$1 [unix time]",
+        )
         .rule(r"(_duration_seconds_sum\{[^}]*\}) \S+", "$1 [seconds]")
         .rule(r"(_duration_seconds_bucket\{[^}]*\}) \d+", "$1 [runs]")
         .rule(r#"version="[^"]+""#, r#"version="[version]""#);
@@ -301,7 +348,13 @@ fn an_alert_hides_secrets_and_reads_as_pinned() {
     );
     let state = ws.path().join("state");
     let run = pagefold_with_env(
-        &["run", job.to_str().unwrap(), "-q", "--state", state.to_str().unwrap()],
+        &[
+            "run",
+            job.to_str().unwrap(),
+            "-q",
+            "--state",
+            state.to_str().unwrap(),
+        ],
         &[("PF_HOOK_TOKEN", token)],
     );
     assert_eq!(run.code(), 1, "{}", run.stderr());
@@ -313,8 +366,14 @@ fn an_alert_hides_secrets_and_reads_as_pinned() {
     let masks = Masks::new()
         .path(ws.path(), "[work]")
         .rule(r"\b\d{8}T\d{6}Z-[0-9a-f]{4}\b", "[run id]")
-        .rule(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z", "[RFC 3339 time]")
-        .rule(r#""duration_seconds": [0-9.e-]+"#, r#""duration_seconds": [seconds]"#)
+        .rule(
+            r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z",
+            "[RFC 3339 time]",
+        )
+        .rule(
+            r#""duration_seconds": [0-9.e-]+"#,
+            r#""duration_seconds": [seconds]"#,
+        )
         .rule(r"in \d+(\.\d+)?(ns|µs|ms|s)\b", "in [time]");
     insta::with_settings!({ filters => masks.filters() }, {
         insta::assert_snapshot!("alert-payload", pretty);
@@ -332,14 +391,24 @@ fn a_webhook_url_that_fails_is_not_shown() {
     )
     .unwrap();
     let state = ws.path().join("state");
-    let run = pagefold(&["run", job.to_str().unwrap(), "-q", "--state", state.to_str().unwrap()]);
+    let run = pagefold(&[
+        "run",
+        job.to_str().unwrap(),
+        "-q",
+        "--state",
+        state.to_str().unwrap(),
+    ]);
     assert_eq!(run.code(), 1);
     let stderr = run.stderr();
     assert!(
-        stderr.contains("warning: the on_failure webhook of `quiet` did not take the alert of run "),
+        stderr
+            .contains("warning: the on_failure webhook of `quiet` did not take the alert of run "),
         "{stderr}"
     );
-    assert!(stderr.contains("could not be reached (1 attempt in "), "{stderr}");
+    assert!(
+        stderr.contains("could not be reached (1 attempt in "),
+        "{stderr}"
+    );
     assert!(!stderr.contains("hooksecret"), "{stderr}");
 }
 
@@ -347,7 +416,10 @@ fn a_webhook_url_that_fails_is_not_shown() {
 fn a_bad_alerts_file_is_refused_with_its_place() {
     let ws = Workspace::new();
     let alerts = ws.job("alerts.conf", "[alerts]\non_failure = \"slack\"\n");
-    let job = ws.job("j.toml", "schedule = \"0 0 1 1 *\"\n[source]\nurl = \"http://127.0.0.1:9/\"\n");
+    let job = ws.job(
+        "j.toml",
+        "schedule = \"0 0 1 1 *\"\n[source]\nurl = \"http://127.0.0.1:9/\"\n",
+    );
     let run = pagefold(&[
         "schedule",
         "--once",
@@ -364,7 +436,10 @@ fn a_bad_alerts_file_is_refused_with_its_place() {
         )),
         "{stderr}"
     );
-    assert!(stderr.contains("hint: write the webhook's whole URL"), "{stderr}");
+    assert!(
+        stderr.contains("hint: write the webhook's whole URL"),
+        "{stderr}"
+    );
 }
 
 /// The metric names a text mentions: `pagefold_…`, a histogram's series by their family.
@@ -399,7 +474,10 @@ fn the_alert_rules_pass_promtool_and_their_tests() {
     let names = metric_names(&text);
     assert!(names.len() >= 5, "{names:?}");
     for name in &names {
-        assert!(known(name), "alerts.yml queries `{name}`, which pagefold does not write");
+        assert!(
+            known(name),
+            "alerts.yml queries `{name}`, which pagefold does not write"
+        );
     }
     let Some(promtool) = promtool("the alert rules") else {
         return;

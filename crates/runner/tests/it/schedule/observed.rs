@@ -67,23 +67,26 @@ fn after_a_few_scheduled_runs_the_metrics_match_the_history() {
     // The good job's runs of :10 and :20 were missed while the scheduler was down; a run of
     // it from before is in its history already, and is counted too.
     state.job("good").set_last_due(t(0, 0, 0)).unwrap();
-    let earlier = HistoryEntry::not_run("good", t(0, 0, 0), t(0, 0, 0), Status::Skipped, "x".into());
+    let earlier =
+        HistoryEntry::not_run("good", t(0, 0, 0), t(0, 0, 0), Status::Skipped, "x".into());
     state.job("good").append(&earlier).unwrap();
     let observer = Observer::default();
     let mut settings = options(&ws, vec![ws.path().to_owned()], false);
     settings.observer = observer.clone();
     let mut h = Harness::start(settings, t(0, 0, 25));
-    h.expect("the missed runs", |e| {
-        matches!(e, Event::NotRun { entry } if entry.status == Status::Missed)
-    });
+    h.expect(
+        "the missed runs",
+        |e| matches!(e, Event::NotRun { entry } if entry.status == Status::Missed),
+    );
     for due in [t(0, 0, 30), t(0, 0, 40)] {
         h.clock.set(due);
         // The two runs end in either order.
         let mut ended = Vec::new();
         while ended.len() < 2 {
-            let done = h.expect("both runs end", |e| {
-                matches!(e, Event::Finished { entry, .. } if entry.scheduled_for == Some(due))
-            });
+            let done = h.expect(
+                "both runs end",
+                |e| matches!(e, Event::Finished { entry, .. } if entry.scheduled_for == Some(due)),
+            );
             if let Event::Finished { entry, .. } = done {
                 ended.push((entry.job, entry.status));
             }
@@ -91,7 +94,10 @@ fn after_a_few_scheduled_runs_the_metrics_match_the_history() {
         ended.sort_by(|a, b| a.0.cmp(&b.0));
         assert_eq!(
             ended,
-            [("down".to_owned(), Status::Failed), ("good".to_owned(), Status::Ok)]
+            [
+                ("down".to_owned(), Status::Failed),
+                ("good".to_owned(), Status::Ok)
+            ]
         );
     }
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -110,7 +116,10 @@ fn after_a_few_scheduled_runs_the_metrics_match_the_history() {
         let label = format!("job_name=\"{job}\"");
         for status in Status::ALL {
             let counted = entries.iter().filter(|e| e.status == status).count() as f64;
-            let series = format!("pagefold_runs_total{{{label},status=\"{}\"}}", status.as_str());
+            let series = format!(
+                "pagefold_runs_total{{{label},status=\"{}\"}}",
+                status.as_str()
+            );
             assert_eq!(value(&values, &series), counted, "{series}");
         }
         let sum = |figure: fn(&HistoryEntry) -> u64| entries.iter().map(figure).sum::<u64>() as f64;
@@ -124,7 +133,11 @@ fn after_a_few_scheduled_runs_the_metrics_match_the_history() {
             ("pagefold_running", 0.0),
             ("pagefold_run_duration_seconds_count", 2.0),
         ] {
-            assert_eq!(value(&values, &format!("{name}{{{label}}}")), expected, "{name} of {job}");
+            assert_eq!(
+                value(&values, &format!("{name}{{{label}}}")),
+                expected,
+                "{name} of {job}"
+            );
         }
         let last = |status: Status| {
             entries
@@ -146,15 +159,24 @@ fn after_a_few_scheduled_runs_the_metrics_match_the_history() {
         }
     }
     assert_eq!(
-        value(&values, "pagefold_runs_total{job_name=\"good\",status=\"ok\"}"),
+        value(
+            &values,
+            "pagefold_runs_total{job_name=\"good\",status=\"ok\"}"
+        ),
         2.0
     );
     assert_eq!(
-        value(&values, "pagefold_runs_total{job_name=\"good\",status=\"skipped\"}"),
+        value(
+            &values,
+            "pagefold_runs_total{job_name=\"good\",status=\"skipped\"}"
+        ),
         1.0,
         "the history from before the scheduler started is counted"
     );
-    assert_eq!(value(&values, "pagefold_records_total{job_name=\"good\"}"), 6.0);
+    assert_eq!(
+        value(&values, "pagefold_records_total{job_name=\"good\"}"),
+        6.0
+    );
     if let Some(promtool) = promtool("the endpoint's metrics") {
         check_metrics(&promtool, &scraped);
     }
@@ -171,9 +193,10 @@ fn each_failed_or_missed_run_is_alerted_once_though_the_receiver_refuses_the_fir
     let mut settings = options(&ws, vec![job], false);
     settings.observer = observer.clone();
     let mut h = Harness::start(settings, t(0, 0, 25));
-    h.expect("the missed runs", |e| {
-        matches!(e, Event::NotRun { entry } if entry.status == Status::Missed)
-    });
+    h.expect(
+        "the missed runs",
+        |e| matches!(e, Event::NotRun { entry } if entry.status == Status::Missed),
+    );
     for due in [t(0, 0, 30), t(0, 0, 40), t(0, 0, 50)] {
         h.clock.set(due);
         h.expect("the failed run", finished(Some(due), Status::Failed));
@@ -207,7 +230,12 @@ fn each_failed_or_missed_run_is_alerted_once_though_the_receiver_refuses_the_fir
         let path = format!("/down-{}", alert["event"].as_str().unwrap());
         assert_eq!(arrived.path, path, "each event to its own URL");
         assert_eq!(arrived.content_type.as_deref(), Some("application/json"));
-        assert!(alert["text"].as_str().unwrap().starts_with("pagefold: `down` "));
+        assert!(
+            alert["text"]
+                .as_str()
+                .unwrap()
+                .starts_with("pagefold: `down` ")
+        );
     }
     let attempts = receiver.attempts();
     assert_eq!(attempts.len(), 4);
@@ -227,10 +255,16 @@ fn a_receiver_that_does_not_answer_never_holds_up_the_scheduler() {
     settings.observer = observer.clone();
     let mut h = Harness::start(settings, t(0, 0, 5));
     h.clock.set(t(0, 0, 10));
-    h.expect("the :10 run fails", finished(Some(t(0, 0, 10)), Status::Failed));
+    h.expect(
+        "the :10 run fails",
+        finished(Some(t(0, 0, 10)), Status::Failed),
+    );
     // Its alert waits at the receiver; the next run starts and ends all the same.
     h.clock.set(t(0, 0, 20));
-    h.expect("the :20 run fails", finished(Some(t(0, 0, 20)), Status::Failed));
+    h.expect(
+        "the :20 run fails",
+        finished(Some(t(0, 0, 20)), Status::Failed),
+    );
     assert_eq!(observer.pending(), 2, "both alerts still on their way");
     h.stop();
     receiver.open();
@@ -273,7 +307,12 @@ fn the_scheduler_s_alerts_stand_in_for_the_keys_a_job_leaves_out() {
     let events: Vec<(String, String)> = receiver
         .taken()
         .iter()
-        .map(|a| (a.path.clone(), a.json()["event"].as_str().unwrap().to_owned()))
+        .map(|a| {
+            (
+                a.path.clone(),
+                a.json()["event"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect();
     assert_eq!(
         events,
