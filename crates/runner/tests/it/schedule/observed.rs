@@ -39,6 +39,9 @@ fn alerts_table(receiver: &Receiver, path: &str) -> String {
 fn scrape(addr: std::net::SocketAddr) -> (String, String) {
     let mut stream = std::net::TcpStream::connect(addr).unwrap();
     stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    stream
         .write_all(b"GET /metrics HTTP/1.1\r\nHost: pagefold\r\nConnection: close\r\n\r\n")
         .unwrap();
     let mut response = String::new();
