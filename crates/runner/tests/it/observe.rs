@@ -524,6 +524,27 @@ fn the_dashboard_queries_only_metrics_that_pagefold_writes() {
             }
         }
     }
+    // Each query parses as PromQL, its Grafana variables filled in: promtool reads it as a
+    // recording rule.
+    if let Some(promtool) = promtool("the dashboard's queries") {
+        let ws = Workspace::new();
+        let mut rules = String::from("groups:\n  - name: dashboard\n    rules:\n");
+        for (index, panel) in panels.iter().enumerate() {
+            for target in panel["targets"].as_array().unwrap() {
+                let expr = target["expr"]
+                    .as_str()
+                    .unwrap()
+                    .replace("$job_name", ".*")
+                    .replace("$window", "6h");
+                rules.push_str(&format!(
+                    "      - record: pagefold:dashboard:panel{index}\n        expr: {}\n",
+                    serde_json::to_string(&expr).unwrap()
+                ));
+            }
+        }
+        let file = ws.job("dashboard-rules.yml", &rules);
+        promtool_passes(&promtool, &["check", "rules", file.to_str().unwrap()], "");
+    }
     let unused: Vec<&str> = FAMILIES
         .iter()
         .map(|(name, ..)| *name)
