@@ -6,6 +6,8 @@
 //! * [`state`]: the state folder (history, locks, marks, schedule times);
 //! * [`output`]: the result document and where it goes;
 //! * [`schedule`]: the scheduler, which starts tracked runs at their times;
+//! * [`observe`]: what runs tell the outside world: Prometheus metrics (an endpoint, a file,
+//!   pushes) and webhooks;
 //! * [`terminal`]: everything a user reads (progress, summary, warnings, errors), always
 //!   through the redaction of [`secrets`].
 //!
@@ -28,6 +30,7 @@ pub mod exit;
 pub mod identity;
 pub mod init;
 pub mod job;
+pub mod observe;
 pub mod output;
 pub mod schedule;
 pub mod secrets;

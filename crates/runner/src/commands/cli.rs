@@ -132,6 +132,29 @@ pub struct RunArgs {
     /// data folder).
     #[arg(long, env = pagefold::state::STATE_ENV)]
     pub state: Option<PathBuf>,
+    #[command(flatten)]
+    pub metrics: MetricsOutputArgs,
+}
+
+/// Where a process that no Prometheus scrapes leaves its metrics.
+#[derive(Debug, Args)]
+pub struct MetricsOutputArgs {
+    /// Write the metrics to this file, atomically, for node_exporter's textfile collector (a
+    /// `*.prom` file in its --collector.textfile.directory).
+    #[arg(long, value_name = "PATH")]
+    pub metrics_file: Option<PathBuf>,
+    /// Push the metrics to this Prometheus Pushgateway (e.g. http://pushgateway:9091), a group
+    /// a job.
+    #[arg(long, value_name = "URL", value_parser = http_url)]
+    pub pushgateway: Option<url::Url>,
+}
+
+/// An http or https URL.
+fn http_url(text: &str) -> Result<url::Url, String> {
+    match url::Url::parse(text) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => Ok(url),
+        _ => Err("not an http or https URL (e.g. http://pushgateway:9091)".into()),
+    }
 }
 
 #[derive(Debug, Args)]
@@ -163,6 +186,16 @@ pub struct ScheduleArgs {
     /// Reduce worker threads a run (default: each job's `fetch.workers`, else the cores).
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub workers: Option<u16>,
+    /// Serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9464; port 0: any free
+    /// port, printed at start).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<std::net::SocketAddr>,
+    #[command(flatten)]
+    pub publish: MetricsOutputArgs,
+    /// Post alerts to the webhooks of this file's `[alerts]` table (as in a job file), for
+    /// every job whose own `[alerts]` does not name that key.
+    #[arg(long, value_name = "FILE")]
+    pub alerts: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

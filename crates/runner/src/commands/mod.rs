@@ -20,13 +20,49 @@ use pagefold::engine::incremental::IncrementalError;
 use pagefold::engine::run::RunError;
 use pagefold::engine::tracked::TrackedError;
 use pagefold::exit;
-use pagefold::job::{Job, JobError};
+use pagefold::job::{AlertsSpec, Job, JobError};
+use pagefold::observe::{ObserveError, ObserveOptions, Observer};
 use pagefold::state::StateError;
 use pagefold::terminal::failure::Failure;
 
 /// Loads a job file; an invalid one is exit 2 with its place and hint.
 pub(crate) fn load(path: &std::path::Path) -> Result<Job, Failure> {
-    Job::load(path).map_err(|error| match error {
+    Job::load(path).map_err(job_failure)
+}
+
+/// Loads an `--alerts` file: as a job file, an invalid one is exit 2 with its place.
+pub(crate) fn load_alerts(path: &std::path::Path) -> Result<AlertsSpec, Failure> {
+    pagefold::job::load_alerts_file(path).map_err(job_failure)
+}
+
+/// The observer of `--metrics-file`, `--pushgateway` and the `--alerts` of every job.
+pub(crate) fn observer(
+    metrics: &cli::MetricsOutputArgs,
+    alerts: Option<AlertsSpec>,
+) -> Result<Observer, Failure> {
+    if let Some(path) = &metrics.metrics_file
+        && !pagefold::observe::textfile::collected(path)
+    {
+        pagefold::terminal::warn(&format!(
+            "`{}` does not end in `.prom`: node_exporter's textfile collector reads only such files",
+            path.display()
+        ));
+    }
+    Ok(Observer::new(ObserveOptions {
+        metrics_file: metrics.metrics_file.clone(),
+        pushgateway: metrics.pushgateway.clone(),
+        alerts,
+    }))
+}
+
+/// The observe layer could not start (the endpoint's address): exit 2, with what to do.
+pub(crate) fn observe_failure(error: ObserveError) -> Failure {
+    let hint = error.hint();
+    Failure::from_error(exit::INVALID_INPUT, &error).with_hint(hint)
+}
+
+fn job_failure(error: JobError) -> Failure {
+    match error {
         JobError::Invalid(located) => Failure {
             code: exit::INVALID_INPUT,
             message: located.to_string(),
@@ -35,7 +71,7 @@ pub(crate) fn load(path: &std::path::Path) -> Result<Job, Failure> {
             hint: located.hint.clone(),
         },
         read @ JobError::Read { .. } => Failure::from_error(exit::INVALID_INPUT, &read),
-    })
+    }
 }
 
 /// A state folder problem: exit 1, with what to do.

@@ -4,15 +4,16 @@
 use std::io::{IsTerminal, Write};
 
 use pagefold::engine::run::{RunOptions, RunReport};
-use pagefold::engine::tracked::run_tracked;
+use pagefold::engine::tracked::{run_stateless, run_tracked};
 use pagefold::exit;
+use pagefold::observe::{FINISH_WITHIN, Observer};
 use pagefold::state::StateDir;
 use pagefold::state::history::Trigger;
 use pagefold::terminal::failure::Failure;
 use pagefold::terminal::summary;
 
 use super::cli::RunArgs;
-use super::{load, run_failure, state_failure, tracked_failure};
+use super::{load, observer, state_failure, tracked_failure};
 
 /// `pagefold run`.
 pub(crate) fn run(args: RunArgs) -> Result<u8, Failure> {
@@ -29,21 +30,27 @@ pub(crate) fn run(args: RunArgs) -> Result<u8, Failure> {
         checkpoint_every: args.checkpoint_every,
         ..RunOptions::default()
     };
-    let report = match StateDir::open(args.state.as_deref()) {
+    let observer: Observer = observer(&args.metrics, None)?;
+    let (tracked, state) = match StateDir::open(args.state.as_deref()) {
         Ok(state) => {
-            let tracked = run_tracked(&job, options, &state.job(&job.name), Trigger::Manual, None);
-            if let Some(error) = tracked.history_error {
+            let state = state.job(&job.name);
+            let tracked = run_tracked(&job, options, &state, Trigger::Manual, None);
+            if let Some(error) = &tracked.history_error {
                 pagefold::terminal::warn(&format!("the run history could not be written: {error}"));
             }
-            tracked.result.map_err(tracked_failure)?
+            (tracked, Some(state))
         }
         // History is a convenience; only an incremental job needs its state.
         Err(error) if job.source.incremental.is_none() => {
             tracing::info!("no run history: {error}");
-            pagefold::engine::run::run(&job, &options).map_err(run_failure)?
+            (run_stateless(&job, options), None)
         }
         Err(error) => return Err(state_failure(error)),
     };
+    // Told before the run's own lines: a failed run's alert is on its way while they print.
+    observer.one_run(&job, state.as_ref(), &tracked.entry);
+    observer.finish(FINISH_WITHIN);
+    let report = tracked.result.map_err(tracked_failure)?;
     finish(&report, job.fetch.concurrency(), args.quiet)
 }
 

@@ -2,17 +2,20 @@
 //! SIGTERM and SIGINT passed to it.
 
 use pagefold::exit;
+use pagefold::observe::{FINISH_WITHIN, endpoint};
 use pagefold::schedule::{ScheduleError, Scheduler, SchedulerOptions, SystemClock};
 use pagefold::state::StateDir;
+use pagefold::terminal::failure::Failure;
 
 use super::cli::ScheduleArgs;
-use super::state_failure;
-use pagefold::terminal::failure::Failure;
+use super::{load_alerts, observe_failure, observer, state_failure};
 
 /// `pagefold schedule`: runs until SIGTERM or Ctrl-C (exit 0), or with `--once` until what is
 /// due has run (exit 1 if a run failed).
 pub(crate) fn run(args: ScheduleArgs) -> Result<u8, Failure> {
     let state = StateDir::open(args.state.as_deref()).map_err(state_failure)?;
+    let alerts = args.alerts.as_deref().map(load_alerts).transpose()?;
+    let observer = observer(&args.publish, alerts)?;
     let options = SchedulerOptions {
         paths: args.paths,
         state,
@@ -22,6 +25,7 @@ pub(crate) fn run(args: ScheduleArgs) -> Result<u8, Failure> {
         late: args.late,
         reload_every: args.reload_every,
         workers: args.workers.map(usize::from),
+        observer: observer.clone(),
     };
     let once = args.once;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -29,7 +33,22 @@ pub(crate) fn run(args: ScheduleArgs) -> Result<u8, Failure> {
         .enable_all()
         .build()
         .map_err(|error| Failure::from_error(exit::RUN_FAILED, &error))?;
-    runtime.block_on(async {
+    let code = runtime.block_on(async {
+        let endpoint = match args.metrics {
+            Some(addr) => {
+                let listener = endpoint::bind(addr).await.map_err(observe_failure)?;
+                let at = listener.local_addr().unwrap_or(addr);
+                pagefold::terminal::say(&format!(
+                    "{} serving metrics at http://{at}/metrics",
+                    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ")
+                ));
+                Some(tokio::spawn(endpoint::serve(
+                    listener,
+                    observer.metrics().clone(),
+                )))
+            }
+            None => None,
+        };
         let (events_to, mut events) = tokio::sync::mpsc::unbounded_channel();
         let (scheduler, runs) =
             Scheduler::new(options, std::sync::Arc::new(SystemClock), events_to)
@@ -52,15 +71,21 @@ pub(crate) fn run(args: ScheduleArgs) -> Result<u8, Failure> {
         let signals_task = tokio::spawn(forward_signals(signals_to));
         scheduler.run(runs, signals).await;
         signals_task.abort();
+        if let Some(endpoint) = endpoint {
+            endpoint.abort();
+        }
         let failed = printer.await.unwrap_or(true);
         // A long-running scheduler that was asked to stop has done its job; `--once` is one
         // batch, and tells cron or Kubernetes whether it failed.
-        Ok(if once && failed {
+        Ok::<u8, Failure>(if once && failed {
             exit::RUN_FAILED
         } else {
             exit::SUCCESS
         })
-    })
+    })?;
+    // Off the runtime: alerts and pushes still under way get a bounded time to arrive.
+    observer.finish(FINISH_WITHIN);
+    Ok(code)
 }
 
 /// Sends SIGTERM and SIGINT to the scheduler as they arrive.

@@ -3,6 +3,7 @@
 //!
 //! Format version 1. Keys may be added; none will change meaning.
 
+mod alerts;
 mod auth;
 mod body;
 mod checkpoint;
@@ -27,6 +28,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
+pub use alerts::{AlertKind, AlertsSpec, Delivery, load_alerts_file};
 pub use auth::AuthSpec;
 pub use body::{BodySpec, MethodSpec};
 pub use checkpoint::CheckpointSpec;
@@ -61,6 +63,8 @@ pub struct Job {
     pub child: Option<Source>,
     /// When `pagefold schedule` runs the job, if it is scheduled.
     pub schedule: Option<ScheduleSpec>,
+    /// `[alerts]`: the webhooks told how its runs end.
+    pub alerts: Option<AlertsSpec>,
     /// `timezone`: the zone of the schedule and of the output path's `{date}` and `{time}`.
     pub timezone: chrono_tz::Tz,
     /// What the job is, for checkpoints and incremental states: its text and the values of
@@ -97,6 +101,7 @@ struct JobFile {
     timezone: Option<Spanned<String>>,
     overlap: Option<Spanned<Overlap>>,
     missed: Option<Spanned<Missed>>,
+    alerts: Option<Spanned<alerts::AlertsEntry>>,
 }
 
 /// A job file that cannot be used: where, what, and what to do.
@@ -260,6 +265,10 @@ impl Job {
             missed: file.missed,
         }
         .check(&mut problems);
+        let alerts = file.alerts.and_then(|alerts| {
+            let span = alerts.span();
+            alerts.into_inner().check(span, &mut problems)
+        });
         let base = path.parent().unwrap_or(Path::new("")).to_owned();
         let output = file
             .output
@@ -301,6 +310,7 @@ impl Job {
             checkpoint: file.checkpoint.map(|checkpoint| checkpoint.resolved(&base)),
             child,
             schedule,
+            alerts,
             timezone,
             // Of the text as written and the real values of `${env.…}` that shape the data (a
             // checkpoint of another URL or query is another job's), credentials left out (a

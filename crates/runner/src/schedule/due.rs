@@ -84,6 +84,7 @@ impl Scheduler {
                 message: error.to_string(),
             });
         }
+        self.options.observer.record(job, &entry);
         self.emit(Event::NotRun { entry });
     }
 

@@ -194,6 +194,8 @@ impl Scheduler {
             reloaded,
         });
         let state = self.options.state.job(&job.name);
+        // Before any run of it is recorded: its counters go on from its history.
+        self.options.observer.seed(&job.name, &state);
         match self.entries.get_mut(&file) {
             Some(entry) => {
                 let same_times = entry

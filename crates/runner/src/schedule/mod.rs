@@ -17,6 +17,7 @@ mod cron;
 mod due;
 mod event;
 mod jobs;
+mod live;
 mod runs;
 
 use std::collections::{BTreeMap, HashMap};
@@ -34,6 +35,7 @@ pub use jobs::describe as describe_job_error;
 use crate::engine::run::{StopSender, stop_channel};
 use crate::engine::tracked::Tracked;
 use crate::job::Job;
+use crate::observe::Observer;
 use crate::state::history::Trigger;
 use crate::state::{JobState, StateDir, StateError};
 
@@ -56,6 +58,8 @@ pub struct SchedulerOptions {
     pub reload_every: Duration,
     /// Reduce worker threads a run.
     pub workers: Option<usize>,
+    /// Told of every run and of the jobs' times: metrics and alerts.
+    pub observer: Observer,
 }
 
 /// Why the scheduler could not start.
@@ -142,6 +146,8 @@ struct Entry {
 
 struct Done {
     file: PathBuf,
+    /// The version of the job that ran (its file may have changed since).
+    job: Arc<Job>,
     tracked: Tracked,
 }
 
@@ -226,6 +232,7 @@ impl Scheduler {
                 self.fire_due(now);
             }
             self.start_pending();
+            self.observe();
             let idle = self.running == 0 && self.entries.values().all(|e| e.pending.is_empty());
             if self.options.once && idle {
                 return;

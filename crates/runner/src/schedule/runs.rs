@@ -96,6 +96,7 @@ impl Scheduler {
                 );
                 let _ = done_to.send(Done {
                     file: thread_file,
+                    job: thread_job,
                     tracked,
                 });
             });
@@ -112,6 +113,7 @@ impl Scheduler {
             );
             self.finished(Done {
                 file: file.clone(),
+                job,
                 tracked,
             });
         }
@@ -126,6 +128,10 @@ impl Scheduler {
                 self.unshadow();
             }
         }
+        // Counted and told before the event goes out: whoever hears of the end finds it in
+        // the metrics.
+        self.options.observer.record(&done.job, &done.tracked.entry);
+        self.observe();
         self.emit(Event::Finished {
             entry: done.tracked.entry,
             history_error: done.tracked.history_error.map(|error| error.to_string()),

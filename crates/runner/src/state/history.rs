@@ -41,7 +41,17 @@ pub enum Status {
 }
 
 impl Status {
-    /// The status as the history and the README spell it.
+    /// Every status, in the order the README lists them.
+    pub const ALL: [Self; 6] = [
+        Self::Ok,
+        Self::Partial,
+        Self::Failed,
+        Self::Interrupted,
+        Self::Skipped,
+        Self::Missed,
+    ];
+
+    /// As the history and the metrics spell it: `ok`, `partial`, `failed`, …
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Ok => "ok",
@@ -80,6 +90,9 @@ pub struct HistoryEntry {
     pub requests: u64,
     /// Retries.
     pub retries: u64,
+    /// Seconds spent waiting on the API's behalf (backoff, `Retry-After`, rate limits).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub waited_seconds: f64,
     /// Where the result went (none: stdout, or no result).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<PathBuf>,
@@ -113,10 +126,25 @@ impl HistoryEntry {
             records: 0,
             requests: 0,
             retries: 0,
+            waited_seconds: 0.0,
             output: None,
             error: Some(why),
             warnings: Vec::new(),
         }
+    }
+}
+
+fn is_zero(value: &f64) -> bool {
+    *value == 0.0
+}
+
+impl HistoryEntry {
+    /// How long the run took, in seconds (0 for a run that did not run).
+    pub fn seconds(&self) -> f64 {
+        (self.ended - self.started)
+            .to_std()
+            .unwrap_or_default()
+            .as_secs_f64()
     }
 }
 

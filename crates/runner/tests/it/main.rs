@@ -29,6 +29,8 @@ mod keys;
 mod limits;
 /// `map`: jq programs that reshape and filter records.
 mod map;
+/// Operating it: metrics (endpoint, file, Pushgateway), webhooks, alert rules, the dashboard.
+mod observe;
 /// Credentials stay on the job's origin: next URLs, Link headers and redirects to another.
 mod origins;
 /// Output paths with placeholders, ndjson and csv, and `pagefold history`.
@@ -39,6 +41,10 @@ mod partitions;
 mod plan;
 /// Reducer plugins built from this workspace: exact results, and every way loading can fail.
 mod plugins;
+/// Prometheus's checks (`promtool`) and a reader of the metrics text format.
+mod promtool;
+/// Loopback receivers of webhooks and Pushgateway pushes.
+mod receivers;
 /// Crash and resume: kill -9 at any moment, SIGTERM, a changed job.
 mod resume;
 /// The scheduler on a hand-moved clock, and `pagefold schedule` on real time.

@@ -8,6 +8,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeZone, Utc};
+use pagefold::observe::Observer;
 use pagefold::schedule::{Event, ManualClock, Scheduler, SchedulerOptions};
 use pagefold::state::StateDir;
 use pagefold::state::history::{HistoryEntry, Status, Trigger};
@@ -19,6 +20,7 @@ use crate::support::{Workspace, command};
 mod binary;
 mod edits;
 mod harness;
+mod observed;
 mod stopping;
 mod times;
 
@@ -70,6 +72,7 @@ fn options(ws: &Workspace, paths: Vec<PathBuf>, once: bool) -> SchedulerOptions 
         late: Duration::ZERO,
         reload_every: Duration::from_millis(20),
         workers: Some(1),
+        observer: Observer::default(),
     }
 }
 
