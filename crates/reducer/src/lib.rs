@@ -32,6 +32,8 @@
 //!   unchanged;
 //! * **associativity**: `(a ⊕ b) ⊕ c` and `a ⊕ (b ⊕ c)` finish to the same result;
 //! * **commutativity**: `a ⊕ b` and `b ⊕ a` finish to the same result;
+//! * **merge equals sequential fold**: folding records into two states and merging them
+//!   finishes to the same result as folding all of them into one;
 //! * **serialization**: [`Reducer::load`] of [`Reducer::save`] of a state finishes to the same
 //!   result as the state itself.
 //!
