@@ -6,15 +6,10 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use url::Url;
-
 use crate::fetcher::{Attempts, PageRequest};
 use crate::page::{MetaPointers, PageMeta, PageParser};
-use crate::request::{Paging, Target};
-use crate::{
-    ChainEnd, FetchError, FetchObserver, Fetcher, NumberedPagination, OnError, Page, Pagination,
-    Source,
-};
+use crate::request::Target;
+use crate::{ChainEnd, FetchError, FetchObserver, Fetcher, OnError, Page, Pagination, Source};
 
 /// What a run of one source did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -231,64 +226,5 @@ impl Fetcher {
         self.fetch_page(request, observer)
             .await
             .map_err(|(error, _)| error)
-    }
-}
-
-/// The request of the page at `position` (a page number offset or a record offset from
-/// `start`).
-pub(crate) fn numbered_target(
-    source: &Source,
-    numbered: &NumberedPagination,
-    position: u64,
-    size: Option<u64>,
-) -> Target {
-    let mut paging = vec![(
-        numbered.param.as_str(),
-        Paging::Number(numbered.start + position),
-    )];
-    if let (Some(param), Some(size)) = (&numbered.size_param, size) {
-        paging.push((param.as_str(), Paging::Number(size)));
-    }
-    source.target(&paging)
-}
-
-/// `base` with `query` and then `paging` set, each replacing a parameter of the same name.
-pub(crate) fn with_query(base: &Url, query: &[(String, String)], paging: &[(&str, String)]) -> Url {
-    let mut url = base.clone();
-    let replaced =
-        |key: &str| query.iter().any(|(k, _)| k == key) || paging.iter().any(|(k, _)| *k == key);
-    let kept: Vec<(String, String)> = base
-        .query_pairs()
-        .filter(|(key, _)| !replaced(key))
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
-    if kept.is_empty() && query.is_empty() && paging.is_empty() {
-        return url;
-    }
-    let mut pairs = url.query_pairs_mut();
-    pairs.clear();
-    for (key, value) in kept.iter().chain(query) {
-        pairs.append_pair(key, value);
-    }
-    for (key, value) in paging {
-        pairs.append_pair(key, value);
-    }
-    drop(pairs);
-    url
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn paging_parameters_replace_those_in_the_url() {
-        let base: Url = "http://api/x?page=9&keep=1".parse().unwrap();
-        let url = with_query(
-            &base,
-            &[("status".into(), "open".into())],
-            &[("page", "3".into())],
-        );
-        assert_eq!(url.as_str(), "http://api/x?keep=1&status=open&page=3");
     }
 }

@@ -5,8 +5,7 @@ use bytes::Bytes;
 use reqwest::header::HeaderName;
 use url::Url;
 
-use crate::paginate::with_query;
-use crate::{NextPage, Pagination, Source};
+use crate::{NextPage, NumberedPagination, Pagination, Source};
 
 /// Where the pagination's parameters go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -121,9 +120,7 @@ impl Source {
     pub(crate) fn first_target(&self) -> Target {
         match &self.pagination {
             Pagination::None => self.target(&[]),
-            Pagination::Numbered(numbered) => {
-                crate::paginate::numbered_target(self, numbered, 0, numbered.size)
-            }
+            Pagination::Numbered(numbered) => numbered_target(self, numbered, 0, numbered.size),
             Pagination::Chained(chained) => {
                 let paging: Vec<(&str, Paging)> = match (&chained.size_param, chained.size) {
                     (Some(param), Some(size)) => vec![(param.as_str(), Paging::Number(size))],
@@ -251,6 +248,49 @@ fn set_at(json: &mut serde_json::Value, pointer: &str, value: serde_json::Value)
         .insert(last.clone(), value);
 }
 
+/// The request of the page at `position` (a page number offset or a record offset from
+/// `start`).
+pub(crate) fn numbered_target(
+    source: &Source,
+    numbered: &NumberedPagination,
+    position: u64,
+    size: Option<u64>,
+) -> Target {
+    let mut paging = vec![(
+        numbered.param.as_str(),
+        Paging::Number(numbered.start + position),
+    )];
+    if let (Some(param), Some(size)) = (&numbered.size_param, size) {
+        paging.push((param.as_str(), Paging::Number(size)));
+    }
+    source.target(&paging)
+}
+
+/// `base` with `query` and then `paging` set, each replacing a parameter of the same name.
+pub(crate) fn with_query(base: &Url, query: &[(String, String)], paging: &[(&str, String)]) -> Url {
+    let mut url = base.clone();
+    let replaced =
+        |key: &str| query.iter().any(|(k, _)| k == key) || paging.iter().any(|(k, _)| *k == key);
+    let kept: Vec<(String, String)> = base
+        .query_pairs()
+        .filter(|(key, _)| !replaced(key))
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    if kept.is_empty() && query.is_empty() && paging.is_empty() {
+        return url;
+    }
+    let mut pairs = url.query_pairs_mut();
+    pairs.clear();
+    for (key, value) in kept.iter().chain(query) {
+        pairs.append_pair(key, value);
+    }
+    for (key, value) in paging {
+        pairs.append_pair(key, value);
+    }
+    drop(pairs);
+    url
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -286,5 +326,16 @@ mod tests {
                 "from": 40
             })
         );
+    }
+
+    #[test]
+    fn paging_parameters_replace_those_in_the_url() {
+        let base: Url = "http://api/x?page=9&keep=1".parse().unwrap();
+        let url = with_query(
+            &base,
+            &[("status".into(), "open".into())],
+            &[("page", "3".into())],
+        );
+        assert_eq!(url.as_str(), "http://api/x?keep=1&status=open&page=3");
     }
 }

@@ -20,7 +20,8 @@ use futures_util::stream::FuturesUnordered;
 
 use crate::fetcher::PageRequest;
 use crate::page::{MetaPointers, PageParser};
-use crate::paginate::{Accepted, numbered_target};
+use crate::paginate::Accepted;
+use crate::request::numbered_target;
 use crate::{FetchError, Fetcher, NumberedPagination, NumberedStyle, Page, Source};
 use window::{AfterArrival, Window};
 

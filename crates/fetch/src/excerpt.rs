@@ -1,0 +1,81 @@
+//! What of a page's body shows in an error: a short excerpt, always redacted before it is
+//! cut, and GraphQL's error messages.
+
+use pagefold_json::RawValue;
+
+use crate::{PageFailure, Secrets};
+
+/// A GraphQL `errors` array that is not empty, as a failure naming its messages; rate limits
+/// (GitHub's `RATE_LIMITED`, "rate limit" in a message) may pass and are retried.
+pub(crate) fn graphql_errors(errors: &RawValue, secrets: &Secrets) -> Result<(), PageFailure> {
+    let Ok(errors) = serde_json::from_str::<Vec<serde_json::Value>>(errors.get()) else {
+        return Ok(());
+    };
+    if errors.is_empty() {
+        return Ok(());
+    }
+    let mut rate_limited = false;
+    let messages: Vec<String> = errors
+        .iter()
+        .map(|error| {
+            let message = error
+                .get("message")
+                .and_then(serde_json::Value::as_str)
+                .map_or_else(|| error.to_string(), str::to_owned);
+            let kind = error.get("type").and_then(serde_json::Value::as_str);
+            rate_limited |=
+                kind == Some("RATE_LIMITED") || message.to_ascii_lowercase().contains("rate limit");
+            message
+        })
+        .collect();
+    let shown = secrets.redact(&messages.join("; ")).into_owned();
+    Err(PageFailure::GraphQl {
+        messages: shown.chars().take(300).collect(),
+        rate_limited,
+    })
+}
+
+pub(crate) fn describe(raw: &RawValue, secrets: &Secrets) -> String {
+    let text = secrets
+        .redact(&raw.get()[..raw.get().len().min(EXCERPT_READ)])
+        .into_owned();
+    let kind = match text.as_bytes().first() {
+        Some(b'{') => "an object",
+        Some(b'"') => "a string",
+        Some(b'n') => "null",
+        Some(b't' | b'f') => "a boolean",
+        _ => "a number",
+    };
+    let shown: String = text.chars().take(40).collect();
+    let more = if shown.len() < text.len() { "…" } else { "" };
+    format!("{kind} `{shown}{more}`")
+}
+
+/// The first bytes of a body, for error messages.
+pub(crate) fn body_start(body: &[u8], secrets: &Secrets) -> String {
+    // Redacted before it is cut: a cut first could leave most of a secret in the excerpt.
+    let read = &body[..body.len().min(EXCERPT_READ)];
+    let text = String::from_utf8_lossy(read);
+    let text = secrets.redact(&text);
+    let mut shown: String = text
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(EXCERPT_CHARS)
+        .collect();
+    if text
+        .chars()
+        .filter(|c| !c.is_control())
+        .nth(EXCERPT_CHARS)
+        .is_some()
+        || body.len() > EXCERPT_READ
+    {
+        shown.push('…');
+    }
+    shown
+}
+
+/// Characters of a body shown in an error.
+const EXCERPT_CHARS: usize = 60;
+/// Bytes of a body read for an excerpt: far more than it shows, so that a secret near its end
+/// is redacted whole.
+const EXCERPT_READ: usize = 4096;
