@@ -176,31 +176,23 @@ impl Fetcher {
                     }
                 )
             {
-                let position = ring.position(&refused);
-                if ring.on_error() == crate::OnKeyError::Fail {
-                    let error = FetchError::KeyRefused {
-                        key: refused.label.clone(),
-                        position,
-                        of: ring.len(),
-                        url: safe_url(),
-                        failure,
+                if ring.on_error() == crate::OnKeyError::Drop {
+                    tracing::warn!(key = %refused.label, "the API refused a key: dropped");
+                    refused.drop_key();
+                    key = match request.key_for {
+                        KeyFor::Chain => ring.for_chain(request.chain),
+                        KeyFor::Page => ring.with_most_room(request.chain, request.index),
                     };
-                    return Err((error, attempts));
+                    if key.is_some() {
+                        // Another key: not a retry of the same request.
+                        attempts.requests -= 1;
+                        continue;
+                    }
                 }
-                tracing::warn!(key = %refused.label, "the API refused a key: dropped");
-                refused.drop_key();
-                key = match request.key_for {
-                    KeyFor::Chain => ring.for_chain(request.chain),
-                    KeyFor::Page => ring.with_most_room(request.chain, request.index),
-                };
-                if key.is_some() {
-                    // Another key: not a retry of the same request.
-                    attempts.requests -= 1;
-                    continue;
-                }
+                // Refused, and no key is left to go on with (or the job says to fail).
                 let error = FetchError::KeyRefused {
                     key: refused.label.clone(),
-                    position,
+                    position: ring.position(&refused),
                     of: ring.len(),
                     url: safe_url(),
                     failure,
