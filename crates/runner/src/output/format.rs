@@ -1,6 +1,7 @@
-//! `output.format`: the result document as pretty JSON, or the reducers' values as rows, one
-//! per reducer, or one per key (or element) of a reducer whose value is a map (or list):
-//! JSON Lines (`ndjson`) or CSV with the columns `reducer,key,value`.
+//! `output.format`: the result document as pretty JSON, or the reducers' values as rows: JSON
+//! Lines (`ndjson`: one per reducer, or per key or element of a map or list), or CSV in long
+//! form, one row per value with the columns `reducer,key,rank,value` and never JSON in a cell,
+//! so that `count_by` and `top_k` open in a spreadsheet as they are.
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -17,7 +18,7 @@ pub enum OutputFormat {
     /// One JSON object a line: `{"reducer": …, "key": …, "value": …}` (`key` only for a map
     /// or list value).
     Ndjson,
-    /// `reducer,key,value` rows; a value that is itself an object or list is compact JSON.
+    /// `reducer,key,rank,value` rows, one per value (see [`long_rows`]).
     Csv,
 }
 
@@ -94,24 +95,93 @@ impl ResultDocument {
             }
             OutputFormat::Csv => {
                 let mut writer = csv::Writer::from_writer(Vec::new());
-                let mut write = |fields: [&str; 3]| {
+                let mut write = |fields: [&str; 4]| {
                     writer
                         .write_record(fields)
                         .expect("CSV into memory cannot fail");
                 };
-                write(["reducer", "key", "value"]);
-                for row in rows(self) {
-                    let value = match row.value {
-                        Value::String(text) => text.clone(),
-                        Value::Null => String::new(),
-                        other => other.to_string(),
-                    };
-                    write([row.reducer, row.key.as_deref().unwrap_or(""), &value]);
+                write(["reducer", "key", "rank", "value"]);
+                for (reducer, value) in &self.reducers {
+                    for row in long_rows(value) {
+                        let rank = row.rank.map(|rank| rank.to_string()).unwrap_or_default();
+                        write([reducer, &row.key, &rank, &row.value]);
+                    }
                 }
                 let bytes = writer.into_inner().expect("CSV into memory cannot fail");
                 String::from_utf8(bytes).expect("CSV of strings is UTF-8")
             }
         }
+    }
+}
+
+/// One value of a reducer in long form.
+#[derive(Debug, PartialEq, Eq)]
+pub struct LongRow {
+    /// Where it is in the reducer's value: a map key, `a.b` for nested maps, the value a
+    /// `top_k` entry counts; empty for a scalar.
+    pub key: String,
+    /// Its place in a list (from 1), e.g. a `top_k` rank.
+    pub rank: Option<usize>,
+    /// The value as text: numbers exactly as JSON wrote them, strings as they are.
+    pub value: String,
+}
+
+/// A reducer's value as rows of single values: a scalar is one row; a map a row per key
+/// (nested maps as `outer.inner`); a list a row per element, ranked, where a `top_k` entry
+/// `{"value": v, "count": n}` is the row `(v, rank, n)` and an object's fields are rows of
+/// that rank.
+pub fn long_rows(value: &Value) -> Vec<LongRow> {
+    let mut rows = Vec::new();
+    flatten(value, String::new(), None, &mut rows);
+    rows
+}
+
+fn flatten(value: &Value, key: String, rank: Option<usize>, rows: &mut Vec<LongRow>) {
+    let join = |inner: &str| {
+        if key.is_empty() {
+            inner.to_owned()
+        } else {
+            format!("{key}.{inner}")
+        }
+    };
+    match value {
+        Value::Object(map) => {
+            if let (Some(counted), Some(count), 2) = (map.get("value"), map.get("count"), map.len())
+                && rank.is_some()
+                && !counted.is_object()
+                && !counted.is_array()
+            {
+                rows.push(LongRow {
+                    key: join(&scalar(counted)),
+                    rank,
+                    value: scalar(count),
+                });
+                return;
+            }
+            for (inner, value) in map {
+                flatten(value, join(inner), rank, rows);
+            }
+        }
+        Value::Array(items) if rank.is_none() => {
+            for (index, item) in items.iter().enumerate() {
+                flatten(item, key.clone(), Some(index + 1), rows);
+            }
+        }
+        other => rows.push(LongRow {
+            key,
+            rank,
+            value: scalar(other),
+        }),
+    }
+}
+
+/// A JSON value as a cell: strings without quotes, `null` empty, a list in a list as JSON
+/// (the one case the long form does not unfold).
+fn scalar(value: &Value) -> String {
+    match value {
+        Value::String(text) => text.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
     }
 }
 
@@ -133,8 +203,8 @@ mod tests {
         ];
         assert_eq!(
             doc.render(OutputFormat::Csv),
-            "reducer,key,value\ntotal,,12\nby_city,\"Lima, PE\",3\nby_city,Oslo,2\n\
-             top,0,\"{\"\"count\"\":2,\"\"value\"\":\"\"a\"\"}\"\nnote,,\"say \"\"hi\"\"\"\n"
+            "reducer,key,rank,value\ntotal,,,12\nby_city,\"Lima, PE\",,3\nby_city,Oslo,,2\n\
+             top,a,1,2\nnote,,,\"say \"\"hi\"\"\"\n"
         );
         let lines: Vec<Value> = doc
             .render(OutputFormat::Ndjson)
@@ -147,6 +217,38 @@ mod tests {
             json!({"reducer": "by_city", "key": "Lima, PE", "value": 3})
         );
         assert_eq!(lines.len(), 5);
+    }
+
+    #[test]
+    fn the_long_form_unfolds_maps_lists_and_records() {
+        let rows = |value: Value| -> Vec<(String, Option<usize>, String)> {
+            long_rows(&value)
+                .into_iter()
+                .map(|row| (row.key, row.rank, row.value))
+                .collect()
+        };
+        assert_eq!(
+            rows(json!({"paid": {"records": 3, "sum": 10.5}})),
+            [
+                ("paid.records".into(), None, "3".into()),
+                ("paid.sum".into(), None, "10.5".into())
+            ]
+        );
+        assert_eq!(
+            rows(json!([7, 8])),
+            [
+                ("".into(), Some(1), "7".into()),
+                ("".into(), Some(2), "8".into())
+            ]
+        );
+        assert_eq!(
+            rows(json!([{"id": 4, "city": "Oslo"}])),
+            [
+                ("city".into(), Some(1), "Oslo".into()),
+                ("id".into(), Some(1), "4".into())
+            ]
+        );
+        assert_eq!(rows(json!(null)), [("".into(), None, "".into())]);
     }
 
     #[test]

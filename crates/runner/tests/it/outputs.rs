@@ -74,13 +74,14 @@ fn each_run_writes_its_own_file_in_its_format_and_the_history_lists_them() {
     assert!(files[0].starts_with(ws.path().join("out/cities").join(&year)));
     let csv = std::fs::read_to_string(&files[0]).unwrap();
     let mut lines = csv.lines();
-    assert_eq!(lines.next(), Some("reducer,key,value"));
-    assert_eq!(lines.next(), Some("orders,,300"));
+    assert_eq!(lines.next(), Some("reducer,key,rank,value"));
+    assert_eq!(lines.next(), Some("orders,,,300"));
     let cities: u64 = lines
         .map(|line| {
             let fields: Vec<&str> = line.split(',').collect();
             assert_eq!(fields[0], "by_city", "{line}");
-            fields[2].parse::<u64>().unwrap()
+            assert_eq!(fields[2], "", "{line}");
+            fields[3].parse::<u64>().unwrap()
         })
         .sum();
     assert_eq!(cities, 300);
