@@ -275,8 +275,7 @@ pub fn load_alerts_file(path: &Path) -> Result<AlertsSpec, JobError> {
         )
     };
     let file: AlertsFile = toml::from_str(&expanded.text).map_err(|error| {
-        let message = error.message().trim().to_owned();
-        let hint = super::hint_for(&message);
+        let (message, hint) = super::wording::explain(error.message().trim());
         locate(error.span().unwrap_or(0..0), message, hint)
     })?;
     let span = file.alerts.span();
@@ -342,7 +341,7 @@ mod tests {
             ),
             (
                 "[alerts]\non_sucess = \"http://x/\"\n",
-                "jobs/x.toml:4:1: unknown field `on_sucess`, expected one of `on_failure`, `on_missed`, `on_warning`, `on_success`, `retries`, `backoff`, `timeout`",
+                "jobs/x.toml:4:1: unknown key `on_sucess`",
             ),
             (
                 "[alerts]\non_success = \"http://x/\"\nbackoff = { base = \"2m\" }\n",

@@ -20,6 +20,7 @@ mod query;
 mod reduce;
 mod schedule;
 mod source;
+mod wording;
 
 use std::fmt;
 use std::ops::Range;
@@ -246,8 +247,7 @@ impl Job {
         };
         let file: JobFile = toml::from_str(text).map_err(|error| {
             let span = error.span().unwrap_or(0..0);
-            let message = error.message().trim().to_owned();
-            let hint = hint_for(&message);
+            let (message, hint) = wording::explain(error.message().trim());
             locate(span, message, hint)
         })?;
         let mut problems = Vec::new();
@@ -342,18 +342,6 @@ fn locate(
         width,
         message,
         hint,
-    }
-}
-
-fn hint_for(message: &str) -> Option<String> {
-    if message.starts_with("unknown field") {
-        Some("check the spelling; the README lists every key of the job file".into())
-    } else if message.starts_with("missing field") {
-        Some("add the key; the README shows a complete job file".into())
-    } else if message.ends_with("expected a duration") {
-        Some("write durations like \"30s\", \"500ms\" or \"2m\"".into())
-    } else {
-        None
     }
 }
 

@@ -44,7 +44,7 @@ fn errors_name_the_place_and_what_is_expected() {
         ),
         (
             "[source]\nurl = \"http://x/\"\nrecord = \"/data\"\n",
-            "jobs/x.toml:3:1: unknown field `record`, expected one of `url`, `records`, `query`, `headers`, `pagination`, `map`, `auth`, `partitions`, `vars`, `carry`, `secret_params`, `incremental`, `method`, `body`, `retry_post`",
+            "jobs/x.toml:3:1: unknown key `record`",
         ),
         (
             "[source]\nurl = 5\n",
