@@ -7,7 +7,24 @@ use clap::{Args, Parser, Subcommand};
 
 /// Pull everything out of paginated HTTP APIs, concurrently, and aggregate it.
 #[derive(Debug, Parser)]
-#[command(name = "pagefold", version, about, propagate_version = true)]
+#[command(
+    name = "pagefold",
+    version,
+    about,
+    propagate_version = true,
+    after_help = "Examples:
+  pagefold demo                              the built-in demo API and job, no set-up
+  pagefold init 'https://api.example/items'  a job file from one look at an API
+  pagefold plan --probe job.toml             what a run would do, and how long it would take
+  pagefold run job.toml -o -                 run it, the result on stdout
+
+Exit codes:
+  0    success
+  1    the run failed (nothing was written)
+  2    the job file or the command line is invalid (nothing was fetched)
+  3    finished with skipped pages (on_error = \"skip\"); the result lists them
+  130  stopped by Ctrl-C, 143 by SIGTERM (progress saved when checkpoints are on)"
+)]
 pub struct Cli {
     /// More log output on stderr (-v: info, -vv: debug). Secrets are never logged.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
@@ -19,6 +36,13 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run a job file: fetch every page, reduce, write the result.
+    #[command(after_help = "Examples:
+  pagefold run jobs/demo.toml                 the result where [output] says, or on stdout
+  pagefold run job.toml -o out.csv            as CSV (the format follows the extension)
+  pagefold run job.toml --checkpoint ckpt/    an interrupted run resumes where it stopped
+
+Exit codes: 0 success, 1 failed, 2 invalid job or command line, 3 skipped pages,
+130/143 stopped by Ctrl-C/SIGTERM.")]
     Run(RunArgs),
     /// Check a job file without fetching anything; show a schedule's next run times.
     Validate {

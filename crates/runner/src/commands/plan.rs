@@ -60,6 +60,18 @@ fn plan(job: &Job, probe: bool) -> Result<String, FetchError> {
         }
         text.push('\n');
     }
+    if let Some(child) = &job.child {
+        let template = child.to_fetch();
+        let url = SafeUrl::new(template.first_url(), &template.secret_params)
+            .to_string()
+            .replace("%7B", "{")
+            .replace("%7D", "}");
+        let _ = writeln!(
+            text,
+            "then, for each parent record: {} {url} (its `vars` filled in)",
+            template.method
+        );
+    }
     if let Some(probes) = &probes {
         let keys = job.source.auth.as_ref().map_or(1, |auth| auth.keys().len());
         let _ = writeln!(text, "{}", estimate(fetch, probes, keys));
@@ -233,6 +245,11 @@ fn estimate(fetch: &FetchOptions, probes: &[Probe], keys: usize) -> String {
     let concurrency = fetch.concurrency;
     let known: u64 = probes.iter().filter_map(|p| p.pages).sum();
     let unknown = probes.iter().filter(|p| p.pages.is_none()).count();
+    if known == 0 && unknown > 0 {
+        return "estimate: none: no first page tells a total, so the run requests pages until \
+                the end of the data (at most `max_pages` a chain)"
+            .to_owned();
+    }
     let latency = probes.iter().map(|p| p.latency).sum::<Duration>() / probes.len().max(1) as u32;
     let by_concurrency = latency.mul_f64(known as f64 / concurrency.max(1) as f64);
     let by_rate = fetch.rate.map_or(Duration::ZERO, |rate| {
