@@ -27,7 +27,7 @@ fn serve(config: DemoConfig, host: std::net::IpAddr, port: u16) -> std::io::Resu
         let listener = tokio::net::TcpListener::bind((host, port)).await?;
         let addr = listener.local_addr()?;
         pagefold::terminal::say(&format!(
-            "demo API on http://{addr}/orders ({} orders, pages capped at {}, latency {:?}{}); Ctrl-C stops it",
+            "demo API on http://{addr}/orders ({} orders, pages capped at {}, latency {:?}{}); also /orders/bare, /cursor/orders, /stripe/orders, /next/orders, /links/orders, /drf/orders, /headers/orders, POST /graphql, POST /search, /customers (the README's \"The demo API\" lists their parameters); Ctrl-C stops it",
             config.records,
             config.max_page_size,
             config.latency,
