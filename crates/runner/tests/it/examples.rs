@@ -150,7 +150,7 @@ fn the_nightly_example_validates_and_runs_incrementally() {
     // Both runs write today's file (two, if midnight in Berlin fell between them).
     assert!((1..=2).contains(&written.len()), "{written:?}");
     let csv = std::fs::read_to_string(written.last().unwrap()).unwrap();
-    assert!(csv.contains("\norders,,1000\n"), "carried totals:\n{csv}");
+    assert!(csv.contains("\norders,,,1000\n"), "carried totals:\n{csv}");
     let history = std::fs::read_to_string(state.join("jobs/nightly-orders/history.jsonl")).unwrap();
     let records: Vec<u64> = history
         .lines()
