@@ -277,7 +277,11 @@ fn entry_for(
             entry.requests = report.document.stats.requests;
             entry.retries = report.document.stats.retries;
             entry.waited_seconds = report.document.stats.waited_seconds;
-            entry.output = report.written_to.clone();
+            // Absolute: the history is read from anywhere, not from where the run started.
+            entry.output = report
+                .written_to
+                .as_deref()
+                .map(|path| std::path::absolute(path).unwrap_or_else(|_| path.to_owned()));
             entry.warnings = report.document.warnings.clone();
             entry.warnings.extend(
                 report

@@ -148,8 +148,12 @@ impl HistoryEntry {
     }
 }
 
-/// The entries as a table, newest last, times in `timezone`.
+/// The entries as a table, by start time (newest last), times in `timezone`; `-` where a
+/// figure does not apply (a run that did not run, a failed run's pages and records).
 pub fn table(entries: &[HistoryEntry], timezone: Tz) -> String {
+    let mut entries: Vec<&HistoryEntry> = entries.iter().collect();
+    // Runs are appended as they end: a long run started first ends after a short one.
+    entries.sort_by_key(|entry| entry.started);
     let header = [
         "started",
         "took",
@@ -168,22 +172,35 @@ pub fn table(entries: &[HistoryEntry], timezone: Tz) -> String {
                 .to_std()
                 .unwrap_or_default()
                 .as_secs_f64();
+            let ran = !matches!(entry.status, Status::Skipped | Status::Missed);
+            let counted = ran && entry.status != Status::Failed;
+            let figure = |value: u64, applies: bool| {
+                if applies {
+                    value.to_string()
+                } else {
+                    "-".to_owned()
+                }
+            };
             [
                 entry
                     .started
                     .with_timezone(&timezone)
                     .format("%Y-%m-%d %H:%M:%S %Z")
                     .to_string(),
-                format!("{took:.1}s"),
+                if ran {
+                    format!("{took:.1}s")
+                } else {
+                    "-".to_owned()
+                },
                 entry.status.as_str().to_owned(),
                 serde_json::to_value(entry.trigger)
                     .ok()
                     .and_then(|v| v.as_str().map(str::to_owned))
                     .unwrap_or_default(),
-                entry.pages.to_string(),
-                entry.records.to_string(),
-                entry.requests.to_string(),
-                entry.retries.to_string(),
+                figure(entry.pages, counted),
+                figure(entry.records, counted),
+                figure(entry.requests, ran),
+                figure(entry.retries, ran),
                 match (&entry.error, &entry.output) {
                     (Some(error), _) => error.lines().next().unwrap_or_default().to_owned(),
                     (None, Some(path)) => path.display().to_string(),
