@@ -25,10 +25,7 @@ impl Progress {
             ProgressDrawTarget::hidden()
         };
         let bar = ProgressBar::with_draw_target(None, target);
-        bar.set_style(
-            ProgressStyle::with_template("{spinner} {pos} pages · {msg} · {per_sec} · {elapsed}")
-                .expect("the template is valid"),
-        );
+        bar.set_style(style("{spinner} {pos} pages · {msg} · {rate} · {elapsed}"));
         bar.enable_steady_tick(Duration::from_millis(100));
         Self {
             bar,
@@ -88,11 +85,8 @@ impl FetchObserver for Progress {
         totals.insert(chain, pages);
         self.bar.set_length(totals.values().sum());
         self.bar.set_style(
-            ProgressStyle::with_template(
-                "{spinner} [{bar:30}] {pos}/{len} pages · {msg} · {per_sec} · ETA {eta}",
-            )
-            .expect("the template is valid")
-            .progress_chars("=> "),
+            style("{spinner} [{bar:30}] {pos}/{len} pages · {msg} · {rate} · ETA {eta}")
+                .progress_chars("=> "),
         );
     }
 
@@ -100,7 +94,7 @@ impl FetchObserver for Progress {
         let total = self.records.fetch_add(records as u64, Ordering::Relaxed) + records as u64;
         self.bar.inc(1);
         self.bar
-            .set_message(format!("{total} records{}", self.keys_line()));
+            .set_message(format!("{} records{}", thousands(total), self.keys_line()));
     }
 
     fn waiting(&self, reason: &str, wait: Duration) {
@@ -110,8 +104,45 @@ impl FetchObserver for Progress {
         ));
     }
 
-    fn retry(&self, url: &SafeUrl, reason: &str, wait: Duration) {
-        let message = format!("retrying `{url}` in {wait:.1?}: {reason}");
-        self.bar.set_message(crate::secrets::redact(&message));
+    fn retry(&self, _url: &SafeUrl, reason: &str, wait: Duration) {
+        // The URL is in the log at -v: the bar keeps to one line.
+        let message = format!("retrying in {:.1}s: {reason}", wait.as_secs_f64());
+        let message: String = crate::secrets::redact(&message).chars().take(60).collect();
+        self.bar.set_message(message);
+    }
+}
+
+/// A bar style with `{rate}`: pages a second, whole.
+fn style(template: &str) -> ProgressStyle {
+    ProgressStyle::with_template(template)
+        .expect("the template is valid")
+        .with_key(
+            "rate",
+            |state: &indicatif::ProgressState, out: &mut dyn std::fmt::Write| {
+                let _ = write!(out, "{} pages/s", thousands(state.per_sec().round() as u64));
+            },
+        )
+}
+
+/// `643600` as `643,600`.
+pub fn thousands(number: u64) -> String {
+    let digits = number.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (at, digit) in digits.chars().enumerate() {
+        if at > 0 && (digits.len() - at) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn thousands_are_separated() {
+        assert_eq!(super::thousands(643_600), "643,600");
+        assert_eq!(super::thousands(999), "999");
+        assert_eq!(super::thousands(1_000_000), "1,000,000");
     }
 }
