@@ -136,6 +136,10 @@ pub enum PluginCommand {
 pub struct RunArgs {
     /// The job file.
     pub job: PathBuf,
+    /// Replace a job-file value for this run, e.g. `--set fetch.concurrency=8` or
+    /// `--set source.query.status=open` (repeatable; checked like the file).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub sets: Vec<String>,
     /// Write the result here instead of the job's `[output]` or stdout (`-`: stdout).
     #[arg(short, long)]
     pub output: Option<PathBuf>,

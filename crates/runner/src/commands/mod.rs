@@ -74,6 +74,39 @@ fn job_failure(error: JobError) -> Failure {
     }
 }
 
+/// Loads a job file with `--set` overrides: the file is checked as it is (its errors name
+/// its lines), then with the overrides (their errors name the flag).
+pub(crate) fn load_with(path: &std::path::Path, sets: &[String]) -> Result<Job, Failure> {
+    let job = load(path)?;
+    if sets.is_empty() {
+        return Ok(job);
+    }
+    let refused = |message: String| Failure {
+        code: exit::INVALID_INPUT,
+        message,
+        snippet: None,
+        causes: Vec::new(),
+        hint: Some(
+            "the keys and values of --set are those of the job file (see the README)".into(),
+        ),
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|error| Failure::from_error(exit::INVALID_INPUT, &error))?;
+    let text = pagefold::job::overrides::apply(&text, sets).map_err(refused)?;
+    drop(job);
+    Job::parse(path, &text).map_err(|error| match error {
+        JobError::Invalid(located) => Failure {
+            hint: located.hint.clone(),
+            ..refused(format!(
+                "--set {}: {}",
+                sets.join(" --set "),
+                located.message
+            ))
+        },
+        read @ JobError::Read { .. } => Failure::from_error(exit::INVALID_INPUT, &read),
+    })
+}
+
 /// A state folder problem: exit 1, with what to do.
 pub(crate) fn state_failure(error: StateError) -> Failure {
     let hint = error.hint();

@@ -13,12 +13,12 @@ use pagefold::terminal::failure::Failure;
 use pagefold::terminal::summary;
 
 use super::cli::RunArgs;
-use super::{load, observer, state_failure, tracked_failure};
+use super::{load_with, observer, state_failure, tracked_failure};
 
 /// `pagefold run`.
 pub(crate) fn run(args: RunArgs) -> Result<u8, Failure> {
     let interactive = std::io::stderr().is_terminal();
-    let job = load(&args.job)?;
+    let job = load_with(&args.job, &args.sets)?;
     // `-o -`: the result on stdout, as the usual tools take `-`.
     let stdout = args.output.as_deref() == Some(std::path::Path::new("-"));
     let options = RunOptions {

@@ -14,6 +14,7 @@ mod identity;
 mod incremental;
 mod json;
 mod output;
+pub mod overrides;
 mod pagination;
 pub mod partitions;
 mod query;

@@ -142,3 +142,62 @@ fn history_lists_the_jobs_of_a_state_folder_and_refuses_an_unknown_one() {
         unknown.stderr()
     );
 }
+
+#[test]
+fn set_overrides_a_value_for_one_run_and_is_checked_like_the_file() {
+    let config = pagefold_demo_api::DemoConfig {
+        records: 300,
+        ..pagefold_demo_api::DemoConfig::default()
+    };
+    let server = demo_server(config.clone());
+    let work = Workspace::new();
+    let text = orders_job(
+        &server,
+        "kind = \"page\"\nsize_param = \"per_page\"\nsize = 50",
+        4,
+        "[[reduce]]\nname = \"orders\"\nuse = \"count\"\n",
+    );
+    let job = work.job("set.toml", &text);
+    let job = job.to_str().unwrap();
+    let paid = crate::support::orders(&config)
+        .iter()
+        .filter(|order| order.status == "paid")
+        .count();
+    let run = pagefold(&[
+        "run",
+        job,
+        "-q",
+        "--set",
+        "source.query.status=paid",
+        "--set",
+        "fetch.concurrency=2",
+    ]);
+    assert_eq!(run.result()["reducers"]["orders"], json!(paid));
+    assert_eq!(
+        std::fs::read_to_string(job).unwrap(),
+        text,
+        "the file is unchanged"
+    );
+
+    let typo = pagefold(&["run", job, "-q", "--set", "fetch.concurency=2"]);
+    assert_eq!(typo.code(), 2, "{}", typo.stderr());
+    assert!(
+        typo.stderr()
+            .contains("error: --set fetch.concurency=2: unknown key `concurency`"),
+        "{}",
+        typo.stderr()
+    );
+    assert!(
+        typo.stderr().contains("hint: did you mean `concurrency`?"),
+        "{}",
+        typo.stderr()
+    );
+    let zero = pagefold(&["run", job, "-q", "--set", "fetch.concurrency=0"]);
+    assert_eq!(zero.code(), 2, "{}", zero.stderr());
+    assert!(
+        zero.stderr()
+            .contains("error: --set fetch.concurrency=0: `concurrency` must be from 1 to"),
+        "{}",
+        zero.stderr()
+    );
+}
