@@ -42,7 +42,7 @@ fn main() -> ExitCode {
     match outcome {
         Ok(code) => ExitCode::from(code),
         Err(failure) => {
-            eprint!("{}", failure.render());
+            failure.print();
             ExitCode::from(failure.code)
         }
     }

@@ -51,6 +51,28 @@ impl Failure {
         crate::secrets::redact(&self.render_raw())
     }
 
+    /// [`Failure::render`] with `error:` and `hint:` in colour, for a terminal: print it with
+    /// [`Failure::print`], which strips the colour when stderr is not one (or `NO_COLOR`).
+    pub fn render_styled(&self) -> String {
+        let error = anstyle::Style::new()
+            .bold()
+            .fg_color(Some(anstyle::AnsiColor::Red.into()));
+        let hint = anstyle::Style::new()
+            .bold()
+            .fg_color(Some(anstyle::AnsiColor::Cyan.into()));
+        let text = self.render();
+        let text = match text.strip_prefix("error:") {
+            Some(rest) => format!("{error}error:{error:#}{rest}"),
+            None => text,
+        };
+        text.replace("\nhint:", &format!("\n{hint}hint:{hint:#}"))
+    }
+
+    /// Prints the failure on stderr: coloured on a terminal, plain otherwise.
+    pub fn print(&self) {
+        anstream::eprint!("{}", self.render_styled());
+    }
+
     fn render_raw(&self) -> String {
         let mut text = format!("error: {}\n", self.message);
         if let Some(snippet) = &self.snippet {

@@ -6,9 +6,12 @@ pub mod failure;
 pub mod progress;
 pub mod summary;
 
-/// Prints `warning: TEXT` on stderr, secrets hidden.
+/// Prints `warning: TEXT` on stderr, secrets hidden (`warning:` in colour on a terminal).
 pub fn warn(text: &str) {
-    eprintln!("warning: {}", crate::secrets::redact(text));
+    let style = anstyle::Style::new()
+        .bold()
+        .fg_color(Some(anstyle::AnsiColor::Yellow.into()));
+    anstream::eprintln!("{style}warning:{style:#} {}", crate::secrets::redact(text));
 }
 
 /// Prints a line for the user on stderr (a notice, the summary), secrets hidden.
@@ -32,7 +35,11 @@ pub fn init_logging(verbose: u8) {
     // Only our crates log at the chosen level: hyper and reqwest at debug print headers,
     // which may hold credentials.
     let filter = format!("warn,pagefold={level},pagefold_fetch={level},pagefold_demo_api={level}");
+    // Colour codes only for a terminal that wants them: a log piped to a file stays plain.
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty());
     tracing_subscriber::fmt()
+        .with_ansi(colour)
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
         .with_writer(|| crate::secrets::RedactingStderr)
         .with_target(false)

@@ -201,3 +201,13 @@ fn set_overrides_a_value_for_one_run_and_is_checked_like_the_file() {
         zero.stderr()
     );
 }
+
+#[test]
+fn errors_warnings_and_logs_carry_no_colour_codes_into_a_pipe() {
+    let work = Workspace::new();
+    let job = work.job("bad.toml", "[source]\nurl = \"http://127.0.0.1:9/x\"\n[fetch]\nretries = 0\n[[reduce]]\nuse = \"count\"\n");
+    let run = pagefold(&["run", job.to_str().unwrap(), "-vv"]);
+    assert_eq!(run.code(), 1, "{}", run.stderr());
+    assert!(run.stderr().contains("error: "), "{}", run.stderr());
+    assert!(!run.stderr().contains('\u{1b}'), "{:?}", run.stderr());
+}
