@@ -303,23 +303,11 @@ fn entry_for(
                 .hint()
                 .map(|hint| format!("\nhint: {hint}"))
                 .unwrap_or_default();
-            entry.error = Some(secrets::redact(&format!("{}{hint}", error_chain(error))));
+            entry.error = Some(secrets::redact(&format!(
+                "{}{hint}",
+                crate::terminal::failure::one_line(error)
+            )));
         }
     }
     entry
-}
-
-/// The error and its causes on one line.
-fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let message = cause.to_string();
-        if !text.contains(&message) {
-            text.push_str(": ");
-            text.push_str(&message);
-        }
-        source = cause.source();
-    }
-    text
 }

@@ -75,15 +75,5 @@ fn plural(count: u32) -> &'static str {
 
 /// `error` and its causes on one line, secrets hidden.
 pub(crate) fn describe(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let message = cause.to_string();
-        if !text.contains(&message) {
-            text.push_str(": ");
-            text.push_str(&message);
-        }
-        source = cause.source();
-    }
-    crate::secrets::redact(&text)
+    crate::secrets::redact(&crate::terminal::failure::one_line(error))
 }

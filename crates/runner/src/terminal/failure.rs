@@ -89,3 +89,19 @@ impl Failure {
         text
     }
 }
+
+/// `error` and its causes on one line (`a: b: c`, a cause already in the text left out), for
+/// the history, alerts and logs. Not redacted: the caller redacts where it writes.
+pub fn one_line(error: &(dyn Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let message = cause.to_string();
+        if !text.contains(&message) {
+            text.push_str(": ");
+            text.push_str(&message);
+        }
+        source = cause.source();
+    }
+    text
+}

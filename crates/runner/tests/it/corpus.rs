@@ -18,7 +18,7 @@ fn corpus() -> PathBuf {
 }
 
 /// Serves the corpus's pages and the misbehaving endpoints on loopback until the test ends.
-fn fixture_server() -> String {
+fn fixture_server() -> crate::support::Serving {
     let pages = corpus().join("pages");
     let router = Router::new()
         .route(
@@ -64,19 +64,7 @@ fn fixture_server() -> String {
                 ([(header::CONTENT_TYPE, "application/json")], body).into_response()
             }),
         );
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        runtime.block_on(async move { axum::serve(listener, router).await })
-    });
-    format!("http://{addr}")
+    crate::support::Loopback::bind().serve(router)
 }
 
 /// A loopback address nothing listens on.
@@ -126,7 +114,8 @@ fn cases() -> Vec<Case> {
 fn every_bad_input_fails_cleanly_with_its_message() {
     let cases = cases();
     assert!(cases.len() >= 40, "the corpus has {} cases", cases.len());
-    let (api, closed) = (fixture_server(), closed_port());
+    let (server, closed) = (fixture_server(), closed_port());
+    let api = format!("http://{}", server.addr);
     let work = Workspace::new();
     let corpus = corpus();
     let mut failures = Vec::new();

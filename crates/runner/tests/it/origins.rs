@@ -30,20 +30,13 @@ pub struct Seen {
 pub struct Recorder {
     pub addr: SocketAddr,
     seen: Arc<Mutex<Vec<Seen>>>,
-    _runtime: tokio::runtime::Runtime,
+    _server: crate::support::Serving,
 }
 
 impl Recorder {
     pub fn start(route: fn(&Seen, &str) -> Response) -> Self {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
-        let addr = listener.local_addr().unwrap();
+        let port = crate::support::Loopback::bind();
+        let addr = port.addr;
         let seen = Arc::new(Mutex::new(Vec::new()));
         let base = format!("http://{addr}");
         let app = Router::new()
@@ -70,11 +63,10 @@ impl Recorder {
                 },
             ))
             .with_state(seen.clone());
-        runtime.spawn(async move { axum::serve(listener, app).await });
         Self {
             addr,
             seen,
-            _runtime: runtime,
+            _server: port.serve(app),
         }
     }
 

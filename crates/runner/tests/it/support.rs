@@ -313,3 +313,48 @@ impl Run {
         shown
     }
 }
+
+/// A loopback port bound on a runtime of its own, before its routes are made (they may need
+/// the address).
+pub struct Loopback {
+    pub addr: std::net::SocketAddr,
+    listener: tokio::net::TcpListener,
+    runtime: tokio::runtime::Runtime,
+}
+
+/// A server serving on loopback until dropped (the end of the test).
+pub struct Serving {
+    pub addr: std::net::SocketAddr,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl Loopback {
+    /// Binds `127.0.0.1:0`.
+    pub fn bind() -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("a loopback port");
+        let addr = listener.local_addr().expect("a bound address");
+        Self {
+            addr,
+            listener,
+            runtime,
+        }
+    }
+
+    /// Serves `router` on the bound port.
+    pub fn serve(self, router: axum::Router) -> Serving {
+        let listener = self.listener;
+        self.runtime
+            .spawn(async move { axum::serve(listener, router).await });
+        Serving {
+            addr: self.addr,
+            _runtime: self.runtime,
+        }
+    }
+}
