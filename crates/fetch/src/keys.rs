@@ -118,11 +118,19 @@ impl KeyRing {
     pub(crate) fn with_most_room(&self, chain: u32, index: u64) -> Option<Arc<Key>> {
         let count = self.keys.len();
         let first = (chain as usize).wrapping_add(index as usize) % count;
-        (0..count)
-            .map(|step| &self.keys[(first + step) % count])
-            .filter(|key| !key.dropped.load(Ordering::Acquire))
-            .max_by_key(|key| (key.limits.room(), std::cmp::Reverse(0)))
-            .cloned()
+        // The most room wins; on a tie, the first in turn from `first`, so that pages rotate
+        // over idle keys instead of piling on one.
+        let mut best: Option<(&Arc<Key>, usize)> = None;
+        for key in (0..count).map(|step| &self.keys[(first + step) % count]) {
+            if key.dropped.load(Ordering::Acquire) {
+                continue;
+            }
+            let room = key.limits.room();
+            if best.is_none_or(|(_, most)| room > most) {
+                best = Some((key, room));
+            }
+        }
+        best.map(|(key, _)| key.clone())
     }
 
     /// Each key's stats, in order.
