@@ -24,9 +24,11 @@ fn main() -> ExitCode {
             state,
             limit,
             json,
-        } => match job {
-            Some(job) => commands::history::run(&job, state.as_deref(), limit, json),
-            None => commands::history::list(state.as_deref()),
+            show,
+        } => match (job, show) {
+            (Some(job), Some(run_id)) => commands::history::show(&job, state.as_deref(), &run_id),
+            (Some(job), None) => commands::history::run(&job, state.as_deref(), limit, json),
+            (None, _) => commands::history::list(state.as_deref()),
         },
         Command::Plan { job, probe } => commands::plan::run(&job, probe),
         Command::Demo(args) => commands::demo::run(&args),

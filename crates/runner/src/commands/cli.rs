@@ -64,6 +64,9 @@ Exit codes: 0 success, 1 failed, 2 invalid job or command line, 3 skipped pages,
         /// Print the entries as JSON Lines instead of a table.
         #[arg(long)]
         json: bool,
+        /// Print the result document of run RUN_ID (from `history JOB`'s list or `--json`).
+        #[arg(long, value_name = "RUN_ID", requires = "job")]
+        show: Option<String>,
     },
     /// Show what a run would do: its chains, first requests (secrets hidden) and limits.
     Plan {

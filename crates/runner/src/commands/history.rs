@@ -2,7 +2,8 @@
 
 use pagefold::exit;
 use pagefold::job::JobError;
-use pagefold::state::StateDir;
+use pagefold::job::ScheduleSpec;
+use pagefold::state::{JobState, StateDir};
 
 use super::{load, state_failure};
 use pagefold::terminal::failure::Failure;
@@ -41,13 +42,12 @@ fn job_identity(path: &std::path::Path) -> Result<(String, chrono_tz::Tz), Failu
     Ok((name, timezone))
 }
 
-/// `pagefold history JOB`.
-pub(crate) fn run(
+/// The state of the job that `job` (a job file or a name) names, or an error listing the
+/// jobs the state folder does hold.
+fn job_state(
     job: &str,
     state: Option<&std::path::Path>,
-    limit: usize,
-    json: bool,
-) -> Result<u8, Failure> {
+) -> Result<(String, chrono_tz::Tz, JobState), Failure> {
     let path = std::path::Path::new(job);
     let (name, timezone) = if path.is_file() {
         job_identity(path)?
@@ -72,6 +72,17 @@ pub(crate) fn run(
             format!("the jobs it holds: {}", known.join(", "))
         })));
     }
+    Ok((name, timezone, job_state))
+}
+
+/// `pagefold history JOB`.
+pub(crate) fn run(
+    job: &str,
+    state: Option<&std::path::Path>,
+    limit: usize,
+    json: bool,
+) -> Result<u8, Failure> {
+    let (name, timezone, job_state) = job_state(job, state)?;
     let entries = job_state.history().map_err(state_failure)?;
     if entries.is_empty() {
         pagefold::terminal::say(&format!(
@@ -94,6 +105,57 @@ pub(crate) fn run(
     Ok(exit::SUCCESS)
 }
 
+/// `pagefold history JOB --show RUN_ID`: that run's result document, as it was written.
+pub(crate) fn show(
+    job: &str,
+    state: Option<&std::path::Path>,
+    run_id: &str,
+) -> Result<u8, Failure> {
+    let (name, _, job_state) = job_state(job, state)?;
+    let entries = job_state.history().map_err(state_failure)?;
+    let not_found = |message: String, hint: String| {
+        Err(
+            Failure::from_error(exit::RUN_FAILED, &std::io::Error::other(message))
+                .with_hint(Some(hint)),
+        )
+    };
+    let Some(entry) = entries.iter().rev().find(|entry| entry.run_id == run_id) else {
+        let recent: Vec<&str> = entries
+            .iter()
+            .rev()
+            .take(5)
+            .map(|entry| entry.run_id.as_str())
+            .collect();
+        return not_found(
+            format!("no run `{run_id}` in the history of `{name}`"),
+            if recent.is_empty() {
+                "the job has no runs recorded yet".into()
+            } else {
+                format!("its latest runs: {}", recent.join(", "))
+            },
+        );
+    };
+    match job_state.result(run_id).map_err(state_failure)? {
+        Some(document) => {
+            pagefold::terminal::print(&document);
+            Ok(exit::SUCCESS)
+        }
+        None => not_found(
+            format!(
+                "run `{run_id}` of `{name}` has no result document ({})",
+                entry.status.as_str()
+            ),
+            match &entry.error {
+                Some(error) => format!(
+                    "it ended with: {}",
+                    error.lines().next().unwrap_or_default()
+                ),
+                None => "runs recorded before pagefold kept result documents have none".into(),
+            },
+        ),
+    }
+}
+
 /// `pagefold history` with no job: every job of the state folder, with its last run.
 pub(crate) fn list(state: Option<&std::path::Path>) -> Result<u8, Failure> {
     let state = StateDir::open(state).map_err(state_failure)?;
@@ -111,9 +173,12 @@ pub(crate) fn list(state: Option<&std::path::Path>) -> Result<u8, Failure> {
         "last start (UTC)".to_owned(),
         "status".to_owned(),
         "records".to_owned(),
+        "next run (UTC)".to_owned(),
     ]];
+    let now = chrono::Utc::now();
     for name in names {
-        let entries = state.job(&name).history().map_err(state_failure)?;
+        let job_state = state.job(&name);
+        let entries = job_state.history().map_err(state_failure)?;
         let last = entries.iter().max_by_key(|entry| entry.started);
         rows.push([
             name,
@@ -123,9 +188,10 @@ pub(crate) fn list(state: Option<&std::path::Path>) -> Result<u8, Failure> {
             }),
             last.map_or("-".into(), |entry| entry.status.as_str().to_owned()),
             last.map_or("-".into(), |entry| entry.records.to_string()),
+            next_run(&job_state, now).unwrap_or_else(|| "-".into()),
         ]);
     }
-    let widths: Vec<usize> = (0..5)
+    let widths: Vec<usize> = (0..6)
         .map(|column| {
             rows.iter()
                 .map(|row| row[column].chars().count())
@@ -145,4 +211,17 @@ pub(crate) fn list(state: Option<&std::path::Path>) -> Result<u8, Failure> {
     }
     pagefold::terminal::print(&text);
     Ok(exit::SUCCESS)
+}
+
+/// The next scheduled time of the job recorded under this name, if it has a schedule.
+fn next_run(job_state: &JobState, now: chrono::DateTime<chrono::Utc>) -> Option<String> {
+    let record = job_state.job_record()?;
+    let timezone = record
+        .timezone
+        .as_deref()
+        .and_then(|zone| zone.parse().ok())
+        .unwrap_or(chrono_tz::Tz::UTC);
+    let schedule = ScheduleSpec::from_recorded(record.cron.as_deref()?, timezone)?;
+    let next = schedule.next_after(now)?;
+    Some(next.format("%Y-%m-%d %H:%M:%S").to_string())
 }

@@ -10,7 +10,7 @@ use crate::job::Job;
 use crate::output::RunStamp;
 use crate::secrets;
 use crate::state::history::{HistoryEntry, Status, Trigger};
-use crate::state::{JobState, StateError};
+use crate::state::{JobRecord, JobState, StateError};
 
 /// Why a tracked run failed.
 #[derive(Debug, thiserror::Error)]
@@ -207,6 +207,7 @@ pub fn run_tracked(
             Ok(report)
         });
     let entry = entry_for(job, &stamp, trigger, scheduled_for, started, &result);
+    keep_result_and_job(job, state, &entry, &result);
     if uses_state_checkpoint {
         // A failed run's checkpoint would be resumed by the next start of the scheduler.
         if entry.status == Status::Failed {
@@ -222,6 +223,30 @@ pub fn run_tracked(
         result,
         entry,
         history_error,
+    }
+}
+
+/// Keeps the run's result document beside its history entry (for `history --show`) and
+/// which job file runs under this name (for `history`'s next scheduled times). Neither fails
+/// the run: the result itself went where the job says.
+fn keep_result_and_job(
+    job: &Job,
+    state: &JobState,
+    entry: &HistoryEntry,
+    result: &Result<RunReport, TrackedError>,
+) {
+    if let Ok(report) = result
+        && let Err(error) = state.save_result(&entry.run_id, &report.document.to_json())
+    {
+        tracing::warn!("{}", crate::terminal::failure::one_line(&error));
+    }
+    let record = JobRecord {
+        file: std::path::absolute(&job.path).unwrap_or_else(|_| job.path.clone()),
+        cron: job.schedule.as_ref().map(|schedule| schedule.expression.clone()),
+        timezone: Some(job.timezone.name().to_owned()),
+    };
+    if let Err(error) = state.set_job_record(&record) {
+        tracing::warn!("{}", crate::terminal::failure::one_line(&error));
     }
 }
 

@@ -74,6 +74,20 @@ pub struct ScheduleSpec {
     pub(crate) cron: Cron,
 }
 
+impl ScheduleSpec {
+    /// A schedule from an expression already checked once (as the state folder records it),
+    /// with the default `overlap` and `missed`; `None` when it no longer parses.
+    pub fn from_recorded(expression: &str, timezone: Tz) -> Option<Self> {
+        Some(Self {
+            expression: expression.to_owned(),
+            timezone,
+            overlap: Overlap::default(),
+            missed: Missed::default(),
+            cron: parse_cron(expression).ok()?,
+        })
+    }
+}
+
 /// The keys of the job file's top level that make its schedule.
 #[derive(Debug, Default)]
 pub(crate) struct ScheduleKeys {

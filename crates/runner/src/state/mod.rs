@@ -5,6 +5,8 @@
 //! ```text
 //! STATE/jobs/NAME/history.jsonl     one JSON object a run, appended (history.1.jsonl: the
 //!                                   generation before, past 8 MiB)
+//! STATE/jobs/NAME/results/RUN.json  the result document of each run the history holds
+//! STATE/jobs/NAME/job.json          the job file last run under this name, and its schedule
 //! STATE/jobs/NAME/schedule.json     {"last_due": "…"}: runs up to here are handled
 //! STATE/jobs/NAME/incremental.json  the mark and the carried states
 //! STATE/jobs/NAME/checkpoint/       an interrupted scheduled run, resumed at the next start
@@ -168,6 +170,22 @@ const RUNNING_FILE: &str = "running.json";
 /// generation before.
 const HISTORY_ROTATE_BYTES: u64 = 8 << 20;
 const HISTORY_ROTATED: &str = "history.1.jsonl";
+const RESULTS_DIR: &str = "results";
+const JOB_RECORD_FILE: &str = "job.json";
+
+/// What the state folder knows of the job file behind a job's name: for `history` without a
+/// job, which shows each job's next scheduled time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobRecord {
+    /// The job file, absolute.
+    pub file: PathBuf,
+    /// Its `[schedule] cron`, if it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cron: Option<String>,
+    /// Its `timezone`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+}
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Running {
@@ -243,9 +261,73 @@ impl JobState {
         // the renamed file, so no line is lost.
         let size = file.metadata().map(|meta| meta.len()).unwrap_or(0);
         if size > HISTORY_ROTATE_BYTES {
+            // The result documents go with the generation of the history that names them.
+            let dropped = self.run_ids_of(&self.dir.join(HISTORY_ROTATED));
             std::fs::rename(&path, self.dir.join(HISTORY_ROTATED)).map_err(io("rotate", &path))?;
+            for run_id in dropped {
+                let _ = std::fs::remove_file(self.result_path(&run_id));
+            }
         }
         Ok(())
+    }
+
+    fn run_ids_of(&self, path: &Path) -> Vec<String> {
+        std::fs::read_to_string(path)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|line| serde_json::from_str::<HistoryEntry>(line).ok())
+            .map(|entry| entry.run_id)
+            .collect()
+    }
+
+    /// Where the result document of run `run_id` is kept.
+    pub fn result_path(&self, run_id: &str) -> PathBuf {
+        let safe: String = run_id
+            .chars()
+            .map(|c| if c == '/' || c == '\\' { '_' } else { c })
+            .collect();
+        self.dir.join(RESULTS_DIR).join(format!("{safe}.json"))
+    }
+
+    /// Keeps the result document of run `run_id` (JSON text), for `history --show`.
+    ///
+    /// # Errors
+    ///
+    /// When it cannot be written.
+    pub fn save_result(&self, run_id: &str, document: &str) -> Result<(), StateError> {
+        let path = self.result_path(run_id);
+        write_atomically(&path, document).map_err(io("write", &path))
+    }
+
+    /// The result document kept for run `run_id`, `None` when there is none.
+    ///
+    /// # Errors
+    ///
+    /// When it exists but cannot be read.
+    pub fn result(&self, run_id: &str) -> Result<Option<String>, StateError> {
+        let path = self.result_path(run_id);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Ok(Some(text)),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(error) => Err(io("read", &path)(error)),
+        }
+    }
+
+    /// Records which job file runs under this name.
+    ///
+    /// # Errors
+    ///
+    /// When it cannot be written.
+    pub fn set_job_record(&self, record: &JobRecord) -> Result<(), StateError> {
+        if self.job_record().as_ref() == Some(record) {
+            return Ok(());
+        }
+        self.write_json(JOB_RECORD_FILE, record)
+    }
+
+    /// The job file last run under this name, if known.
+    pub fn job_record(&self) -> Option<JobRecord> {
+        self.read_json(JOB_RECORD_FILE).ok().flatten()
     }
 
     /// The runs recorded, oldest first. Lines that cannot be read (a crash mid-line) are

@@ -110,8 +110,8 @@ fn history_lists_the_jobs_of_a_state_folder_and_refuses_an_unknown_one() {
     let work = Workspace::new();
     let state = work.path().join("state");
     let state = state.to_str().unwrap();
-    for name in ["alpha", "beta"] {
-        let text = format!("name = \"{name}\"\n")
+    for (name, schedule) in [("alpha", ""), ("beta", "schedule = \"0 3 * * *\"\n")] {
+        let text = format!("name = \"{name}\"\n{schedule}")
             + &orders_job(
                 &server,
                 "kind = \"page\"\nsize_param = \"per_page\"\nsize = 50",
@@ -132,12 +132,51 @@ fn history_lists_the_jobs_of_a_state_folder_and_refuses_an_unknown_one() {
         "{lines:?}"
     );
     assert!(lines[2].starts_with("beta"), "{lines:?}");
+    assert!(lines[1].trim_end().ends_with(" -"), "no schedule: {lines:?}");
+    assert!(lines[2].trim_end().ends_with(" 03:00:00"), "next run: {lines:?}");
     let unknown = pagefold(&["history", "gamma", "--state", state]);
     assert_eq!(unknown.code(), 1, "{}", unknown.stderr());
     assert!(
         unknown
             .stderr()
             .contains("hint: the jobs it holds: alpha, beta"),
+        "{}",
+        unknown.stderr()
+    );
+}
+
+#[test]
+fn history_shows_the_result_document_of_an_old_run() {
+    let server = demo_server(pagefold_demo_api::DemoConfig {
+        records: 60,
+        ..pagefold_demo_api::DemoConfig::default()
+    });
+    let work = Workspace::new();
+    let state = work.path().join("state");
+    let state = state.to_str().unwrap();
+    let text = orders_job(
+        &server,
+        "kind = \"page\"\nsize_param = \"per_page\"\nsize = 50",
+        4,
+        "[[reduce]]\nuse = \"count\"\n",
+    );
+    let job = work.job("kept.toml", &text);
+    let job = job.to_str().unwrap();
+    let first = pagefold(&["run", job, "-q", "--state", state, "-o", "-"]);
+    assert_eq!(first.code(), 0, "{}", first.stderr());
+    let history = pagefold(&["history", job, "--state", state, "--json"]);
+    let run_id = serde_json::from_str::<serde_json::Value>(history.stdout().lines().next().unwrap())
+        .unwrap()["run_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let shown = pagefold(&["history", job, "--state", state, "--show", &run_id]);
+    assert_eq!(shown.code(), 0, "{}", shown.stderr());
+    assert_eq!(shown.stdout(), first.stdout(), "the document as the run wrote it");
+    let unknown = pagefold(&["history", job, "--state", state, "--show", "nosuchrun"]);
+    assert_eq!(unknown.code(), 1);
+    assert!(
+        unknown.stderr().contains(&format!("hint: its latest runs: {run_id}")),
         "{}",
         unknown.stderr()
     );
