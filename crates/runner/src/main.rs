@@ -36,6 +36,7 @@ fn main() -> ExitCode {
         Command::Init(args) => commands::init::run(args),
         Command::Completions { shell } => commands::completions::run(shell),
         Command::Man { dir } => commands::man::run(&dir),
+        Command::Schema => commands::schema::run(),
         Command::Plugin(PluginCommand::New { name, dir }) => commands::plugin::new(&name, &dir),
         Command::Plugin(PluginCommand::Check { library, config }) => {
             commands::plugin_check::run(&library, config.as_deref())

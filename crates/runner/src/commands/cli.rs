@@ -45,13 +45,23 @@ Exit codes: 0 success, 1 failed, 2 invalid job or command line, 3 skipped pages,
 130/143 stopped by Ctrl-C/SIGTERM.")]
     Run(RunArgs),
     /// Check a job file without fetching anything; show a schedule's next run times.
+    #[command(after_help = "Examples:
+  pagefold validate job.toml                  check it; exit 2 with file:line:col when wrong
+  for f in jobs/*.toml; do pagefold validate \"$f\" || exit; done")]
     Validate {
         /// The job file.
         job: PathBuf,
     },
     /// Run the scheduled jobs of these files and folders at their times, until stopped.
+    #[command(after_help = "Examples:
+  pagefold schedule jobs/                     every scheduled job in the folder, until stopped
+  pagefold schedule jobs/ --once              the runs due now, then exit (for cron or a CronJob)")]
     Schedule(ScheduleArgs),
     /// Show the run history of a job (a job file, or a job name).
+    #[command(after_help = "Examples:
+  pagefold history                            every job of the state folder, its last run and next
+  pagefold history jobs/orders.toml -n 5      the last five runs of a job
+  pagefold history orders --show RUN_ID       the result document of one run")]
     History {
         /// The job file, or the job's name (without it: every job of the state folder).
         job: Option<String>,
@@ -69,6 +79,9 @@ Exit codes: 0 success, 1 failed, 2 invalid job or command line, 3 skipped pages,
         show: Option<String>,
     },
     /// Show what a run would do: its chains, first requests (secrets hidden) and limits.
+    #[command(after_help = "Examples:
+  pagefold plan job.toml                      chains, first requests, limits; nothing fetched
+  pagefold plan --probe job.toml              fetch each chain's first page to estimate the run")]
     Plan {
         /// The job file.
         job: PathBuf,
@@ -77,24 +90,42 @@ Exit codes: 0 success, 1 failed, 2 invalid job or command line, 3 skipped pages,
         probe: bool,
     },
     /// Serve the fake demo API on loopback and run jobs/demo.toml against it.
+    #[command(after_help = "Examples:
+  pagefold demo                               the demo API on loopback and jobs/demo.toml against it")]
     Demo(DemoArgs),
     /// Serve the fake demo API until interrupted, to try jobs against.
+    #[command(after_help = "Examples:
+  pagefold demo-api --port 8080               then try: curl 'http://127.0.0.1:8080/orders?page=2'")]
     DemoApi(DemoApiArgs),
     /// Reducer plugins.
     #[command(subcommand)]
+    #[command(after_help = "Examples:
+  pagefold plugin new my_reducer              a plugin crate to start from
+  pagefold plugin check target/release/libmy_reducer.so")]
     Plugin(PluginCommand),
     /// Write a job file for an API from one look at it: records, pagination, totals.
+    #[command(after_help = "Examples:
+  pagefold init 'https://api.example/items' -o items.toml")]
     Init(InitArgs),
     /// Print the shell completion script for bash, zsh, fish, powershell or elvish.
+    #[command(after_help = "Examples:
+  pagefold completions bash > ~/.local/share/bash-completion/completions/pagefold
+  pagefold completions zsh > ~/.zfunc/_pagefold")]
     Completions {
         /// The shell.
         shell: clap_complete::Shell,
     },
     /// Write a man page for pagefold and each of its commands into a folder.
+    #[command(after_help = "Examples:
+  pagefold man /usr/local/share/man/man1 && man pagefold-run")]
     Man {
         /// The folder (made if missing).
         dir: PathBuf,
     },
+    /// Print the job file's JSON Schema, for editors (Even Better TOML, taplo).
+    #[command(after_help = "Examples:
+  pagefold schema > pagefold.schema.json      then put `#:schema ./pagefold.schema.json` atop a job")]
+    Schema,
 }
 
 #[derive(Debug, Args)]

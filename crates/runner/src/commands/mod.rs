@@ -14,6 +14,7 @@ pub(crate) mod plugin;
 pub(crate) mod plugin_check;
 pub(crate) mod run;
 pub(crate) mod schedule;
+pub(crate) mod schema;
 pub(crate) mod validate;
 
 use pagefold::engine::incremental::IncrementalError;

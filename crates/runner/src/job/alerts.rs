@@ -104,29 +104,36 @@ impl AlertsSpec {
 }
 
 /// `[alerts]` as written.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct AlertsEntry {
+    #[schemars(with = "Option<String>")]
     on_failure: Option<Spanned<String>>,
+    #[schemars(with = "Option<String>")]
     on_missed: Option<Spanned<String>>,
+    #[schemars(with = "Option<String>")]
     on_warning: Option<Spanned<String>>,
+    #[schemars(with = "Option<String>")]
     on_success: Option<Spanned<String>>,
     #[serde(default = "default_retries")]
     retries: u32,
     #[serde(default)]
     backoff: BackoffEntry,
     #[serde(default = "default_timeout", with = "humantime_serde")]
+    #[schemars(with = "String")]
     timeout: Duration,
 }
 
 /// `backoff = { base, max }` of `[alerts]`: slower than a page's, since a receiver that is
 /// down is usually down for a while.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct BackoffEntry {
     #[serde(default = "default_backoff_base", with = "humantime_serde")]
+    #[schemars(with = "String")]
     base: Duration,
     #[serde(default = "default_backoff_max", with = "humantime_serde")]
+    #[schemars(with = "String")]
     max: Duration,
 }
 
@@ -239,9 +246,10 @@ fn check_url(
 }
 
 /// A file that holds an `[alerts]` table alone, for `pagefold schedule --alerts FILE`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct AlertsFile {
+    #[schemars(with = "AlertsEntry")]
     alerts: Spanned<AlertsEntry>,
 }
 

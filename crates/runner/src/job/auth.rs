@@ -14,7 +14,7 @@ use super::Problem;
 use crate::secrets;
 
 /// `[source.auth]`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum AuthSpec {
     /// `Authorization: Bearer TOKEN`.
@@ -82,7 +82,7 @@ pub enum AuthSpec {
 }
 
 /// One Basic pair of `credentials`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BasicPair {
     /// The user name.
@@ -93,7 +93,7 @@ pub struct BasicPair {
 
 /// `on_key_error`: `"fail"` (default: the run fails, naming the key's position) or `"drop"`
 /// (the key is dropped and the others go on).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OnKeyErrorSpec {
     /// The run fails.

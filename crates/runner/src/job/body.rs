@@ -6,7 +6,7 @@ use serde::Deserialize;
 use super::Problem;
 
 /// `method`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, schemars::JsonSchema)]
 pub enum MethodSpec {
     /// `"GET"` (the default).
     #[default]
@@ -18,7 +18,7 @@ pub enum MethodSpec {
 }
 
 /// `body`: a TOML table sent as JSON, or text sent as it is.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(
     untagged,
     expecting = "a table (sent as JSON) or a string (sent as it is)"
@@ -27,7 +27,7 @@ pub enum BodySpec {
     /// `body = "…"`.
     Text(String),
     /// `[source.body]`.
-    Json(toml::Table),
+    Json(#[schemars(with = "serde_json::Map<String, serde_json::Value>")] toml::Table),
 }
 
 impl BodySpec {

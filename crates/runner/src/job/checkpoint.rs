@@ -7,13 +7,14 @@ use std::time::Duration;
 use serde::Deserialize;
 
 /// `[checkpoint]`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckpointSpec {
     /// The folder for checkpoint files (relative to the job file's folder).
     pub dir: PathBuf,
     /// How often to save, e.g. `"5s"`.
     #[serde(default = "default_every", with = "humantime_serde")]
+    #[schemars(with = "String")]
     pub every: Duration,
 }
 

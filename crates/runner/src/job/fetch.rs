@@ -10,17 +10,20 @@ use toml::Spanned;
 use super::Problem;
 
 /// `[fetch]`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FetchSpec {
     /// Requests in flight at most.
     #[serde(default = "default_concurrency")]
+    #[schemars(with = "usize")]
     pub concurrency: Spanned<usize>,
     /// Limit for a whole request, e.g. `"30s"`.
     #[serde(default = "default_timeout", with = "humantime_serde")]
+    #[schemars(with = "String")]
     pub timeout: Duration,
     /// Limit for establishing a connection.
     #[serde(default = "default_connect_timeout", with = "humantime_serde")]
+    #[schemars(with = "String")]
     pub connect_timeout: Duration,
     /// Attempts after the first, on connection errors, timeouts, 429 and 5xx.
     #[serde(default = "default_retries")]
@@ -32,6 +35,7 @@ pub struct FetchSpec {
     #[serde(default = "default_max_body")]
     pub max_body: u64,
     /// Reduce worker threads (default: the number of cores).
+    #[schemars(with = "Option<usize>")]
     pub workers: Option<Spanned<usize>>,
     /// At most this many requests per period over the whole job, e.g. `"20/s"`.
     pub rate: Option<RateSpec>,
@@ -57,6 +61,20 @@ impl<'de> Deserialize<'de> for RateSpec {
     }
 }
 
+impl schemars::JsonSchema for RateSpec {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Rate".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": "Requests per period, e.g. \"20/s\", \"100/min\" or \"5000/h\".",
+            "pattern": "^\\s*[1-9][0-9]*\\s*/\\s*(s|sec|second|m|min|minute|h|hour)\\s*$"
+        })
+    }
+}
+
 impl std::str::FromStr for RateSpec {
     type Err = String;
 
@@ -76,14 +94,16 @@ impl std::str::FromStr for RateSpec {
 }
 
 /// `[fetch.backoff]`: exponential backoff with full jitter.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BackoffSpec {
     /// The ceiling of the first wait.
     #[serde(default = "default_backoff_base", with = "humantime_serde")]
+    #[schemars(with = "String")]
     pub base: Duration,
     /// The ceiling of every wait.
     #[serde(default = "default_backoff_max", with = "humantime_serde")]
+    #[schemars(with = "String")]
     pub max: Duration,
 }
 

@@ -15,17 +15,19 @@ use pagefold_json::Pointer;
 use serde::Deserialize;
 
 /// `[source.incremental]`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IncrementalSpec {
     /// The field (JSON Pointer into each record): RFC 3339 times, numbers (epoch seconds for
     /// `lag`), or strings that sort.
+    #[schemars(with = "String")]
     pub field: Pointer,
     /// The query parameter that carries the mark.
     pub param: String,
     /// How far before the mark to ask again; records seen by the last run are not folded
     /// twice.
     #[serde(default, with = "humantime_serde")]
+    #[schemars(with = "Option<String>")]
     pub lag: Option<Duration>,
     /// Whether reducers start from the last successful run's states.
     #[serde(default)]

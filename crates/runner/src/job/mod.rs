@@ -20,6 +20,7 @@ pub mod partitions;
 mod query;
 mod reduce;
 mod schedule;
+mod schema;
 mod source;
 mod wording;
 
@@ -41,6 +42,7 @@ pub use pagination::PaginationSpec;
 pub use partitions::{Assignment, PartitionSpec};
 pub use reduce::{BuiltinKind, ReduceSpec, ReducerUse};
 pub use schedule::{Missed, Overlap, ScheduleSpec};
+pub use schema::job_schema;
 pub use source::{Source, SourceSpec, fill_source};
 
 /// A parsed and checked job file.
@@ -76,7 +78,7 @@ pub struct Job {
 
 /// `on_error`: `"fail"` (default: no result unless it is exact) or `"skip"` (go on, list the
 /// pages given up on in the result, exit with [`crate::exit::PARTIAL`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OnErrorSpec {
     /// The run fails.
@@ -86,23 +88,49 @@ pub enum OnErrorSpec {
     Skip,
 }
 
-#[derive(Debug, Deserialize)]
+/// A pagefold job: where to fetch, how pages chain, how hard to push the API, which
+/// reducers to run, where the result goes, and when to run.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(title = "pagefold job")]
 struct JobFile {
+    /// The job's name, in results, the history and the state folder (default: the file's
+    /// name without `.toml`).
     name: Option<String>,
+    /// What a page that still fails after its retries does: `"fail"` (default) or `"skip"`.
     #[serde(default)]
     on_error: OnErrorSpec,
+    /// `[source]`: the API and where its records are.
     source: SourceSpec,
+    /// `[fetch]`: how hard to push the API: concurrency, rate, retries, timeouts.
+    #[schemars(with = "Option<FetchSpec>")]
     fetch: Option<Spanned<FetchSpec>>,
+    /// `[[reduce]]`: the reducers, each a built-in (`use`) or a plugin (`plugin`).
     #[serde(default)]
+    #[schemars(with = "Vec<reduce::ReduceEntry>")]
     reduce: Vec<Spanned<reduce::ReduceEntry>>,
+    /// `[output]`: where the result goes (default: stdout).
     output: Option<output::OutputEntry>,
+    /// `[checkpoint]`: save progress so an interrupted run resumes.
     checkpoint: Option<CheckpointSpec>,
+    /// `[child]`: a request per parent record; its records are the ones reduced.
+    #[schemars(with = "Option<SourceSpec>")]
     child: Option<Spanned<SourceSpec>>,
+    /// A cron expression (`minute hour day month weekday`, seconds optional) for
+    /// `pagefold schedule`.
+    #[schemars(with = "Option<String>")]
     schedule: Option<Spanned<String>>,
+    /// The IANA time zone of the schedule and of dates in output paths (default `"UTC"`).
+    #[schemars(with = "Option<String>")]
     timezone: Option<Spanned<String>>,
+    /// What a scheduled run due while the previous one still runs does.
+    #[schemars(with = "Option<Overlap>")]
     overlap: Option<Spanned<Overlap>>,
+    /// What happens to runs missed while the scheduler was down.
+    #[schemars(with = "Option<Missed>")]
     missed: Option<Spanned<Missed>>,
+    /// `[alerts]`: webhooks on failure, missed runs, warnings or success.
+    #[schemars(with = "Option<alerts::AlertsEntry>")]
     alerts: Option<Spanned<alerts::AlertsEntry>>,
 }
 

@@ -9,9 +9,10 @@ use super::Problem;
 use crate::output::{OutputFormat, PathTemplate, RunStamp};
 
 /// `[output]` as written.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct OutputEntry {
+    #[schemars(with = "String")]
     path: Spanned<String>,
     format: Option<OutputFormat>,
 }

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use super::Problem;
 
 /// `[source.pagination]`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PaginationSpec {
     /// `page`, `offset` or `none`.
@@ -27,8 +27,10 @@ pub struct PaginationSpec {
     /// Records a page; the API may serve fewer, which is detected.
     pub size: Option<u64>,
     /// JSON Pointer to the page count in the first page.
+    #[schemars(with = "Option<String>")]
     pub total_pages: Option<Pointer>,
     /// JSON Pointer to the record count in the first page.
+    #[schemars(with = "Option<String>")]
     pub total_records: Option<Pointer>,
     /// Never request more pages than this.
     #[serde(default = "default_max_pages")]
@@ -37,11 +39,14 @@ pub struct PaginationSpec {
     #[serde(default)]
     pub stop: StopSpec,
     /// `cursor`: JSON Pointer to the next cursor; `next_url`: to the next page's URL.
+    #[schemars(with = "Option<String>")]
     pub next: Option<Pointer>,
     /// `cursor`: take the cursor from this field of the page's last record instead (Stripe's
     /// `starting_after`).
+    #[schemars(with = "Option<String>")]
     pub next_from_last_record: Option<Pointer>,
     /// `cursor`: JSON Pointer to a boolean that says whether more pages follow.
+    #[schemars(with = "Option<String>")]
     pub has_more: Option<Pointer>,
     /// Follow a next page on another origin than the job's `url`, without credentials or the
     /// job's headers, instead of refusing it.
@@ -66,7 +71,7 @@ pub struct PaginationSpec {
 }
 
 /// `param_in`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ParamInSpec {
     /// The query string.
@@ -81,7 +86,9 @@ fn default_max_pages() -> u64 {
 }
 
 /// `kind`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum PaginationKind {
     /// Page numbers.
@@ -99,7 +106,7 @@ pub enum PaginationKind {
 }
 
 /// `stop`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum StopSpec {
     /// The first empty page ends the data.

@@ -12,7 +12,7 @@ use super::Problem;
 use super::query::QueryValue;
 
 /// One partition variable.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(
     untagged,
     expecting = "a list of values, { from = 1, to = 9 }, or { since = \"2026-01-01\", until = \"2026-02-01\", step = \"1d\" }"

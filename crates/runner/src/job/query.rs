@@ -5,7 +5,7 @@ use std::fmt;
 use serde::Deserialize;
 
 /// A query parameter's value: TOML strings, integers, floats and booleans are all accepted.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(untagged, expecting = "a string, number or boolean")]
 pub enum QueryValue {
     /// `"open"`.

@@ -12,15 +12,21 @@ use toml::Spanned;
 use super::Problem;
 
 /// A `[[reduce]]` entry as written.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ReduceEntry {
+    #[schemars(with = "Option<String>")]
     name: Option<Spanned<String>>,
     #[serde(rename = "use")]
+    #[schemars(with = "Option<String>")]
     builtin: Option<Spanned<String>>,
+    #[schemars(with = "Option<PathBuf>")]
     plugin: Option<Spanned<PathBuf>>,
+    #[schemars(with = "Option<String>")]
     field: Option<Spanned<Pointer>>,
+    #[schemars(with = "Option<usize>")]
     k: Option<Spanned<usize>>,
+    #[schemars(with = "Option<serde_json::Map<String, serde_json::Value>>")]
     config: Option<Spanned<toml::Table>>,
 }
 

@@ -19,7 +19,7 @@ use toml::Spanned;
 use super::Problem;
 
 /// `overlap`: what happens when a run is due while the previous one still runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Overlap {
     /// The due run is skipped (and recorded as skipped in the history).
@@ -30,7 +30,7 @@ pub enum Overlap {
 }
 
 /// `missed`: what happens to runs that were due while the scheduler was not running.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Missed {
     /// They are recorded as missed; the job runs at its next time.

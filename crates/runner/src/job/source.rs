@@ -12,30 +12,37 @@ pub use super::query::QueryValue;
 use super::{AuthSpec, PaginationSpec, Problem};
 
 /// `[source]`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SourceSpec {
     /// The URL of the first page.
     pub url: HttpUrl,
     /// JSON Pointer to the records array; `""` when the page is the array.
     #[serde(default = "Pointer::root")]
+    #[schemars(with = "String")]
     pub records: Pointer,
     /// Extra query parameters.
     #[serde(default)]
     pub query: BTreeMap<String, QueryValue>,
     /// Extra headers.
     #[serde(default = "no_headers")]
+    #[schemars(with = "BTreeMap<String, String>")]
     pub headers: Spanned<BTreeMap<String, String>>,
     /// `[source.pagination]`; no pagination when absent.
+    #[schemars(with = "Option<PaginationSpec>")]
     pub pagination: Option<Spanned<PaginationSpec>>,
     /// A jq program that turns each record into what reducers see (or drops it).
+    #[schemars(with = "Option<String>")]
     pub map: Option<Spanned<String>>,
     /// `[source.auth]`; no credentials when absent.
+    #[schemars(with = "Option<AuthSpec>")]
     pub auth: Option<Spanned<AuthSpec>>,
     /// `[source.partitions]`: `{var}` values that make one chain each.
+    #[schemars(with = "Option<BTreeMap<String, PartitionSpec>>")]
     pub partitions: Option<Spanned<BTreeMap<String, Spanned<PartitionSpec>>>>,
     /// `[child]` only: `{name}`s filled from each parent record, by JSON Pointer.
     #[serde(default)]
+    #[schemars(with = "BTreeMap<String, String>")]
     pub vars: BTreeMap<String, Pointer>,
     /// `[child]` only: `vars` copied into each child record, under `"_parent"`.
     #[serde(default)]
@@ -45,11 +52,13 @@ pub struct SourceSpec {
     #[serde(default)]
     pub secret_params: Vec<String>,
     /// `[source.incremental]`: only what is new since the last successful run.
+    #[schemars(with = "Option<super::IncrementalSpec>")]
     pub incremental: Option<Spanned<super::IncrementalSpec>>,
     /// The HTTP method: `"GET"` (default) or `"POST"`.
     #[serde(default)]
     pub method: super::MethodSpec,
     /// A body sent with every request (with method = "POST"): a table (JSON) or text.
+    #[schemars(with = "Option<super::BodySpec>")]
     pub body: Option<Spanned<super::BodySpec>>,
     /// Whether a POST may be retried (only if the API does nothing twice when asked twice).
     #[serde(default)]
@@ -185,6 +194,20 @@ impl SourceSpec {
 /// An absolute `http` or `https` URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpUrl(pub Url);
+
+impl schemars::JsonSchema for HttpUrl {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "HttpUrl".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        // `${env.…}` may stand for the scheme and host: only checked when the job is loaded.
+        schemars::json_schema!({
+            "type": "string",
+            "description": "An absolute http or https URL (`${env.NAME}` is filled in first)."
+        })
+    }
+}
 
 impl<'de> Deserialize<'de> for HttpUrl {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {

@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::ResultDocument;
 
 /// `output.format`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OutputFormat {
     /// The whole result document (reducers, counts, warnings, stats), pretty-printed.

@@ -18,8 +18,21 @@ pub enum Event {
         file: PathBuf,
         /// Its next scheduled time.
         next: Option<DateTime<Utc>>,
+        /// Whether that time is past (within `--late`) and its run starts now.
+        due_now: bool,
         /// Whether it replaced an earlier version.
         reloaded: bool,
+    },
+    /// The job files are read: the scheduler starts.
+    Ready {
+        /// The scheduled jobs, by name.
+        jobs: Vec<String>,
+        /// The state folder.
+        state: PathBuf,
+        /// Runs at once at most.
+        max_running: usize,
+        /// `--once`: what is due now, then exit.
+        once: bool,
     },
     /// A changed or new job file cannot be used; the last good version, if any, is kept.
     Rejected {
@@ -108,13 +121,38 @@ impl fmt::Display for Event {
                 job,
                 file,
                 next,
+                due_now,
                 reloaded,
             } => write!(
                 f,
-                "{job}: {} `{}`; next run {}",
+                "{job}: {} `{}`; {} {}",
                 if *reloaded { "reloaded" } else { "loaded" },
                 file.display(),
+                if *due_now {
+                    "starting now the run due at"
+                } else {
+                    "next run"
+                },
                 time(next)
+            ),
+            Self::Ready {
+                jobs,
+                state,
+                max_running,
+                once,
+            } => write!(
+                f,
+                "scheduling {} job{} ({}); state in `{}`; up to {max_running} run{} at once; {}",
+                jobs.len(),
+                if jobs.len() == 1 { "" } else { "s" },
+                jobs.join(", "),
+                state.display(),
+                if *max_running == 1 { "" } else { "s" },
+                if *once {
+                    "running what is due now, then exiting"
+                } else {
+                    "stop with Ctrl-C or SIGTERM"
+                }
             ),
             Self::Rejected {
                 file,
@@ -161,13 +199,13 @@ impl fmt::Display for Event {
                 let took = (entry.ended - entry.started).num_milliseconds() as f64 / 1000.0;
                 write!(
                     f,
-                    "{}: {} {} in {took:.1}s: {} pages, {} records, {} requests",
+                    "{}: {} {} in {took:.1}s: {}, {}, {}",
                     entry.job,
                     entry.run_id,
                     status_word(entry.status),
-                    entry.pages,
-                    entry.records,
-                    entry.requests
+                    counted(entry.pages, "page"),
+                    counted(entry.records, "record"),
+                    counted(entry.requests, "request")
                 )?;
                 if let Some(output) = &entry.output {
                     write!(f, ", result in `{}`", output.display())?;
@@ -194,6 +232,9 @@ impl fmt::Display for Event {
                 entry.error.as_deref().unwrap_or_default()
             ),
             Self::StateProblem { job, message } => write!(f, "{job}: {message}"),
+            Self::Stopping { signal, running: 0 } => {
+                write!(f, "{signal}: stopping (no run is running)")
+            }
             Self::Stopping { signal, running } => write!(
                 f,
                 "{signal}: no new runs; waiting for {running} running run{}",
@@ -211,6 +252,15 @@ impl fmt::Display for Event {
             ),
         }
     }
+}
+
+/// `1 page`, `2 pages`, with thousands separators.
+fn counted(count: u64, noun: &str) -> String {
+    format!(
+        "{} {noun}{}",
+        crate::terminal::progress::thousands(count),
+        if count == 1 { "" } else { "s" }
+    )
 }
 
 fn status_word(status: Status) -> &'static str {

@@ -156,6 +156,25 @@ impl Scheduler {
                 .collect();
             return Err(ScheduleError::NoJobs(paths.join(", ")));
         }
+        let held = self
+            .held
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+            .unwrap_or_default();
+        self.emit(Event::Ready {
+            jobs: self
+                .entries
+                .values()
+                .map(|entry| entry.job.name.clone())
+                .collect(),
+            state: self.options.state.root().to_owned(),
+            max_running: self.options.max_running,
+            once: self.options.once,
+        });
+        for event in held {
+            self.emit(event);
+        }
         let now = self.clock.now();
         let files: Vec<PathBuf> = self.entries.keys().cloned().collect();
         for file in files {
@@ -187,13 +206,27 @@ impl Scheduler {
             .as_ref()
             .expect("only scheduled jobs are added");
         let next_due = schedule.next_after(now);
+        let state = self.options.state.job(&job.name);
+        // A new job whose latest time passed within `--late` and was not handled runs at once
+        // (see `catch_up`): that is its next run, not the one after.
+        let due_now = (!reloaded)
+            .then(|| schedule.last_at_or_before(now))
+            .flatten()
+            .filter(|latest| self.on_time(*latest, now))
+            .filter(|latest| {
+                state
+                    .last_due()
+                    .ok()
+                    .flatten()
+                    .is_none_or(|last| *latest > last)
+            });
         self.emit(Event::Loaded {
             job: job.name.clone(),
             file: file.clone(),
-            next: next_due,
+            next: due_now.or(next_due),
+            due_now: due_now.is_some(),
             reloaded,
         });
-        let state = self.options.state.job(&job.name);
         // Before any run of it is recorded: its counters go on from its history.
         self.options.observer.seed(&job.name, &state);
         match self.entries.get_mut(&file) {

@@ -165,6 +165,8 @@ pub struct Scheduler {
     done_to: mpsc::UnboundedSender<Done>,
     /// Files refused because another file has their job's name: read again when a job goes.
     shadowed: std::collections::HashSet<PathBuf>,
+    /// Events of the first load, held until the banner that names its jobs has gone out.
+    held: std::sync::Mutex<Option<Vec<Event>>>,
 }
 
 enum Wake {
@@ -197,13 +199,23 @@ impl Scheduler {
             stop,
             done_to,
             shadowed: Default::default(),
+            held: std::sync::Mutex::new(Some(Vec::new())),
         };
         scheduler.load_all()?;
         Ok((scheduler, SchedulerRuns { done }))
     }
 
     fn emit(&self, event: Event) {
-        let _ = self.events.send(event);
+        let mut held = self
+            .held
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match held.as_mut() {
+            Some(held) => held.push(event),
+            None => {
+                let _ = self.events.send(event);
+            }
+        }
     }
 }
 

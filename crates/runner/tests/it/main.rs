@@ -49,6 +49,8 @@ mod receivers;
 mod resume;
 /// The scheduler on a hand-moved clock, and `pagefold schedule` on real time.
 mod schedule;
+/// `pagefold schema` against an independent validator.
+mod schema;
 /// Real APIs' shapes: errors past the end, totals and next pages in headers, GraphQL, POST.
 mod shapes;
 /// Helpers: servers, job files, running the binary, expected values, snapshot filters.

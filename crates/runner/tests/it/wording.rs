@@ -60,7 +60,7 @@ fn schedule_masks(masks: Masks) -> Masks {
 
 #[test]
 fn help_of_every_command() {
-    let commands: [&[&str]; 15] = [
+    let commands: [&[&str]; 16] = [
         &["--help"],
         &["-h"],
         &["run", "--help"],
@@ -76,6 +76,7 @@ fn help_of_every_command() {
         &["init", "--help"],
         &["completions", "--help"],
         &["man", "--help"],
+        &["schema", "--help"],
     ];
     for args in commands {
         // As a user sees it: without the state folder the tests set (`[env: PAGEFOLD_STATE=]`).

@@ -33,7 +33,7 @@ fn the_binary_runs_jobs_until_sigterm() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("every_second: loaded"), "{stderr}");
-    assert!(stderr.contains("SIGTERM: no new runs"), "{stderr}");
+    assert!(stderr.contains("SIGTERM: "), "{stderr}");
     let shown = command()
         .args(["history", "every_second", "--state"])
         .arg(&state)
@@ -42,6 +42,29 @@ fn the_binary_runs_jobs_until_sigterm() {
     let table = String::from_utf8_lossy(&shown.stdout);
     assert!(table.starts_with("started "), "{table}");
     assert!(table.lines().any(|line| line.contains(" ok ")), "{table}");
+}
+
+/// What the scheduler prints, pinned: a banner naming the jobs it took, then a job due this
+/// very second said to start now (not a "next run" a second later than the run that starts).
+#[test]
+fn the_scheduler_says_what_it_took_and_what_runs_now() {
+    let api = GateServer::start(true);
+    let ws = Workspace::new();
+    let job = gated_job(&ws, "every_second", "* * * * * *", "", &api);
+    let (output, stderr) = schedule_once(&ws, &job);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let masks = crate::support::Masks::new()
+        .path(ws.path(), "[work]")
+        .rule(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", "[time]")
+        .rule(r"\d{8}T\d{6}Z-[0-9a-f]+", "[run id]")
+        .rule(
+            r"every_second-\d{2}-\d{2}-\d{2}\.json",
+            "every_second-[time].json",
+        )
+        .rule(r"in \d+\.\ds", "in [took]");
+    insta::with_settings!({ filters => masks.filters() }, {
+        insta::assert_snapshot!("schedule-once-due-now", stderr);
+    });
 }
 
 #[test]
@@ -58,6 +81,10 @@ fn the_binary_with_once_and_nothing_due_does_nothing() {
     let (output, stderr) = schedule_once(&ws, &job);
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("new_year: loaded"), "{stderr}");
+    assert!(
+        stderr.contains("scheduling 1 job (new_year); state in `"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("started"), "{stderr}");
     assert_eq!(api.requests(), 0);
     assert!(!ws.path().join("out").exists());
