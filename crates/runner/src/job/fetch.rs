@@ -177,23 +177,29 @@ impl FetchSpec {
                 "`workers` must be from 1 to 256",
             ));
         }
-        if self.timeout.is_zero() || self.connect_timeout.is_zero() {
-            problems.push(Problem::new(
-                table.clone(),
-                "timeouts must be longer than zero",
-            ));
+        for (key, timeout) in [
+            ("timeout", self.timeout),
+            ("connect_timeout", self.connect_timeout),
+        ] {
+            if timeout.is_zero() {
+                problems.push(
+                    Problem::new(table.clone(), format!("`{key}` must be longer than zero"))
+                        .at_key(key)
+                        .hint("write it like \"30s\" or \"2m\""),
+                );
+            }
         }
         if self.max_body == 0 || self.max_body > u64::from(u32::MAX) {
-            problems.push(Problem::new(
-                table.clone(),
-                "`max_body` must be from 1 byte to 4 GiB",
-            ));
+            problems.push(
+                Problem::new(table.clone(), "`max_body` must be from 1 byte to 4 GiB")
+                    .at_key("max_body"),
+            );
         }
         if self.backoff.base > self.backoff.max {
-            problems.push(Problem::new(
-                table,
-                "`backoff.base` must not exceed `backoff.max`",
-            ));
+            problems.push(
+                Problem::new(table, "`backoff.base` must not exceed `backoff.max`")
+                    .at_key("backoff"),
+            );
         }
     }
 

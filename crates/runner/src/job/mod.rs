@@ -203,6 +203,9 @@ pub(crate) struct Problem {
     pub span: Range<usize>,
     pub message: String,
     pub hint: Option<String>,
+    /// The key of the table at `span` that is wrong, when serde gave no span of its own (a
+    /// duration): the caret goes to that key rather than to the table's header.
+    pub key: Option<&'static str>,
 }
 
 impl Problem {
@@ -211,7 +214,47 @@ impl Problem {
             span,
             message: message.into(),
             hint: None,
+            key: None,
         }
+    }
+
+    /// The problem is that of `key`, within the table at the span.
+    pub fn at_key(mut self, key: &'static str) -> Self {
+        self.key = Some(key);
+        self
+    }
+
+    /// The span, narrowed to `key = …` in `text` when the key is written in the table (on a
+    /// line of its own or in an inline table) before the next table's header.
+    fn narrowed(&self, text: &str) -> Range<usize> {
+        let Some(key) = self.key else {
+            return self.span.clone();
+        };
+        let start = self.span.start.min(text.len());
+        // The table's body: up to the next `[header]` line.
+        let body_start = text[start..].find('\n').map_or(text.len(), |i| start + i + 1);
+        let body_end = text[body_start..]
+            .match_indices('\n')
+            .map(|(i, _)| body_start + i + 1)
+            .find(|&line| text[line..].trim_start().starts_with('['))
+            .unwrap_or(text.len());
+        let body = &text[body_start..body_end];
+        let is_key_at = |at: usize| {
+            let before = body[..at].chars().next_back();
+            let after = body[at + key.len()..].trim_start();
+            before.is_none_or(|c| !(c.is_alphanumeric() || c == '_' || c == '.'))
+                && after.starts_with('=')
+        };
+        body.match_indices(key)
+            .map(|(at, _)| at)
+            .find(|&at| is_key_at(at))
+            .map_or_else(
+                || self.span.clone(),
+                |at| {
+                    let line_end = body[at..].find('\n').map_or(body.len(), |i| at + i);
+                    body_start + at..body_start + line_end
+                },
+            )
     }
 
     pub fn hint(mut self, hint: impl Into<String>) -> Self {
@@ -311,7 +354,7 @@ impl Job {
         let child = file.child.map(|child| child.into_inner().validated());
 
         if let Some(problem) = problems.into_iter().next() {
-            return Err(locate(problem.span, problem.message, problem.hint));
+            return Err(locate(problem.narrowed(text), problem.message, problem.hint));
         }
         // Each `validated` is `None` only when its check reported a problem.
         let (Some(source), Some(child), Some(reduce)) = (
