@@ -79,3 +79,41 @@ const EXCERPT_CHARS: usize = 60;
 /// Bytes of a body read for an excerpt: far more than it shows, so that a secret near its end
 /// is redacted whole.
 const EXCERPT_READ: usize = 4096;
+
+/// Where the records might be when they are not where the job says: the arrays of objects in
+/// the page (the body itself when it is one), largest first, as ` (the page's array of 20
+/// objects is at `/items`: records = "/items"?)`; empty when there is none to suggest.
+pub(crate) fn records_suggestion(body: &str) -> String {
+    fn walk(value: &serde_json::Value, at: String, depth: usize, into: &mut Vec<(usize, String)>) {
+        // Records sit near the top; a deep walk would only find nested details.
+        if depth > 6 {
+            return;
+        }
+        match value {
+            serde_json::Value::Array(items) if items.first().is_some_and(|v| v.is_object()) => {
+                into.push((items.len(), at));
+            }
+            serde_json::Value::Object(map) => {
+                for (key, value) in map {
+                    let token = key.replace('~', "~0").replace('/', "~1");
+                    walk(value, format!("{at}/{token}"), depth + 1, into);
+                }
+            }
+            _ => {}
+        }
+    }
+    let Ok(value) = serde_json::from_str::<serde_json::Value>(body) else {
+        return String::new();
+    };
+    let mut arrays = Vec::new();
+    walk(&value, String::new(), 0, &mut arrays);
+    arrays.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    match arrays.as_slice() {
+        [] => String::new(),
+        [(len, at), rest @ ..] => format!(
+            "; the page's {}array of {len} object{} is at `{at}`: records = \"{at}\"?",
+            if rest.is_empty() { "" } else { "largest " },
+            if *len == 1 { "" } else { "s" }
+        ),
+    }
+}

@@ -6,7 +6,7 @@ use std::ops::Range;
 use bytes::Bytes;
 use pagefold_json::{Pointer, PointerSet, RawValue};
 
-use crate::excerpt::{body_start, describe, graphql_errors};
+use crate::excerpt::{body_start, describe, graphql_errors, records_suggestion};
 use crate::{PageFailure, SafeUrl, Secrets};
 
 /// One accepted page: its body as received, and where its records array is in it.
@@ -210,12 +210,16 @@ impl PageParser {
         let Some(array) = found[slot] else {
             return Err(PageFailure::NoRecords {
                 pointer: self.records.to_string(),
-                found: "nothing is there".into(),
+                found: format!("nothing is there{}", records_suggestion(text)),
             });
         };
         let bounds = element_bounds(array).ok_or_else(|| PageFailure::NoRecords {
             pointer: self.records.to_string(),
-            found: format!("found {} instead", describe(array, secrets)),
+            found: format!(
+                "found {} instead{}",
+                describe(array, secrets),
+                records_suggestion(text)
+            ),
         })?;
         let start = array.get().as_ptr() as usize - body.as_ptr() as usize;
         let records = start..start + array.get().len();
