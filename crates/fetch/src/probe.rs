@@ -16,6 +16,9 @@ pub struct Probe {
     pub pages: Option<u64>,
     /// Records the API reports, if it does.
     pub total_records: Option<u64>,
+    /// The pages the API reports when `max_pages` is fewer (then `pages` is `max_pages`): the
+    /// run will stop short of the end.
+    pub beyond_max_pages: Option<u64>,
     /// How long the first request took.
     pub latency: Duration,
 }
@@ -63,9 +66,7 @@ impl Fetcher {
                     _ => None,
                 };
                 let offsets_cannot_tell = numbered.style == NumberedStyle::Offset && full == 0;
-                pages
-                    .filter(|_| !offsets_cannot_tell)
-                    .map(|pages| pages.min(numbered.max_pages))
+                pages.filter(|_| !offsets_cannot_tell)
             }
             Pagination::Chained(chained) => match &chained.next {
                 NextPage::LinkHeader => meta.link.as_deref().and_then(|link| {
@@ -84,10 +85,16 @@ impl Fetcher {
                 _ => None,
             },
         };
+        let max_pages = match &source.pagination {
+            Pagination::None => 1,
+            Pagination::Numbered(numbered) => numbered.max_pages,
+            Pagination::Chained(chained) => chained.max_pages,
+        };
         Ok(Probe {
             records,
-            pages,
+            pages: pages.map(|pages| pages.min(max_pages)),
             total_records: meta.total_records,
+            beyond_max_pages: pages.filter(|pages| *pages > max_pages),
             latency,
         })
     }

@@ -9,6 +9,8 @@ use pagefold_fetch::{Auth, FetchError, FetchOptions, Fetcher, Probe, SafeUrl};
 
 use pagefold::exit;
 use pagefold::job::{Assignment, Job, ReducerUse};
+use pagefold::output::RunStamp;
+use pagefold::terminal::progress::thousands;
 use pagefold::secrets;
 use pagefold::terminal::failure::Failure;
 
@@ -72,11 +74,33 @@ fn plan(job: &Job, probe: bool) -> Result<String, FetchError> {
             template.method
         );
     }
+    let _ = writeln!(text, "output: {}", output(job));
     if let Some(probes) = &probes {
         let keys = job.source.auth.as_ref().map_or(1, |auth| auth.keys().len());
         let _ = writeln!(text, "{}", estimate(fetch, probes, keys));
     }
     Ok(secrets::redact(&text))
+}
+
+/// Where the result goes: the `[output]` path (placeholders as written) and format.
+fn output(job: &Job) -> String {
+    match &job.output {
+        None => "stdout (no [output]; `-o FILE` on the command line)".to_owned(),
+        Some(output) => {
+            let stamp = RunStamp::new(&job.name, chrono::Utc::now(), job.timezone);
+            let path = output.path_for(&stamp);
+            format!(
+                "`{}` ({}){}",
+                std::path::absolute(&path).unwrap_or(path).display(),
+                output.format.as_str(),
+                if output.path.varies() {
+                    " for a run started now"
+                } else {
+                    ""
+                }
+            )
+        }
+    }
 }
 
 /// `N requests in flight, the rate, the timeout, retries`.
@@ -225,13 +249,18 @@ const BODY_SHOWN: usize = 160;
 
 /// What a chain's first page said.
 fn probed(probe: &Probe) -> String {
-    let pages = probe.pages.map_or_else(
-        || "pages: unknown (no total)".to_owned(),
-        |p| format!("{p} pages"),
-    );
+    let pages = match (probe.pages, probe.beyond_max_pages) {
+        (None, _) => "pages: unknown (no total)".to_owned(),
+        (Some(pages), None) => format!("{} pages", thousands(pages)),
+        (Some(pages), Some(reported)) => format!(
+            "{} pages (`max_pages`; the API reports {}: the run will stop short of the end)",
+            thousands(pages),
+            thousands(reported)
+        ),
+    };
     let total = probe
         .total_records
-        .map(|t| format!(", {t} records reported"))
+        .map(|t| format!(", {} records reported", thousands(t)))
         .unwrap_or_default();
     format!(
         "{} records on the first page, {pages}{total}, {:.0?}",

@@ -23,6 +23,15 @@ pub enum OutputFormat {
 }
 
 impl OutputFormat {
+    /// As the job file spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Json => "json",
+            Self::Ndjson => "ndjson",
+            Self::Csv => "csv",
+        }
+    }
+
     /// The format an output path's extension implies, for when `format` is not set.
     pub fn from_extension(path: &str) -> Self {
         let lower = path.to_ascii_lowercase();

@@ -142,7 +142,9 @@ fn validate_a_scheduled_job_shows_its_next_runs() {
 
 #[test]
 fn plan_of_every_example_job() {
-    let masks = schedule_masks(Masks::new());
+    let masks = schedule_masks(Masks::new())
+        .path(&repository().canonicalize().unwrap(), "[repository]")
+        .rule(r"/\d{4}-\d{2}-\d{2}\.", "/[date].");
     insta::with_settings!({ filters => masks.filters() }, {
         for stem in example_jobs() {
             let run = in_repository(&["plan", &format!("jobs/{stem}.toml")]);
@@ -187,8 +189,17 @@ fn plan_with_a_probe_of_a_demo_job() {
             &format!(r"; ~{DURATION} at (\d+) in flight and {DURATION} a request"),
             "; ~[time] at $3 in flight and [time] a request",
         );
+    // `max_pages` short of the API's pages: the estimate holds to it, and says so.
+    let capped = work.job(
+        "capped.toml",
+        &demo_job(&server, 20, "concurrency = 4")
+            .replace("total_records =", "max_pages = 5\ntotal_records ="),
+    );
+    let capped = pagefold(&["plan", capped.to_str().unwrap(), "--probe"]);
+    assert_eq!(capped.code(), 0, "{}", capped.stderr());
     insta::with_settings!({ filters => masks.filters() }, {
         insta::assert_snapshot!("plan-probe", run.shown());
+        insta::assert_snapshot!("plan-probe-max-pages", capped.shown());
     });
 }
 
