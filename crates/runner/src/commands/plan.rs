@@ -10,9 +10,9 @@ use pagefold_fetch::{Auth, FetchError, FetchOptions, Fetcher, Probe, SafeUrl};
 use pagefold::exit;
 use pagefold::job::{Assignment, Job, ReducerUse};
 use pagefold::output::RunStamp;
-use pagefold::terminal::progress::thousands;
 use pagefold::secrets;
 use pagefold::terminal::failure::Failure;
+use pagefold::terminal::progress::thousands;
 
 /// `pagefold plan`.
 pub(crate) fn run(path: &std::path::Path, probe: bool) -> Result<u8, Failure> {

@@ -232,7 +232,9 @@ impl Problem {
         };
         let start = self.span.start.min(text.len());
         // The table's body: up to the next `[header]` line.
-        let body_start = text[start..].find('\n').map_or(text.len(), |i| start + i + 1);
+        let body_start = text[start..]
+            .find('\n')
+            .map_or(text.len(), |i| start + i + 1);
         let body_end = text[body_start..]
             .match_indices('\n')
             .map(|(i, _)| body_start + i + 1)
@@ -354,7 +356,11 @@ impl Job {
         let child = file.child.map(|child| child.into_inner().validated());
 
         if let Some(problem) = problems.into_iter().next() {
-            return Err(locate(problem.narrowed(text), problem.message, problem.hint));
+            return Err(locate(
+                problem.narrowed(text),
+                problem.message,
+                problem.hint,
+            ));
         }
         // Each `validated` is `None` only when its check reported a problem.
         let (Some(source), Some(child), Some(reduce)) = (

@@ -33,6 +33,73 @@ fn bash_completion_loads_and_completes_a_command() {
     }
 }
 
+/// Whether `shell` is installed; if not, says so loudly.
+fn shell_exists(shell: &str) -> bool {
+    let found = Command::new(shell)
+        .arg("-c")
+        .arg("exit 0")
+        .status()
+        .is_ok_and(|status| status.success());
+    if !found {
+        eprintln!("SKIPPED: no `{shell}` here to load pagefold's {shell} completion in");
+    }
+    found
+}
+
+#[test]
+fn fish_completion_loads_and_completes_a_command() {
+    if !shell_exists("fish") {
+        return;
+    }
+    let work = Workspace::new();
+    let path = work.job(
+        "pagefold.fish",
+        &pagefold(&["completions", "fish"]).stdout(),
+    );
+    let completed = Command::new("fish")
+        .arg("--no-config")
+        .arg("-c")
+        .arg(format!(
+            "source {}; complete -C 'pagefold r'",
+            path.display()
+        ))
+        .output()
+        .unwrap();
+    assert!(completed.status.success(), "{completed:?}");
+    let offered = String::from_utf8_lossy(&completed.stdout);
+    assert!(
+        offered.lines().any(|line| line.starts_with("run\t")),
+        "{offered}"
+    );
+}
+
+#[test]
+fn zsh_completion_passes_the_syntax_check_and_registers() {
+    if !shell_exists("zsh") {
+        return;
+    }
+    let work = Workspace::new();
+    let path = work.job("_pagefold", &pagefold(&["completions", "zsh"]).stdout());
+    let syntax = Command::new("zsh").arg("-n").arg(&path).status().unwrap();
+    assert!(syntax.success(), "zsh -n refuses the script");
+    // Loaded under the completion system, it is the completer of `pagefold`.
+    let loaded = Command::new("zsh")
+        .arg("-f")
+        .arg("-c")
+        .arg(format!(
+            "autoload -U compinit; compinit -u -D; source {}; print -r -- $_comps[pagefold]",
+            path.display()
+        ))
+        .env("HOME", work.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&loaded.stdout).trim(),
+        "_pagefold",
+        "{loaded:?}"
+    );
+}
+
 #[test]
 fn man_pages_render_and_name_every_command() {
     let work = Workspace::new();
@@ -71,6 +138,7 @@ fn man_pages_render_and_name_every_command() {
         "init",
         "completions",
         "man",
+        "schema",
     ] {
         assert!(
             main.contains(&format!("pagefold-{command}(1)")),
