@@ -107,18 +107,25 @@ impl AlertsSpec {
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct AlertsEntry {
+    /// A webhook URL told when a run fails.
     #[schemars(with = "Option<String>")]
     on_failure: Option<Spanned<String>>,
+    /// A webhook URL told when a scheduled run is missed.
     #[schemars(with = "Option<String>")]
     on_missed: Option<Spanned<String>>,
+    /// A webhook URL told of skipped pages, warnings in the result, a skipped run.
     #[schemars(with = "Option<String>")]
     on_warning: Option<Spanned<String>>,
+    /// A webhook URL told when a run finishes without a warning.
     #[schemars(with = "Option<String>")]
     on_success: Option<Spanned<String>>,
+    /// Retries of a delivery (default 5) on connection errors, timeouts, 408, 429, 5xx.
     #[serde(default = "default_retries")]
     retries: u32,
+    /// Backoff between deliveries: exponential with full jitter (default 1s up to 1m).
     #[serde(default)]
     backoff: BackoffEntry,
+    /// The time one delivery may take (default "10s").
     #[serde(default = "default_timeout", with = "humantime_serde")]
     #[schemars(with = "String")]
     timeout: Duration,
@@ -129,9 +136,11 @@ pub(crate) struct AlertsEntry {
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct BackoffEntry {
+    /// The first wait (default "1s").
     #[serde(default = "default_backoff_base", with = "humantime_serde")]
     #[schemars(with = "String")]
     base: Duration,
+    /// The longest wait (default "1m").
     #[serde(default = "default_backoff_max", with = "humantime_serde")]
     #[schemars(with = "String")]
     max: Duration,

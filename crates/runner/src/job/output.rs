@@ -12,8 +12,10 @@ use crate::output::{OutputFormat, PathTemplate, RunStamp};
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct OutputEntry {
+    /// The result file, relative to the job file's folder: `{name}`, `{date}`, `{time}`, `{run_id}` and `{date:%Y%m}` (chrono formats) are filled in.
     #[schemars(with = "String")]
     path: Spanned<String>,
+    /// `"json"` (the result document), `"ndjson"` or `"csv"`; default from the extension.
     format: Option<OutputFormat>,
 }
 

@@ -15,17 +15,23 @@ use super::Problem;
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ReduceEntry {
+    /// The key of its value in the result (default: its `use`, or the plugin's name).
     #[schemars(with = "Option<String>")]
     name: Option<Spanned<String>>,
+    /// A built-in reducer: count, sum, min, max, mean, count_by, distinct, top_k or collect.
     #[serde(rename = "use")]
     #[schemars(with = "Option<String>")]
     builtin: Option<Spanned<String>>,
+    /// A reducer plugin: its library, relative to the job file's folder.
     #[schemars(with = "Option<PathBuf>")]
     plugin: Option<Spanned<PathBuf>>,
+    /// The JSON Pointer of the field it reads in each record (e.g. "/amount").
     #[schemars(with = "Option<String>")]
     field: Option<Spanned<Pointer>>,
+    /// `top_k` only: how many values to keep (default 10).
     #[schemars(with = "Option<usize>")]
     k: Option<Spanned<usize>>,
+    /// A plugin's settings, handed to it as JSON.
     #[schemars(with = "Option<serde_json::Map<String, serde_json::Value>>")]
     config: Option<Spanned<toml::Table>>,
 }
