@@ -1,6 +1,8 @@
-//! Sums that merge exactly.
+//! Sums that merge exactly, in decimal.
 
 use serde::{Deserialize, Serialize};
+
+use crate::decimal::{Decimal, DecimalError};
 
 /// A JSON number, exact when it is an integer.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -20,13 +22,11 @@ impl Number {
         }
     }
 
-    /// The number as a JSON value (a float when an integer fits neither `i64` nor `u64`).
+    /// The number as a JSON value, integers exact at any size (`null` for an infinity or
+    /// NaN, which JSON cannot write).
     pub fn to_json(self) -> serde_json::Value {
         match self {
-            Self::Integer(n) => i64::try_from(n)
-                .map(Into::into)
-                .or_else(|_| u64::try_from(n).map(Into::into))
-                .unwrap_or_else(|_| (n as f64).into()),
+            Self::Integer(n) => json_number(&n.to_string()),
             Self::Float(x) => x.into(),
         }
     }
@@ -60,221 +60,220 @@ impl Number {
     }
 }
 
-/// A sum that is exact whatever the order of additions: integers in an `i128`, floats as
-/// Shewchuk's non-overlapping partials (the algorithm of Python's `math.fsum`), rounded once
-/// at the end. So merging workers' sums in any order gives the same, correctly rounded total:
-/// what a reducer needs to keep the merge laws with floating-point data.
+/// A sum that is exact whatever the order of additions: every number is added as the exact
+/// decimal its JSON text says ([`Decimal`]), so `0.1 + 0.2` is `0.3`, integers stay exact at
+/// any size, and merging workers' sums in any order gives the same total, to the last digit:
+/// what a reducer needs to keep the merge laws.
 ///
 /// ```
 /// use pagefold_reducer::{ExactSum, Number};
 ///
 /// let mut a = ExactSum::default();
-/// a.add(Number::Float(0.1));
+/// a.add_text("0.1").unwrap();
 /// a.add(Number::Float(0.2));
 /// let mut b = ExactSum::default();
 /// b.add(Number::Integer(1));
 /// b.merge(&a);
-/// assert_eq!(b.total(), Number::Float(1.3));
+/// assert_eq!(b.to_json(), serde_json::json!(1.3));
 /// ```
 ///
 /// A saved sum is canonical: two sums of the same numbers save to the same bytes whatever the
 /// order they were added in (so a law check that compares saved states passes).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(into = "Saved", from = "Saved")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(into = "Saved", try_from = "Saved")]
 pub struct ExactSum {
-    integer: i128,
-    partials: Vec<f64>,
+    sum: Decimal,
     saw_float: bool,
 }
 
+impl Default for ExactSum {
+    fn default() -> Self {
+        Self {
+            sum: Decimal::zero(),
+            saw_float: false,
+        }
+    }
+}
+
 impl ExactSum {
-    /// Adds a number.
+    /// Adds a number. A float is taken as the decimal it prints as (`0.1` is `0.1`, as the
+    /// JSON text it was read from said); an infinity or NaN is not a number and is ignored.
     pub fn add(&mut self, number: Number) {
         match number {
-            Number::Integer(n) => match self.integer.checked_add(n) {
-                Some(sum) => self.integer = sum,
-                None => self.add_float(n as f64, true),
-            },
-            Number::Float(x) => self.add_float(x, true),
+            Number::Integer(n) => self.sum = self.sum.add(&Decimal::from_i128(n)),
+            Number::Float(x) => {
+                if let Some(x) = Decimal::from_f64(x) {
+                    self.sum = self.sum.add(&x);
+                    self.saw_float = true;
+                }
+            }
         }
     }
 
-    fn add_float(&mut self, mut x: f64, is_float: bool) {
-        self.saw_float |= is_float;
-        let mut kept = 0;
-        for j in 0..self.partials.len() {
-            let mut y = self.partials[j];
-            if x.abs() < y.abs() {
-                std::mem::swap(&mut x, &mut y);
-            }
-            let high = x + y;
-            let low = y - (high - x);
-            if low != 0.0 {
-                self.partials[kept] = low;
-                kept += 1;
-            }
-            x = high;
-        }
-        self.partials.truncate(kept);
-        self.partials.push(x);
+    /// Adds a JSON number from its text, exactly (`12`, `1.005`, `1e400`).
+    ///
+    /// # Errors
+    ///
+    /// When the text is not a JSON number, or is beyond ±1e10000.
+    pub fn add_text(&mut self, text: &str) -> Result<(), DecimalError> {
+        let number = Decimal::parse(text)?;
+        self.sum = self.sum.add(&number);
+        self.saw_float |= text.contains(['.', 'e', 'E']);
+        Ok(())
     }
 
     /// Adds everything another sum holds (associative and commutative).
     pub fn merge(&mut self, other: &ExactSum) {
+        self.sum = self.sum.add(&other.sum);
         self.saw_float |= other.saw_float;
-        for &partial in &other.partials {
-            self.add_float(partial, false);
-        }
-        match self.integer.checked_add(other.integer) {
-            Some(sum) => self.integer = sum,
-            None => self.add_float(other.integer as f64, true),
+    }
+
+    /// The exact sum.
+    pub fn exact(&self) -> &Decimal {
+        &self.sum
+    }
+
+    /// The total as a [`Number`]: an integer when only integers were added and it fits an
+    /// `i128`, else the nearest float (use [`ExactSum::to_json`] for the exact value).
+    pub fn total(&self) -> Number {
+        match self.sum.to_i128() {
+            Some(n) if !self.saw_float => Number::Integer(n),
+            _ => Number::Float(self.sum.to_f64()),
         }
     }
 
-    /// The total: an integer when only integers were added, else the correctly rounded float.
-    pub fn total(&self) -> Number {
-        if !self.saw_float {
-            return Number::Integer(self.integer);
+    /// The exact total as a JSON number: an integer when only integers were added, else
+    /// written as serde_json writes floats (`3.98`, `1.0`, `1e+20`), every digit kept.
+    pub fn to_json(&self) -> serde_json::Value {
+        json_number(&self.sum.to_json_text(self.saw_float))
+    }
+
+    /// The mean of `count` numbers that sum to this: the exact quotient rounded to 17
+    /// significant digits (what a float holds), as JSON; `null` for no numbers.
+    pub fn mean(&self, count: u64) -> serde_json::Value {
+        if count == 0 {
+            return serde_json::Value::Null;
         }
-        let mut all = self.clone();
-        // An i128 splits into exact f64 pieces: each takes the top 53 bits of what is left.
-        let mut rest = all.integer;
-        all.integer = 0;
-        while rest != 0 {
-            let piece = rest as f64;
-            let exact = piece as i128;
-            all.add_float(piece, false);
-            rest -= exact;
+        let mean = self.sum.div_rounded(count, 17);
+        let as_float = mean.to_f64();
+        // Within the range of a float: the float, printed as short as it goes (0.995, not
+        // 0.99500000000000000); beyond it, the decimal.
+        if as_float.is_finite() && (as_float != 0.0 || mean.is_zero()) {
+            json_number(&Decimal::from_f64(as_float).map_or_else(
+                || mean.to_json_text(true),
+                |float| float.to_json_text(true),
+            ))
+        } else {
+            json_number(&mean.to_json_text(true))
         }
-        Number::Float(round_partials(&all.partials))
     }
 }
 
-/// How an [`ExactSum`] is saved: its partials replaced by the canonical expansion of their
-/// exact sum, largest last (the same fields, so older saved sums still load).
+/// A JSON number from its text, every digit kept (serde_json's `arbitrary_precision`).
+pub(crate) fn json_number(text: &str) -> serde_json::Value {
+    text.parse::<serde_json::Number>()
+        .map_or(serde_json::Value::Null, serde_json::Value::Number)
+}
+
+/// How an [`ExactSum`] is saved: the decimal as `MANTISSAeEXPONENT`. Sums saved before sums
+/// were decimal (an `i128` and binary float partials) still load, exactly.
 #[derive(Serialize, Deserialize)]
 struct Saved {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sum: Option<String>,
+    #[serde(default, skip_serializing_if = "is_zero")]
     integer: i128,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     partials: Vec<f64>,
     saw_float: bool,
+}
+
+fn is_zero(value: &i128) -> bool {
+    *value == 0
 }
 
 impl From<ExactSum> for Saved {
     fn from(sum: ExactSum) -> Self {
         Saved {
-            integer: sum.integer,
-            partials: canonical(sum.partials),
+            sum: Some(sum.sum.to_saved()),
+            integer: 0,
+            partials: Vec::new(),
             saw_float: sum.saw_float,
         }
     }
 }
 
-impl From<Saved> for ExactSum {
-    fn from(saved: Saved) -> Self {
-        ExactSum {
-            integer: saved.integer,
-            partials: saved.partials,
+impl TryFrom<Saved> for ExactSum {
+    type Error = DecimalError;
+
+    fn try_from(saved: Saved) -> Result<Self, DecimalError> {
+        let mut sum = match &saved.sum {
+            Some(text) => Decimal::parse(text)?,
+            None => Decimal::zero(),
+        };
+        sum = sum.add(&Decimal::from_i128(saved.integer));
+        for partial in saved.partials {
+            sum = sum.add(&crate::decimal::exact_binary(partial));
+        }
+        Ok(ExactSum {
+            sum,
             saw_float: saved.saw_float,
-        }
+        })
     }
-}
-
-/// The expansion of the exact sum of `partials` that depends on that sum only: its correctly
-/// rounded value, then the correctly rounded value of what is left, and so on (each step is
-/// exact, and at most ~40 are needed for any sum of doubles).
-fn canonical(partials: Vec<f64>) -> Vec<f64> {
-    let mut rest = ExactSum {
-        integer: 0,
-        partials,
-        saw_float: true,
-    };
-    let mut expansion = Vec::new();
-    for _ in 0..64 {
-        let high = round_partials(&rest.partials);
-        if high == 0.0 {
-            break;
-        }
-        expansion.push(high);
-        if !high.is_finite() {
-            break;
-        }
-        rest.add_float(-high, false);
-    }
-    expansion.reverse();
-    expansion
-}
-
-/// The correctly rounded sum of non-overlapping partials (the last step of `math.fsum`).
-fn round_partials(partials: &[f64]) -> f64 {
-    let mut n = partials.len();
-    if n == 0 {
-        return 0.0;
-    }
-    n -= 1;
-    let mut high = partials[n];
-    let mut low = 0.0;
-    while n > 0 {
-        let x = high;
-        n -= 1;
-        let y = partials[n];
-        high = x + y;
-        let y_rounded = high - x;
-        low = y - y_rounded;
-        if low != 0.0 {
-            break;
-        }
-    }
-    if n > 0 && ((low < 0.0 && partials[n - 1] < 0.0) || (low > 0.0 && partials[n - 1] > 0.0)) {
-        let y = low * 2.0;
-        let x = high + y;
-        if y == x - high {
-            high = x;
-        }
-    }
-    high
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn float_sums_do_not_depend_on_order() {
-        let values = [1e16, 1.0, -1e16, 0.1, 0.2, 0.3, 1e-10];
-        let mut forward = ExactSum::default();
-        values.iter().for_each(|&x| forward.add(Number::Float(x)));
-        let mut backward = ExactSum::default();
-        values
-            .iter()
-            .rev()
-            .for_each(|&x| backward.add(Number::Float(x)));
-        assert_eq!(forward.total(), backward.total());
-        assert_eq!(forward.total(), Number::Float(1.6000000001));
+    fn sum_of(texts: &[&str]) -> ExactSum {
+        let mut sum = ExactSum::default();
+        for text in texts {
+            sum.add_text(text).unwrap();
+        }
+        sum
     }
 
     #[test]
-    fn saved_sums_do_not_depend_on_order() {
-        let values = [1e16, 1.0, -1e16, 0.1, 0.2, 0.3, 1e-10, 7.5e-300];
-        let mut forward = ExactSum::default();
-        values.iter().for_each(|&x| forward.add(Number::Float(x)));
-        let mut backward = ExactSum::default();
-        values
-            .iter()
-            .rev()
-            .for_each(|&x| backward.add(Number::Float(x)));
+    fn money_adds_up() {
+        let sum = sum_of(&["0.1", "0.2", "1.005", "2.675"]);
+        assert_eq!(sum.to_json().to_string(), "3.98");
+        assert_eq!(sum.mean(4).to_string(), "0.995");
+    }
+
+    #[test]
+    fn extremes_stay_exact_in_any_order() {
+        let values = ["1e308", "1e308", "-1e308", "1"];
+        let forward = sum_of(&values);
+        let mut backward = values;
+        backward.reverse();
+        assert_eq!(forward, sum_of(&backward));
+        assert_eq!(
+            forward.to_json().to_string(),
+            format!("1.{}1e+308", "0".repeat(307))
+        );
+        assert_eq!(sum_of(&["1e400"]).to_json().to_string(), "1e+400");
+    }
+
+    #[test]
+    fn integers_stay_exact_past_64_bits() {
+        let max = i64::MAX.to_string();
+        let sum = sum_of(&[&max, &max, &max, &max]);
+        assert_eq!(sum.to_json().to_string(), "36893488147419103228");
+        assert_eq!(sum.total(), Number::Integer(4 * i128::from(i64::MAX)));
+    }
+
+    #[test]
+    fn saved_sums_do_not_depend_on_order_and_old_ones_load() {
+        let forward = sum_of(&["1e16", "1", "-1e16", "0.1", "0.2", "0.3", "1e-10"]);
+        let backward = sum_of(&["1e-10", "0.3", "0.2", "0.1", "-1e16", "1", "1e16"]);
         let saved = serde_json::to_string(&forward).unwrap();
         assert_eq!(saved, serde_json::to_string(&backward).unwrap());
         let loaded: ExactSum = serde_json::from_str(&saved).unwrap();
-        assert_eq!(loaded.total(), forward.total());
-    }
-
-    #[test]
-    fn integers_stay_exact_and_mix_with_floats() {
-        let mut sum = ExactSum::default();
-        sum.add(Number::Integer(i64::MAX as i128));
-        sum.add(Number::Integer(i64::MAX as i128));
-        assert_eq!(sum.total(), Number::Integer(2 * i64::MAX as i128));
-        sum.add(Number::Float(0.5));
-        assert_eq!(sum.total(), Number::Float(1.8446744073709552e19));
+        assert_eq!(loaded, forward);
+        let old: ExactSum =
+            serde_json::from_str(r#"{"integer": 3, "partials": [0.5], "saw_float": true}"#)
+                .unwrap();
+        assert_eq!(old.to_json().to_string(), "3.5");
     }
 }

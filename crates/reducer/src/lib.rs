@@ -143,6 +143,7 @@
 #![deny(missing_docs)]
 
 pub mod abi;
+mod decimal;
 mod error;
 mod exact_sum;
 #[doc(hidden)]
@@ -154,6 +155,7 @@ mod position;
 mod reducer;
 
 pub use error::ReducerError;
+pub use decimal::{Decimal, DecimalError, MAX_EXPONENT};
 pub use exact_sum::{ExactSum, Number};
 pub use field::Field;
 /// JSON Pointers and one-pass field extraction, for reducers whose fields are configured at

@@ -7,14 +7,41 @@ use pagefold_reducer::{Position, ReducerError};
 use serde::{Deserialize, Serialize};
 
 use super::Builtin;
-use super::value::{KeyRef, Number, describe, number, present};
+use super::value::{Decimal, DecimalError, KeyRef, Number, describe, present};
 
-/// A value `min`/`max` can compare: numbers (by value) order before strings (by text).
+/// A value `min`/`max` can compare: numbers (by exact value, their text kept as the API wrote
+/// it) order before strings (by text).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) enum Comparable {
+    /// Saved by earlier versions; read, never made.
     Integer(i128),
+    /// Saved by earlier versions; read, never made.
     Float(f64),
+    Number(ExactNumber),
     Text(String),
+}
+
+/// A number as the API wrote it, and its exact value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub(crate) struct ExactNumber {
+    text: String,
+    value: Decimal,
+}
+
+impl TryFrom<String> for ExactNumber {
+    type Error = DecimalError;
+
+    fn try_from(text: String) -> Result<Self, DecimalError> {
+        let value = Decimal::parse(&text)?;
+        Ok(Self { text, value })
+    }
+}
+
+impl From<ExactNumber> for String {
+    fn from(number: ExactNumber) -> String {
+        number.text
+    }
 }
 
 impl Comparable {
@@ -25,35 +52,44 @@ impl Comparable {
                 KeyRef::Json(_) => unreachable!("a JSON string reads as text"),
             };
         }
-        match number(raw, reducer) {
-            Ok(Number::Integer(n)) => Ok(Self::Integer(n)),
-            Ok(Number::Float(x)) => Ok(Self::Float(x)),
-            Err(_) => Err(ReducerError::new(format!(
+        match ExactNumber::try_from(raw.to_owned()) {
+            Ok(number) => Ok(Self::Number(number)),
+            Err(DecimalError::NotANumber(_)) => Err(ReducerError::new(format!(
                 "`{reducer}` compares numbers or strings, but the field is {}",
                 describe(raw)
             ))),
+            Err(error) => Err(ReducerError::new(format!("`{reducer}`: {error}"))),
+        }
+    }
+
+    /// The exact value of a number (of any version's spelling), `None` for text.
+    fn value(&self) -> Option<Decimal> {
+        match self {
+            Self::Integer(n) => Some(Decimal::from_i128(*n)),
+            Self::Float(x) => Decimal::from_f64(*x),
+            Self::Number(number) => Some(number.value.clone()),
+            Self::Text(_) => None,
+        }
+    }
+
+    /// The number's text, for ties between equal values written differently (`1`, `1.0`).
+    fn spelling(&self) -> String {
+        match self {
+            Self::Integer(n) => n.to_string(),
+            Self::Float(x) => Number::Float(*x).to_json().to_string(),
+            Self::Number(number) => number.text.clone(),
+            Self::Text(text) => text.clone(),
         }
     }
 
     /// A total order, so that the result never depends on which worker saw what.
     fn order(&self, other: &Self) -> Ordering {
-        use Comparable::{Float, Integer, Text};
-        let rank = |c: &Self| matches!(c, Text(_)) as u8;
-        match (self, other) {
-            (Integer(a), Integer(b)) => a.cmp(b),
-            (Text(a), Text(b)) => a.cmp(b),
-            (Integer(_) | Float(_), Integer(_) | Float(_)) => {
-                let value = |c: &Self| match c {
-                    Integer(n) => *n as f64,
-                    Float(x) => *x,
-                    Text(_) => unreachable!("numbers only in this arm"),
-                };
-                // Equal values: an integer orders before the float spelling of it.
-                value(self)
-                    .total_cmp(&value(other))
-                    .then(matches!(self, Float(_)).cmp(&matches!(other, Float(_))))
-            }
-            _ => rank(self).cmp(&rank(other)),
+        match (self.value(), other.value()) {
+            // Equal values: by their spelling, so which one is kept never depends on order.
+            (Some(a), Some(b)) => a.cmp(&b).then_with(|| self.spelling().cmp(&other.spelling())),
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (None, None) => self.spelling().cmp(&other.spelling()),
         }
     }
 
@@ -61,6 +97,11 @@ impl Comparable {
         match self {
             Self::Integer(n) => Number::Integer(*n).to_json(),
             Self::Float(x) => (*x).into(),
+            // Every digit as written: a 39-digit id stays itself.
+            Self::Number(number) => number
+                .text
+                .parse::<serde_json::Number>()
+                .map_or(serde_json::Value::Null, serde_json::Value::Number),
             Self::Text(text) => text.clone().into(),
         }
     }

@@ -4,10 +4,10 @@ use pagefold_reducer::{Position, ReducerError};
 use serde::{Deserialize, Serialize};
 
 use super::Builtin;
-use super::value::{ExactSum, number, present};
+use super::value::{ExactSum, add_exactly, present};
 
-/// The mean of a numeric field, from an exact sum (so independent of order); `null` on no
-/// input.
+/// The mean of a numeric field: the exact decimal sum divided by the count, rounded once to
+/// 17 significant digits (so independent of order); `null` on no input.
 pub(crate) struct Mean;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -34,7 +34,7 @@ impl Builtin for Mean {
         _: Position,
     ) -> Result<(), ReducerError> {
         if let Some(raw) = present(value) {
-            state.sum.add(number(raw, "mean")?);
+            add_exactly(&mut state.sum, raw, "mean")?;
             state.count += 1;
         }
         Ok(())
@@ -46,9 +46,6 @@ impl Builtin for Mean {
     }
 
     fn finish(&self, state: MeanState) -> serde_json::Value {
-        if state.count == 0 {
-            return serde_json::Value::Null;
-        }
-        (state.sum.total().as_f64() / state.count as f64).into()
+        state.sum.mean(state.count)
     }
 }

@@ -3,10 +3,10 @@
 use pagefold_reducer::{Position, ReducerError};
 
 use super::Builtin;
-use super::value::{ExactSum, number, present};
+use super::value::{ExactSum, add_exactly, present};
 
-/// Sums a numeric field: an exact integer when every value is an integer, else the correctly
-/// rounded sum of all values (independent of order); `0` on no input.
+/// Sums a numeric field exactly, in decimal, in any order: an integer when every value is an
+/// integer, else every digit of the exact sum (`0.1 + 0.2` is `0.3`); `0` on no input.
 pub(crate) struct Sum;
 
 impl Builtin for Sum {
@@ -27,7 +27,7 @@ impl Builtin for Sum {
         _: Position,
     ) -> Result<(), ReducerError> {
         if let Some(raw) = present(value) {
-            sum.add(number(raw, "sum")?);
+            add_exactly(sum, raw, "sum")?;
         }
         Ok(())
     }
@@ -37,6 +37,6 @@ impl Builtin for Sum {
     }
 
     fn finish(&self, sum: ExactSum) -> serde_json::Value {
-        sum.total().to_json()
+        sum.to_json()
     }
 }

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use pagefold_reducer::ReducerError;
 use serde::{Deserialize, Serialize};
 
-pub(crate) use pagefold_reducer::{ExactSum, Number};
+pub(crate) use pagefold_reducer::{Decimal, DecimalError, ExactSum, Number};
 
 /// What kind of JSON value `raw` is, for messages.
 pub(crate) fn describe(text: &str) -> String {
@@ -26,13 +26,14 @@ pub(crate) fn present(value: Option<&str>) -> Option<&str> {
     value.filter(|text| *text != "null")
 }
 
-/// Reads a JSON number from its raw text without building a tree.
-pub(crate) fn number(raw: &str, reducer: &str) -> Result<Number, ReducerError> {
-    Number::parse(raw).ok_or_else(|| {
-        ReducerError::new(format!(
+/// Adds the raw JSON text of a number to `sum`, exactly.
+pub(crate) fn add_exactly(sum: &mut ExactSum, raw: &str, reducer: &str) -> Result<(), ReducerError> {
+    sum.add_text(raw).map_err(|error| match error {
+        DecimalError::NotANumber(_) => ReducerError::new(format!(
             "`{reducer}` needs numbers, but the field is {}",
             describe(raw)
-        ))
+        )),
+        DecimalError::OutOfRange(_) => ReducerError::new(format!("`{reducer}`: {error}")),
     })
 }
 
@@ -91,12 +92,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reads_numbers() {
-        assert_eq!(number("12", "sum").unwrap(), Number::Integer(12));
-        assert_eq!(number("-1.5e2", "sum").unwrap(), Number::Float(-150.0));
+    fn adds_numbers_and_refuses_the_rest() {
+        let mut sum = ExactSum::default();
+        add_exactly(&mut sum, "12", "sum").unwrap();
+        add_exactly(&mut sum, "-1.5e2", "sum").unwrap();
+        assert_eq!(sum.to_json().to_string(), "-138.0");
         assert_eq!(
-            number("\"12\"", "sum").unwrap_err().message(),
+            add_exactly(&mut sum, "\"12\"", "sum").unwrap_err().message(),
             "`sum` needs numbers, but the field is the string `\"12\"`"
+        );
+        assert_eq!(
+            add_exactly(&mut sum, "1e10001", "sum").unwrap_err().message(),
+            "`sum`: `1e10001` is beyond what can be summed exactly (numbers from 1e-10000 to 1e10000)"
         );
     }
 
