@@ -58,6 +58,17 @@ impl Decimal {
         if mantissa.is_zero() {
             return Self::zero();
         }
+        // Most numbers fit a machine integer: strip their zeros there.
+        if let Some(mut small) = mantissa.to_i128() {
+            while small % 10 == 0 {
+                small /= 10;
+                exponent += 1;
+            }
+            return Self {
+                mantissa: BigInt::from(small),
+                exponent,
+            };
+        }
         let ten = BigInt::from(10);
         loop {
             let (quotient, remainder) = (&mantissa / &ten, &mantissa % &ten);
@@ -106,7 +117,9 @@ impl Decimal {
                 // Anything past 19 digits is out of range anyway.
                 match exponent.parse::<i64>() {
                     Ok(value) => value,
-                    Err(_) => return Err(DecimalError::OutOfRange(text.chars().take(40).collect())),
+                    Err(_) => {
+                        return Err(DecimalError::OutOfRange(text.chars().take(40).collect()));
+                    }
                 }
             }
         };
@@ -126,7 +139,10 @@ impl Decimal {
         {
             return Err(DecimalError::OutOfRange(text.chars().take(40).collect()));
         }
-        let mut mantissa: BigInt = significant.parse().map_err(|_| not_a_number())?;
+        let mut mantissa: BigInt = match significant.parse::<i128>() {
+            Ok(small) => BigInt::from(small),
+            Err(_) => significant.parse().map_err(|_| not_a_number())?,
+        };
         if negative {
             mantissa = -mantissa;
         }
@@ -149,7 +165,28 @@ impl Decimal {
 
     /// `self + other`, exactly.
     pub fn add(&self, other: &Self) -> Self {
+        if other.is_zero() {
+            return self.clone();
+        }
+        if self.is_zero() {
+            return other.clone();
+        }
         let exponent = self.exponent.min(other.exponent);
+        // The common case, in machine integers: mantissas of a few digits, exponents close.
+        if let (Some(a), Some(b)) = (self.mantissa.to_i64(), other.mantissa.to_i64()) {
+            let scale = |m: i64, e: i64| {
+                u32::try_from(e - exponent)
+                    .ok()
+                    .and_then(|shift| 10i128.checked_pow(shift))
+                    .and_then(|factor| i128::from(m).checked_mul(factor))
+            };
+            if let Some(sum) = scale(a, self.exponent)
+                .zip(scale(b, other.exponent))
+                .and_then(|(a, b)| a.checked_add(b))
+            {
+                return Self::normalized(BigInt::from(sum), exponent);
+            }
+        }
         let scaled = |x: &Self| &x.mantissa * pow10(x.exponent - exponent);
         Self::normalized(scaled(self) + scaled(other), exponent)
     }
@@ -247,7 +284,11 @@ impl Decimal {
             if point >= n {
                 format!("{digits}{}.0", "0".repeat((point - n) as usize))
             } else if point > 0 {
-                format!("{}.{}", &digits[..point as usize], &digits[point as usize..])
+                format!(
+                    "{}.{}",
+                    &digits[..point as usize],
+                    &digits[point as usize..]
+                )
             } else {
                 format!("0.{}{digits}", "0".repeat((-point) as usize))
             }
@@ -325,7 +366,10 @@ pub(crate) fn exact_binary(value: f64) -> Decimal {
     };
     let mantissa = BigInt::from(mantissa);
     let exact = if exponent >= 0 {
-        Decimal::normalized(mantissa * num_traits::pow(BigInt::from(2), exponent as usize), 0)
+        Decimal::normalized(
+            mantissa * num_traits::pow(BigInt::from(2), exponent as usize),
+            0,
+        )
     } else {
         // m / 2^k = m × 5^k / 10^k.
         let k = (-exponent) as usize;
@@ -358,11 +402,26 @@ mod tests {
     #[test]
     fn prints_as_serde_json_prints_floats() {
         for x in [
-            1e15, 1e16, 0.0001, 0.00001, 1e-6, 1.5e-7, 0.1, 3.98, 1234.0, 1e308, 5e-324,
-            -2.5e-300, 123456789.125,
+            1e15,
+            1e16,
+            0.0001,
+            0.00001,
+            1e-6,
+            1.5e-7,
+            0.1,
+            3.98,
+            1234.0,
+            1e308,
+            5e-324,
+            -2.5e-300,
+            123456789.125,
         ] {
             let json = serde_json::to_string(&x).unwrap();
-            assert_eq!(Decimal::from_f64(x).unwrap().to_json_text(true), json, "{x}");
+            assert_eq!(
+                Decimal::from_f64(x).unwrap().to_json_text(true),
+                json,
+                "{x}"
+            );
         }
     }
 
@@ -372,17 +431,33 @@ mod tests {
         assert_eq!(d("1e308").add(&d("1e308")).add(&d("-1e308")), d("1e308"));
         assert!(d("1e400") > d("9.99e399"));
         assert!(d("-0") == d("0"));
-        assert_eq!(d("170141183460469231731687303715884105727").add(&d("1")).to_json_text(false), "170141183460469231731687303715884105728");
+        assert_eq!(
+            d("170141183460469231731687303715884105727")
+                .add(&d("1"))
+                .to_json_text(false),
+            "170141183460469231731687303715884105728"
+        );
         assert_eq!(d("12.50").to_saved(), "125e-1");
     }
 
     #[test]
     fn refuses_what_is_not_a_json_number() {
-        for text in ["", "-", "01", "1.", ".5", "1e", "1e+-3", "\"1\"", "0x10", "1_000"] {
-            assert!(matches!(Decimal::parse(text), Err(DecimalError::NotANumber(_))), "{text}");
+        for text in [
+            "", "-", "01", "1.", ".5", "1e", "1e+-3", "\"1\"", "0x10", "1_000",
+        ] {
+            assert!(
+                matches!(Decimal::parse(text), Err(DecimalError::NotANumber(_))),
+                "{text}"
+            );
         }
-        assert!(matches!(Decimal::parse("1e99999"), Err(DecimalError::OutOfRange(_))));
-        assert!(matches!(Decimal::parse("1e-99999"), Err(DecimalError::OutOfRange(_))));
+        assert!(matches!(
+            Decimal::parse("1e99999"),
+            Err(DecimalError::OutOfRange(_))
+        ));
+        assert!(matches!(
+            Decimal::parse("1e-99999"),
+            Err(DecimalError::OutOfRange(_))
+        ));
     }
 
     #[test]

@@ -159,10 +159,10 @@ impl ExactSum {
         // Within the range of a float: the float, printed as short as it goes (0.995, not
         // 0.99500000000000000); beyond it, the decimal.
         if as_float.is_finite() && (as_float != 0.0 || mean.is_zero()) {
-            json_number(&Decimal::from_f64(as_float).map_or_else(
-                || mean.to_json_text(true),
-                |float| float.to_json_text(true),
-            ))
+            json_number(
+                &Decimal::from_f64(as_float)
+                    .map_or_else(|| mean.to_json_text(true), |float| float.to_json_text(true)),
+            )
         } else {
             json_number(&mean.to_json_text(true))
         }
@@ -275,5 +275,100 @@ mod tests {
             serde_json::from_str(r#"{"integer": 3, "partials": [0.5], "saw_float": true}"#)
                 .unwrap();
         assert_eq!(old.to_json().to_string(), "3.5");
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    //! Any order and any split across workers give the same sum, to the last digit, with the
+    //! numbers at the edges of what JSON APIs send.
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const EDGES: [&str; 14] = [
+        "1e308",
+        "-1e308",
+        "1.7976931348623157e308",
+        "5e-324",
+        "-2.2250738585072014e-308",
+        "18446744073709551615",
+        "18446744073709551617",
+        "-9223372036854775809",
+        "0.1",
+        "1.005",
+        "0.1234567890123456789012345678901",
+        "-0",
+        "1e400",
+        "-1e-400",
+    ];
+
+    fn number() -> impl Strategy<Value = String> {
+        prop_oneof![
+            (0..EDGES.len()).prop_map(|index| EDGES[index].to_owned()),
+            any::<i64>().prop_map(|n| n.to_string()),
+            any::<f64>()
+                .prop_filter("finite", |x| x.is_finite())
+                .prop_map(|x| format!("{x:e}")),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn order_and_split_do_not_matter(
+            numbers in prop::collection::vec(number(), 0..24),
+            split in any::<prop::sample::Index>(),
+            seed in any::<u64>(),
+        ) {
+            let mut whole = ExactSum::default();
+            for text in &numbers {
+                whole.add_text(text).unwrap();
+            }
+            // Another order: rotated and reversed by the seed.
+            let mut shuffled = numbers.clone();
+            if !shuffled.is_empty() {
+                let turn = (seed as usize) % shuffled.len();
+                shuffled.rotate_left(turn);
+                if seed % 2 == 0 {
+                    shuffled.reverse();
+                }
+            }
+            let at = if shuffled.is_empty() { 0 } else { split.index(shuffled.len() + 1) };
+            let (left, right) = shuffled.split_at(at);
+            let mut a = ExactSum::default();
+            let mut b = ExactSum::default();
+            left.iter().for_each(|text| a.add_text(text).unwrap());
+            right.iter().for_each(|text| b.add_text(text).unwrap());
+            b.merge(&a);
+            prop_assert_eq!(&b, &whole);
+            prop_assert_eq!(b.to_json().to_string(), whole.to_json().to_string());
+            let saved = serde_json::to_string(&b).unwrap();
+            prop_assert_eq!(&saved, &serde_json::to_string(&whole).unwrap());
+            let loaded: ExactSum = serde_json::from_str(&saved).unwrap();
+            prop_assert_eq!(loaded, whole);
+        }
+
+        #[test]
+        fn small_integers_sum_as_integers(numbers in prop::collection::vec(any::<i32>(), 0..50)) {
+            let mut sum = ExactSum::default();
+            numbers.iter().for_each(|n| sum.add(Number::Integer(i128::from(*n))));
+            let expected: i64 = numbers.iter().map(|n| i64::from(*n)).sum();
+            prop_assert_eq!(sum.to_json().to_string(), expected.to_string());
+        }
+
+        #[test]
+        fn floats_sum_to_the_exact_decimal_of_their_texts(
+            cents in prop::collection::vec(-1_000_000i64..1_000_000, 1..40)
+        ) {
+            // Amounts with two decimals: the exact sum is the sum of the cents.
+            let mut sum = ExactSum::default();
+            for c in &cents {
+                sum.add_text(&format!("{}{}.{:02}", if *c < 0 { "-" } else { "" }, c.abs() / 100, c.abs() % 100)).unwrap();
+            }
+            let total: i64 = cents.iter().sum();
+            let expected = Decimal::parse(&format!("{total}e-2")).unwrap();
+            prop_assert_eq!(sum.exact(), &expected);
+        }
     }
 }

@@ -154,8 +154,8 @@ pub mod laws;
 mod position;
 mod reducer;
 
-pub use error::ReducerError;
 pub use decimal::{Decimal, DecimalError, MAX_EXPONENT};
+pub use error::ReducerError;
 pub use exact_sum::{ExactSum, Number};
 pub use field::Field;
 /// JSON Pointers and one-pass field extraction, for reducers whose fields are configured at

@@ -86,7 +86,9 @@ impl Comparable {
     fn order(&self, other: &Self) -> Ordering {
         match (self.value(), other.value()) {
             // Equal values: by their spelling, so which one is kept never depends on order.
-            (Some(a), Some(b)) => a.cmp(&b).then_with(|| self.spelling().cmp(&other.spelling())),
+            (Some(a), Some(b)) => a
+                .cmp(&b)
+                .then_with(|| self.spelling().cmp(&other.spelling())),
             (Some(_), None) => Ordering::Less,
             (None, Some(_)) => Ordering::Greater,
             (None, None) => self.spelling().cmp(&other.spelling()),

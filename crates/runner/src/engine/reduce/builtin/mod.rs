@@ -239,6 +239,31 @@ mod laws {
         })
     }
 
+    /// Numbers at the edges: ±1e308, subnormals, 2^64 ± 1, long decimals, `-0`, past `f64`.
+    fn extreme_records() -> impl Strategy<Value = Value> {
+        const EDGES: [&str; 16] = [
+            "1e308",
+            "-1e308",
+            "1.7976931348623157e308",
+            "5e-324",
+            "-2.2250738585072014e-308",
+            "18446744073709551615",
+            "18446744073709551616",
+            "18446744073709551617",
+            "-9223372036854775809",
+            "0.1",
+            "1.005",
+            "0.1234567890123456789012345678901",
+            "-0",
+            "-0.0",
+            "1e400",
+            "123456789012345678901234567890123456789",
+        ];
+        (0..EDGES.len()).prop_map(
+            |index| json!({ "amount": serde_json::from_str::<Value>(EDGES[index]).unwrap() }),
+        )
+    }
+
     fn check<B: Builtin>(field: &str) {
         let reducer = AsReducer::<B>::build(Some(field.parse().unwrap()), 3);
         laws::check(&reducer, records());
@@ -263,6 +288,32 @@ mod laws {
         check::<mean::Mean>("/amount");
         check::<extremes::Min>("/amount");
         check::<extremes::Max>("/amount");
+    }
+
+    /// Any order and any split across workers give the same result at the extremes.
+    #[test]
+    fn numeric_at_the_extremes() {
+        // Fewer, shorter cases: numbers 700 digits apart make every addition a long one.
+        let laws = laws::Laws::new().cases(64).max_records(64);
+        let field = || Some("/amount".parse().unwrap());
+        let outcomes = [
+            laws.check(&AsReducer::<sum::Sum>::build(field(), 3), extreme_records()),
+            laws.check(
+                &AsReducer::<mean::Mean>::build(field(), 3),
+                extreme_records(),
+            ),
+            laws.check(
+                &AsReducer::<extremes::Min>::build(field(), 3),
+                extreme_records(),
+            ),
+            laws.check(
+                &AsReducer::<extremes::Max>::build(field(), 3),
+                extreme_records(),
+            ),
+        ];
+        for outcome in outcomes {
+            outcome.unwrap_or_else(|failure| panic!("{failure}"));
+        }
     }
 
     #[test]

@@ -27,7 +27,11 @@ pub(crate) fn present(value: Option<&str>) -> Option<&str> {
 }
 
 /// Adds the raw JSON text of a number to `sum`, exactly.
-pub(crate) fn add_exactly(sum: &mut ExactSum, raw: &str, reducer: &str) -> Result<(), ReducerError> {
+pub(crate) fn add_exactly(
+    sum: &mut ExactSum,
+    raw: &str,
+    reducer: &str,
+) -> Result<(), ReducerError> {
     sum.add_text(raw).map_err(|error| match error {
         DecimalError::NotANumber(_) => ReducerError::new(format!(
             "`{reducer}` needs numbers, but the field is {}",
@@ -98,11 +102,15 @@ mod tests {
         add_exactly(&mut sum, "-1.5e2", "sum").unwrap();
         assert_eq!(sum.to_json().to_string(), "-138.0");
         assert_eq!(
-            add_exactly(&mut sum, "\"12\"", "sum").unwrap_err().message(),
+            add_exactly(&mut sum, "\"12\"", "sum")
+                .unwrap_err()
+                .message(),
             "`sum` needs numbers, but the field is the string `\"12\"`"
         );
         assert_eq!(
-            add_exactly(&mut sum, "1e10001", "sum").unwrap_err().message(),
+            add_exactly(&mut sum, "1e10001", "sum")
+                .unwrap_err()
+                .message(),
             "`sum`: `1e10001` is beyond what can be summed exactly (numbers from 1e-10000 to 1e10000)"
         );
     }
