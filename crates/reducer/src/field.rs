@@ -3,7 +3,7 @@
 use serde::{Deserialize, Deserializer};
 
 use crate::json::{Pointer, PointerSet};
-use crate::{Number, ReducerError};
+use crate::{DecimalError, ExactSum, Number, ReducerError};
 
 /// A record field chosen at run time (`config = { field = "/amount" }`). Values come back as
 /// their JSON text (`12.5`, `"paid"`, `{"a":1}`), picked out of the record by a scan that
@@ -74,6 +74,37 @@ impl Field {
                 "`{}` must be a number, not `{value}`",
                 self.pointer
             ))
+        })
+    }
+}
+
+impl Field {
+    /// Adds a value of this field (from [`Field::read`]) to `sum`, exactly as its JSON text
+    /// says (`0.1` is `0.1`, a 30-digit integer keeps every digit).
+    ///
+    /// ```
+    /// use pagefold_reducer::{ExactSum, Field};
+    ///
+    /// let field: Field = serde_json::from_str(r#""/amount""#).unwrap();
+    /// let mut sum = ExactSum::default();
+    /// for record in [r#"{"amount":0.1}"#, r#"{"amount":0.2}"#] {
+    ///     field.add_to(&mut sum, field.read(record).unwrap().unwrap()).unwrap();
+    /// }
+    /// assert_eq!(sum.to_json().to_string(), "0.3");
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// When `value` is not a number, or is beyond what a sum holds (±1e10000).
+    pub fn add_to(&self, sum: &mut ExactSum, value: &str) -> Result<(), ReducerError> {
+        sum.add_text(value).map_err(|error| match error {
+            DecimalError::NotANumber(_) => ReducerError::new(format!(
+                "`{}` must be a number, not `{value}`",
+                self.pointer
+            )),
+            DecimalError::OutOfRange(_) => {
+                ReducerError::new(format!("`{}`: {error}", self.pointer))
+            }
         })
     }
 }

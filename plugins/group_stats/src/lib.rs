@@ -16,7 +16,7 @@
 use std::collections::BTreeMap;
 
 use pagefold_reducer::json::PointerSet;
-use pagefold_reducer::{ExactSum, Field, Number, Position, Reducer, ReducerError, export_reducer};
+use pagefold_reducer::{ExactSum, Field, Position, Reducer, ReducerError, export_reducer};
 use serde::{Deserialize, Serialize};
 
 /// The job's `config`.
@@ -97,13 +97,13 @@ impl Reducer for GroupStats {
         _: Position,
     ) -> Result<(), ReducerError> {
         let label = group_label(key);
-        let value = value.map(|value| self.field.to_number(value)).transpose()?;
+        let number = value.map(|value| self.field.to_number(value)).transpose()?;
         let group = groups.entry(label).or_default();
         group.records += 1;
-        if let Some(number) = value {
+        if let (Some(number), Some(value)) = (number, value) {
             let x = number.as_f64();
             group.count += 1;
-            group.sum.add(number);
+            self.field.add_to(&mut group.sum, value)?;
             group.min = Some(group.min.map_or(x, |m| m.min(x)));
             group.max = Some(group.max.map_or(x, |m| m.max(x)));
         }
@@ -120,13 +120,8 @@ impl Reducer for GroupStats {
         groups
             .into_iter()
             .map(|(label, group)| {
-                let total = group.sum.total();
-                let mean = (group.count > 0).then(|| total.as_f64() / group.count as f64);
-                let sum = if group.count > 0 {
-                    total.to_json()
-                } else {
-                    Number::Integer(0).to_json()
-                };
+                let mean = group.sum.mean(group.count);
+                let sum = group.sum.to_json();
                 let stats = serde_json::json!({
                     "records": group.records,
                     "count": group.count,

@@ -50,7 +50,7 @@ impl Reducer for SumField {
         _: Position,
     ) -> Result<(), ReducerError> {
         if let Some(value) = value {
-            sum.add(self.field.to_number(value)?);
+            self.field.add_to(sum, value)?;
         }
         Ok(())
     }
@@ -60,7 +60,7 @@ impl Reducer for SumField {
     }
 
     fn finish(&self, sum: ExactSum) -> serde_json::Value {
-        sum.total().to_json()
+        sum.to_json()
     }
 }
 
