@@ -29,6 +29,8 @@ mod keys;
 mod limits;
 /// `map`: jq programs that reshape and filter records.
 mod map;
+/// Exact numbers: decimal sums, integers past 64 bits, extremes, never a silent `null`.
+mod numbers;
 /// Operating it: metrics (endpoint, file, Pushgateway), webhooks, alert rules, the dashboard.
 mod observe;
 /// Credentials stay on the job's origin: next URLs, Link headers and redirects to another.
