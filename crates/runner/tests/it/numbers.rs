@@ -72,14 +72,23 @@ fn overflow_is_never_a_null_and_order_does_not_matter() {
     );
     assert!(forward.contains("\"average\": 2.5e+307"), "{forward}");
     let beyond = reduce(&amounts(&["1e400", "1"]), &reducer("total", "sum"));
-    assert!(beyond.contains(&format!("\"total\": 1.{}1e+400", "0".repeat(399))), "{beyond}");
+    assert!(
+        beyond.contains(&format!("\"total\": 1.{}1e+400", "0".repeat(399))),
+        "{beyond}"
+    );
 }
 
 #[test]
 fn integers_past_64_bits_stay_exact() {
     let max = "9223372036854775807";
     let result = reduce(
-        &amounts(&[max, max, max, max, "123456789012345678901234567890123456789"]),
+        &amounts(&[
+            max,
+            max,
+            max,
+            max,
+            "123456789012345678901234567890123456789",
+        ]),
         &(reducer("total", "sum") + &reducer("largest", "max") + &reducer("smallest", "min")),
     );
     assert!(
@@ -90,7 +99,10 @@ fn integers_past_64_bits_stay_exact() {
         result.contains("\"largest\": 123456789012345678901234567890123456789,"),
         "{result}"
     );
-    assert!(result.contains("\"smallest\": 9223372036854775807"), "{result}");
+    assert!(
+        result.contains("\"smallest\": 9223372036854775807"),
+        "{result}"
+    );
 }
 
 #[test]
@@ -108,9 +120,39 @@ fn a_number_beyond_any_sum_is_an_error_naming_the_reducer() {
     let run = pagefold(&["run", job.to_str().unwrap(), "-q", "-o", "-"]);
     assert_eq!(run.code(), 1, "{}", run.stderr());
     assert!(
-        run.stderr().contains("`sum`: `1e99999` is beyond what can be summed exactly"),
+        run.stderr()
+            .contains("`sum`: `1e99999` is beyond what can be summed exactly"),
         "{}",
         run.stderr()
     );
     assert!(run.stdout().is_empty());
+}
+
+/// A value nested deeper than the JSON reader goes is refused alike by every reducer that
+/// reads whole values, naming the reducer and the record: never a `null`, never a panic.
+#[test]
+fn values_nested_too_deep_are_a_clear_error_for_every_reducer() {
+    let deep = format!("{}1{}", "[".repeat(200), "]".repeat(200));
+    let records = format!("{{\"amount\": 1}}, {{\"amount\": {deep}}}");
+    for kind in ["collect", "count_by", "distinct", "top_k"] {
+        let server = one_page(&records);
+        let work = Workspace::new();
+        let job = work.job(
+            "deep.toml",
+            &format!(
+                "[source]\nurl = \"http://{}/page\"\nrecords = \"/data\"\n{}",
+                server.addr,
+                reducer("values", kind)
+            ),
+        );
+        let run = pagefold(&["run", job.to_str().unwrap(), "-q", "-o", "-"]);
+        assert_eq!(run.code(), 1, "{kind}: {}", run.stderr());
+        assert!(
+            run.stderr().contains(&format!(
+                "record 1: `{kind}`: the value is nested 200 levels deep; values up to 127 levels are read"
+            )),
+            "{kind}: {}",
+            run.stderr()
+        );
+    }
 }

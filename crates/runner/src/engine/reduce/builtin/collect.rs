@@ -3,7 +3,7 @@
 use pagefold_reducer::{Position, ReducerError};
 
 use super::Builtin;
-use super::value::present;
+use super::value::{present, within_depth};
 
 /// Every value of the field, in the order of the pages and of the records in them, whatever
 /// order pages arrived in; `[]` on no input. Holds all values in memory: meant for small
@@ -28,6 +28,8 @@ impl Builtin for Collect {
         at: Position,
     ) -> Result<(), ReducerError> {
         if let Some(raw) = present(value) {
+            // Refused now, with its page and record, rather than a `null` at the end.
+            within_depth(raw, "collect")?;
             values.push((at, raw.to_owned()));
         }
         Ok(())

@@ -37,7 +37,7 @@ impl Builtin for Distinct {
         _: Position,
     ) -> Result<(), ReducerError> {
         if let Some(raw) = present(value) {
-            let (set, key) = match KeyRef::read(raw) {
+            let (set, key) = match KeyRef::read(raw, "distinct")? {
                 KeyRef::Text(key) => (&mut seen.text, key),
                 KeyRef::Json(key) => (&mut seen.json, key),
             };

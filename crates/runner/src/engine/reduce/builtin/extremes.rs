@@ -47,7 +47,7 @@ impl From<ExactNumber> for String {
 impl Comparable {
     fn read(raw: &str, reducer: &str) -> Result<Self, ReducerError> {
         if raw.starts_with('"') {
-            return match KeyRef::read(raw) {
+            return match KeyRef::read(raw, reducer)? {
                 KeyRef::Text(text) => Ok(Self::Text(text.into_owned())),
                 KeyRef::Json(_) => unreachable!("a JSON string reads as text"),
             };

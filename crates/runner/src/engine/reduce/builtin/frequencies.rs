@@ -18,8 +18,14 @@ pub(crate) struct Frequencies {
 }
 
 impl Frequencies {
-    pub fn add(&mut self, raw: &str) {
-        Self::bump(KeyRef::read(raw), 1, &mut self.text, &mut self.json);
+    pub fn add(&mut self, raw: &str, reducer: &str) -> Result<(), ReducerError> {
+        Self::bump(
+            KeyRef::read(raw, reducer)?,
+            1,
+            &mut self.text,
+            &mut self.json,
+        );
+        Ok(())
     }
 
     fn bump(
@@ -84,7 +90,7 @@ impl Builtin for CountBy {
         _: Position,
     ) -> Result<(), ReducerError> {
         if let Some(raw) = present(value) {
-            state.add(raw);
+            state.add(raw, "count_by")?;
         }
         Ok(())
     }
@@ -130,9 +136,12 @@ impl Builtin for TopK {
         &self,
         state: &mut Frequencies,
         value: Option<&str>,
-        at: Position,
+        _: Position,
     ) -> Result<(), ReducerError> {
-        CountBy.fold_value(state, value, at)
+        if let Some(raw) = present(value) {
+            state.add(raw, "top_k")?;
+        }
+        Ok(())
     }
 
     fn merge(&self, into: &mut Frequencies, other: Frequencies) {

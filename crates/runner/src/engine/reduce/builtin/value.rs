@@ -57,21 +57,68 @@ pub(crate) enum KeyRef<'a> {
 }
 
 impl KeyRef<'_> {
-    pub fn read(text: &str) -> KeyRef<'_> {
+    /// The key of a field's raw JSON (well-formed: pages are checked as they arrive).
+    ///
+    /// # Errors
+    ///
+    /// When an object or array is nested deeper than [`MAX_DEPTH`].
+    pub fn read<'a>(text: &'a str, reducer: &str) -> Result<KeyRef<'a>, ReducerError> {
         if text.starts_with('"') {
             if !text.contains('\\') {
-                return KeyRef::Text(Cow::Borrowed(&text[1..text.len() - 1]));
+                return Ok(KeyRef::Text(Cow::Borrowed(&text[1..text.len() - 1])));
             }
             let unescaped: String = serde_json::from_str(text).expect("a raw JSON string parses");
-            return KeyRef::Text(Cow::Owned(unescaped));
+            return Ok(KeyRef::Text(Cow::Owned(unescaped)));
         }
         if text.starts_with(['{', '[']) {
+            within_depth(text, reducer)?;
             // Objects and arrays: one spelling per value, whatever the API's whitespace.
             let value: serde_json::Value = serde_json::from_str(text).expect("raw JSON parses");
-            return KeyRef::Json(Cow::Owned(value.to_string()));
+            return Ok(KeyRef::Json(Cow::Owned(value.to_string())));
         }
-        KeyRef::Json(Cow::Borrowed(text))
+        Ok(KeyRef::Json(Cow::Borrowed(text)))
     }
+}
+
+/// Values nested deeper than this are refused, by every reducer alike: the JSON reader that
+/// turns them into values stops at 128 levels, and a silent `null` would be a wrong result.
+pub(crate) const MAX_DEPTH: usize = 127;
+
+/// How deep objects and arrays nest in well-formed JSON text.
+pub(crate) fn nesting(text: &str) -> usize {
+    let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for byte in text.bytes() {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
+/// `Ok` when `text` nests at most [`MAX_DEPTH`] levels; else an error naming the reducer.
+pub(crate) fn within_depth(text: &str, reducer: &str) -> Result<(), ReducerError> {
+    let depth = nesting(text);
+    if depth > MAX_DEPTH {
+        return Err(ReducerError::new(format!(
+            "`{reducer}`: the value is nested {depth} levels deep; values up to {MAX_DEPTH} levels are read"
+        )));
+    }
+    Ok(())
 }
 
 impl ValueKey {
@@ -118,13 +165,22 @@ mod tests {
     #[test]
     fn reads_keys_in_one_spelling() {
         assert_eq!(
-            KeyRef::read(r#""a\"b""#),
+            KeyRef::read(r#""a\"b""#, "count_by").unwrap(),
             KeyRef::Text(Cow::Borrowed("a\"b"))
         );
         assert_eq!(
-            KeyRef::read(r#"{ "b" : 1 }"#),
+            KeyRef::read(r#"{ "b" : 1 }"#, "count_by").unwrap(),
             KeyRef::Json(Cow::Borrowed(r#"{"b":1}"#))
         );
-        assert_eq!(KeyRef::read("true"), KeyRef::Json(Cow::Borrowed("true")));
+        assert_eq!(
+            KeyRef::read("true", "count_by").unwrap(),
+            KeyRef::Json(Cow::Borrowed("true"))
+        );
+        let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+        assert_eq!(
+            KeyRef::read(&deep, "count_by").unwrap_err().message(),
+            "`count_by`: the value is nested 200 levels deep; values up to 127 levels are read"
+        );
+        assert_eq!(nesting(r#"{"a": "[[[", "b": [{}]}"#), 3);
     }
 }
