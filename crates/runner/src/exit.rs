@@ -10,6 +10,9 @@ pub const INVALID_INPUT: u8 = 2;
 /// The run finished with `on_error = "skip"` and skipped pages: the result was written and
 /// lists them under `"skipped"`.
 pub const PARTIAL: u8 = 3;
+/// The run finished with warnings (a cap hit, a field no record had, …) and warnings are
+/// denied (`--deny-warnings`, `deny_warnings = true`): the result was written all the same.
+pub const WARNINGS: u8 = 4;
 /// Ctrl-C (SIGINT) stopped the run; with checkpoints on, its progress was saved.
 pub const INTERRUPTED: u8 = 130;
 /// SIGTERM stopped the run; with checkpoints on, its progress was saved.

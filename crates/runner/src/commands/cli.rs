@@ -23,6 +23,7 @@ Exit codes:
   1    the run failed (nothing was written)
   2    the job file or the command line is invalid (nothing was fetched)
   3    finished with skipped pages (on_error = \"skip\"); the result lists them
+  4    finished with warnings, and warnings are denied (--deny-warnings, deny_warnings = true)
   130  stopped by Ctrl-C, 143 by SIGTERM (progress saved when checkpoints are on)"
 )]
 pub struct Cli {
@@ -42,7 +43,7 @@ pub enum Command {
   pagefold run job.toml --checkpoint ckpt/    an interrupted run resumes where it stopped
 
 Exit codes: 0 success, 1 failed, 2 invalid job or command line, 3 skipped pages,
-130/143 stopped by Ctrl-C/SIGTERM.")]
+4 warnings with --deny-warnings, 130/143 stopped by Ctrl-C/SIGTERM.")]
     Run(RunArgs),
     /// Check a job file without fetching anything; show a schedule's next run times.
     #[command(after_help = "Examples:
@@ -183,6 +184,10 @@ pub struct RunArgs {
     /// No progress bar and no summary line.
     #[arg(short, long)]
     pub quiet: bool,
+    /// A run with warnings exits with 4 (as `deny_warnings = true` in the job does), so that
+    /// an unattended run's warnings fail it.
+    #[arg(long)]
+    pub deny_warnings: bool,
     /// Save progress in this folder, and resume from it: after a crash, a kill or Ctrl-C,
     /// the same command goes on where the run stopped (overrides the job's `[checkpoint]`).
     #[arg(long)]

@@ -51,7 +51,15 @@ pub(crate) fn run(args: RunArgs) -> Result<u8, Failure> {
     observer.one_run(&job, state.as_ref(), &tracked.entry);
     observer.finish(FINISH_WITHIN);
     let report = tracked.result.map_err(tracked_failure)?;
-    finish(&report, job.fetch.concurrency(), args.quiet)
+    let code = finish(&report, job.fetch.concurrency(), args.quiet)?;
+    let denied = args.deny_warnings || job.deny_warnings;
+    Ok(
+        if code == exit::SUCCESS && denied && !report.document.warnings.is_empty() {
+            exit::WARNINGS
+        } else {
+            code
+        },
+    )
 }
 
 /// Prints the result (when it went to no file), then the warnings and the closing line.

@@ -295,10 +295,12 @@ fn entry_for(
     };
     match result {
         Ok(report) => {
-            entry.status = if report.document.skipped.is_empty() {
-                Status::Ok
-            } else {
+            entry.status = if !report.document.skipped.is_empty() {
                 Status::Partial
+            } else if !report.document.warnings.is_empty() {
+                Status::Warnings
+            } else {
+                Status::Ok
             };
             entry.pages = report.document.pages;
             entry.records = report.document.records;

@@ -71,6 +71,8 @@ pub struct Job {
     pub alerts: Option<AlertsSpec>,
     /// `timezone`: the zone of the schedule and of the output path's `{date}` and `{time}`.
     pub timezone: chrono_tz::Tz,
+    /// Whether a run with warnings exits with [`crate::exit::WARNINGS`].
+    pub deny_warnings: bool,
     /// What the job is, for checkpoints and incremental states: its text and the values of
     /// `${env.…}` that shape its data (credentials left out).
     pub identity: crate::identity::Identity,
@@ -100,6 +102,10 @@ struct JobFile {
     /// What a page that still fails after its retries does: `"fail"` (default) or `"skip"`.
     #[serde(default)]
     on_error: OnErrorSpec,
+    /// Whether a run with warnings exits with 4 (as `--deny-warnings` does): for unattended
+    /// runs whose warnings must fail them.
+    #[serde(default)]
+    deny_warnings: bool,
     /// `[source]`: the API and where its records are.
     source: SourceSpec,
     /// `[fetch]`: how hard to push the API: concurrency, rate, retries, timeouts.
@@ -389,6 +395,7 @@ impl Job {
             child,
             schedule,
             alerts,
+            deny_warnings: file.deny_warnings,
             timezone,
             // Of the text as written and the real values of `${env.…}` that shape the data (a
             // checkpoint of another URL or query is another job's), credentials left out (a

@@ -37,7 +37,7 @@ pub const FAMILIES: [(&str, Kind, &str); 13] = [
     (
         "pagefold_runs_total",
         Kind::Counter,
-        "Runs of the job by how they ended (ok, partial, failed, interrupted), and scheduled runs not run (skipped, missed), as its history records them.",
+        "Runs of the job by how they ended (ok, warnings, partial, failed, interrupted), and scheduled runs not run (skipped, missed), as its history records them.",
     ),
     (
         "pagefold_last_success_timestamp_seconds",
@@ -137,13 +137,14 @@ impl JobMetrics {
             *last = Some(last.map_or(entry.ended, |last| last.max(entry.ended)));
         };
         match entry.status {
-            Status::Ok => latest(&mut self.last_success),
+            // A run with warnings wrote its result all the same.
+            Status::Ok | Status::Warnings => latest(&mut self.last_success),
             Status::Failed => latest(&mut self.last_failure),
             _ => {}
         }
         if matches!(
             entry.status,
-            Status::Ok | Status::Partial | Status::Failed | Status::Interrupted
+            Status::Ok | Status::Warnings | Status::Partial | Status::Failed | Status::Interrupted
         ) {
             let seconds = entry.seconds();
             let bucket = DURATION_BUCKETS

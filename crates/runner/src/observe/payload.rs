@@ -56,7 +56,7 @@ pub fn kind_of(entry: &HistoryEntry) -> Option<AlertKind> {
     match entry.status {
         Status::Failed => Some(AlertKind::Failure),
         Status::Missed => Some(AlertKind::Missed),
-        Status::Partial | Status::Skipped => Some(AlertKind::Warning),
+        Status::Partial | Status::Skipped | Status::Warnings => Some(AlertKind::Warning),
         Status::Ok if !entry.warnings.is_empty() => Some(AlertKind::Warning),
         Status::Ok => Some(AlertKind::Success),
         Status::Interrupted => None,

@@ -29,9 +29,14 @@ pub struct ResultDocument {
     /// 240"): the evidence that it was all there. With partitions, each says its own.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ended: Option<String>,
-    /// What the user should know about the result (a total that did not match, a cap hit).
+    /// What the user should know about the result (a total that did not match, a cap hit, a
+    /// field no record had), each with the chain it comes from.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// Per reducer that reads a field, in job order: how many records had it (`present`),
+    /// had `null`, or lacked it (`missing`).
+    #[serde(serialize_with = "in_order", skip_serializing_if = "Vec::is_empty")]
+    pub coverage: Vec<(String, serde_json::Value)>,
     /// With `[child]`: what the parent source gave (its records are not reduced).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parent: Option<ParentResult>,
@@ -194,6 +199,7 @@ pub(crate) mod tests {
             reducers: vec![("z".into(), 1.into()), ("a".into(), 2.into())],
             ended: None,
             warnings: vec![],
+            coverage: vec![],
             parent: None,
             partitions: vec![],
             incremental: None,

@@ -266,6 +266,7 @@ fn counted(count: u64, noun: &str) -> String {
 fn status_word(status: Status) -> &'static str {
     match status {
         Status::Ok => "finished",
+        Status::Warnings => "finished with warnings",
         Status::Partial => "finished with skipped pages",
         Status::Failed => "failed",
         Status::Interrupted => "stopped",

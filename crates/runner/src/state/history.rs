@@ -26,8 +26,11 @@ pub enum Trigger {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
-    /// The result was written.
+    /// The result was written, with nothing to say about it.
     Ok,
+    /// The result was written, with warnings (a cap hit, a field no record had, …): see
+    /// `warnings`.
+    Warnings,
     /// The result was written without the pages `on_error = "skip"` gave up on.
     Partial,
     /// No result: see `error`.
@@ -42,8 +45,9 @@ pub enum Status {
 
 impl Status {
     /// Every status, in the order the README lists them.
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 7] = [
         Self::Ok,
+        Self::Warnings,
         Self::Partial,
         Self::Failed,
         Self::Interrupted,
@@ -55,6 +59,7 @@ impl Status {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Ok => "ok",
+            Self::Warnings => "warnings",
             Self::Partial => "partial",
             Self::Failed => "failed",
             Self::Interrupted => "interrupted",

@@ -61,7 +61,7 @@ fn overflow_is_never_a_null_and_order_does_not_matter() {
     let reducers = reducer("total", "sum") + &reducer("average", "mean");
     let forward = reduce(&amounts(&["1e308", "1e308", "-1e308", "1"]), &reducers);
     let backward = reduce(&amounts(&["1", "-1e308", "1e308", "1e308"]), &reducers);
-    assert!(!forward.contains("null"), "{forward}");
+    assert!(!forward.contains(": null"), "{forward}");
     assert_eq!(
         forward.split("\"stats\"").next(),
         backward.split("\"stats\"").next()

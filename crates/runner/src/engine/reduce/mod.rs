@@ -2,6 +2,7 @@
 //! states, and the merge of those states at the end.
 
 mod builtin;
+pub mod coverage;
 mod filter;
 pub mod map;
 mod plugin;
@@ -113,8 +114,8 @@ pub struct Reducers {
     carry: std::sync::Mutex<std::collections::HashMap<u32, String>>,
     fields: PointerSet,
     slots: Vec<Option<usize>>,
-    /// The job's reducers are `entries[..user_len]`; a filter's hidden reducer, if any,
-    /// follows.
+    /// The job's reducers are `entries[..user_len]`; the coverage counts follow, then a
+    /// filter's hidden reducer, if any.
     user_len: usize,
     /// What every page goes through first, if anything.
     filtering: Option<filter::Filtering>,
@@ -214,6 +215,25 @@ impl Reducers {
             };
             entries.push((spec.name.clone(), reducer));
         }
+        let user_len = entries.len();
+        // Hidden after the job's reducers: the records that reach them, and each field a
+        // built-in reads, counted (see `coverage`).
+        let mut covered: Vec<Option<Pointer>> = vec![None];
+        for (_, reducer) in &entries {
+            if let Some(field) = reducer.field()
+                && !covered.iter().flatten().any(|seen| seen == field)
+            {
+                covered.push(Some(field.clone()));
+            }
+        }
+        for field in covered {
+            let name = format!(
+                "{}{}",
+                coverage::HIDDEN,
+                field.as_ref().map(ToString::to_string).unwrap_or_default()
+            );
+            entries.push((name, Arc::new(coverage::Coverage { field })));
+        }
         let wanted: Vec<Pointer> = entries
             .iter()
             .filter_map(|(_, r)| r.field().cloned())
@@ -226,7 +246,7 @@ impl Reducers {
         Ok(Self {
             map: None,
             carry: Default::default(),
-            user_len: entries.len(),
+            user_len,
             entries,
             fields,
             slots,
@@ -301,9 +321,14 @@ impl Reducers {
         self.map = map;
     }
 
-    /// The reducers' names, in job order.
+    /// The reducers' names, in job order (the filter's too; the coverage counts are not the
+    /// job's and say nothing of which job a checkpoint is of).
     pub fn names(&self) -> Vec<String> {
-        self.entries.iter().map(|(name, _)| name.clone()).collect()
+        self.entries
+            .iter()
+            .map(|(name, _)| name.clone())
+            .filter(|name| !name.starts_with(coverage::HIDDEN))
+            .collect()
     }
 
     /// Fresh states, saved: one per reducer, in job order.

@@ -81,6 +81,9 @@ pub struct Merged {
     /// For an incremental job, every reducer's merged state, saved before finishing: what
     /// the next run carries on from.
     pub states: Option<Vec<Vec<u8>>>,
+    /// What the records held: per field the built-ins read (`""`: the records only), the
+    /// counts.
+    pub coverage: Vec<(String, super::coverage::Counts)>,
 }
 
 /// Closes the channel when a worker stops for any reason (an error, a panic), so that the
@@ -231,6 +234,7 @@ impl WorkerPool {
             None
         };
         let mut values = Vec::new();
+        let mut coverage = Vec::new();
         for (partial, (name, reducer)) in partials.into_iter().zip(&self.reducers.entries) {
             let value = partial.finish().map_err(|failure| {
                 ReduceError::failed(
@@ -240,9 +244,19 @@ impl WorkerPool {
                     Some("while finishing".into()),
                 )
             })?;
-            values.push((name.clone(), value));
+            match name.strip_prefix(super::coverage::HIDDEN) {
+                Some(field) => coverage.push((
+                    field.to_owned(),
+                    serde_json::from_value(value).unwrap_or_default(),
+                )),
+                None => values.push((name.clone(), value)),
+            }
         }
-        Ok(Merged { values, states })
+        Ok(Merged {
+            values,
+            states,
+            coverage,
+        })
     }
 }
 
@@ -405,10 +419,13 @@ pub fn fold_page(
         });
     }
     let view = PageView::new(page, &rows, stride);
-    for (partial, (name, reducer)) in partials
+    // Every reducer but a filter's, which saw the page before.
+    let filter = reducers.filtering.as_ref().map(|filtering| filtering.index);
+    for (_, (partial, (name, reducer))) in partials
         .iter_mut()
         .zip(&reducers.entries)
-        .take(reducers.user_len)
+        .enumerate()
+        .filter(|(index, _)| Some(*index) != filter)
     {
         partial.fold(&view).map_err(|failure| {
             let during = format!("on `{}`", page.url());

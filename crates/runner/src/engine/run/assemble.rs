@@ -33,9 +33,22 @@ pub(super) fn assemble(
 ) -> Result<Assembled, RunError> {
     let Fetched {
         summaries,
+        places,
         parents,
         mut merged,
     } = fetched;
+    let parent_warnings = parents
+        .as_ref()
+        .map(|parents| parents.warnings.clone())
+        .unwrap_or_default();
+    let chain_warnings = super::warnings::gather(
+        std::iter::once(("the parent source", parent_warnings.as_slice())).chain(
+            places
+                .iter()
+                .map(String::as_str)
+                .zip(summaries.iter().map(|summary| summary.warnings.as_slice())),
+        ),
+    );
     let start = &prepared.start;
     let incremental = match &job.source.incremental {
         Some(spec) => Some((spec, MarkState::take_from(&mut merged.values)?)),
@@ -44,7 +57,7 @@ pub(super) fn assemble(
     let parent = parents.map(|parents| ParentResult {
         pages: parents.pages,
         records: parents.records,
-        warnings: parents.warnings,
+        warnings: super::warnings::gather([("", parents.warnings.as_slice())]),
     });
     let partitions: Vec<PartitionResult> = if job.source.has_partitions() && job.child.is_none() {
         prepared
@@ -85,7 +98,10 @@ pub(super) fn assemble(
             spec.param
         ));
     }
-    warnings.extend(summary.warnings.iter().map(|w| secrets::redact(w)));
+    warnings.extend(chain_warnings.iter().map(|w| secrets::redact(w)));
+    let (coverage, coverage_warnings) =
+        super::covered::coverage(job, &merged.coverage, summary.records + records_before);
+    warnings.extend(coverage_warnings);
     let document = ResultDocument {
         job: job.name.clone(),
         pages: summary.pages + pages_before,
@@ -93,6 +109,7 @@ pub(super) fn assemble(
         reducers: merged.values,
         ended,
         warnings,
+        coverage,
         partitions,
         incremental: incremental.as_ref().map(|(spec, mark)| IncrementalResult {
             since: start.since.clone(),

@@ -28,7 +28,7 @@ impl Children<'_> {
         work: &async_channel::Sender<Work>,
         progress: &Progress,
         concurrency: usize,
-    ) -> Result<(FetchSummary, Vec<FetchSummary>), FetchError> {
+    ) -> Result<(FetchSummary, Vec<(String, FetchSummary)>), FetchError> {
         use futures_util::StreamExt;
         let (pages, parent_pages) = async_channel::bounded::<Page>(concurrency.max(1));
         let parents_done = async move {
@@ -67,14 +67,14 @@ impl Children<'_> {
             let mut parents_open = true;
             loop {
                 while running.len() < concurrency.max(1)
-                    && let Some((chain, source, resume)) = pending.pop_front()
+                    && let Some((chain, place, source, resume)) = pending.pop_front()
                 {
                     running.push(async move {
                         let resume: Resume = resume;
                         fetcher
                             .run(&source, chain, work.clone(), progress, &resume)
                             .await
-                            .map(|s| (chain, s))
+                            .map(|s| (chain, place, s))
                     });
                 }
                 tokio::select! {
@@ -86,21 +86,25 @@ impl Children<'_> {
                     else => break,
                 }
             }
-            summaries.sort_by_key(|(chain, _)| *chain);
-            let mut summaries: Vec<FetchSummary> = summaries.into_iter().map(|(_, s)| s).collect();
-            if lacking > 0
-                && let Some(first) = summaries.first_mut()
-            {
-                first.warnings.push(format!(
-                    "{lacking} parent records lack a field of `vars`: no child request for them"
-                ));
-            }
-            Ok::<_, FetchError>(summaries)
+            summaries.sort_by_key(|(chain, _, _)| *chain);
+            let summaries: Vec<(String, FetchSummary)> = summaries
+                .into_iter()
+                .map(|(_, place, summary)| (place, summary))
+                .collect();
+            Ok::<_, FetchError>((summaries, lacking))
         };
         let (parents, children) = tokio::join!(parents_done, children_done);
         // A child's failure is the cause; the parents then only saw a closed channel.
-        let children = children?;
-        Ok((parents?, children))
+        let (children, lacking) = children?;
+        let mut parents = parents?;
+        if lacking > 0 {
+            parents.warnings.push(format!(
+                "{lacking} parent record{} lack a field of `vars`: no child request for {}",
+                if lacking == 1 { "" } else { "s" },
+                if lacking == 1 { "it" } else { "them" }
+            ));
+        }
+        Ok((parents, children))
     }
 
     /// The child source before `vars` are filled in; it inherits the parent's credentials
@@ -125,7 +129,7 @@ impl Children<'_> {
         fields: &pagefold_json::PointerSet,
         vars: &[(&String, &pagefold_json::Pointer)],
         template: &pagefold_fetch::Source,
-        pending: &mut std::collections::VecDeque<(u32, pagefold_fetch::Source, Resume)>,
+        pending: &mut std::collections::VecDeque<(u32, String, pagefold_fetch::Source, Resume)>,
     ) -> u64 {
         let mut lacking = 0;
         let records = page.records_json();
@@ -173,8 +177,22 @@ impl Children<'_> {
             let mut source = fill_source(template, &values);
             // The parent's records fill the URL: they do not decide where credentials go.
             source.origin = template.origin.clone();
-            pending.push_back((chain, source, resume));
+            let place = format!(
+                "the child chain of parent {}",
+                crate::secrets::redact(&label(&values))
+            );
+            pending.push_back((chain, place, source, resume));
         }
         lacking
     }
+}
+
+/// `repo=a/b, shard=3`: a partition's or a parent record's values, to say where a warning
+/// comes from.
+pub(super) fn label(values: &Assignment) -> String {
+    values
+        .iter()
+        .map(|(name, value)| format!("{name}={value}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

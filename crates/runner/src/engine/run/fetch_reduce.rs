@@ -20,6 +20,9 @@ use crate::terminal::progress::Progress;
 pub(super) struct Fetched {
     /// Per chain (partition, or child), what fetching did, in chain order.
     pub(super) summaries: Vec<FetchSummary>,
+    /// Per chain, where it is in the job (`partition repo=a/b`, `the child chain of parent
+    /// id=7`), to say where a warning comes from; empty for the one chain of a plain job.
+    pub(super) places: Vec<String>,
     /// With `[child]`: what fetching the parents did.
     pub(super) parents: Option<FetchSummary>,
     /// The reducers' merged values (and states, for an incremental job).
@@ -59,7 +62,22 @@ pub(super) fn fetch_and_reduce(
         let concurrency = job.fetch.concurrency();
         let fetch = async {
             match &job.child {
-                None => fetch_chains(fetcher, chains, &work, &progress, resumes, concurrency).await,
+                None => {
+                    let summaries =
+                        fetch_chains(fetcher, chains, &work, &progress, resumes, concurrency)
+                            .await?;
+                    let places = chains
+                        .iter()
+                        .map(|(assignment, _)| {
+                            if assignment.is_empty() {
+                                String::new()
+                            } else {
+                                format!("partition {}", super::children::label(assignment))
+                            }
+                        })
+                        .collect();
+                    Ok((summaries, places))
+                }
                 Some(child) => {
                     let children = Children {
                         job,
@@ -72,7 +90,9 @@ pub(super) fn fetch_and_reduce(
                         .fetch(fetcher, chains, &work, &progress, concurrency)
                         .await?;
                     *parents.lock().expect("no panics while locked") = Some(parent_summary);
-                    Ok(children)
+                    let (places, summaries): (Vec<String>, Vec<FetchSummary>) =
+                        children.into_iter().unzip();
+                    Ok((summaries, places))
                 }
             }
         };
@@ -99,8 +119,9 @@ pub(super) fn fetch_and_reduce(
         // A worker that failed closed the channel; its error is the cause.
         (Err(FetchError::ConsumerGone), Err(reduce)) | (Ok(_), Err(reduce)) => Err(reduce.into()),
         (Err(fetch), _) => Err(fetch.into()),
-        (Ok(summaries), Ok(merged)) => Ok(Fetched {
+        (Ok((summaries, places)), Ok(merged)) => Ok(Fetched {
             summaries,
+            places,
             parents: parents.into_inner().expect("no panics while locked"),
             merged,
         }),
@@ -138,13 +159,13 @@ async fn fetch_chains(
 }
 
 /// Runs the fetch to its end, saving checkpoints on the way, unless a signal stops it.
-async fn drive(
-    fetch: impl Future<Output = Result<Vec<FetchSummary>, FetchError>>,
+async fn drive<T>(
+    fetch: impl Future<Output = Result<T, FetchError>>,
     pool: &WorkerPool,
     work: &async_channel::Sender<Work>,
     checkpoints: &Checkpoints,
     stop: Option<Stop>,
-) -> Result<Vec<FetchSummary>, RunError> {
+) -> Result<T, RunError> {
     // A zero interval would make tokio's timer panic; no checkpoint is worth more than 100 a second.
     let every = checkpoints
         .every

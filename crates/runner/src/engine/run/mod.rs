@@ -14,11 +14,13 @@ use crate::output::{OutputFormat, ResultDocument, RunStamp, write_atomically};
 
 mod assemble;
 mod children;
+mod covered;
 pub(crate) mod error;
 mod fetch_reduce;
 pub(crate) mod options;
 mod prepare;
 mod signals;
+mod warnings;
 
 pub use error::RunError;
 pub use options::RunOptions;
