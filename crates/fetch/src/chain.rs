@@ -160,8 +160,36 @@ impl Fetcher {
                     (next.map(|next| source.target_at(next)), key)
                 }
             };
+            // A first page that does not say whether there is a next one at all: most often a
+            // URL without its page parameter, or a pointer to a field the API does not send.
+            let unsaid = match &chained.next {
+                NextPage::LinkHeader if meta.link.is_none() => Some(
+                    "the first response had no `Link` header; does the URL need a page parameter?"
+                        .to_owned(),
+                ),
+                NextPage::Cursor {
+                    from: CursorFrom::Field(pointer),
+                    ..
+                }
+                | NextPage::Url { next: pointer }
+                    if !meta.next_written =>
+                {
+                    Some(format!(
+                        "the first page has nothing at `{pointer}`, where the next page should be named; is that the right pointer?"
+                    ))
+                }
+                _ => None,
+            };
             accepted.take(page).await?;
             let Some(next) = next else {
+                if index == 0
+                    && let Some(unsaid) = unsaid
+                {
+                    accepted
+                        .summary
+                        .warnings
+                        .push(format!("one page only: {unsaid}"));
+                }
                 accepted.summary.ended = Some(ChainEnd::NoNext { pages: index + 1 });
                 return Ok(());
             };

@@ -125,6 +125,9 @@ pub(crate) struct PageMeta {
     /// The value at the `next` pointer (a cursor or a URL), as text; `None` when absent,
     /// `null` or empty.
     pub next: Option<String>,
+    /// Whether the page has the `next` pointer at all (`null` included): a page without it
+    /// may not be paginated the way the job says.
+    pub next_written: bool,
     /// The value at the `has_more` pointer.
     pub has_more: Option<bool>,
     /// The `Link` header.
@@ -233,6 +236,7 @@ impl PageParser {
                 .and_then(|slot| found[slot])
                 .and_then(read_count),
             next: self.next.and_then(|slot| found[slot]).and_then(read_text),
+            next_written: self.next.and_then(|slot| found[slot]).is_some(),
             has_more: self
                 .has_more
                 .and_then(|slot| found[slot])

@@ -62,8 +62,13 @@ impl Plan {
             accepted.observer.total_pages(chain, limit);
             if end > numbered.max_pages {
                 accepted.summary.warnings.push(format!(
-                    "the API reports {end} pages but `max_pages` is {}: the result covers only the first {} pages",
-                    numbered.max_pages, numbered.max_pages
+                    "the API reports more pages than `max_pages` = {}: the result covers only the first {}",
+                    numbered.max_pages,
+                    if numbered.max_pages == 1 {
+                        "page".to_owned()
+                    } else {
+                        format!("{} pages", numbered.max_pages)
+                    }
                 ));
             }
         }

@@ -12,6 +12,8 @@ mod cli;
 /// The bad input corpus: every case fails cleanly with its message.
 mod corpus;
 /// The example jobs of `jobs/`, against the demo API.
+/// What a result proves: coverage, warnings with their place, how chains ended.
+mod evidence;
 mod examples;
 /// Exact results under injected faults; Retry-After honoured.
 mod faults;
