@@ -8,6 +8,7 @@ mod auth;
 mod body;
 mod checkpoint;
 mod child;
+mod database;
 mod env;
 mod fetch;
 mod identity;
@@ -96,7 +97,7 @@ struct JobFile {
     fetch: Option<Spanned<FetchSpec>>,
     #[serde(default)]
     reduce: Vec<Spanned<reduce::ReduceEntry>>,
-    output: Option<output::OutputEntry>,
+    output: Option<Spanned<output::OutputEntry>>,
     checkpoint: Option<CheckpointSpec>,
     child: Option<Spanned<SourceSpec>>,
     schedule: Option<Spanned<String>>,
@@ -271,9 +272,10 @@ impl Job {
             alerts.into_inner().check(span, &mut problems)
         });
         let base = path.parent().unwrap_or(Path::new("")).to_owned();
-        let output = file
-            .output
-            .and_then(|output| output.check(&base, &mut problems));
+        let output = file.output.and_then(|output| {
+            let span = output.span();
+            output.into_inner().check(span, &base, &mut problems)
+        });
         let reduce: Option<Vec<ReduceSpec>> = file
             .reduce
             .into_iter()

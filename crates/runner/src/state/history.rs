@@ -22,6 +22,18 @@ pub enum Trigger {
     Resume,
 }
 
+impl Trigger {
+    /// As the history spells it: `manual`, `schedule`, `catch_up`, `resume`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Manual => "manual",
+            Self::Schedule => "schedule",
+            Self::CatchUp => "catch_up",
+            Self::Resume => "resume",
+        }
+    }
+}
+
 /// How a run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -103,6 +115,10 @@ pub struct HistoryEntry {
     /// (with `on_error = "skip"`), which csv and ndjson results do not hold.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// Earlier runs whose results the database had not taken, written by this run (their run
+    /// ids, oldest first): see `[output] url`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub late_writes: Vec<String>,
 }
 
 impl HistoryEntry {
@@ -130,6 +146,7 @@ impl HistoryEntry {
             output: None,
             error: Some(why),
             warnings: Vec::new(),
+            late_writes: Vec::new(),
         }
     }
 }

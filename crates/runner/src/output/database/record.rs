@@ -1,0 +1,159 @@
+//! What one run puts in the database: a row of the runs table ([`RunRecord`]) and a row of
+//! the values table per value of its result ([`ValueRow`]), kept together so that a record
+//! written late (from `pending-db/`) is written exactly as it would have been on time.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::output::ResultDocument;
+use crate::output::format::long_values;
+use crate::secrets;
+use crate::state::history::{HistoryEntry, Status, Trigger};
+
+/// One run, as the database holds it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    /// The job's name.
+    pub job: String,
+    /// The run's id: a run written again replaces the rows of this id (and job).
+    pub run_id: String,
+    /// What started it.
+    pub trigger: Trigger,
+    /// The scheduled time it is for, if scheduled.
+    pub scheduled_for: Option<DateTime<Utc>>,
+    /// When it started.
+    pub started: DateTime<Utc>,
+    /// When it ended.
+    pub ended: DateTime<Utc>,
+    /// How its data came out: `ok`, or `partial` with pages skipped.
+    pub status: Status,
+    /// Pages reduced.
+    pub pages: u64,
+    /// Records reduced.
+    pub records: u64,
+    /// HTTP requests, retries included.
+    pub requests: u64,
+    /// Retries.
+    pub retries: u64,
+    /// The warnings of its history entry.
+    pub warnings: Vec<String>,
+    /// The whole result document as JSON, credentials hidden.
+    pub result: String,
+    /// The reducers' values, in job order: the values table's rows are made from them.
+    pub reducers: Vec<(String, Value)>,
+}
+
+/// One row of the values table: `reducer, key, rank, value` as in the CSV output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValueRow {
+    /// The reducer.
+    pub reducer: String,
+    /// Where the value is in the reducer's value (empty for a scalar).
+    pub key: String,
+    /// Its rank in a list, from 1.
+    pub rank: Option<i64>,
+    /// A number, exactly as the result document writes it.
+    pub number: Option<String>,
+    /// Anything else, as JSON (a string with its quotes, `true`, `null`).
+    pub json: Option<String>,
+}
+
+impl RunRecord {
+    /// The record of a run that produced `document`, as its history `entry` says it went.
+    pub fn new(entry: &HistoryEntry, document: &ResultDocument) -> Self {
+        Self {
+            job: entry.job.clone(),
+            run_id: entry.run_id.clone(),
+            trigger: entry.trigger,
+            scheduled_for: entry.scheduled_for,
+            started: entry.started,
+            ended: entry.ended,
+            status: entry.status,
+            pages: entry.pages,
+            records: entry.records,
+            requests: entry.requests,
+            retries: entry.retries,
+            warnings: entry.warnings.clone(),
+            result: secrets::redact_credentials(
+                &serde_json::to_string(document).expect("the result document serializes"),
+            ),
+            reducers: document.reducers.clone(),
+        }
+    }
+
+    /// The values table's rows, reducer by reducer in job order.
+    pub fn rows(&self) -> Vec<ValueRow> {
+        let mut rows = Vec::new();
+        for (reducer, value) in &self.reducers {
+            for row in long_values(value) {
+                let (number, json) = match row.value {
+                    Value::Number(number) => (Some(number.to_string()), None),
+                    other => (
+                        None,
+                        Some(secrets::redact_credentials(&other.to_string())),
+                    ),
+                };
+                rows.push(ValueRow {
+                    reducer: reducer.clone(),
+                    key: secrets::redact_credentials(&row.key),
+                    rank: row.rank.map(|rank| rank as i64),
+                    number,
+                    json,
+                });
+            }
+        }
+        rows
+    }
+
+    /// The warnings as a JSON list.
+    pub fn warnings_json(&self) -> String {
+        serde_json::to_string(&self.warnings).expect("strings serialize")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::output::tests::document;
+
+    #[test]
+    fn numbers_stay_exact_and_the_rest_is_json() {
+        let mut document = document();
+        document.reducers = vec![
+            ("total".into(), json!(12)),
+            ("mean".into(), json!(0.1)),
+            ("big".into(), json!(18446744073709551615u64)),
+            ("top".into(), json!([{"value": "Oslo", "count": 2}])),
+            ("by".into(), json!({"a": "x", "b": null, "c": true})),
+        ];
+        let entry = HistoryEntry::not_run("j", Utc::now(), Utc::now(), Status::Ok, String::new());
+        let rows = RunRecord::new(&entry, &document).rows();
+        let cells: Vec<(&str, &str, Option<i64>, Option<&str>, Option<&str>)> = rows
+            .iter()
+            .map(|row| {
+                (
+                    row.reducer.as_str(),
+                    row.key.as_str(),
+                    row.rank,
+                    row.number.as_deref(),
+                    row.json.as_deref(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            cells,
+            [
+                ("total", "", None, Some("12"), None),
+                ("mean", "", None, Some("0.1"), None),
+                ("big", "", None, Some("18446744073709551615"), None),
+                ("top", "Oslo", Some(1), Some("2"), None),
+                ("by", "a", None, None, Some("\"x\"")),
+                ("by", "b", None, None, Some("null")),
+                ("by", "c", None, None, Some("true")),
+            ]
+        );
+    }
+}
