@@ -11,6 +11,10 @@ mod children;
 mod cli;
 /// The bad input corpus: every case fails cleanly with its message.
 mod corpus;
+/// `[output] url`: results as SQLite and PostgreSQL rows, exactly; kept while the database is down.
+mod database;
+/// The database over time: reruns replace, resumed runs keep their id, the schema migrates.
+mod database_runs;
 /// The example jobs of `jobs/`, against the demo API.
 mod examples;
 /// Exact results under injected faults; Retry-After honoured.
@@ -39,6 +43,8 @@ mod outputs;
 mod partitions;
 /// `pagefold plan`, plain and probed.
 mod plan;
+/// A throwaway PostgreSQL server on loopback, one for the test binary.
+mod postgres_server;
 /// Reducer plugins built from this workspace: exact results, and every way loading can fail.
 mod plugins;
 /// Prometheus's checks (`promtool`) and a reader of the metrics text format.

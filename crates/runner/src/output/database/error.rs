@@ -26,12 +26,17 @@ pub struct DatabaseError {
 /// What went wrong on one attempt.
 #[derive(Debug, thiserror::Error)]
 pub enum Cause {
-    /// SQLite refused.
+    /// SQLite refused. (The error's own causes are in its message: not a source.)
     #[error("SQLite: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Sqlite(rusqlite::Error),
     /// PostgreSQL refused, or could not be reached.
-    #[error("PostgreSQL: {}", postgres_message(.0))]
-    Postgres(#[from] postgres::Error),
+    #[error("PostgreSQL at {at}: {}", postgres_message(error))]
+    Postgres {
+        /// The host and port connected to (the URL's, or `PG*`'s).
+        at: String,
+        /// What went wrong.
+        error: postgres::Error,
+    },
     /// The SQLite file's folder could not be made.
     #[error("cannot create the folder `{}`", path.display())]
     Folder {
@@ -66,6 +71,12 @@ fn postgres_message(error: &postgres::Error) -> String {
     }
 }
 
+impl From<rusqlite::Error> for Cause {
+    fn from(error: rusqlite::Error) -> Self {
+        Self::Sqlite(error)
+    }
+}
+
 impl Cause {
     /// Whether another attempt may succeed: the server unreachable or restarting, a lock or
     /// serialization conflict, a busy SQLite file. Not: a refused password, a missing
@@ -77,7 +88,7 @@ impl Cause {
                 rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
             ),
             Self::Sqlite(_) | Self::Folder { .. } | Self::NewerSchema { .. } => false,
-            Self::Postgres(error) => match error.code() {
+            Self::Postgres { error, .. } => match error.code() {
                 Some(code) => {
                     let code = code.code();
                     // 08: connection exceptions; 40001/40P01: serialization failure and
@@ -100,8 +111,8 @@ impl DatabaseError {
             Cause::NewerSchema { .. } => {
                 "upgrade pagefold, or set another `table_prefix` for this version's tables".into()
             }
-            _ => "the result is kept in the job's state folder and written by its next run; \
-                  fix the database or the `url` meanwhile"
+            _ => "fix the database (or the `url`); the job's next run writes the kept results \
+                  first, then its own"
                 .into(),
         }
     }

@@ -15,6 +15,8 @@ use super::url::{PostgresUrl, SslMode};
 pub(super) struct Postgres {
     client: Client,
     tables: Tables,
+    /// `host:port`, for messages.
+    at: String,
 }
 
 /// TLS through rustls (with ring, as reqwest has it), the server's certificate checked
@@ -35,16 +37,46 @@ impl Postgres {
     /// Connects (the URL's values, then `PG*`) and brings the tables to the current version.
     pub(super) fn connect(url: &PostgresUrl, tables: Tables) -> Result<Self, Cause> {
         let (config, sslmode) = url.config(|name| std::env::var(name).ok());
-        let client = match sslmode {
-            SslMode::Disable => config.connect(NoTls)?,
-            SslMode::Prefer | SslMode::Require => config.connect(tls())?,
+        let at = match (config.get_hosts().first(), config.get_ports().first()) {
+            (Some(postgres::config::Host::Tcp(host)), Some(port)) => format!("{host}:{port}"),
+            (Some(postgres::config::Host::Unix(folder)), Some(port)) => {
+                format!("{}/.s.PGSQL.{port}", folder.display())
+            }
+            _ => "?".into(),
         };
-        let mut postgres = Self { client, tables };
-        postgres.migrate()?;
-        Ok(postgres)
+        let connected = match sslmode {
+            SslMode::Disable => config.connect(NoTls),
+            SslMode::Prefer | SslMode::Require => config.connect(tls()),
+        };
+        let client = connected.map_err(|error| Cause::Postgres {
+            at: at.clone(),
+            error,
+        })?;
+        let mut postgres = Self { client, tables, at };
+        match postgres.migrate() {
+            Ok(None) => Ok(postgres),
+            Ok(Some(found)) => Err(Cause::NewerSchema {
+                found,
+                known: CURRENT,
+            }),
+            Err(error) => Err(postgres.cause(error)),
+        }
     }
 
-    fn migrate(&mut self) -> Result<(), Cause> {
+    fn cause(&self, error: postgres::Error) -> Cause {
+        Cause::Postgres {
+            at: self.at.clone(),
+            error,
+        }
+    }
+
+    /// Writes `record` in one transaction, replacing the rows of its run id.
+    pub(super) fn write(&mut self, record: &RunRecord) -> Result<(), Cause> {
+        self.write_rows(record).map_err(|error| self.cause(error))
+    }
+
+    /// Brings the tables to the current version; `Some(version)` when they are newer.
+    fn migrate(&mut self) -> Result<Option<u32>, postgres::Error> {
         let mut transaction = self.client.transaction()?;
         // One migrating process at a time, per set of tables: `CREATE TABLE IF NOT EXISTS`
         // alone races with itself.
@@ -64,10 +96,7 @@ impl Postgres {
             .get(0);
         let found = found.max(0) as u32;
         if found > CURRENT {
-            return Err(Cause::NewerSchema {
-                found,
-                known: CURRENT,
-            });
+            return Ok(Some(found));
         }
         for version in found + 1..=CURRENT {
             for statement in self.tables.step(Dialect::Postgres, version) {
@@ -82,11 +111,10 @@ impl Postgres {
             )?;
         }
         transaction.commit()?;
-        Ok(())
+        Ok(None)
     }
 
-    /// Writes `record` in one transaction, replacing the rows of its run id.
-    pub(super) fn write(&mut self, record: &RunRecord) -> Result<(), Cause> {
+    fn write_rows(&mut self, record: &RunRecord) -> Result<(), postgres::Error> {
         let Tables { runs, values, .. } = &self.tables;
         let rows = record.rows();
         let reducers: Vec<&str> = rows.iter().map(|row| row.reducer.as_str()).collect();
