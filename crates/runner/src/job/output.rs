@@ -47,7 +47,7 @@ impl OutputEntry {
             problems.push(
                 Problem::new(span, "[output] needs `path`, `url`, or both").hint(
                     "`path = \"out/{name}-{date}.json\"` writes a file, \
-                     `url = \"sqlite://results.db\"` a database table; without [output] the \
+                     `url = \"sqlite://results.db\"` rows of database tables; without [output] the \
                      result goes to stdout",
                 ),
             );
