@@ -394,6 +394,32 @@ fn postgres_rows_are_the_result_documents_of_builtins_and_plugins() {
     };
     let url = postgres_database(server, "rows");
     rows_are_the_result_documents(&Db::Postgres(url.clone()), &url);
+    readme_queries_run(&url);
+}
+
+/// The README's Grafana panel and Metabase question, over the tables as written (the prefix
+/// and names of this test's job, Grafana's time macro made plain SQL): each gives rows.
+fn readme_queries_run(url: &str) {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md"))
+        .unwrap();
+    let queries: Vec<&str> = readme
+        .split("```sql\n")
+        .skip(1)
+        .map(|block| block.split("```").next().unwrap())
+        .collect();
+    assert_eq!(queries.len(), 2, "a Grafana panel and a Metabase question");
+    let mut client = postgres::Client::connect(url, postgres::NoTls).unwrap();
+    for query in queries {
+        let query = query
+            .replace("pagefold_", "bi_")
+            .replace("'nightly-orders'", "'orders'")
+            .replace("'revenue'", "'amount'")
+            .replace("$__timeFilter(r.ended)", "r.ended > now() - interval '1 day'");
+        let rows = client
+            .query(&query, &[])
+            .unwrap_or_else(|error| panic!("{query}\n{error:?}"));
+        assert!(!rows.is_empty(), "{query} gives rows");
+    }
 }
 
 #[test]
