@@ -60,7 +60,12 @@ fn record(index: usize) -> RunRecord {
 }
 
 /// Writes `runs` runs, one connection for all or one each; the time per run.
-fn time_per_run(spec: &DatabaseSpec, runs: usize, fresh: bool, offset: usize) -> Result<Duration, String> {
+fn time_per_run(
+    spec: &DatabaseSpec,
+    runs: usize,
+    fresh: bool,
+    offset: usize,
+) -> Result<Duration, String> {
     let records: Vec<RunRecord> = (offset..offset + runs).map(record).collect();
     let started = Instant::now();
     let mut writer = Writer::new(spec);

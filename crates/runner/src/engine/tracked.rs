@@ -34,7 +34,7 @@ pub enum TrackedError {
     NotStarted(String),
     /// The run finished, but its result was not written to the database (`[output] url`).
     #[error(transparent)]
-    Database(#[from] DeliveryError),
+    Database(Box<DeliveryError>),
     /// Another process is running the same job.
     #[error("`{job}` is already running in another pagefold process (it holds `{}`)", lock.display())]
     Busy {
@@ -282,7 +282,7 @@ fn write_database(
             (Ok(report), entry)
         }
         Some(failure) => {
-            let failure = TrackedError::Database(failure);
+            let failure = TrackedError::Database(Box::new(failure));
             entry.status = Status::Failed;
             entry.error = Some(secrets::redact(&format!(
                 "{}\nhint: {}",

@@ -26,8 +26,9 @@ pub(crate) fn check_database(
         None => Some(TablePrefix::default()),
         Some(prefix) if keys.url.is_none() => {
             problems.push(
-                Problem::new(prefix.span(), "`table_prefix` without `url`")
-                    .hint("it names the tables of the database `url` writes to: add `url`, or remove it"),
+                Problem::new(prefix.span(), "`table_prefix` without `url`").hint(
+                    "it names the tables of the database `url` writes to: add `url`, or remove it",
+                ),
             );
             None
         }

@@ -160,12 +160,7 @@ pub fn long_values(value: &Value) -> Vec<LongValue<'_>> {
     rows
 }
 
-fn flatten<'a>(
-    value: &'a Value,
-    key: String,
-    rank: Option<usize>,
-    rows: &mut Vec<LongValue<'a>>,
-) {
+fn flatten<'a>(value: &'a Value, key: String, rank: Option<usize>, rows: &mut Vec<LongValue<'a>>) {
     let join = |inner: &str| {
         if key.is_empty() {
             inner.to_owned()

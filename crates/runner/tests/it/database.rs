@@ -340,7 +340,11 @@ fn rows_are_the_result_documents(db: &Db, url: &str) {
             .find(|entry| entry["run_id"] == row.run_id.as_str())
             .expect("each row is a run of the history");
         assert_eq!(
-            (row.job.as_str(), row.triggered_by.as_str(), row.status.as_str()),
+            (
+                row.job.as_str(),
+                row.triggered_by.as_str(),
+                row.status.as_str()
+            ),
             ("orders", "manual", "ok")
         );
         for (column, value) in [
@@ -369,7 +373,11 @@ fn rows_are_the_result_documents(db: &Db, url: &str) {
     }
     expected_cells.sort();
     let cells = db.cells("bi_");
-    assert!(cells.iter().any(|cell| cell.reducer == "biggest" && cell.rank == Some(3)));
+    assert!(
+        cells
+            .iter()
+            .any(|cell| cell.reducer == "biggest" && cell.rank == Some(3))
+    );
     assert_eq!(cells, expected_cells);
     assert_eq!(db.versions("bi_"), [1, 2]);
 }
@@ -378,7 +386,10 @@ fn rows_are_the_result_documents(db: &Db, url: &str) {
 fn sqlite_rows_are_the_result_documents_of_builtins_and_plugins() {
     let work = Workspace::new();
     let path = work.path().join("db/results.db");
-    rows_are_the_result_documents(&Db::Sqlite(path.clone()), &format!("sqlite://{}", path.display()));
+    rows_are_the_result_documents(
+        &Db::Sqlite(path.clone()),
+        &format!("sqlite://{}", path.display()),
+    );
     // The file is in WAL mode, for readers beside writers.
     let mode: String = rusqlite::Connection::open(&path)
         .unwrap()
@@ -400,8 +411,9 @@ fn postgres_rows_are_the_result_documents_of_builtins_and_plugins() {
 /// The README's Grafana panel and Metabase question, over the tables as written (the prefix
 /// and names of this test's job, Grafana's time macro made plain SQL): each gives rows.
 fn readme_queries_run(url: &str) {
-    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md"))
-        .unwrap();
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md"))
+            .unwrap();
     let queries: Vec<&str> = readme
         .split("```sql\n")
         .skip(1)
@@ -414,7 +426,10 @@ fn readme_queries_run(url: &str) {
             .replace("pagefold_", "bi_")
             .replace("'nightly-orders'", "'orders'")
             .replace("'revenue'", "'amount'")
-            .replace("$__timeFilter(r.ended)", "r.ended > now() - interval '1 day'");
+            .replace(
+                "$__timeFilter(r.ended)",
+                "r.ended > now() - interval '1 day'",
+            );
         let rows = client
             .query(&query, &[])
             .unwrap_or_else(|error| panic!("{query}\n{error:?}"));
@@ -433,7 +448,12 @@ fn a_relative_sqlite_path_is_beside_the_job_file_and_the_result_is_not_printed()
         "small.toml",
         &format!(
             "{}\n[output]\nurl = \"sqlite://results.db\"\n",
-            orders_job(&server, PAGES, 2, "[[reduce]]\nname = \"n\"\nuse = \"count\"\n")
+            orders_job(
+                &server,
+                PAGES,
+                2,
+                "[[reduce]]\nname = \"n\"\nuse = \"count\"\n"
+            )
         ),
     );
     let state = work.path().join("state");
@@ -443,7 +463,10 @@ fn a_relative_sqlite_path_is_beside_the_job_file_and_the_result_is_not_printed()
     let db = Db::Sqlite(work.path().join("results.db"));
     let cells = db.cells("pagefold_");
     assert_eq!(cells.len(), 1);
-    assert_eq!((cells[0].reducer.as_str(), cells[0].value.as_str()), ("n", "50"));
+    assert_eq!(
+        (cells[0].reducer.as_str(), cells[0].value.as_str()),
+        ("n", "50")
+    );
 }
 
 /// A run that fails writes nothing: no rows, not even the tables.
@@ -476,14 +499,20 @@ fn a_failed_run_writes_nothing(db: &Db, url: &str) {
             assert_eq!(tables, 0);
         }
     }
-    assert!(!state.join("jobs/broken/pending-db").exists(), "nothing kept");
+    assert!(
+        !state.join("jobs/broken/pending-db").exists(),
+        "nothing kept"
+    );
 }
 
 #[test]
 fn a_failed_run_writes_nothing_to_sqlite() {
     let work = Workspace::new();
     let path = work.path().join("results.db");
-    a_failed_run_writes_nothing(&Db::Sqlite(path.clone()), &format!("sqlite://{}", path.display()));
+    a_failed_run_writes_nothing(
+        &Db::Sqlite(path.clone()),
+        &format!("sqlite://{}", path.display()),
+    );
 }
 
 #[test]
@@ -543,7 +572,11 @@ fn postgres_down_for_the_first_run_loses_nothing() {
     let kept = state.join(format!("jobs/nightly/pending-db/{first_id}.json"));
     assert!(kept.exists(), "the result is kept in the state folder");
 
-    let second = run(&job, &state, &[password, ("PGPORT", &server.port.to_string())]);
+    let second = run(
+        &job,
+        &state,
+        &[password, ("PGPORT", &server.port.to_string())],
+    );
     assert_eq!(second.code(), 0, "{}", second.stderr());
     assert!(!kept.exists(), "written, then removed");
     let entries = history(&state, "nightly");
@@ -552,7 +585,10 @@ fn postgres_down_for_the_first_run_loses_nothing() {
     let db = Db::Postgres(url);
     let runs = db.runs("pagefold_");
     let ids: Vec<&str> = runs.iter().map(|run| run.run_id.as_str()).collect();
-    assert_eq!(ids, [first_id.as_str(), entries[1]["run_id"].as_str().unwrap()]);
+    assert_eq!(
+        ids,
+        [first_id.as_str(), entries[1]["run_id"].as_str().unwrap()]
+    );
     for row in &runs {
         assert_eq!(row.status, "ok", "the data of both runs came out whole");
         assert_builtins(&row.result, &orders(&config));
@@ -562,7 +598,11 @@ fn postgres_down_for_the_first_run_loses_nothing() {
     assert_eq!(per_run * 2, cells.len(), "each run's values once");
 
     // A third run finds nothing kept, and writes only itself.
-    let third = run(&job, &state, &[password, ("PGPORT", &server.port.to_string())]);
+    let third = run(
+        &job,
+        &state,
+        &[password, ("PGPORT", &server.port.to_string())],
+    );
     assert_eq!(third.code(), 0, "{}", third.stderr());
     assert_eq!(history(&state, "nightly")[2].get("late_writes"), None);
     assert_eq!(db.runs("pagefold_").len(), 3);
@@ -583,7 +623,12 @@ fn sqlite_that_cannot_be_written_keeps_the_result_for_the_next_run() {
         "j.toml",
         &format!(
             "{}\n[output]\nurl = \"sqlite://results.db\"\n",
-            orders_job(&server, PAGES, 2, "[[reduce]]\nname = \"n\"\nuse = \"count\"\n")
+            orders_job(
+                &server,
+                PAGES,
+                2,
+                "[[reduce]]\nname = \"n\"\nuse = \"count\"\n"
+            )
         ),
     );
     let first = run(&job, &state, &[]);
@@ -616,7 +661,12 @@ fn jobs_in_several_processes_share_one_sqlite_file() {
                 &format!("job{index}.toml"),
                 &format!(
                     "{}\n[output]\nurl = \"sqlite://shared.db\"\n",
-                    orders_job(&server, PAGES, 2, "[[reduce]]\nname = \"n\"\nuse = \"count\"\n")
+                    orders_job(
+                        &server,
+                        PAGES,
+                        2,
+                        "[[reduce]]\nname = \"n\"\nuse = \"count\"\n"
+                    )
                 ),
             )
         })

@@ -41,7 +41,14 @@ fn record(run_id: &str, reducers: Vec<(&str, Value)>) -> RunRecord {
 fn cells(db: &Db) -> Vec<(String, String, String)> {
     db.cells("pagefold_")
         .into_iter()
-        .map(|Cell { run_id, reducer, value, .. }| (run_id, reducer, value))
+        .map(
+            |Cell {
+                 run_id,
+                 reducer,
+                 value,
+                 ..
+             }| (run_id, reducer, value),
+        )
         .collect()
 }
 
@@ -56,10 +63,15 @@ fn a_rerun_replaces(db: &Db, url: &str) {
     writer
         .write(&record(
             "R1",
-            vec![("big", json!(18446744073709551615u64)), ("by", json!({"a": 1, "b": "x"}))],
+            vec![
+                ("big", json!(18446744073709551615u64)),
+                ("by", json!({"a": 1, "b": "x"})),
+            ],
         ))
         .unwrap();
-    writer.write(&record("R2", vec![("big", json!(7))])).unwrap();
+    writer
+        .write(&record("R2", vec![("big", json!(7))]))
+        .unwrap();
     let own = |run: &str| -> Vec<(String, String, String)> {
         cells(db).into_iter().filter(|(id, ..)| id == run).collect()
     };
@@ -87,7 +99,10 @@ fn a_rerun_replaces(db: &Db, url: &str) {
 fn sqlite_a_rerun_of_a_run_id_replaces_its_rows() {
     let work = Workspace::new();
     let path = work.path().join("r.db");
-    a_rerun_replaces(&Db::Sqlite(path.clone()), &format!("sqlite://{}", path.display()));
+    a_rerun_replaces(
+        &Db::Sqlite(path.clone()),
+        &format!("sqlite://{}", path.display()),
+    );
 }
 
 #[test]
@@ -147,14 +162,25 @@ fn an_interrupted_run_writes_nothing_and_its_resumption_writes_once_under_its_id
     assert_eq!(output.status.code(), Some(143));
     let db_path = work.path().join("results.db");
     assert!(!db_path.exists(), "an interrupted run writes nothing");
-    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&checkpoint).unwrap()).unwrap();
-    let run_id = saved["run_id"].as_str().expect("the checkpoint names its run").to_owned();
+    let saved: Value =
+        serde_json::from_str(&std::fs::read_to_string(&checkpoint).unwrap()).unwrap();
+    let run_id = saved["run_id"]
+        .as_str()
+        .expect("the checkpoint names its run")
+        .to_owned();
 
     let output = start().wait_with_output().unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let runs = Db::Sqlite(db_path).runs("pagefold_");
     assert_eq!(runs.len(), 1);
-    assert_eq!(runs[0].run_id, run_id, "the resumed run is the run it resumes");
+    assert_eq!(
+        runs[0].run_id, run_id,
+        "the resumed run is the run it resumes"
+    );
     assert_eq!(runs[0].records, 6000);
 }
 
@@ -196,7 +222,12 @@ fn migrates_forward(db: &Db, url: &str, from: u32) {
         "new.toml",
         &format!(
             "{}\n[output]\nurl = \"{url}\"\n",
-            orders_job(&server, "kind = \"page\"\nsize_param = \"per_page\"\nsize = 10", 2, "[[reduce]]\nname = \"n\"\nuse = \"count\"\n")
+            orders_job(
+                &server,
+                "kind = \"page\"\nsize_param = \"per_page\"\nsize = 10",
+                2,
+                "[[reduce]]\nname = \"n\"\nuse = \"count\"\n"
+            )
         ),
     );
     let run = crate::support::pagefold(&[
@@ -217,12 +248,19 @@ fn migrates_forward(db: &Db, url: &str, from: u32) {
     } else {
         assert_eq!(jobs, ["new"]);
     }
-    assert!(cells.iter().any(|(_, reducer, value)| reducer == "n" && value == "30"));
+    assert!(
+        cells
+            .iter()
+            .any(|(_, reducer, value)| reducer == "n" && value == "30")
+    );
 }
 
 fn sqlite_db(work: &Workspace) -> (Db, String) {
     let path = work.path().join("m.db");
-    (Db::Sqlite(path.clone()), format!("sqlite://{}", path.display()))
+    (
+        Db::Sqlite(path.clone()),
+        format!("sqlite://{}", path.display()),
+    )
 }
 
 #[test]

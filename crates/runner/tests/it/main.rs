@@ -43,10 +43,10 @@ mod outputs;
 mod partitions;
 /// `pagefold plan`, plain and probed.
 mod plan;
-/// A throwaway PostgreSQL server on loopback, one for the test binary.
-mod postgres_server;
 /// Reducer plugins built from this workspace: exact results, and every way loading can fail.
 mod plugins;
+/// A throwaway PostgreSQL server on loopback, one for the test binary.
+mod postgres_server;
 /// Prometheus's checks (`promtool`) and a reader of the metrics text format.
 mod promtool;
 /// Loopback receivers of webhooks and Pushgateway pushes.

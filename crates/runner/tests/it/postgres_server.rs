@@ -58,7 +58,9 @@ fn is_root() -> bool {
 }
 
 fn free_port() -> std::io::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }
 
 fn available(program: &str) -> bool {
@@ -171,7 +173,15 @@ impl PostgresServer {
     /// When `createdb` fails.
     pub fn create_database(&self, name: &str) {
         let status = Command::new(self.bin.join("createdb"))
-            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "postgres", name])
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "postgres",
+                name,
+            ])
             .status()
             .expect("createdb runs");
         assert!(status.success(), "createdb {name} failed");

@@ -20,7 +20,7 @@ pub struct DatabaseError {
     pub elapsed: Duration,
     /// The last attempt's error.
     #[source]
-    pub cause: Cause,
+    pub cause: Box<Cause>,
 }
 
 /// What went wrong on one attempt.
@@ -107,7 +107,7 @@ impl Cause {
 impl DatabaseError {
     /// What to do.
     pub fn hint(&self) -> String {
-        match &self.cause {
+        match self.cause.as_ref() {
             Cause::NewerSchema { .. } => {
                 "upgrade pagefold, or set another `table_prefix` for this version's tables".into()
             }

@@ -57,7 +57,8 @@ pub struct DatabaseSpec {
 
 enum Connection {
     Sqlite(sqlite::Sqlite),
-    Postgres(postgres::Postgres),
+    // Boxed: a client is larger than a SQLite connection, and there is one a writer.
+    Postgres(Box<postgres::Postgres>),
 }
 
 /// Writes runs to one database, connecting when first needed and again after an error;
@@ -104,7 +105,7 @@ impl<'a> Writer<'a> {
                             run_id: record.run_id.clone(),
                             attempts: attempt,
                             elapsed: started.elapsed(),
-                            cause,
+                            cause: Box::new(cause),
                         });
                     }
                     tracing::info!(
@@ -136,7 +137,7 @@ impl<'a> Writer<'a> {
         Ok(match &self.spec.url {
             DatabaseUrl::Sqlite { path } => Connection::Sqlite(sqlite::Sqlite::open(path, tables)?),
             DatabaseUrl::Postgres(url) => {
-                Connection::Postgres(postgres::Postgres::connect(url, tables)?)
+                Connection::Postgres(Box::new(postgres::Postgres::connect(url, tables)?))
             }
         })
     }

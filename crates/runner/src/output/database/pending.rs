@@ -127,7 +127,10 @@ fn read_kept(folder: &Path) -> Vec<(PathBuf, RunRecord)> {
     let mut paths: Vec<PathBuf> = entries
         .flatten()
         .map(|entry| entry.path())
-        .filter(|path| path.extension().is_some_and(|extension| extension == "json"))
+        .filter(|path| {
+            path.extension()
+                .is_some_and(|extension| extension == "json")
+        })
         .collect();
     paths.sort();
     paths
@@ -142,7 +145,10 @@ fn read_kept(folder: &Path) -> Vec<(PathBuf, RunRecord)> {
                     if kept.format == FORMAT {
                         Ok(kept.record)
                     } else {
-                        Err(format!("format {} (this pagefold reads {FORMAT})", kept.format))
+                        Err(format!(
+                            "format {} (this pagefold reads {FORMAT})",
+                            kept.format
+                        ))
                     }
                 });
             match read {

@@ -89,10 +89,7 @@ impl RunRecord {
             for row in long_values(value) {
                 let (number, json) = match row.value {
                     Value::Number(number) => (Some(number.to_string()), None),
-                    other => (
-                        None,
-                        Some(secrets::redact_credentials(&other.to_string())),
-                    ),
+                    other => (None, Some(secrets::redact_credentials(&other.to_string()))),
                 };
                 rows.push(ValueRow {
                     reducer: reducer.clone(),
@@ -131,7 +128,14 @@ mod tests {
         ];
         let entry = HistoryEntry::not_run("j", Utc::now(), Utc::now(), Status::Ok, String::new());
         let rows = RunRecord::new(&entry, &document).rows();
-        let cells: Vec<(&str, &str, Option<i64>, Option<&str>, Option<&str>)> = rows
+        type Cells<'a> = (
+            &'a str,
+            &'a str,
+            Option<i64>,
+            Option<&'a str>,
+            Option<&'a str>,
+        );
+        let cells: Vec<Cells> = rows
             .iter()
             .map(|row| {
                 (

@@ -112,9 +112,7 @@ impl Tables {
                 format!(
                     "CREATE INDEX IF NOT EXISTS \"{prefix}values_reducer\" ON {values} (job, reducer, key)"
                 ),
-                format!(
-                    "CREATE INDEX IF NOT EXISTS \"{prefix}runs_ended\" ON {runs} (job, ended)"
-                ),
+                format!("CREATE INDEX IF NOT EXISTS \"{prefix}runs_ended\" ON {runs} (job, ended)"),
             ],
             other => panic!("no schema version {other}"),
         }

@@ -29,7 +29,10 @@ fn time(at: &chrono::DateTime<chrono::Utc>) -> String {
 impl Sqlite {
     /// Opens (and creates) the file and brings its tables to the current version.
     pub(super) fn open(path: &Path, tables: Tables) -> Result<Self, Cause> {
-        if let Some(folder) = path.parent().filter(|folder| !folder.as_os_str().is_empty()) {
+        if let Some(folder) = path
+            .parent()
+            .filter(|folder| !folder.as_os_str().is_empty())
+        {
             std::fs::create_dir_all(folder).map_err(|source| Cause::Folder {
                 path: folder.to_owned(),
                 source,
@@ -50,7 +53,10 @@ impl Sqlite {
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         transaction.execute_batch(&self.tables.schema_table(Dialect::Sqlite))?;
         let found: u32 = transaction.query_row(
-            &format!("SELECT coalesce(max(version), 0) FROM {}", self.tables.schema),
+            &format!(
+                "SELECT coalesce(max(version), 0) FROM {}",
+                self.tables.schema
+            ),
             [],
             |row| row.get(0),
         )?;

@@ -136,7 +136,10 @@ impl PostgresUrl {
         })?;
         let decode = |part: &str| {
             percent_decode(part).ok_or_else(|| UrlError {
-                message: format!("`{}` is not valid percent-encoded UTF-8", secrets::redact(part)),
+                message: format!(
+                    "`{}` is not valid percent-encoded UTF-8",
+                    secrets::redact(part)
+                ),
                 hint: "percent-encode each byte of a special character, e.g. `%40` for `@`".into(),
             })
         };
@@ -398,8 +401,12 @@ mod tests {
 
     #[test]
     fn postgres_urls_hide_their_password_and_fill_gaps_from_pg_variables() {
-        let url = postgres("postgres://ann:p%40ss-w0rd-xyz@db.example:6543/metrics?sslmode=require");
-        assert_eq!(url.shown, "postgres://ann:****@db.example:6543/metrics?sslmode=require");
+        let url =
+            postgres("postgres://ann:p%40ss-w0rd-xyz@db.example:6543/metrics?sslmode=require");
+        assert_eq!(
+            url.shown,
+            "postgres://ann:****@db.example:6543/metrics?sslmode=require"
+        );
         assert!(!format!("{url:?}").contains("p@ss"));
         let (config, sslmode) = url.config(|_| None);
         assert_eq!(sslmode, SslMode::Require);
