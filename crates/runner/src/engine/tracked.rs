@@ -279,6 +279,7 @@ fn write_database(
     match delivery.failure {
         None => {
             report.database = Some(spec.url.shown());
+            entry.database.clone_from(&report.database);
             (Ok(report), entry)
         }
         Some(failure) => {
@@ -318,6 +319,7 @@ fn entry_for(
         output: None,
         error: None,
         warnings: Vec::new(),
+        database: None,
         late_writes: Vec::new(),
     };
     match result {

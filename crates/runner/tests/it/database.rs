@@ -582,6 +582,11 @@ fn postgres_down_for_the_first_run_loses_nothing() {
     let entries = history(&state, "nightly");
     assert_eq!(entries[1]["status"], "ok");
     assert_eq!(entries[1]["late_writes"], serde_json::json!([first_id]));
+    assert_eq!(
+        entries[1]["database"],
+        "postgres://postgres:****@127.0.0.1/down?sslmode=disable"
+    );
+    assert_eq!(entries[0].get("database"), None, "not written then");
     let db = Db::Postgres(url);
     let runs = db.runs("pagefold_");
     let ids: Vec<&str> = runs.iter().map(|run| run.run_id.as_str()).collect();
