@@ -25,6 +25,8 @@
 mod error;
 pub mod pending;
 mod postgres;
+mod postgres_url;
+mod prefix;
 mod record;
 pub mod schema;
 mod sqlite;
@@ -33,8 +35,10 @@ mod url;
 use std::time::{Duration, Instant};
 
 pub use error::{Cause, DatabaseError};
+pub use postgres_url::{PostgresUrl, SslMode};
+pub use prefix::TablePrefix;
 pub use record::{RunRecord, ValueRow};
-pub use url::{DatabaseUrl, PostgresUrl, SslMode, TablePrefix, UrlError};
+pub use url::{DatabaseUrl, UrlError};
 
 use schema::Tables;
 

@@ -7,9 +7,9 @@ use std::sync::Arc;
 use postgres::{Client, NoTls};
 
 use super::error::Cause;
+use super::postgres_url::{PostgresUrl, SslMode};
 use super::record::RunRecord;
 use super::schema::{CURRENT, Dialect, Tables};
-use super::url::{PostgresUrl, SslMode};
 
 /// A connection, its tables at the current version.
 pub(super) struct Postgres {

@@ -11,7 +11,7 @@
 //! * Version 2: indexes for the dashboards' queries (a reducer over time) and for replacing
 //!   a run's rows by its id.
 
-use super::url::TablePrefix;
+use super::prefix::TablePrefix;
 
 /// The version this pagefold writes.
 pub const CURRENT: u32 = 2;
