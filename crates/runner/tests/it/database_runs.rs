@@ -326,3 +326,31 @@ fn tables_of_a_newer_schema_are_not_written() {
         "upgrade pagefold, or set another `table_prefix` for this version's tables"
     );
 }
+
+/// Several writers at once on fresh tables (as several processes' first runs): the schema is
+/// made once, under the lock, and every run is written.
+#[test]
+fn postgres_writers_at_once_make_the_tables_once() {
+    let Some(server) = postgres("postgres_writers_at_once_make_the_tables_once") else {
+        return;
+    };
+    let url = postgres_database(server, "at_once");
+    let spec = DatabaseSpec {
+        url: DatabaseUrl::parse(&url, Path::new("")).unwrap(),
+        prefix: TablePrefix::default(),
+    };
+    std::thread::scope(|scope| {
+        for index in 0..6 {
+            let spec = &spec;
+            scope.spawn(move || {
+                Writer::new(spec)
+                    .write(&record(&format!("R{index}"), vec![("n", json!(index))]))
+                    .unwrap();
+            });
+        }
+    });
+    let db = Db::Postgres(url);
+    assert_eq!(db.versions("pagefold_"), [1, 2]);
+    assert_eq!(db.runs("pagefold_").len(), 6);
+    assert_eq!(db.cells("pagefold_").len(), 6);
+}
