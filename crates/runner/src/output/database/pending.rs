@@ -77,9 +77,14 @@ pub fn deliver(spec: &DatabaseSpec, state: Option<&JobState>, record: &RunRecord
         for (path, kept) in read_kept(folder) {
             match writer.write(&kept) {
                 Ok(()) => {
-                    if let Err(error) = std::fs::remove_file(&path) {
-                        // Written twice at worst, on the next run: the same rows again.
-                        tracing::warn!("cannot remove `{}`: {error}", path.display());
+                    // Two runs of a job that take no lock may both write a kept record: the
+                    // same rows again (replaced, not doubled), and one of them removes it.
+                    match std::fs::remove_file(&path) {
+                        Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
+                            // Written again by the next run: the same rows again.
+                            tracing::warn!("cannot remove `{}`: {error}", path.display());
+                        }
+                        _ => {}
                     }
                     late.push(kept.run_id);
                 }
