@@ -9,7 +9,7 @@ use crate::engine::run::{RunError, RunOptions, RunReport, run};
 use crate::job::Job;
 use crate::output::RunStamp;
 use crate::output::database::RunRecord;
-use crate::output::database::pending::{DeliveryError, deliver};
+use crate::output::database::pending::{self, DeliveryError, deliver};
 use crate::secrets;
 use crate::state::history::{HistoryEntry, Status, Trigger};
 use crate::state::{JobState, StateError};
@@ -268,7 +268,24 @@ fn write_database(
         (Ok(report), Some(spec)) => (report, spec),
         (result, _) => return (result, entry),
     };
-    let delivery = deliver(spec, state, &RunRecord::new(&entry, &report.document));
+    let record = RunRecord {
+        job: entry.job.clone(),
+        run_id: entry.run_id.clone(),
+        trigger: entry.trigger.as_str().to_owned(),
+        scheduled_for: entry.scheduled_for,
+        started: entry.started,
+        ended: entry.ended,
+        status: entry.status.as_str().to_owned(),
+        pages: entry.pages,
+        records: entry.records,
+        requests: entry.requests,
+        retries: entry.retries,
+        warnings: entry.warnings.clone(),
+        result: RunRecord::result_json(&report.document),
+        reducers: report.document.reducers.clone(),
+    };
+    let folder = state.map(|state| state.dir().join(pending::FOLDER));
+    let delivery = deliver(spec, folder.as_deref(), &record);
     entry.late_writes = delivery.late;
     if !entry.late_writes.is_empty() {
         tracing::info!(

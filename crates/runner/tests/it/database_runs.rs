@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use chrono::Utc;
 use pagefold::output::database::{DatabaseSpec, DatabaseUrl, RunRecord, TablePrefix, Writer};
-use pagefold::state::history::{Status, Trigger};
 use pagefold_demo_api::DemoConfig;
 use serde_json::{Value, json};
 
@@ -20,11 +19,11 @@ fn record(run_id: &str, reducers: Vec<(&str, Value)>) -> RunRecord {
     RunRecord {
         job: "j".into(),
         run_id: run_id.into(),
-        trigger: Trigger::Schedule,
+        trigger: "schedule".into(),
         scheduled_for: Some(now),
         started: now,
         ended: now,
-        status: Status::Ok,
+        status: "ok".into(),
         pages: 1,
         records: 2,
         requests: 3,

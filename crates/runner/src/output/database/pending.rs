@@ -10,7 +10,6 @@ use serde::{Deserialize, Serialize};
 
 use super::{DatabaseError, DatabaseSpec, RunRecord, Writer};
 use crate::output::write_atomically;
-use crate::state::JobState;
 
 /// The folder of a job's state that holds them.
 pub const FOLDER: &str = "pending-db";
@@ -61,19 +60,13 @@ impl DeliveryError {
     }
 }
 
-/// The folder of `state`'s kept results.
-pub fn folder(state: &JobState) -> PathBuf {
-    state.dir().join(FOLDER)
-}
-
-/// Writes the results kept by earlier runs of the job, then `record`; keeps `record` (in
-/// `state`) when the database does not take it. Without a state folder nothing was kept
-/// before, and nothing can be kept now.
-pub fn deliver(spec: &DatabaseSpec, state: Option<&JobState>, record: &RunRecord) -> Delivery {
+/// Writes the results kept in `folder` (the job's [`FOLDER`] in its state folder) by earlier
+/// runs of the job, then `record`; keeps `record` there when the database does not take it.
+/// Without a state folder nothing was kept before, and nothing can be kept now.
+pub fn deliver(spec: &DatabaseSpec, folder: Option<&Path>, record: &RunRecord) -> Delivery {
     let mut writer = Writer::new(spec);
     let mut late = Vec::new();
-    let folder = state.map(folder);
-    if let Some(folder) = &folder {
+    if let Some(folder) = folder {
         for (path, kept) in read_kept(folder) {
             match writer.write(&kept) {
                 Ok(()) => {
@@ -100,7 +93,7 @@ pub fn deliver(spec: &DatabaseSpec, state: Option<&JobState>, record: &RunRecord
     let failure = writer
         .write(record)
         .err()
-        .map(|error| keep(folder.as_deref(), record, error));
+        .map(|error| keep(folder, record, error));
     Delivery { late, failure }
 }
 

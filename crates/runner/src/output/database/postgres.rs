@@ -141,11 +141,11 @@ impl Postgres {
             &[
                 &record.job,
                 &record.run_id,
-                &record.trigger.as_str(),
+                &record.trigger,
                 &record.scheduled_for,
                 &record.started,
                 &record.ended,
-                &record.status.as_str(),
+                &record.status,
                 &(record.pages as i64),
                 &(record.records as i64),
                 &(record.requests as i64),

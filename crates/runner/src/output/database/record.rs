@@ -9,7 +9,6 @@ use serde_json::Value;
 use crate::output::ResultDocument;
 use crate::output::format::long_values;
 use crate::secrets;
-use crate::state::history::{HistoryEntry, Status, Trigger};
 
 /// One run, as the database holds it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -18,16 +17,18 @@ pub struct RunRecord {
     pub job: String,
     /// The run's id: a run written again replaces the rows of this id (and job).
     pub run_id: String,
-    /// What started it.
-    pub trigger: Trigger,
+    /// What started it, as the history spells it (`manual`, `schedule`, `catch_up`,
+    /// `resume`).
+    pub trigger: String,
     /// The scheduled time it is for, if scheduled.
     pub scheduled_for: Option<DateTime<Utc>>,
     /// When it started.
     pub started: DateTime<Utc>,
     /// When it ended.
     pub ended: DateTime<Utc>,
-    /// How its data came out: `ok`, or `partial` with pages skipped.
-    pub status: Status,
+    /// How its data came out, as the history spells it: `ok`, or `partial` with pages
+    /// skipped.
+    pub status: String,
     /// Pages reduced.
     pub pages: u64,
     /// Records reduced.
@@ -60,26 +61,12 @@ pub struct ValueRow {
 }
 
 impl RunRecord {
-    /// The record of a run that produced `document`, as its history `entry` says it went.
-    pub fn new(entry: &HistoryEntry, document: &ResultDocument) -> Self {
-        Self {
-            job: entry.job.clone(),
-            run_id: entry.run_id.clone(),
-            trigger: entry.trigger,
-            scheduled_for: entry.scheduled_for,
-            started: entry.started,
-            ended: entry.ended,
-            status: entry.status,
-            pages: entry.pages,
-            records: entry.records,
-            requests: entry.requests,
-            retries: entry.retries,
-            warnings: entry.warnings.clone(),
-            result: secrets::redact_credentials(
-                &serde_json::to_string(document).expect("the result document serializes"),
-            ),
-            reducers: document.reducers.clone(),
-        }
+    /// `document` as the `result` column holds it: compact JSON, credentials hidden (an API
+    /// may echo one into its records).
+    pub fn result_json(document: &ResultDocument) -> String {
+        secrets::redact_credentials(
+            &serde_json::to_string(document).expect("the result document serializes"),
+        )
     }
 
     /// The values table's rows, reducer by reducer in job order.
@@ -126,8 +113,23 @@ mod tests {
             ("top".into(), json!([{"value": "Oslo", "count": 2}])),
             ("by".into(), json!({"a": "x", "b": null, "c": true})),
         ];
-        let entry = HistoryEntry::not_run("j", Utc::now(), Utc::now(), Status::Ok, String::new());
-        let rows = RunRecord::new(&entry, &document).rows();
+        let record = RunRecord {
+            job: "j".into(),
+            run_id: "R".into(),
+            trigger: "manual".into(),
+            scheduled_for: None,
+            started: Utc::now(),
+            ended: Utc::now(),
+            status: "ok".into(),
+            pages: 1,
+            records: 2,
+            requests: 1,
+            retries: 0,
+            warnings: Vec::new(),
+            result: RunRecord::result_json(&document),
+            reducers: document.reducers.clone(),
+        };
+        let rows = record.rows();
         type Cells<'a> = (
             &'a str,
             &'a str,

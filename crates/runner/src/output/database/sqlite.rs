@@ -110,11 +110,11 @@ impl Sqlite {
             params![
                 record.job,
                 record.run_id,
-                record.trigger.as_str(),
+                record.trigger,
                 record.scheduled_for.as_ref().map(time),
                 time(&record.started),
                 time(&record.ended),
-                record.status.as_str(),
+                record.status,
                 record.pages as i64,
                 record.records as i64,
                 record.requests as i64,
