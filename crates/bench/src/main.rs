@@ -15,7 +15,10 @@
 //! runs once.
 //!
 //! `--only 1,3` runs some scenarios; `--pages-scale 0.1` shrinks every page count (a quick look).
+//!
+//! Scenario 10 times the database output (`[output] url`) on its own: see [`database`].
 
+mod database;
 mod demo_api;
 mod keys;
 mod measure;
@@ -289,6 +292,9 @@ fn main() {
         }
     }
     print_targets(&results);
+    if wanted("10") {
+        database::run_database(work.path(), scale);
+    }
 }
 
 fn flag(args: &[String], name: &str) -> Option<String> {

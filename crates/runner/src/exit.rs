@@ -2,8 +2,9 @@
 
 /// The run finished and wrote its result.
 pub const SUCCESS: u8 = 0;
-/// The run failed: an HTTP failure after retries, a bad page, a reducer or plugin error.
-/// No output file was written.
+/// The run failed: an HTTP failure after retries, a bad page, a reducer or plugin error (no
+/// output file was written); or its result could not be written: to its file, or to the
+/// database of `[output] url` (then it is kept in the state folder for the job's next run).
 pub const RUN_FAILED: u8 = 1;
 /// The job file or the command line is invalid; nothing was fetched.
 pub const INVALID_INPUT: u8 = 2;

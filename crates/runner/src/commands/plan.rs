@@ -82,25 +82,30 @@ fn plan(job: &Job, probe: bool) -> Result<String, FetchError> {
     Ok(secrets::redact(&text))
 }
 
-/// Where the result goes: the `[output]` path (placeholders as written) and format.
+/// Where the result goes: the `[output]` file (for a run started now) and format, and its
+/// database.
 fn output(job: &Job) -> String {
-    match &job.output {
-        None => "stdout (no [output]; `-o FILE` on the command line)".to_owned(),
-        Some(output) => {
-            let stamp = RunStamp::new(&job.name, chrono::Utc::now(), job.timezone);
-            let path = output.path_for(&stamp);
-            format!(
-                "`{}` ({}){}",
-                std::path::absolute(&path).unwrap_or(path).display(),
-                output.format.as_str(),
-                if output.path.varies() {
-                    " for a run started now"
-                } else {
-                    ""
-                }
-            )
-        }
+    let Some(output) = &job.output else {
+        return "stdout (no [output]; `-o FILE` on the command line)".to_owned();
+    };
+    let stamp = RunStamp::new(&job.name, chrono::Utc::now(), job.timezone);
+    let mut places = Vec::new();
+    if let (Some(path), Some(template)) = (output.path_for(&stamp), &output.path) {
+        places.push(format!(
+            "`{}` ({}){}",
+            std::path::absolute(&path).unwrap_or(path).display(),
+            output.format.as_str(),
+            if template.varies() {
+                " for a run started now"
+            } else {
+                ""
+            }
+        ));
     }
+    if let Some(database) = &output.database {
+        places.push(format!("the database `{}`", database.url.shown()));
+    }
+    places.join(" and ")
 }
 
 /// `N requests in flight, the rate, the timeout, retries`.

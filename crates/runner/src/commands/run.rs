@@ -64,7 +64,8 @@ pub(crate) fn run(args: RunArgs) -> Result<u8, Failure> {
 
 /// Prints the result (when it went to no file), then the warnings and the closing line.
 pub(crate) fn finish(report: &RunReport, concurrency: usize, quiet: bool) -> Result<u8, Failure> {
-    if report.written_to.is_none() {
+    // A result that went to a file or a database is not printed too.
+    if report.written_to.is_none() && report.database.is_none() {
         let mut stdout = std::io::stdout().lock();
         let written = stdout
             .write_all(report.document.render(report.format).as_bytes())
@@ -82,6 +83,7 @@ pub(crate) fn finish(report: &RunReport, concurrency: usize, quiet: bool) -> Res
         concurrency,
         written_to: report.written_to.as_deref(),
         format: report.format,
+        database: report.database.as_deref(),
     };
     summary::print_run_end(&ended, quiet);
     Ok(if report.document.skipped.is_empty() {

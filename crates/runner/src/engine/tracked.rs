@@ -8,6 +8,8 @@ use crate::engine::incremental::{IncrementalError, incremental_start, keep_incre
 use crate::engine::run::{RunError, RunOptions, RunReport, run};
 use crate::job::Job;
 use crate::output::RunStamp;
+use crate::output::database::RunRecord;
+use crate::output::database::pending::{self, DeliveryError, deliver};
 use crate::secrets;
 use crate::state::history::{HistoryEntry, Status, Trigger};
 use crate::state::{JobRecord, JobState, StateError};
@@ -30,6 +32,9 @@ pub enum TrackedError {
     /// The run could not start.
     #[error("the run could not start: {0}")]
     NotStarted(String),
+    /// The run finished, but its result was not written to the database (`[output] url`).
+    #[error(transparent)]
+    Database(Box<DeliveryError>),
     /// Another process is running the same job.
     #[error("`{job}` is already running in another pagefold process (it holds `{}`)", lock.display())]
     Busy {
@@ -48,6 +53,7 @@ impl TrackedError {
             Self::State(error) => error.hint(),
             Self::Incremental(error) => error.hint(),
             Self::NotStarted(_) => None,
+            Self::Database(error) => Some(error.hint()),
             Self::Busy { .. } => Some(
                 "wait for that run to end; one job runs once at a time, so its state stays whole"
                     .into(),
@@ -207,6 +213,7 @@ pub fn run_tracked(
             Ok(report)
         });
     let entry = entry_for(job, &stamp, trigger, scheduled_for, started, &result);
+    let (result, entry) = write_database(job, &options, Some(state), result, entry);
     keep_result_and_job(job, state, &entry, &result);
     if uses_state_checkpoint {
         // A failed run's checkpoint would be resumed by the next start of the scheduler.
@@ -261,10 +268,75 @@ pub fn run_stateless(job: &Job, mut options: RunOptions) -> Tracked {
     options.stamp = Some(stamp.clone());
     let result = run(job, &options).map_err(TrackedError::from);
     let entry = entry_for(job, &stamp, Trigger::Manual, None, started, &result);
+    let (result, entry) = write_database(job, &options, None, result, entry);
     Tracked {
         result,
         entry,
         history_error: None,
+    }
+}
+
+/// The output step of `[output] url`, after a run that produced a result: the results kept
+/// by earlier runs, then this one's, into the database. When the database does not take it,
+/// the run fails (its result kept in the state folder for the next run) and its entry says
+/// so; `-o` (a file or stdout instead of the job's `[output]`) writes no rows.
+fn write_database(
+    job: &Job,
+    options: &RunOptions,
+    state: Option<&JobState>,
+    result: Result<RunReport, TrackedError>,
+    mut entry: HistoryEntry,
+) -> (Result<RunReport, TrackedError>, HistoryEntry) {
+    let spec = job
+        .output
+        .as_ref()
+        .and_then(|output| output.database.as_ref())
+        .filter(|_| options.output.is_none() && !options.stdout);
+    let (mut report, spec) = match (result, spec) {
+        (Ok(report), Some(spec)) => (report, spec),
+        (result, _) => return (result, entry),
+    };
+    let record = RunRecord {
+        job: entry.job.clone(),
+        run_id: entry.run_id.clone(),
+        trigger: entry.trigger.as_str().to_owned(),
+        scheduled_for: entry.scheduled_for,
+        started: entry.started,
+        ended: entry.ended,
+        status: entry.status.as_str().to_owned(),
+        pages: entry.pages,
+        records: entry.records,
+        requests: entry.requests,
+        retries: entry.retries,
+        warnings: entry.warnings.clone(),
+        result: RunRecord::result_json(&report.document),
+        reducers: report.document.reducers.clone(),
+    };
+    let folder = state.map(|state| state.dir().join(pending::FOLDER));
+    let delivery = deliver(spec, folder.as_deref(), &record);
+    entry.late_writes = delivery.late;
+    if !entry.late_writes.is_empty() {
+        tracing::info!(
+            "wrote the kept results of {} to the database",
+            entry.late_writes.join(", ")
+        );
+    }
+    match delivery.failure {
+        None => {
+            report.database = Some(spec.url.shown());
+            entry.database.clone_from(&report.database);
+            (Ok(report), entry)
+        }
+        Some(failure) => {
+            let failure = TrackedError::Database(Box::new(failure));
+            entry.status = Status::Failed;
+            entry.error = Some(secrets::redact(&format!(
+                "{}\nhint: {}",
+                crate::terminal::failure::one_line(&failure),
+                failure.hint().unwrap_or_default()
+            )));
+            (Err(failure), entry)
+        }
     }
 }
 
@@ -292,9 +364,13 @@ fn entry_for(
         output: None,
         error: None,
         warnings: Vec::new(),
+        database: None,
+        late_writes: Vec::new(),
     };
     match result {
         Ok(report) => {
+            // A resumed run keeps the id of the run it resumes.
+            entry.run_id.clone_from(&report.stamp.run_id);
             entry.status = if !report.document.skipped.is_empty() {
                 Status::Partial
             } else if !report.document.warnings.is_empty() {

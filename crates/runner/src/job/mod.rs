@@ -8,6 +8,7 @@ mod auth;
 mod body;
 mod checkpoint;
 mod child;
+mod database;
 mod env;
 mod fetch;
 mod identity;
@@ -115,8 +116,9 @@ struct JobFile {
     #[serde(default)]
     #[schemars(with = "Vec<reduce::ReduceEntry>")]
     reduce: Vec<Spanned<reduce::ReduceEntry>>,
-    /// `[output]`: where the result goes (default: stdout).
-    output: Option<output::OutputEntry>,
+    /// `[output]`: where the result goes, a file or a database (default: stdout).
+    #[schemars(with = "Option<output::OutputEntry>")]
+    output: Option<Spanned<output::OutputEntry>>,
     /// `[checkpoint]`: save progress so an interrupted run resumes.
     checkpoint: Option<CheckpointSpec>,
     /// `[child]`: a request per parent record; its records are the ones reduced.
@@ -350,9 +352,10 @@ impl Job {
             alerts.into_inner().check(span, &mut problems)
         });
         let base = path.parent().unwrap_or(Path::new("")).to_owned();
-        let output = file
-            .output
-            .and_then(|output| output.check(&base, &mut problems));
+        let output = file.output.and_then(|output| {
+            let span = output.span();
+            output.into_inner().check(span, &base, &mut problems)
+        });
         let reduce: Option<Vec<ReduceSpec>> = file
             .reduce
             .into_iter()

@@ -140,12 +140,36 @@ pub struct LongRow {
 /// `{"value": v, "count": n}` is the row `(v, rank, n)` and an object's fields are rows of
 /// that rank.
 pub fn long_rows(value: &Value) -> Vec<LongRow> {
+    long_values(value)
+        .into_iter()
+        .map(|row| LongRow {
+            key: row.key,
+            rank: row.rank,
+            value: scalar(row.value),
+        })
+        .collect()
+}
+
+/// One value of a reducer in long form, as JSON: what [`LongRow`] holds as text, for the
+/// outputs that keep a number a number (the database tables).
+#[derive(Debug, PartialEq)]
+pub struct LongValue<'a> {
+    /// As [`LongRow::key`].
+    pub key: String,
+    /// As [`LongRow::rank`].
+    pub rank: Option<usize>,
+    /// The value: a number, string, boolean or null (or a list in a list).
+    pub value: &'a Value,
+}
+
+/// The rows of [`long_rows`], their values as JSON.
+pub fn long_values(value: &Value) -> Vec<LongValue<'_>> {
     let mut rows = Vec::new();
     flatten(value, String::new(), None, &mut rows);
     rows
 }
 
-fn flatten(value: &Value, key: String, rank: Option<usize>, rows: &mut Vec<LongRow>) {
+fn flatten<'a>(value: &'a Value, key: String, rank: Option<usize>, rows: &mut Vec<LongValue<'a>>) {
     let join = |inner: &str| {
         if key.is_empty() {
             inner.to_owned()
@@ -160,10 +184,10 @@ fn flatten(value: &Value, key: String, rank: Option<usize>, rows: &mut Vec<LongR
                 && !counted.is_object()
                 && !counted.is_array()
             {
-                rows.push(LongRow {
+                rows.push(LongValue {
                     key: join(&scalar(counted)),
                     rank,
-                    value: scalar(count),
+                    value: count,
                 });
                 return;
             }
@@ -176,10 +200,10 @@ fn flatten(value: &Value, key: String, rank: Option<usize>, rows: &mut Vec<LongR
                 flatten(item, key.clone(), Some(index + 1), rows);
             }
         }
-        other => rows.push(LongRow {
+        other => rows.push(LongValue {
             key,
             rank,
-            value: scalar(other),
+            value: other,
         }),
     }
 }

@@ -1,6 +1,7 @@
-//! The result document, its formats, output paths with placeholders, and writing it so that
-//! nobody ever reads half of it.
+//! The result document, its formats, output paths with placeholders, writing it so that
+//! nobody ever reads half of it, and the database tables that dashboards read it from.
 
+pub mod database;
 pub mod format;
 pub mod template;
 

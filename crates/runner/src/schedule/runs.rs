@@ -65,7 +65,18 @@ impl Scheduler {
         }
         // Output paths are stamped with the scheduled time (the 06:00 run writes `06-00-00`
         // even if it starts a little late); a resumed run with its run's time.
-        let stamp = RunStamp::new(&job.name, pending.due.unwrap_or(now), job.timezone);
+        let mut stamp = RunStamp::new(&job.name, pending.due.unwrap_or(now), job.timezone);
+        if pending.trigger == Trigger::Resume {
+            // The resumed run is the run it resumes, under its id.
+            let dir = job
+                .checkpoint
+                .as_ref()
+                .map_or_else(|| state.checkpoint_dir(), |spec| spec.dir.clone());
+            let checkpoint = crate::engine::checkpoint::path_for(&dir, &job.name);
+            if let Some(run_id) = crate::engine::checkpoint::saved_run_id(&checkpoint) {
+                stamp.run_id = run_id;
+            }
+        }
         self.emit(Event::Started {
             job: job.name.clone(),
             run_id: stamp.run_id.clone(),

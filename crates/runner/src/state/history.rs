@@ -22,6 +22,18 @@ pub enum Trigger {
     Resume,
 }
 
+impl Trigger {
+    /// As the history spells it: `manual`, `schedule`, `catch_up`, `resume`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Manual => "manual",
+            Self::Schedule => "schedule",
+            Self::CatchUp => "catch_up",
+            Self::Resume => "resume",
+        }
+    }
+}
+
 /// How a run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -108,6 +120,13 @@ pub struct HistoryEntry {
     /// (with `on_error = "skip"`), which csv and ndjson results do not hold.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// The database its rows went to (`[output] url`, the password hidden), once written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<String>,
+    /// Earlier runs whose results the database had not taken, written by this run (their run
+    /// ids, oldest first): see `[output] url`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub late_writes: Vec<String>,
 }
 
 impl HistoryEntry {
@@ -135,6 +154,8 @@ impl HistoryEntry {
             output: None,
             error: Some(why),
             warnings: Vec::new(),
+            database: None,
+            late_writes: Vec::new(),
         }
     }
 }
@@ -206,10 +227,11 @@ pub fn table(entries: &[HistoryEntry], timezone: Tz) -> String {
                 figure(entry.records, counted),
                 figure(entry.requests, ran),
                 figure(entry.retries, ran),
-                match (&entry.error, &entry.output) {
-                    (Some(error), _) => error.lines().next().unwrap_or_default().to_owned(),
-                    (None, Some(path)) => path.display().to_string(),
-                    (None, None) => "stdout".to_owned(),
+                match (&entry.error, &entry.output, &entry.database) {
+                    (Some(error), ..) => error.lines().next().unwrap_or_default().to_owned(),
+                    (None, Some(path), _) => path.display().to_string(),
+                    (None, None, Some(database)) => database.clone(),
+                    (None, None, None) => "stdout".to_owned(),
                 },
             ]
         })

@@ -22,6 +22,8 @@ pub struct RunEnd<'a> {
     pub written_to: Option<&'a Path>,
     /// The result's format.
     pub format: OutputFormat,
+    /// The database the result was written to, if any (its password hidden).
+    pub database: Option<&'a str>,
 }
 
 /// Prints the warnings, the skipped pages and (unless `quiet`) the closing line.
@@ -53,6 +55,9 @@ pub fn print_run_end(end: &RunEnd<'_>, quiet: bool) {
         super::say(&summary_line(end.summary, end.wall, end.concurrency));
         if let Some(path) = &end.written_to {
             super::say(&format!("result written to `{}`", path.display()));
+        }
+        if let Some(database) = &end.database {
+            super::say(&format!("result written to `{database}`"));
         }
     }
 }

@@ -11,6 +11,10 @@ mod children;
 mod cli;
 /// The bad input corpus: every case fails cleanly with its message.
 mod corpus;
+/// `[output] url`: results as SQLite and PostgreSQL rows, exactly; kept while the database is down.
+mod database;
+/// The database over time: reruns replace, resumed runs keep their id, the schema migrates.
+mod database_runs;
 /// The example jobs of `jobs/`, against the demo API.
 /// What a result proves: coverage, warnings with their place, how chains ended.
 mod evidence;
@@ -45,6 +49,8 @@ mod partitions;
 mod plan;
 /// Reducer plugins built from this workspace: exact results, and every way loading can fail.
 mod plugins;
+/// A throwaway PostgreSQL server on loopback, one for the test binary.
+mod postgres_server;
 /// Prometheus's checks (`promtool`) and a reader of the metrics text format.
 mod promtool;
 /// Loopback receivers of webhooks and Pushgateway pushes.

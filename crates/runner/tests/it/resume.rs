@@ -231,7 +231,7 @@ fn start_with_env(job: &Path, checkpoints: &Path, env: &[(&str, &str)]) -> Child
 }
 
 /// Waits (at most 30 s) until `path` exists and holds a few pages.
-fn wait_for_progress(path: &Path) {
+pub(crate) fn wait_for_progress(path: &Path) {
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
         let pages = std::fs::read_to_string(path)

@@ -20,6 +20,8 @@ pub(crate) struct Checkpoints {
     reducers: Vec<String>,
     plugins: Vec<Option<crate::engine::reduce::PluginIdentity>>,
     pub(crate) resumed: Option<Checkpoint>,
+    /// The run's id, saved in each checkpoint: the one resumed, else this run's.
+    pub(crate) run_id: String,
 }
 
 impl Checkpoints {
@@ -27,6 +29,7 @@ impl Checkpoints {
         job: &Job,
         options: &RunOptions,
         reducers: &Reducers,
+        run_id: &str,
     ) -> Result<Self, RunError> {
         let dir = options
             .checkpoint
@@ -47,6 +50,7 @@ impl Checkpoints {
                 reducers: Vec::new(),
                 plugins: Vec::new(),
                 resumed: None,
+                run_id: run_id.to_owned(),
             });
         };
         let path = super::path_for(&dir, &job.name);
@@ -59,6 +63,10 @@ impl Checkpoints {
         if let Some(resumed) = &resumed {
             tracing::info!(pages = resumed.pages, path = %path.display(), "resuming from a checkpoint");
         }
+        let run_id = resumed
+            .as_ref()
+            .and_then(|resumed| resumed.run_id.clone())
+            .unwrap_or_else(|| run_id.to_owned());
         Ok(Self {
             path,
             every: Some(every),
@@ -66,6 +74,7 @@ impl Checkpoints {
             reducers: names,
             plugins,
             resumed,
+            run_id,
         })
     }
 
@@ -91,13 +100,14 @@ impl Checkpoints {
                 return Err(error.into());
             }
         };
-        let checkpoint = Checkpoint::new(
+        let mut checkpoint = Checkpoint::new(
             &self.identity,
             &self.reducers,
             &self.plugins,
             self.resumed.as_ref(),
             &snapshots,
         );
+        checkpoint.run_id = Some(self.run_id.clone());
         // The states are copied out: the workers go on while the file is written.
         pool.resume();
         let path = self.path.clone();

@@ -42,6 +42,11 @@ pub struct Checkpoint {
     pub records: u64,
     /// Per worker, per reducer: the saved state, hex-encoded.
     states: Vec<Vec<String>>,
+    /// The id of the run that saved it: the run that resumes it is the same run, and keeps
+    /// the id (its database rows are then written once, under one id). Absent in
+    /// checkpoints of older versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<String>,
 }
 
 /// A checkpoint that cannot be used.
@@ -116,6 +121,17 @@ impl CheckpointError {
             Self::Io { .. } | Self::Key(_) => None,
         }
     }
+}
+
+/// The id of the run that saved the checkpoint at `path`, if there is one that says: the
+/// scheduler names a resumed run by it before it starts.
+pub fn saved_run_id(path: &Path) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Id {
+        run_id: Option<String>,
+    }
+    let text = std::fs::read_to_string(path).ok()?;
+    serde_json::from_str::<Id>(&text).ok()?.run_id
 }
 
 /// Where a job's checkpoint lives: `DIR/NAME.checkpoint.json`.
@@ -227,6 +243,7 @@ impl Checkpoint {
             done: ranges(&done),
             records,
             states,
+            run_id: before.and_then(|before| before.run_id.clone()),
         }
     }
 
@@ -341,6 +358,7 @@ mod tests {
             pages: 6,
             records: 0,
             states: vec![],
+            run_id: None,
         };
         assert_eq!(checkpoint.done_pages(), pages);
         assert_eq!(checkpoint.done_by_chain()[&1], [0, 1].into());

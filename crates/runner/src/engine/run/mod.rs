@@ -43,6 +43,9 @@ pub struct RunReport {
     pub stamp: RunStamp,
     /// For an incremental job: what the next run starts from.
     pub incremental: Option<IncrementalEnd>,
+    /// The database the result was written to (`[output] url`, its password hidden), once
+    /// it has been.
+    pub database: Option<String>,
 }
 
 /// Runs `job` to its end and writes the result (to the output file, or returns it for stdout).
@@ -66,6 +69,7 @@ pub fn run(job: &Job, options: &RunOptions) -> Result<RunReport, RunError> {
         format,
         stamp,
         incremental: assembled.incremental,
+        database: None,
     })
 }
 
@@ -80,7 +84,7 @@ fn write(
     let output = options
         .output
         .clone()
-        .or_else(|| job.output.as_ref().map(|o| o.path_for(stamp)))
+        .or_else(|| job.output.as_ref().and_then(|o| o.path_for(stamp)))
         .filter(|_| !options.stdout);
     let format = match (&options.output, &job.output) {
         (Some(path), _) => OutputFormat::from_extension(&path.to_string_lossy()),

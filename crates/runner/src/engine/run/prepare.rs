@@ -39,7 +39,7 @@ pub(super) struct Prepared {
 impl Prepared {
     /// Builds the reducers, the fetcher and the chains, and reads what to resume from.
     pub(super) fn new(job: &Job, options: &RunOptions) -> Result<Self, RunError> {
-        let stamp = options
+        let mut stamp = options
             .stamp
             .clone()
             .unwrap_or_else(|| RunStamp::new(&job.name, chrono::Utc::now(), job.timezone));
@@ -71,7 +71,10 @@ impl Prepared {
             .or(job.fetch.workers())
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from))
             .clamp(1, 256);
-        let checkpoints = Checkpoints::open(job, options, &reducers)?;
+        let checkpoints = Checkpoints::open(job, options, &reducers, &stamp.run_id)?;
+        // A resumed run is the run it resumes: same id in its history, output path and
+        // database rows.
+        stamp.run_id.clone_from(&checkpoints.run_id);
         let restored = match &checkpoints.resumed {
             Some(checkpoint) => Some(reducers.restore(&checkpoint.states(&checkpoints.path)?)?),
             None => start.restored(&reducers)?,

@@ -79,4 +79,9 @@ fn after_the_grace_period_runs_checkpoint_stop_and_resume_at_the_next_start() {
     assert_eq!(result(&ws, "held-00-00-10.json")["reducers"]["n"], 6);
     let statuses: Vec<Status> = history(&ws, "held").iter().map(|e| e.status).collect();
     assert_eq!(statuses, [Status::Interrupted, Status::Ok]);
+    let ids: Vec<String> = history(&ws, "held").into_iter().map(|e| e.run_id).collect();
+    assert_eq!(
+        ids[0], ids[1],
+        "the resumed run keeps the id of the run it resumes"
+    );
 }
