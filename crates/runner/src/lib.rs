@@ -36,3 +36,4 @@ pub mod schedule;
 pub mod secrets;
 pub mod state;
 pub mod terminal;
+pub mod trace;

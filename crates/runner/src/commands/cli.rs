@@ -163,6 +163,10 @@ pub struct RunArgs {
     /// data folder).
     #[arg(long, env = pagefold::state::STATE_ENV)]
     pub state: Option<PathBuf>,
+    /// Write the run as a trace (Chrome trace event format) to FILE: open it in Perfetto
+    /// (ui.perfetto.dev) or chrome://tracing, or draw it with `pagefold report`.
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
     #[command(flatten)]
     pub metrics: MetricsOutputArgs,
 }
@@ -217,6 +221,10 @@ pub struct ScheduleArgs {
     /// Reduce worker threads a run (default: each job's `fetch.workers`, else the cores).
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub workers: Option<u16>,
+    /// Trace every run (Chrome trace event format), a file a run in the state folder:
+    /// JOB/traces/RUN_ID.json, which `pagefold report` draws.
+    #[arg(long)]
+    pub trace: bool,
     /// Serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9464; port 0: any free
     /// port, printed at start).
     #[arg(long, value_name = "ADDR")]

@@ -171,6 +171,7 @@ const RUNNING_FILE: &str = "running.json";
 const HISTORY_ROTATE_BYTES: u64 = 8 << 20;
 const HISTORY_ROTATED: &str = "history.1.jsonl";
 const RESULTS_DIR: &str = "results";
+const TRACES_DIR: &str = "traces";
 const JOB_RECORD_FILE: &str = "job.json";
 
 /// What the state folder knows of the job file behind a job's name: for `history` without a
@@ -287,6 +288,31 @@ impl JobState {
             .map(|c| if c == '/' || c == '\\' { '_' } else { c })
             .collect();
         self.dir.join(RESULTS_DIR).join(format!("{safe}.json"))
+    }
+
+    /// Where the trace of run `run_id` goes when the scheduler traces its runs
+    /// (`schedule --trace`).
+    pub fn trace_path(&self, run_id: &str) -> PathBuf {
+        let safe: String = run_id
+            .chars()
+            .map(|c| if c == '/' || c == '\\' { '_' } else { c })
+            .collect();
+        self.dir.join(TRACES_DIR).join(format!("{safe}.json"))
+    }
+
+    /// The newest trace kept in the state folder (by file time), if any.
+    pub fn latest_trace(&self) -> Option<PathBuf> {
+        std::fs::read_dir(self.dir.join(TRACES_DIR))
+            .ok()?
+            .filter_map(Result::ok)
+            .filter(|entry| entry.path().extension().is_some_and(|ext| ext == "json"))
+            .max_by_key(|entry| {
+                (
+                    entry.metadata().and_then(|m| m.modified()).ok(),
+                    entry.file_name(),
+                )
+            })
+            .map(|entry| entry.path())
     }
 
     /// Keeps the result document of run `run_id` (JSON text), for `history --show`.

@@ -53,5 +53,7 @@ mod schedule;
 mod shapes;
 /// Helpers: servers, job files, running the binary, expected values, snapshot filters.
 mod support;
+/// `run --trace`: the Chrome trace of a run, its tracks, requests and retries.
+mod trace;
 /// What users read, pinned as insta snapshots: help, validate, plan, history, the summary line.
 mod wording;
