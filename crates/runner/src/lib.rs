@@ -32,6 +32,7 @@ pub mod init;
 pub mod job;
 pub mod observe;
 pub mod output;
+pub mod report;
 pub mod schedule;
 pub mod secrets;
 pub mod state;

@@ -68,6 +68,12 @@ Exit codes: 0 success, 1 failed, 2 invalid job or command line, 3 skipped pages,
         #[arg(long, value_name = "RUN_ID", requires = "job")]
         show: Option<String>,
     },
+    /// Draw a run's trace and the job's history as one self-contained HTML file.
+    #[command(after_help = "Examples:
+  pagefold run job.toml --trace run.json && pagefold report job.toml --trace run.json
+  pagefold report job.toml -o runs.html      the history only, or the newest trace that
+                                             `schedule --trace` kept in the state folder")]
+    Report(ReportArgs),
     /// Show what a run would do: its chains, first requests (secrets hidden) and limits.
     Plan {
         /// The job file.
@@ -169,6 +175,23 @@ pub struct RunArgs {
     pub trace: Option<PathBuf>,
     #[command(flatten)]
     pub metrics: MetricsOutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The job file.
+    pub job: PathBuf,
+    /// The trace of the run to draw (from `run --trace FILE`; default: the newest one that
+    /// `schedule --trace` kept in the state folder, if any).
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
+    /// The state directory whose history of the job is drawn (default: pagefold in the
+    /// user's data folder).
+    #[arg(long, env = pagefold::state::STATE_ENV)]
+    pub state: Option<PathBuf>,
+    /// Write the report here.
+    #[arg(short, long, default_value = "report.html")]
+    pub output: PathBuf,
 }
 
 /// Where a process that no Prometheus scrapes leaves its metrics.
