@@ -45,6 +45,8 @@ mod plugins;
 mod promtool;
 /// Loopback receivers of webhooks and Pushgateway pushes.
 mod receivers;
+/// `pagefold report`: the HTML report, rendered in headless Chromium and read back.
+mod report;
 /// Crash and resume: kill -9 at any moment, SIGTERM, a changed job.
 mod resume;
 /// The scheduler on a hand-moved clock, and `pagefold schedule` on real time.
