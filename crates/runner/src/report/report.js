@@ -230,17 +230,18 @@
       "a chain's requests overlap); a faint bar before it is the wait for a slot or the rate limit. " +
       (drawn.length < run.requests.length ? "The first " + integer(MAX_DRAWN) + " requests are drawn." : ""),
       height, { "data-count": drawn.length, "data-tracks": tracks.length });
-    var x = scale(0, end || 1, MARGIN.left + 90, WIDTH - MARGIN.right);
+    var x = scale(0, end || 1, MARGIN.left + 130, WIDTH - MARGIN.right);
     var y = function (tid) { return MARGIN.top + (row[tid] || 0) * rowHeight; };
     var timeTicks = ticks(0, end / 1e6, 8);
     axes(chart, function (s) { return x(s * 1e6); }, function () { return 0; }, timeTicks, [],
       function (s) { return s + " s"; }, String);
     var labels = shape("g", {}, chart.svg);
     tracks.forEach(function (track, index) {
-      var lane = / ·\d+$/.test(track.name);
-      if (!lane || rowHeight >= 12) {
-        var text = shape("text", { x: MARGIN.left + 84, y: MARGIN.top + index * rowHeight + rowHeight - 2, "text-anchor": "end" }, labels);
-        text.textContent = track.name.length > 22 ? track.name.slice(0, 21) + "…" : track.name;
+      // A chain's extra lanes are labelled by their number only, under the chain's name.
+      var lane = / ·\d+$/.exec(track.name);
+      if (!lane || rowHeight >= 10) {
+        var text = shape("text", { x: MARGIN.left + 124, y: MARGIN.top + index * rowHeight + rowHeight - 2, "text-anchor": "end" }, labels);
+        text.textContent = lane ? lane[0].trim() : track.name.length > 30 ? track.name.slice(0, 29) + "…" : track.name;
         shape("title", {}, text).textContent = track.name;
       }
     });
@@ -408,7 +409,7 @@
   };
 
   function runLabel(run) {
-    return run.started ? run.started.slice(0, 16).replace("T", " ") : run.run_id;
+    return run.started ? run.started.slice(5, 19).replace("T", " ") : run.run_id;
   }
 
   // An ordinal axis of runs: one slot a run, oldest on the left.

@@ -159,11 +159,7 @@ impl Trace {
             }
         }
         drop(events);
-        let origin = self
-            .origin
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone();
+        let origin = self.origin.get().cloned().unwrap_or_default();
         let totals = self
             .totals
             .lock()
@@ -192,12 +188,18 @@ impl Trace {
 fn request_event(request: &Request, tid: u64) -> String {
     let duration = request.ended.saturating_sub(request.sent);
     let queued = request.sent.saturating_sub(request.queued);
+    // Zeros are left out: a few bytes a request, on runs of millions of requests.
     let mut args = format!(
-        r#""url":{},"attempt":{},"queued_us":{queued},"throttled_us":{}"#,
+        r#""url":{},"attempt":{},"queued_us":{queued}"#,
         json(&request.url),
         request.attempt,
-        request.throttled
     );
+    if request.throttled > 0 {
+        let _ = std::fmt::Write::write_fmt(
+            &mut args,
+            format_args!(r#","throttled_us":{}"#, request.throttled),
+        );
+    }
     if let Some(headers) = request.headers {
         let _ = std::fmt::Write::write_fmt(
             &mut args,

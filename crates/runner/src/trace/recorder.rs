@@ -91,7 +91,7 @@ pub struct Trace {
     /// The names of the partitions' tracks (their values), set before the run.
     pub(crate) partitions: Mutex<Vec<String>>,
     /// The origin of the job's URL: request URLs are shown without it.
-    pub(crate) origin: Mutex<String>,
+    pub(crate) origin: std::sync::OnceLock<String>,
     /// The run's totals, set at its end.
     pub(crate) totals: Mutex<Option<serde_json::Value>>,
     /// The concurrency limit last seen: a change is an event.
@@ -109,7 +109,7 @@ impl Trace {
             started: Instant::now(),
             events: Mutex::new(Vec::with_capacity(4096)),
             partitions: Mutex::default(),
-            origin: Mutex::default(),
+            origin: std::sync::OnceLock::new(),
             totals: Mutex::default(),
             limit: AtomicUsize::new(0),
             pause_until: Mutex::new(0),
@@ -134,8 +134,8 @@ impl Trace {
 
     /// Names the partitions' tracks and the origin that request URLs are shown without.
     pub fn set_chains(&self, origin: &str, partitions: Vec<String>) {
-        *self.origin.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
-            crate::secrets::redact(origin);
+        // Read on every request: set once, before the run, so reading it takes no lock.
+        let _ = self.origin.set(crate::secrets::redact(origin));
         *self
             .partitions
             .lock()
@@ -180,8 +180,8 @@ impl Trace {
     /// `url` without the job's origin, when it is on it.
     fn path_of(&self, url: &SafeUrl) -> Box<str> {
         let text = url.as_str();
-        let origin = self.origin.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        match text.strip_prefix(origin.as_str()) {
+        let origin = self.origin.get().map_or("", String::as_str);
+        match text.strip_prefix(origin) {
             Some(rest) if !origin.is_empty() && rest.starts_with('/') => rest.into(),
             _ => text.into(),
         }
