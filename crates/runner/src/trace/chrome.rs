@@ -84,7 +84,8 @@ impl Trace {
             match event {
                 Event::Request(request) => {
                     let tid = lanes.tid_of(position, request.track);
-                    line(&mut out, format_args!("{}", request_event(request, tid)));
+                    line(&mut out, format_args!(""));
+                    request_event(&mut out, request, tid);
                 }
                 Event::HeldBack {
                     track,
@@ -184,52 +185,46 @@ impl Trace {
     }
 }
 
-/// A request as a complete event.
-fn request_event(request: &Request, tid: u64) -> String {
+/// A request as a complete event, written straight into `out`: a run may have millions.
+fn request_event(out: &mut Vec<u8>, request: &Request, tid: u64) {
     let duration = request.ended.saturating_sub(request.sent);
     let queued = request.sent.saturating_sub(request.queued);
-    // Zeros are left out: a few bytes a request, on runs of millions of requests.
-    let mut args = format!(
-        r#""url":{},"attempt":{},"queued_us":{queued}"#,
-        json(&request.url),
-        request.attempt,
+    let _ = write!(
+        out,
+        r#"{{"name":"page {}","cat":"request","ph":"X","ts":{},"dur":{duration},"pid":{PID},"tid":{tid},"args":{{"url":"#,
+        request.index, request.sent
     );
+    write_json(out, &request.url);
+    let _ = write!(out, r#","attempt":{},"queued_us":{queued}"#, request.attempt);
+    // Zeros are left out: a few bytes a request add up.
     if request.throttled > 0 {
-        let _ = std::fmt::Write::write_fmt(
-            &mut args,
-            format_args!(r#","throttled_us":{}"#, request.throttled),
-        );
+        let _ = write!(out, r#","throttled_us":{}"#, request.throttled);
     }
     if let Some(headers) = request.headers {
-        let _ = std::fmt::Write::write_fmt(
-            &mut args,
-            format_args!(
-                r#","first_byte_us":{},"body_us":{}"#,
-                headers.saturating_sub(request.sent),
-                request.ended.saturating_sub(headers)
-            ),
+        let _ = write!(
+            out,
+            r#","first_byte_us":{},"body_us":{}"#,
+            headers.saturating_sub(request.sent),
+            request.ended.saturating_sub(headers)
         );
     }
     if let Some(status) = request.status {
-        let _ = std::fmt::Write::write_fmt(&mut args, format_args!(r#","status":{status}"#));
+        let _ = write!(out, r#","status":{status}"#);
     }
     if request.bytes > 0 {
-        let _ = std::fmt::Write::write_fmt(&mut args, format_args!(r#","bytes":{}"#, request.bytes));
+        let _ = write!(out, r#","bytes":{}"#, request.bytes);
     }
     if let Some(failure) = &request.failure {
-        let _ = std::fmt::Write::write_fmt(
-            &mut args,
-            format_args!(
-                r#","error":{},"kind":{}"#,
-                json(failure),
-                json(&failure_kind(failure))
-            ),
-        );
+        out.extend_from_slice(br#","error":"#);
+        write_json(out, failure);
+        out.extend_from_slice(br#","kind":"#);
+        write_json(out, &failure_kind(failure));
     }
-    format!(
-        r#"{{"name":"page {}","cat":"request","ph":"X","ts":{},"dur":{duration},"pid":{PID},"tid":{tid},"args":{{{args}}}}}"#,
-        request.index, request.sent
-    )
+    out.extend_from_slice(b"}}");
+}
+
+fn write_json(out: &mut Vec<u8>, text: &str) {
+    let _ = serde_json::to_writer(&mut *out, text);
 }
 
 /// A failure's kind, for grouping: `HTTP 503`, `timeout`, `connect`, `body`, `other`.
