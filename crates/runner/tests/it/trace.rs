@@ -175,3 +175,51 @@ use = "count"
     assert!(!text.contains("hunter2-trace-secret"), "{text}");
     assert!(text.contains("api_key=****"), "{text}");
 }
+
+#[test]
+fn schedule_trace_keeps_a_trace_a_run_in_the_state_folder_which_report_draws() {
+    let server = faulty_server();
+    let work = Workspace::new();
+    let text = format!(
+        "schedule = \"* * * * * *\"\n{}",
+        partitioned_job(&server.url("/orders"), 4)
+    );
+    let job = work.job("nightly.toml", &text);
+    let state = work.path().join("state");
+    let run = crate::support::pagefold(&[
+        "schedule",
+        "--once",
+        "--trace",
+        "--state",
+        state.to_str().unwrap(),
+        job.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let job_state = pagefold::state::StateDir::open(Some(&state))
+        .unwrap()
+        .job("nightly");
+    let entries = job_state.history().unwrap();
+    assert_eq!(entries.len(), 1);
+    let path = job_state.trace_path(&entries[0].run_id);
+    let trace: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(
+        trace["otherData"]["pagefold"]["totals"]["run_id"],
+        entries[0].run_id.as_str()
+    );
+    assert_eq!(job_state.latest_trace(), Some(path.clone()));
+    let report = work.path().join("nightly.html");
+    let made = crate::support::pagefold(&[
+        "report",
+        job.to_str().unwrap(),
+        "--state",
+        state.to_str().unwrap(),
+        "-o",
+        report.to_str().unwrap(),
+    ]);
+    assert_eq!(made.code(), 0, "{}", made.stderr());
+    assert!(
+        made.stderr().contains(&path.display().to_string()),
+        "{}",
+        made.stderr()
+    );
+}
