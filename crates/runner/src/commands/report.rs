@@ -23,10 +23,11 @@ pub(crate) fn run(args: &ReportArgs) -> Result<u8, Failure> {
         }
     };
     // Without --trace, the newest trace that `schedule --trace` kept, if any.
-    let trace_path = args
-        .trace
-        .clone()
-        .or_else(|| state.as_ref().and_then(pagefold::state::JobState::latest_trace));
+    let trace_path = args.trace.clone().or_else(|| {
+        state
+            .as_ref()
+            .and_then(pagefold::state::JobState::latest_trace)
+    });
     let trace = match &trace_path {
         Some(path) => Some(std::fs::read_to_string(path).map_err(|error| {
             Failure::from_error(

@@ -242,7 +242,10 @@ fn keep_result_and_job(
     }
     let record = JobRecord {
         file: std::path::absolute(&job.path).unwrap_or_else(|_| job.path.clone()),
-        cron: job.schedule.as_ref().map(|schedule| schedule.expression.clone()),
+        cron: job
+            .schedule
+            .as_ref()
+            .map(|schedule| schedule.expression.clone()),
         timezone: Some(job.timezone.name().to_owned()),
     };
     if let Err(error) = state.set_job_record(&record) {

@@ -99,9 +99,10 @@ fn run(text: &str) -> Result<Value, ReportError> {
                 held_back.push(json!([tid, ts, event["dur"].as_u64().unwrap_or(0)]));
             }
             ("i", Some("retry")) => {
-                let kind = args["kind"]
-                    .as_str()
-                    .map_or_else(|| failure_kind(args["reason"].as_str().unwrap_or("")), str::to_owned);
+                let kind = args["kind"].as_str().map_or_else(
+                    || failure_kind(args["reason"].as_str().unwrap_or("")),
+                    str::to_owned,
+                );
                 *retries.entry(kind).or_default() += 1;
             }
             ("i", _) => marks.push(json!([ts, name])),

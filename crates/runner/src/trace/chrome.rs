@@ -31,7 +31,10 @@ impl Trace {
 
     /// The trace as JSON text.
     pub fn render(&self) -> String {
-        let events = self.events.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let events = self
+            .events
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let partitions = self
             .partitions
             .lock()
@@ -195,7 +198,11 @@ fn request_event(out: &mut Vec<u8>, request: &Request, tid: u64) {
         request.index, request.sent
     );
     write_json(out, &request.url);
-    let _ = write!(out, r#","attempt":{},"queued_us":{queued}"#, request.attempt);
+    let _ = write!(
+        out,
+        r#","attempt":{},"queued_us":{queued}"#,
+        request.attempt
+    );
     // Zeros are left out: a few bytes a request add up.
     if request.throttled > 0 {
         let _ = write!(out, r#","throttled_us":{}"#, request.throttled);
@@ -231,7 +238,10 @@ fn write_json(out: &mut Vec<u8>, text: &str) {
 pub fn failure_kind(message: &str) -> String {
     let lower = message.to_ascii_lowercase();
     if let Some(at) = lower.find("http ") {
-        let code: String = lower[at + 5..].chars().take_while(char::is_ascii_digit).collect();
+        let code: String = lower[at + 5..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
         if code.len() == 3 {
             return format!("HTTP {code}");
         }

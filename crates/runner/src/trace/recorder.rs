@@ -164,7 +164,10 @@ impl Trace {
 
     /// The run's totals, kept under `otherData` for `pagefold report`.
     pub fn set_totals(&self, totals: serde_json::Value) {
-        *self.totals.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(totals);
+        *self
+            .totals
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(totals);
     }
 
     /// Requests recorded so far (attempts, retries included).

@@ -132,8 +132,14 @@ fn history_lists_the_jobs_of_a_state_folder_and_refuses_an_unknown_one() {
         "{lines:?}"
     );
     assert!(lines[2].starts_with("beta"), "{lines:?}");
-    assert!(lines[1].trim_end().ends_with(" -"), "no schedule: {lines:?}");
-    assert!(lines[2].trim_end().ends_with(" 03:00:00"), "next run: {lines:?}");
+    assert!(
+        lines[1].trim_end().ends_with(" -"),
+        "no schedule: {lines:?}"
+    );
+    assert!(
+        lines[2].trim_end().ends_with(" 03:00:00"),
+        "next run: {lines:?}"
+    );
     let unknown = pagefold(&["history", "gamma", "--state", state]);
     assert_eq!(unknown.code(), 1, "{}", unknown.stderr());
     assert!(
@@ -165,18 +171,25 @@ fn history_shows_the_result_document_of_an_old_run() {
     let first = pagefold(&["run", job, "-q", "--state", state, "-o", "-"]);
     assert_eq!(first.code(), 0, "{}", first.stderr());
     let history = pagefold(&["history", job, "--state", state, "--json"]);
-    let run_id = serde_json::from_str::<serde_json::Value>(history.stdout().lines().next().unwrap())
-        .unwrap()["run_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let run_id =
+        serde_json::from_str::<serde_json::Value>(history.stdout().lines().next().unwrap())
+            .unwrap()["run_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
     let shown = pagefold(&["history", job, "--state", state, "--show", &run_id]);
     assert_eq!(shown.code(), 0, "{}", shown.stderr());
-    assert_eq!(shown.stdout(), first.stdout(), "the document as the run wrote it");
+    assert_eq!(
+        shown.stdout(),
+        first.stdout(),
+        "the document as the run wrote it"
+    );
     let unknown = pagefold(&["history", job, "--state", state, "--show", "nosuchrun"]);
     assert_eq!(unknown.code(), 1);
     assert!(
-        unknown.stderr().contains(&format!("hint: its latest runs: {run_id}")),
+        unknown
+            .stderr()
+            .contains(&format!("hint: its latest runs: {run_id}")),
         "{}",
         unknown.stderr()
     );

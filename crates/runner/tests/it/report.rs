@@ -17,10 +17,14 @@ fn chromium() -> Option<PathBuf> {
     if let Some(path) = std::env::var_os("PAGEFOLD_CHROMIUM") {
         return Some(PathBuf::from(path));
     }
-    ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]
-        .into_iter()
-        .map(PathBuf::from)
-        .find(|path| path.exists())
+    [
+        "/usr/bin/chromium",
+        "/usr/bin/chromium-browser",
+        "/usr/bin/google-chrome",
+    ]
+    .into_iter()
+    .map(PathBuf::from)
+    .find(|path| path.exists())
 }
 
 /// Runs headless Chromium on `page` with `extra` arguments; its stdout and stderr. Killed
@@ -141,11 +145,22 @@ fn the_report_renders_in_a_browser_with_the_runs_numbers() {
     let trace_path = work.path().join("run.trace.json");
     // The traced run first (the API fails each page's first request only once), then two
     // more: a history of three.
-    let result = run_traced(&job, &state, Some(&trace_path), &work.path().join("out.json"));
+    let result = run_traced(
+        &job,
+        &state,
+        Some(&trace_path),
+        &work.path().join("out.json"),
+    );
     for run in 0..2 {
-        run_traced(&job, &state, None, &work.path().join(format!("out{run}.json")));
+        run_traced(
+            &job,
+            &state,
+            None,
+            &work.path().join(format!("out{run}.json")),
+        );
     }
-    let trace: Value = serde_json::from_str(&std::fs::read_to_string(&trace_path).unwrap()).unwrap();
+    let trace: Value =
+        serde_json::from_str(&std::fs::read_to_string(&trace_path).unwrap()).unwrap();
     let requests = trace["traceEvents"]
         .as_array()
         .unwrap()
@@ -167,23 +182,38 @@ fn the_report_renders_in_a_browser_with_the_runs_numbers() {
     let html = std::fs::read_to_string(&report_path).unwrap();
     // Self-contained: nothing to fetch when it is viewed.
     for outside in ["src=\"http", "href=\"http", "@import", "url(http"] {
-        assert!(!html.contains(outside), "the report refers outside: `{outside}`");
+        assert!(
+            !html.contains(outside),
+            "the report refers outside: `{outside}`"
+        );
     }
 
     let page = format!("file://{}", report_path.display());
     let profile = work.path().join("chromium-profile");
     let (dom, log) = headless(&browser, &profile, &page, &["--dump-dom"]);
-    assert!(dom.contains("data-drawn=\"yes\""), "the script did not finish:\n{log}");
+    assert!(
+        dom.contains("data-drawn=\"yes\""),
+        "the script did not finish:\n{log}"
+    );
     assert!(
         dom.contains("<pre id=\"errors\"></pre>"),
         "errors on the page: {}",
-        dom.split("<pre id=\"errors\">").nth(1).unwrap_or("").split("</pre>").next().unwrap_or("")
+        dom.split("<pre id=\"errors\">")
+            .nth(1)
+            .unwrap_or("")
+            .split("</pre>")
+            .next()
+            .unwrap_or("")
     );
     let console: Vec<&str> = log
         .lines()
         .filter(|line| line.contains("CONSOLE") || line.contains("Uncaught"))
         .collect();
-    assert!(console.is_empty(), "console messages:\n{}", console.join("\n"));
+    assert!(
+        console.is_empty(),
+        "console messages:\n{}",
+        console.join("\n")
+    );
 
     // The cards hold the run's totals.
     let card = |metric: &str| {
@@ -195,7 +225,11 @@ fn the_report_renders_in_a_browser_with_the_runs_numbers() {
     assert_eq!(card("requests") as usize, requests);
     assert_eq!(card("pages"), result["pages"].as_f64().unwrap());
     assert_eq!(card("records"), result["records"].as_f64().unwrap());
-    assert_eq!(card("retries"), result["pages"].as_f64().unwrap(), "a retry a page");
+    assert_eq!(
+        card("retries"),
+        result["pages"].as_f64().unwrap(),
+        "a retry a page"
+    );
 
     // The waterfall: a bar a request, a track a chain (and its lanes).
     let waterfall = figure(&dom, "waterfall", "");
@@ -212,7 +246,10 @@ fn the_report_renders_in_a_browser_with_the_runs_numbers() {
             .iter()
             .find(|name| name.contains(status))
             .unwrap_or_else(|| panic!("no track for {status}: {names:?}"));
-        assert!(waterfall.contains(&format!("<title>{track}</title>")), "{track}");
+        assert!(
+            waterfall.contains(&format!("<title>{track}</title>")),
+            "{track}"
+        );
     }
 
     // Throughput and latency count every request once.
@@ -227,9 +264,12 @@ fn the_report_renders_in_a_browser_with_the_runs_numbers() {
     // Retries and errors by kind: every page's first request failed with a 503.
     let kinds = figure(&dom, "kinds", "");
     let bar = |group: &str, kind: &str| {
-        tags(kinds, &format!("data-group=\"{group}\" data-kind=\"{kind}\""))
-            .next()
-            .map(|tag| number(tag, "data-value"))
+        tags(
+            kinds,
+            &format!("data-group=\"{group}\" data-kind=\"{kind}\""),
+        )
+        .next()
+        .map(|tag| number(tag, "data-value"))
     };
     assert_eq!(bar("retries", "HTTP 503"), result["pages"].as_f64());
     assert_eq!(bar("failed requests", "HTTP 503"), result["pages"].as_f64());
@@ -251,15 +291,21 @@ fn the_report_renders_in_a_browser_with_the_runs_numbers() {
         .map(|tag| number(tag, "data-value"))
         .collect();
     assert_eq!(points.len(), 3);
-    assert_eq!(points.last().copied(), result["reducers"]["orders"].as_f64());
+    assert_eq!(
+        points.last().copied(),
+        result["reducers"]["orders"].as_f64()
+    );
     let by_status = figure(&dom, "reducer", "data-name=\"by_status\"");
     let run_id = trace["otherData"]["pagefold"]["totals"]["run_id"]
         .as_str()
         .unwrap();
     for (status, count) in result["reducers"]["by_status"].as_object().unwrap() {
-        let stacked = tags(by_status, &format!("data-series=\"{status}\" data-run=\"{run_id}\""))
-            .next()
-            .unwrap_or_else(|| panic!("no `{status}` in the last run's stack"));
+        let stacked = tags(
+            by_status,
+            &format!("data-series=\"{status}\" data-run=\"{run_id}\""),
+        )
+        .next()
+        .unwrap_or_else(|| panic!("no `{status}` in the last run's stack"));
         assert_eq!(Some(number(stacked, "data-value")), count.as_f64());
     }
 
@@ -308,7 +354,11 @@ fn a_report_without_a_trace_draws_the_history() {
         report_path.to_str().unwrap(),
     ]);
     assert_eq!(made.code(), 0, "{}", made.stderr());
-    assert!(made.stderr().contains("no trace: the history only"), "{}", made.stderr());
+    assert!(
+        made.stderr().contains("no trace: the history only"),
+        "{}",
+        made.stderr()
+    );
     let html = std::fs::read_to_string(&report_path).unwrap();
     assert!(html.contains("\"run\":null"));
     assert!(html.contains("\"name\":\"orders\""));
@@ -317,7 +367,10 @@ fn a_report_without_a_trace_draws_the_history() {
 #[test]
 fn a_file_that_is_not_a_trace_is_refused_with_a_hint() {
     let work = Workspace::new();
-    let job = work.job("x.toml", "[source]\nurl = \"http://127.0.0.1:9/x\"\n[[reduce]]\nuse = \"count\"\n");
+    let job = work.job(
+        "x.toml",
+        "[source]\nurl = \"http://127.0.0.1:9/x\"\n[[reduce]]\nuse = \"count\"\n",
+    );
     let bogus = work.job("bogus.json", "{\"not\": \"a trace\"}");
     let made = pagefold(&[
         "report",

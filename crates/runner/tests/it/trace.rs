@@ -70,7 +70,9 @@ fn a_trace_has_a_named_track_per_chain_and_the_retries_of_injected_faults() {
     let result = run_job(&job, &["--trace", trace_path.to_str().unwrap()]).result();
     let text = std::fs::read_to_string(&trace_path).expect("the trace is written");
     let trace: Value = serde_json::from_str(&text).expect("the trace is valid JSON");
-    let events = trace["traceEvents"].as_array().expect("a traceEvents array");
+    let events = trace["traceEvents"]
+        .as_array()
+        .expect("a traceEvents array");
     for event in events {
         for field in ["name", "ph", "ts", "pid", "tid"] {
             assert!(event.get(field).is_some(), "`{field}` missing in {event}");
@@ -104,11 +106,23 @@ fn a_trace_has_a_named_track_per_chain_and_the_retries_of_injected_faults() {
         .collect();
     for request in &requests {
         let tid = request["tid"].as_u64().unwrap();
-        assert!(names.contains_key(&tid), "request on an unnamed track: {request}");
-        assert!(request["args"]["url"].as_str().unwrap().starts_with("/orders?"));
+        assert!(
+            names.contains_key(&tid),
+            "request on an unnamed track: {request}"
+        );
+        assert!(
+            request["args"]["url"]
+                .as_str()
+                .unwrap()
+                .starts_with("/orders?")
+        );
     }
     let pages = result["pages"].as_u64().unwrap();
-    assert_eq!(requests.len() as u64, 2 * pages, "one failure and one success a page");
+    assert_eq!(
+        requests.len() as u64,
+        2 * pages,
+        "one failure and one success a page"
+    );
     let failed: Vec<&&Value> = requests
         .iter()
         .filter(|r| r["args"]["status"] == 503)
@@ -170,7 +184,11 @@ use = "count"
         .arg(&trace_path)
         .output()
         .unwrap();
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     let text = std::fs::read_to_string(&trace_path).unwrap();
     assert!(!text.contains("hunter2-trace-secret"), "{text}");
     assert!(text.contains("api_key=****"), "{text}");

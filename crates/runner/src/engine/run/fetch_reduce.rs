@@ -66,7 +66,10 @@ pub(super) fn fetch_and_reduce(
         let partitions = match job.child {
             // The chains are the parents': children are named by their number.
             Some(_) => Vec::new(),
-            None => chains.iter().map(|(values, _)| partition_name(values)).collect(),
+            None => chains
+                .iter()
+                .map(|(values, _)| partition_name(values))
+                .collect(),
         };
         trace.set_chains(&origin, partitions);
         trace.set_limit(fetcher.concurrency_limit());

@@ -68,11 +68,7 @@ pub fn run(job: &Job, options: &RunOptions) -> Result<RunReport, RunError> {
 
 /// The run's totals for the trace's `otherData`: what `pagefold report` shows of where the
 /// time went.
-fn totals(
-    job: &Job,
-    outcome: &Result<RunReport, RunError>,
-    wall: Duration,
-) -> serde_json::Value {
+fn totals(job: &Job, outcome: &Result<RunReport, RunError>, wall: Duration) -> serde_json::Value {
     let mut totals = serde_json::json!({
         "wall_us": wall.as_micros() as u64,
         "concurrency": job.fetch.concurrency(),
