@@ -26,15 +26,26 @@ impl Trace {
     /// When the file cannot be written.
     pub fn write(&self, path: &Path) -> std::io::Result<()> {
         let text = self.render();
-        crate::output::write_atomically(path, &text)
+        // A temporary file renamed, as results are, but not flushed to the disk first: a
+        // trace is a diagnosis, not a result, and syncing megabytes would lengthen every
+        // traced run.
+        let folder = match path.parent() {
+            Some(folder) if !folder.as_os_str().is_empty() => folder,
+            _ => Path::new("."),
+        };
+        std::fs::create_dir_all(folder)?;
+        let mut temporary = tempfile::Builder::new()
+            .prefix(".pagefold-trace-")
+            .suffix(".tmp")
+            .tempfile_in(folder)?;
+        temporary.write_all(text.as_bytes())?;
+        temporary.persist(path).map_err(|error| error.error)?;
+        Ok(())
     }
 
     /// The trace as JSON text.
     pub fn render(&self) -> String {
-        let events = self
-            .events
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let events = self.events();
         let partitions = self
             .partitions
             .lock()
@@ -183,8 +194,11 @@ impl Trace {
         );
         let text = String::from_utf8(out).unwrap_or_default();
         // URLs are redacted as they are recorded; a secret the API echoed into a failure's
-        // message, or one in a URL's path, is caught here.
-        crate::secrets::redact(&text)
+        // message, or one in a URL's path, is caught here. Copied only if one is found.
+        match crate::secrets::snapshot().redact(&text) {
+            std::borrow::Cow::Borrowed(_) => text,
+            std::borrow::Cow::Owned(redacted) => redacted,
+        }
     }
 }
 

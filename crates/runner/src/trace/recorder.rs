@@ -87,7 +87,13 @@ pub(crate) struct Request {
 pub struct Trace {
     pub(crate) job: String,
     pub(crate) started: Instant,
-    pub(crate) events: Mutex<Vec<Event>>,
+    /// Pushed to from every fetching task: a lock-free queue, since a lock that a preempted
+    /// thread holds makes the others wait (on a busy machine, a mutex here cost more than all
+    /// the rest of tracing). Drained when the trace is rendered.
+    events: async_channel::Sender<Event>,
+    queue: async_channel::Receiver<Event>,
+    /// What was drained from the queue so far.
+    pub(crate) drained: Mutex<Vec<Event>>,
     /// The names of the partitions' tracks (their values), set before the run.
     pub(crate) partitions: Mutex<Vec<String>>,
     /// The origin of the job's URL: request URLs are shown without it.
@@ -104,10 +110,13 @@ pub struct Trace {
 impl Trace {
     /// An empty trace of a run of `job`, starting now.
     pub fn new(job: &str) -> Self {
+        let (events, queue) = async_channel::unbounded();
         Self {
             job: job.to_owned(),
             started: Instant::now(),
-            events: Mutex::new(Vec::with_capacity(4096)),
+            events,
+            queue,
+            drained: Mutex::default(),
             partitions: Mutex::default(),
             origin: std::sync::OnceLock::new(),
             totals: Mutex::default(),
@@ -126,10 +135,21 @@ impl Trace {
     }
 
     pub(crate) fn push(&self, event: Event) {
-        self.events
+        // Never full (unbounded) nor closed (the trace holds the receiver).
+        let _ = self.events.try_send(event);
+    }
+
+    /// Every event recorded so far, in the order they were pushed.
+    pub(crate) fn events(&self) -> std::sync::MutexGuard<'_, Vec<Event>> {
+        let mut drained = self
+            .drained
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .push(event);
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        drained.reserve(self.queue.len());
+        while let Ok(event) = self.queue.try_recv() {
+            drained.push(event);
+        }
+        drained
     }
 
     /// Names the partitions' tracks and the origin that request URLs are shown without.
@@ -172,9 +192,7 @@ impl Trace {
 
     /// Requests recorded so far (attempts, retries included).
     pub fn requests(&self) -> usize {
-        self.events
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.events()
             .iter()
             .filter(|event| matches!(event, Event::Request(_)))
             .count()

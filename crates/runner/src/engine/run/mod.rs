@@ -1,7 +1,9 @@
 //! Running a job, in four steps along the data flow: [`prepare`] (reducers first, so a bad
 //! plugin fails before any request; the fetcher, the chains, what to resume from), [`fetch_reduce`]
 //! (fetching on a tokio runtime into a bounded channel that reduce worker threads drain, then
-//! the merge), [`assemble`] (the result document) and writing it.
+//! the merge), [`assemble`] (the result document) and writing it. With
+//! [`RunOptions::trace`], the run is recorded on the way and its trace written at the end,
+//! whether it succeeded or not (see [`crate::trace`]).
 
 use std::path::PathBuf;
 use std::sync::Arc;
