@@ -15,6 +15,9 @@
 //! runs once.
 //!
 //! `--only 1,3` runs some scenarios; `--pages-scale 0.1` shrinks every page count (a quick look).
+//! `--trace` measures what `pagefold run --trace` costs on each scenario run: runs with and
+//! without it, alternated, their median wall times, and the trace's bytes a request (see
+//! `trace_cost.rs`).
 //!
 //! Scenario 10 times the database output (`[output] url`) on its own: see [`database`].
 
@@ -25,6 +28,7 @@ mod measure;
 mod nightly;
 mod python;
 mod report;
+mod trace_cost;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -82,13 +86,17 @@ fn main() {
     let scale: f64 = flag(&args, "--pages-scale")
         .and_then(|s| s.parse().ok())
         .unwrap_or(1.0);
+    let trace = args.iter().any(|a| a == "--trace");
     let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../..")
         .canonicalize()
         .expect("the workspace");
     build_release(&workspace);
-    let binary = workspace.join("target/release/pagefold");
-    let plugin = workspace.join("target/release").join(format!(
+    // Where cargo put the build: `CARGO_TARGET_DIR` when set (a shared machine's own folder).
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| workspace.join("target"), PathBuf::from);
+    let binary = target.join("release/pagefold");
+    let plugin = target.join("release").join(format!(
         "{}sum_field{}",
         std::env::consts::DLL_PREFIX,
         std::env::consts::DLL_SUFFIX
@@ -219,8 +227,10 @@ fn main() {
         "RSS MiB",
     );
     let mut results: Vec<(&str, Measured, Option<Duration>)> = Vec::new();
+    let mut trace_costs = Vec::new();
     for scenario in scenarios.iter().filter(|s| wanted(s.id)) {
-        let measured = run_pagefold(&binary, scenario, work.path(), repeat);
+        let (measured, cost) = run_pagefold(&binary, scenario, work.path(), repeat, trace);
+        trace_costs.extend(cost.map(|cost| (scenario.id, cost)));
         let ideal = ideal(scenario.pages, scenario.concurrency, scenario.latency);
         print_row(
             scenario.id,
@@ -292,6 +302,9 @@ fn main() {
         }
     }
     print_targets(&results);
+    for (id, cost) in &trace_costs {
+        trace_cost::print(id, cost);
+    }
     if wanted("10") {
         database::run_database(work.path(), scale);
     }
@@ -323,7 +336,13 @@ fn build_release(workspace: &Path) {
     assert!(status.success(), "the release build failed");
 }
 
-fn run_pagefold(binary: &Path, scenario: &Scenario, folder: &Path, repeat: usize) -> Measured {
+fn run_pagefold(
+    binary: &Path,
+    scenario: &Scenario,
+    folder: &Path,
+    repeat: usize,
+    trace: bool,
+) -> (Measured, Option<trace_cost::TraceCost>) {
     let server = DemoApi::start(
         binary,
         scenario.pages,
@@ -356,6 +375,7 @@ fn run_pagefold(binary: &Path, scenario: &Scenario, folder: &Path, repeat: usize
         .arg("--state")
         .arg(folder.join("state"))
         .arg(&path);
+    let cost = trace.then(|| trace_cost::measure(&mut command, folder, repeat));
     let before = server.body_bytes();
     let sample = median_of(&mut command, repeat);
     let body_bytes = (server.body_bytes() - before) / repeat.max(1) as u64;
@@ -382,7 +402,7 @@ fn run_pagefold(binary: &Path, scenario: &Scenario, folder: &Path, repeat: usize
         (true, Some(n)) if n == expected => String::new(),
         (true, other) => format!("WRONG: {other:?} records, expected {expected}"),
     };
-    Measured {
+    let measured = Measured {
         wall: sample.wall,
         cpu: sample.cpu,
         peak_rss_kib: sample.peak_rss_kib,
@@ -390,5 +410,6 @@ fn run_pagefold(binary: &Path, scenario: &Scenario, folder: &Path, repeat: usize
         records,
         waited_on_reducers,
         note,
-    }
+    };
+    (measured, cost)
 }

@@ -7,12 +7,13 @@ use bytes::Bytes;
 use reqwest::header::HeaderMap;
 use url::Url;
 
-use crate::http::{AbortOnDrop, HttpRequest};
+use crate::http::{AbortOnDrop, Attempted, HttpRequest};
 use crate::limits::{Limits, Rate};
 use crate::page::{PageMeta, PageParser};
 use crate::request::{MetaHeaders, Target};
 use crate::{
-    Auth, Backoff, FetchError, FetchObserver, Page, PageFailure, SafeUrl, Secrets, Source,
+    Auth, Backoff, FetchError, FetchObserver, Page, PageFailure, RequestObservation, SafeUrl,
+    Secrets, Source,
 };
 
 /// How hard to push an API, and how patiently.
@@ -108,6 +109,16 @@ impl Fetcher {
         })
     }
 
+    /// Requests in flight now, over all chains (for a trace's counter).
+    pub fn in_flight(&self) -> usize {
+        self.limits.in_flight()
+    }
+
+    /// The concurrency limit now: the job's, or lower while the API throttles (AIMD).
+    pub fn concurrency_limit(&self) -> usize {
+        self.limits.current()
+    }
+
     /// The options the fetcher was built with.
     pub fn options(&self) -> &FetchOptions {
         &self.options
@@ -126,6 +137,7 @@ impl Fetcher {
         let mut key = request.key.clone();
         loop {
             let (outcome, wait_hint) = {
+                let queued_at = Instant::now();
                 // The key's budget first (its rate, its pauses), then a slot of the job's.
                 let key_slot = match &key {
                     Some(key) => Some(key.limits.acquire(observer).await),
@@ -137,13 +149,33 @@ impl Fetcher {
                 let (_slot, waited) = self.limits.acquire(observer).await;
                 attempts.waited += waited + key_waited;
                 let sent = Instant::now();
-                let outcome = self.attempt_detached(&request, key.as_ref()).await;
+                let attempted = self.attempt_detached(&request, key.as_ref()).await;
+                let ended_at = Instant::now();
                 attempts.requests += 1;
-                attempts.request_time += sent.elapsed();
+                attempts.request_time += ended_at - sent;
                 if let Some(key) = &key {
                     key.count(attempts.requests > 1, waited + key_waited);
                 }
-                outcome
+                observer.request(&RequestObservation {
+                    chain: request.chain,
+                    index: request.index,
+                    attempt: attempts.requests,
+                    url: &request.url,
+                    secret_params: request.secret_params,
+                    queued_at,
+                    throttled: waited + key_waited,
+                    sent_at: sent,
+                    headers_at: attempted.headers_at,
+                    ended_at,
+                    status: attempted.status,
+                    bytes: attempted
+                        .outcome
+                        .as_ref()
+                        .map_or(0, |(body, _)| body.len() as u64),
+                    failure: attempted.outcome.as_ref().err(),
+                    limit: self.limits.current(),
+                });
+                (attempted.outcome, attempted.wait)
             };
             let failure = match outcome {
                 Ok((body, headers)) => {
@@ -215,7 +247,13 @@ impl Fetcher {
             }
             let wait = wait_hint.unwrap_or_else(|| self.options.backoff.delay(retry));
             tracing::debug!(url = %safe_url(), %failure, ?wait, "retrying");
-            observer.retry(&safe_url(), &failure.to_string(), wait);
+            observer.retry(
+                request.chain,
+                &safe_url(),
+                &failure.to_string(),
+                wait,
+                wait_hint.is_some(),
+            );
             tokio::time::sleep(wait).await;
             attempts.waited += wait;
         }
@@ -235,7 +273,8 @@ impl Fetcher {
         loop {
             let (outcome, wait_hint) = {
                 let (_slot, _) = self.limits.acquire(&crate::NoObserver).await;
-                self.attempt_detached(&request, None).await
+                let attempted = self.attempt_detached(&request, None).await;
+                (attempted.outcome, attempted.wait)
             };
             requests += 1;
             let failure = match outcome {
@@ -264,7 +303,7 @@ impl Fetcher {
         &self,
         request: &PageRequest<'_>,
         key: Option<&Arc<crate::Key>>,
-    ) -> (Result<(Bytes, HeaderMap), PageFailure>, Option<Duration>) {
+    ) -> Attempted {
         let fetcher = self.clone();
         let http = HttpRequest {
             method: request.method.clone(),
@@ -279,13 +318,15 @@ impl Fetcher {
         };
         let mut task = AbortOnDrop(tokio::spawn(async move { fetcher.attempt(&http).await }));
         match (&mut task.0).await {
-            Ok(outcome) => outcome,
-            Err(ended) => (
-                Err(PageFailure::Connect(format!(
+            Ok(attempted) => attempted,
+            Err(ended) => Attempted {
+                outcome: Err(PageFailure::Connect(format!(
                     "the request's task ended: {ended}"
                 ))),
-                None,
-            ),
+                wait: None,
+                headers_at: None,
+                status: None,
+            },
         }
     }
 }

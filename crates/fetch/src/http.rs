@@ -3,7 +3,7 @@
 //! and failures classified for retrying.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use reqwest::header::HeaderMap;
@@ -13,11 +13,36 @@ use crate::excerpt::body_start;
 use crate::retry::retry_after;
 use crate::{Auth, Fetcher, PageFailure, SafeUrl, Secrets};
 
+/// What one request gave: the body or why not, how long the server asked us to wait, and when
+/// its response's headers came (for traces).
+pub(crate) struct Attempted {
+    pub(crate) outcome: Result<(Bytes, HeaderMap), PageFailure>,
+    pub(crate) wait: Option<Duration>,
+    pub(crate) headers_at: Option<Instant>,
+    pub(crate) status: Option<u16>,
+}
+
 impl Fetcher {
     /// One request: the body, or why not and how long the server asked us to wait.
-    pub(crate) async fn attempt(
+    pub(crate) async fn attempt(&self, request: &HttpRequest) -> Attempted {
+        let mut headers_at = None;
+        let mut status = None;
+        let (outcome, wait) = self
+            .attempt_timed(request, &mut headers_at, &mut status)
+            .await;
+        Attempted {
+            outcome,
+            wait,
+            headers_at,
+            status,
+        }
+    }
+
+    async fn attempt_timed(
         &self,
         request: &HttpRequest,
+        headers_at: &mut Option<Instant>,
+        status_seen: &mut Option<u16>,
     ) -> (Result<(Bytes, HeaderMap), PageFailure>, Option<Duration>) {
         // Redirects are followed here, not by the client, so that credentials never go to
         // another origin. Each request's origin is compared with the job's, never with the
@@ -65,6 +90,8 @@ impl Fetcher {
             }
         };
         let status = response.status();
+        *headers_at = Some(Instant::now());
+        *status_seen = Some(status.as_u16());
         let wait = retry_after(response.headers());
         // A key's throttling pauses that key only.
         match &request.key {

@@ -62,7 +62,7 @@ pub use error::{FetchError, PageFailure};
 pub use fetcher::{FetchOptions, Fetcher, OnError};
 pub use keys::{Key, KeyRing, KeyStats, OnKeyError};
 pub use limits::Rate;
-pub use observer::{FetchObserver, NoObserver};
+pub use observer::{FetchObserver, NoObserver, RequestObservation};
 pub use page::Page;
 pub use paginate::{FetchSummary, Resume, SkippedPage};
 pub use probe::Probe;

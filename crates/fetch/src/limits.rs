@@ -192,9 +192,13 @@ impl Limits {
     }
 
     /// The concurrency limit now.
-    #[cfg(test)]
-    fn limit(&self) -> usize {
+    pub(crate) fn current(&self) -> usize {
         self.limit.load(Ordering::Acquire)
+    }
+
+    /// Requests holding a slot now.
+    pub(crate) fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::Acquire)
     }
 }
 
@@ -255,19 +259,19 @@ mod tests {
     fn throttling_halves_and_success_raises_the_limit() {
         let limits = Limits::new(16, None);
         limits.observe(StatusCode::TOO_MANY_REQUESTS, &HeaderMap::new(), None);
-        assert_eq!(limits.limit(), 8);
+        assert_eq!(limits.current(), 8);
         // The rest of the same round of requests does not lower it again…
         for _ in 0..8 {
             limits.observe(StatusCode::TOO_MANY_REQUESTS, &HeaderMap::new(), None);
         }
-        assert_eq!(limits.limit(), 8);
+        assert_eq!(limits.current(), 8);
         // …the next round does.
         limits.observe(StatusCode::TOO_MANY_REQUESTS, &HeaderMap::new(), None);
-        assert_eq!(limits.limit(), 4);
+        assert_eq!(limits.current(), 4);
         for _ in 0..4 {
             limits.observe(StatusCode::OK, &HeaderMap::new(), None);
         }
-        assert_eq!(limits.limit(), 5);
+        assert_eq!(limits.current(), 5);
     }
 
     #[test]

@@ -130,6 +130,7 @@ impl<T: From<Page>> Accepted<'_, T> {
         self.summary.records += page.record_count() as u64;
         self.summary.bytes += page.body().len() as u64;
         self.observer.page(page.record_count(), page.body().len());
+        let page_chain = page.chain();
         if page.record_count() > 0 {
             // Time spent waiting for room in the channel is time the consumer held fetching
             // back: the measure of whether reducing is the bottleneck.
@@ -139,12 +140,15 @@ impl<T: From<Page>> Accepted<'_, T> {
                     return Err(FetchError::ConsumerGone);
                 }
                 Err(async_channel::TrySendError::Full(work)) => {
+                    let chain = page_chain;
                     let waiting = std::time::Instant::now();
                     self.sink
                         .send(work)
                         .await
                         .map_err(|_| FetchError::ConsumerGone)?;
-                    self.summary.consumer_wait += waiting.elapsed();
+                    let waited = waiting.elapsed();
+                    self.summary.consumer_wait += waited;
+                    self.observer.held_back(chain, waiting, waited);
                 }
             }
         }

@@ -30,6 +30,7 @@ fn main() -> ExitCode {
             (Some(job), None) => commands::history::run(&job, state.as_deref(), limit, json),
             (None, _) => commands::history::list(state.as_deref()),
         },
+        Command::Report(args) => commands::report::run(&args),
         Command::Plan { job, probe } => commands::plan::run(&job, probe),
         Command::Demo(args) => commands::demo::run(&args),
         Command::DemoApi(args) => commands::demo_api::run(args),

@@ -79,6 +79,12 @@ Exit codes: 0 success, 1 failed, 2 invalid job or command line, 3 skipped pages,
         #[arg(long, value_name = "RUN_ID", requires = "job")]
         show: Option<String>,
     },
+    /// Draw a run's trace and the job's history as one self-contained HTML file.
+    #[command(after_help = "Examples:
+  pagefold run job.toml --trace run.json && pagefold report job.toml --trace run.json
+  pagefold report job.toml -o runs.html      the history only, or the newest trace that
+                                             `schedule --trace` kept in the state folder")]
+    Report(ReportArgs),
     /// Show what a run would do: its chains, first requests (secrets hidden) and limits.
     #[command(after_help = "Examples:
   pagefold plan job.toml                      chains, first requests, limits; nothing fetched
@@ -199,8 +205,29 @@ pub struct RunArgs {
     /// data folder).
     #[arg(long, env = pagefold::state::STATE_ENV)]
     pub state: Option<PathBuf>,
+    /// Write the run as a trace (Chrome trace event format) to FILE: open it in Perfetto
+    /// (ui.perfetto.dev) or chrome://tracing, or draw it with `pagefold report`.
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
     #[command(flatten)]
     pub metrics: MetricsOutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The job file.
+    pub job: PathBuf,
+    /// The trace of the run to draw (from `run --trace FILE`; default: the newest one that
+    /// `schedule --trace` kept in the state folder, if any).
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
+    /// The state directory whose history of the job is drawn (default: pagefold in the
+    /// user's data folder).
+    #[arg(long, env = pagefold::state::STATE_ENV)]
+    pub state: Option<PathBuf>,
+    /// Write the report here.
+    #[arg(short, long, default_value = "report.html")]
+    pub output: PathBuf,
 }
 
 /// Where a process that no Prometheus scrapes leaves its metrics.
@@ -253,6 +280,10 @@ pub struct ScheduleArgs {
     /// Reduce worker threads a run (default: each job's `fetch.workers`, else the cores).
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub workers: Option<u16>,
+    /// Trace every run (Chrome trace event format), a file a run in the state folder:
+    /// JOB/traces/RUN_ID.json, which `pagefold report` draws.
+    #[arg(long)]
+    pub trace: bool,
     /// Serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9464; port 0: any free
     /// port, printed at start).
     #[arg(long, value_name = "ADDR")]

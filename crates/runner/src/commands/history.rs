@@ -10,7 +10,7 @@ use pagefold::terminal::failure::Failure;
 
 /// A job file's name and time zone, read without the rest of the job: `history` needs
 /// neither its `${env.…}` secrets nor a valid source.
-fn job_identity(path: &std::path::Path) -> Result<(String, chrono_tz::Tz), Failure> {
+pub(crate) fn job_identity(path: &std::path::Path) -> Result<(String, chrono_tz::Tz), Failure> {
     let text = std::fs::read_to_string(path).map_err(|error| {
         Failure::from_error(
             exit::INVALID_INPUT,

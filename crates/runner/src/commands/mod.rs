@@ -12,6 +12,7 @@ pub(crate) mod man;
 pub(crate) mod plan;
 pub(crate) mod plugin;
 pub(crate) mod plugin_check;
+pub(crate) mod report;
 pub(crate) mod run;
 pub(crate) mod schedule;
 pub(crate) mod schema;

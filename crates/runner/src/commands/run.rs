@@ -28,6 +28,7 @@ pub(crate) fn run(args: RunArgs) -> Result<u8, Failure> {
         progress: !args.quiet && interactive,
         checkpoint: args.checkpoint,
         checkpoint_every: args.checkpoint_every,
+        trace: args.trace,
         ..RunOptions::default()
     };
     let observer: Observer = observer(&args.metrics, None)?;

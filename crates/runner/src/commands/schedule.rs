@@ -25,6 +25,7 @@ pub(crate) fn run(args: ScheduleArgs) -> Result<u8, Failure> {
         late: args.late,
         reload_every: args.reload_every,
         workers: args.workers.map(usize::from),
+        trace: args.trace,
         observer: observer.clone(),
     };
     let once = args.once;

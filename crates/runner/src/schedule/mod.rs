@@ -58,6 +58,8 @@ pub struct SchedulerOptions {
     pub reload_every: Duration,
     /// Reduce worker threads a run.
     pub workers: Option<usize>,
+    /// Trace every run, into its job's state folder ([`JobState::trace_path`]).
+    pub trace: bool,
     /// Told of every run and of the jobs' times: metrics and alerts.
     pub observer: Observer,
 }

@@ -89,6 +89,7 @@ impl Scheduler {
             // Without a `[checkpoint]` of its own, a scheduled run checkpoints into its state
             // folder, so that a stop never loses its progress.
             checkpoint: job.checkpoint.is_none().then(|| state.checkpoint_dir()),
+            trace: self.options.trace.then(|| state.trace_path(&stamp.run_id)),
             stamp: Some(stamp),
             stop: Some(self.stop.subscribe()),
             ..RunOptions::default()

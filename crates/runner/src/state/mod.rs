@@ -171,6 +171,7 @@ const RUNNING_FILE: &str = "running.json";
 const HISTORY_ROTATE_BYTES: u64 = 8 << 20;
 const HISTORY_ROTATED: &str = "history.1.jsonl";
 const RESULTS_DIR: &str = "results";
+const TRACES_DIR: &str = "traces";
 const JOB_RECORD_FILE: &str = "job.json";
 
 /// What the state folder knows of the job file behind a job's name: for `history` without a
@@ -261,11 +262,13 @@ impl JobState {
         // the renamed file, so no line is lost.
         let size = file.metadata().map(|meta| meta.len()).unwrap_or(0);
         if size > HISTORY_ROTATE_BYTES {
-            // The result documents go with the generation of the history that names them.
+            // The result documents and traces go with the generation of the history that
+            // names them.
             let dropped = self.run_ids_of(&self.dir.join(HISTORY_ROTATED));
             std::fs::rename(&path, self.dir.join(HISTORY_ROTATED)).map_err(io("rotate", &path))?;
             for run_id in dropped {
                 let _ = std::fs::remove_file(self.result_path(&run_id));
+                let _ = std::fs::remove_file(self.trace_path(&run_id));
             }
         }
         Ok(())
@@ -287,6 +290,31 @@ impl JobState {
             .map(|c| if c == '/' || c == '\\' { '_' } else { c })
             .collect();
         self.dir.join(RESULTS_DIR).join(format!("{safe}.json"))
+    }
+
+    /// Where the trace of run `run_id` goes when the scheduler traces its runs
+    /// (`schedule --trace`).
+    pub fn trace_path(&self, run_id: &str) -> PathBuf {
+        let safe: String = run_id
+            .chars()
+            .map(|c| if c == '/' || c == '\\' { '_' } else { c })
+            .collect();
+        self.dir.join(TRACES_DIR).join(format!("{safe}.json"))
+    }
+
+    /// The newest trace kept in the state folder (by file time), if any.
+    pub fn latest_trace(&self) -> Option<PathBuf> {
+        std::fs::read_dir(self.dir.join(TRACES_DIR))
+            .ok()?
+            .filter_map(Result::ok)
+            .filter(|entry| entry.path().extension().is_some_and(|ext| ext == "json"))
+            .max_by_key(|entry| {
+                (
+                    entry.metadata().and_then(|m| m.modified()).ok(),
+                    entry.file_name(),
+                )
+            })
+            .map(|entry| entry.path())
     }
 
     /// Keeps the result document of run `run_id` (JSON text), for `history --show`.
@@ -470,5 +498,30 @@ mod tests {
         // A torn last line (a crash mid-write) is skipped.
         std::fs::write(job.history_path(), "{\"run_id\": \"torn").unwrap();
         assert_eq!(job.history().unwrap().len(), rotated);
+    }
+
+    #[test]
+    fn results_and_traces_go_with_their_generation_of_the_history() {
+        let root = tempfile::tempdir().unwrap();
+        let job = StateDir::open(Some(root.path())).unwrap().job("j");
+        let at = Utc::now();
+        let mut first = None;
+        for number in 0..20 {
+            let mut entry = HistoryEntry::not_run("j", at, at, Status::Skipped, String::new());
+            entry.run_id = format!("run-{number}");
+            entry.error = Some("x".repeat(1 << 20));
+            if number == 0 {
+                job.save_result(&entry.run_id, "{}").unwrap();
+                crate::output::write_atomically(&job.trace_path(&entry.run_id), "{}").unwrap();
+                assert_eq!(job.latest_trace(), Some(job.trace_path(&entry.run_id)));
+                first = Some(entry.run_id.clone());
+            }
+            job.append(&entry).unwrap();
+        }
+        let first = first.unwrap();
+        assert!(job.history().unwrap().iter().all(|e| e.run_id != first));
+        assert!(!job.result_path(&first).exists());
+        assert!(!job.trace_path(&first).exists());
+        assert_eq!(job.latest_trace(), None);
     }
 }

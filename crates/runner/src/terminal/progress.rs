@@ -104,7 +104,7 @@ impl FetchObserver for Progress {
         ));
     }
 
-    fn retry(&self, _url: &SafeUrl, reason: &str, wait: Duration) {
+    fn retry(&self, _chain: u32, _url: &SafeUrl, reason: &str, wait: Duration, _asked: bool) {
         // The URL is in the log at -v: the bar keeps to one line.
         let message = format!("retrying in {:.1}s: {reason}", wait.as_secs_f64());
         let message: String = crate::secrets::redact(&message).chars().take(60).collect();

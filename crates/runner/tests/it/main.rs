@@ -55,6 +55,8 @@ mod postgres_server;
 mod promtool;
 /// Loopback receivers of webhooks and Pushgateway pushes.
 mod receivers;
+/// `pagefold report`: the HTML report, rendered in headless Chromium and read back.
+mod report;
 /// Crash and resume: kill -9 at any moment, SIGTERM, a changed job.
 mod resume;
 /// The scheduler on a hand-moved clock, and `pagefold schedule` on real time.
@@ -65,5 +67,7 @@ mod schema;
 mod shapes;
 /// Helpers: servers, job files, running the binary, expected values, snapshot filters.
 mod support;
+/// `run --trace`: the Chrome trace of a run, its tracks, requests and retries.
+mod trace;
 /// What users read, pinned as insta snapshots: help, validate, plan, history, the summary line.
 mod wording;

@@ -60,13 +60,14 @@ fn schedule_masks(masks: Masks) -> Masks {
 
 #[test]
 fn help_of_every_command() {
-    let commands: [&[&str]; 16] = [
+    let commands: [&[&str]; 17] = [
         &["--help"],
         &["-h"],
         &["run", "--help"],
         &["validate", "--help"],
         &["schedule", "--help"],
         &["history", "--help"],
+        &["report", "--help"],
         &["plan", "--help"],
         &["demo", "--help"],
         &["demo-api", "--help"],

@@ -4,7 +4,6 @@ use pagefold_fetch::{FetchError, FetchSummary, Fetcher, Page, Resume};
 
 use crate::engine::reduce::{Reducers, Work};
 use crate::job::{Assignment, Job, Source, fill_source};
-use crate::terminal::progress::Progress;
 
 /// Parent → child: the parent source's records are not reduced; each names a child chain
 /// (its `vars` filled into `[child]`), whose records are.
@@ -16,6 +15,8 @@ pub(super) struct Children<'a> {
     pub(super) reducers: &'a Reducers,
     /// Pages reduced before a resume, by chain.
     pub(super) done: &'a std::collections::BTreeMap<u32, std::collections::BTreeSet<u64>>,
+    /// The run's trace, if it is traced: the parents' requests go on tracks of their own.
+    pub(super) trace: Option<&'a crate::trace::Trace>,
 }
 
 impl Children<'_> {
@@ -26,16 +27,25 @@ impl Children<'_> {
         fetcher: &Fetcher,
         parents: &[(Assignment, pagefold_fetch::Source)],
         work: &async_channel::Sender<Work>,
-        progress: &Progress,
+        progress: &dyn pagefold_fetch::FetchObserver,
         concurrency: usize,
     ) -> Result<(FetchSummary, Vec<(String, FetchSummary)>), FetchError> {
         use futures_util::StreamExt;
         let (pages, parent_pages) = async_channel::bounded::<Page>(concurrency.max(1));
         let parents_done = async move {
             let silent = pagefold_fetch::NoObserver;
+            // The parents' pages are not the bar's, but their requests are the trace's.
+            let traced = self.trace.map(|trace| crate::trace::Traced {
+                trace,
+                role: crate::trace::Role::Parent,
+                inner: &pagefold_fetch::NoObserver,
+            });
+            let silent: &dyn pagefold_fetch::FetchObserver = match &traced {
+                Some(traced) => traced,
+                None => &silent,
+            };
             let runs = parents.iter().enumerate().map(|(chain, (_, source))| {
                 let pages = pages.clone();
-                let silent = &silent;
                 async move {
                     fetcher
                         .run(source, chain as u32, pages, silent, &Resume::default())

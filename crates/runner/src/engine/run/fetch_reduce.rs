@@ -2,10 +2,10 @@
 //! runtime into the bounded channel that the reduce workers drain, checkpoints saved on the
 //! way, a signal or a stop obeyed; then the workers' states merged.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use pagefold_fetch::{FetchError, FetchSummary, Fetcher, Resume};
+use pagefold_fetch::{FetchError, FetchObserver, FetchSummary, Fetcher, Resume};
 
 use super::children::Children;
 use super::prepare::Prepared;
@@ -15,6 +15,8 @@ use crate::engine::checkpoint::during_run::Checkpoints;
 use crate::engine::reduce::{Merged, Work, WorkerPool};
 use crate::job::{Assignment, Job};
 use crate::terminal::progress::Progress;
+use crate::trace::sampler::Sampler;
+use crate::trace::{Role, Trace, Traced};
 
 /// What fetching and reducing gave.
 pub(super) struct Fetched {
@@ -34,6 +36,7 @@ pub(super) fn fetch_and_reduce(
     job: &Job,
     options: &RunOptions,
     prepared: &mut Prepared,
+    trace: Option<&Arc<Trace>>,
 ) -> Result<Fetched, RunError> {
     let restored = prepared.restored.take();
     let Prepared {
@@ -58,13 +61,46 @@ pub(super) fn fetch_and_reduce(
         .build()
         .map_err(RunError::Runtime)?;
     let parents: Mutex<Option<FetchSummary>> = Mutex::new(None);
+    let sampler = trace.map(|trace| {
+        let origin = chains
+            .first()
+            .map(|(_, source)| source.url.origin().ascii_serialization())
+            .unwrap_or_default();
+        let partitions = match job.child {
+            // The chains are the parents': children are named by their number.
+            Some(_) => Vec::new(),
+            None => chains
+                .iter()
+                .map(|(values, _)| partition_name(values))
+                .collect(),
+        };
+        trace.set_chains(&origin, partitions);
+        trace.set_limit(fetcher.concurrency_limit());
+        let (fetcher, work) = (fetcher.clone(), work.clone());
+        Sampler::start(trace.clone(), move || {
+            (fetcher.in_flight(), fetcher.concurrency_limit(), work.len())
+        })
+    });
+    let traced = trace.map(|trace| Traced {
+        trace,
+        role: if job.child.is_some() {
+            Role::Child
+        } else {
+            Role::Partition
+        },
+        inner: &progress,
+    });
+    let observer: &dyn FetchObserver = match &traced {
+        Some(traced) => traced,
+        None => &progress,
+    };
     let fetched = runtime.block_on(async {
         let concurrency = job.fetch.concurrency();
         let fetch = async {
             match &job.child {
                 None => {
                     let summaries =
-                        fetch_chains(fetcher, chains, &work, &progress, resumes, concurrency)
+                        fetch_chains(fetcher, chains, &work, observer, resumes, concurrency)
                             .await?;
                     let places = chains
                         .iter()
@@ -85,9 +121,10 @@ pub(super) fn fetch_and_reduce(
                         keys,
                         reducers,
                         done,
+                        trace: trace.map(|trace| &**trace),
                     };
                     let (parent_summary, children) = children
-                        .fetch(fetcher, chains, &work, &progress, concurrency)
+                        .fetch(fetcher, chains, &work, observer, concurrency)
                         .await?;
                     *parents.lock().expect("no panics while locked") = Some(parent_summary);
                     let (places, summaries): (Vec<String>, Vec<FetchSummary>) =
@@ -96,7 +133,15 @@ pub(super) fn fetch_and_reduce(
                 }
             }
         };
-        let outcome = drive(fetch, &pool, &work, checkpoints, options.stop.clone()).await;
+        let outcome = drive(
+            fetch,
+            &pool,
+            &work,
+            checkpoints,
+            options.stop.clone(),
+            trace.map(|trace| &**trace),
+        )
+        .await;
         if let Err(RunError::Interrupted { .. }) = &outcome
             && checkpoints.enabled()
         {
@@ -106,7 +151,11 @@ pub(super) fn fetch_and_reduce(
         }
         outcome
     });
-    // The workers finish once every sender of work is gone.
+    // The sampler holds a sender of work: stopped first, since the workers finish once
+    // every sender of work is gone.
+    if let Some(sampler) = sampler {
+        sampler.stop();
+    }
     drop(work);
     let reduced = pool.finish();
     progress.finish();
@@ -134,7 +183,7 @@ async fn fetch_chains(
     fetcher: &Fetcher,
     chains: &[(Assignment, pagefold_fetch::Source)],
     work: &async_channel::Sender<Work>,
-    progress: &Progress,
+    observer: &dyn FetchObserver,
     resumes: &[Resume],
     concurrency: usize,
 ) -> Result<Vec<FetchSummary>, FetchError> {
@@ -146,7 +195,7 @@ async fn fetch_chains(
             .enumerate()
             .map(|(chain, ((_, source), resume))| async move {
                 fetcher
-                    .run(source, chain as u32, work.clone(), progress, resume)
+                    .run(source, chain as u32, work.clone(), observer, resume)
                     .await
                     .map(|summary| (chain, summary))
             });
@@ -165,6 +214,7 @@ async fn drive<T>(
     work: &async_channel::Sender<Work>,
     checkpoints: &Checkpoints,
     stop: Option<Stop>,
+    trace: Option<&Trace>,
 ) -> Result<T, RunError> {
     // A zero interval would make tokio's timer panic; no checkpoint is worth more than 100 a second.
     let every = checkpoints
@@ -181,11 +231,25 @@ async fn drive<T>(
     loop {
         tokio::select! {
             fetched = &mut fetch => return fetched.map_err(RunError::Fetch),
-            _ = ticker.tick(), if checkpoints.enabled() => checkpoints.save(pool, work).await?,
+            _ = ticker.tick(), if checkpoints.enabled() => {
+                checkpoints.save(pool, work).await?;
+                if let Some(trace) = trace {
+                    trace.checkpoint();
+                }
+            }
             signal = signals.next() => {
                 let checkpoint = checkpoints.enabled().then(|| checkpoints.path.clone());
                 return Err(RunError::Interrupted { signal, checkpoint });
             }
         }
     }
+}
+
+/// A partition's track name: its values, `key=value, …`.
+fn partition_name(values: &Assignment) -> String {
+    values
+        .iter()
+        .map(|(key, value)| format!("{key}={value}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

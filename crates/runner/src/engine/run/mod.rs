@@ -1,9 +1,12 @@
 //! Running a job, in four steps along the data flow: [`prepare`] (reducers first, so a bad
 //! plugin fails before any request; the fetcher, the chains, what to resume from), [`fetch_reduce`]
 //! (fetching on a tokio runtime into a bounded channel that reduce worker threads drain, then
-//! the merge), [`assemble`] (the result document) and writing it.
+//! the merge), [`assemble`] (the result document) and writing it. With
+//! [`RunOptions::trace`], the run is recorded on the way and its trace written at the end,
+//! whether it succeeded or not (see [`crate::trace`]).
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use pagefold_fetch::FetchSummary;
@@ -11,6 +14,7 @@ use pagefold_fetch::FetchSummary;
 use crate::engine::incremental::IncrementalEnd;
 use crate::job::Job;
 use crate::output::{OutputFormat, ResultDocument, RunStamp, write_atomically};
+use crate::trace::Trace;
 
 mod assemble;
 mod children;
@@ -54,9 +58,58 @@ pub struct RunReport {
 ///
 /// See [`RunError`]; on any error no output file is written.
 pub fn run(job: &Job, options: &RunOptions) -> Result<RunReport, RunError> {
+    let Some(path) = &options.trace else {
+        return run_traced(job, options, None);
+    };
+    let trace = Arc::new(Trace::new(&job.name));
+    let outcome = run_traced(job, options, Some(&trace));
+    trace.set_totals(totals(job, &outcome, trace.started.elapsed()));
+    if let Err(error) = trace.write(path) {
+        crate::terminal::warn(&format!(
+            "the trace could not be written to `{}`: {error}",
+            path.display()
+        ));
+    }
+    outcome
+}
+
+/// The run's totals for the trace's `otherData`: what `pagefold report` shows of where the
+/// time went.
+fn totals(job: &Job, outcome: &Result<RunReport, RunError>, wall: Duration) -> serde_json::Value {
+    let mut totals = serde_json::json!({
+        "wall_us": wall.as_micros() as u64,
+        "concurrency": job.fetch.concurrency(),
+    });
+    match outcome {
+        Ok(report) => {
+            let summary = &report.summary;
+            totals["status"] = "ok".into();
+            totals["run_id"] = report.stamp.run_id.clone().into();
+            totals["pages"] = summary.pages.into();
+            totals["records"] = summary.records.into();
+            totals["requests"] = summary.requests.into();
+            totals["retries"] = summary.retries.into();
+            totals["bytes"] = summary.bytes.into();
+            totals["request_us"] = (summary.request_time.as_micros() as u64).into();
+            totals["waited_us"] = (summary.waited.as_micros() as u64).into();
+            totals["consumer_wait_us"] = (summary.consumer_wait.as_micros() as u64).into();
+        }
+        Err(error) => {
+            totals["status"] = "failed".into();
+            totals["error"] = error.to_string().into();
+        }
+    }
+    totals
+}
+
+fn run_traced(
+    job: &Job,
+    options: &RunOptions,
+    trace: Option<&Arc<Trace>>,
+) -> Result<RunReport, RunError> {
     let started = Instant::now();
     let mut prepared = prepare::Prepared::new(job, options)?;
-    let fetched = fetch_reduce::fetch_and_reduce(job, options, &mut prepared)?;
+    let fetched = fetch_reduce::fetch_and_reduce(job, options, &mut prepared, trace)?;
     let assembled = assemble::assemble(job, &prepared, fetched, started)?;
     let stamp = prepared.stamp;
     let (written_to, format) = write(job, options, &stamp, &assembled.document)?;

@@ -29,4 +29,7 @@ pub struct RunOptions {
     /// For a job with `[source.incremental]`: what the last successful run left. `None`
     /// fetches everything.
     pub incremental: Option<IncrementalStart>,
+    /// Write the run's trace (Chrome trace event format) to this file, whether it succeeds
+    /// or fails; see [`crate::trace`].
+    pub trace: Option<PathBuf>,
 }

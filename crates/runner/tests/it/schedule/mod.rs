@@ -72,6 +72,7 @@ fn options(ws: &Workspace, paths: Vec<PathBuf>, once: bool) -> SchedulerOptions 
         late: Duration::ZERO,
         reload_every: Duration::from_millis(20),
         workers: Some(1),
+        trace: false,
         observer: Observer::default(),
     }
 }
