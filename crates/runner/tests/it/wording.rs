@@ -256,8 +256,11 @@ fn history_after_two_runs_and_a_failed_one() {
 
 #[test]
 fn the_summary_line_of_a_run() {
+    // A latency that dwarfs the rest: 4 in flight make the run clearly faster than one page
+    // after another, so the ratio is printed.
     let server = demo_server(DemoConfig {
         records: 230,
+        latency: std::time::Duration::from_millis(30),
         ..DemoConfig::default()
     });
     let work = Workspace::new();
