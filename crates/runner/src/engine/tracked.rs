@@ -10,6 +10,7 @@ use crate::job::Job;
 use crate::output::RunStamp;
 use crate::secrets;
 use crate::state::history::{HistoryEntry, Status, Trigger};
+use crate::state::marker::Abandoned;
 use crate::state::{JobRecord, JobState, StateError};
 
 /// Why a tracked run failed.
@@ -70,6 +71,9 @@ pub struct Tracked {
     /// Why the entry could not be appended, if it could not: the run itself is not failed
     /// for it.
     pub history_error: Option<StateError>,
+    /// Earlier runs of the job found killed (their process gone, their marker left): each
+    /// now in the history as `interrupted`.
+    pub abandoned: Vec<Abandoned>,
 }
 
 /// [`run_tracked`], with a panic anywhere in the run recorded as a failed run rather than
@@ -138,7 +142,19 @@ pub fn record_failure(
         result,
         entry,
         history_error,
+        abandoned: Vec::new(),
     }
+}
+
+/// Records in the history the runs of the job whose process died under them.
+fn record_abandoned(state: &JobState) -> Vec<Abandoned> {
+    let abandoned = state.abandoned_runs();
+    for run in &abandoned {
+        if let Err(error) = state.append(&run.entry) {
+            tracing::warn!("{}", crate::terminal::failure::one_line(&error));
+        }
+    }
+    abandoned
 }
 
 /// Runs `job` with its state: see the module's documentation.
@@ -172,6 +188,12 @@ pub fn run_tracked(
             return record_failure(job, state, &stamp, trigger, scheduled_for, started, failure);
         }
     };
+    // Before this run leaves its own trace: the traces of earlier runs that were killed.
+    let abandoned = record_abandoned(state);
+    let marker = state
+        .mark_running(&stamp.run_id, &job.name, trigger, scheduled_for, started)
+        .inspect_err(|error| tracing::warn!("{}", crate::terminal::failure::one_line(error)))
+        .ok();
     // The state folder's checkpoint is the scheduler's, for a run a stop interrupted, and is
     // resumed first: one still there when another scheduled run starts is stale (its run
     // failed, or the job changed), and must not be mixed into this run.
@@ -188,7 +210,10 @@ pub fn run_tracked(
         && let Err(error) = state.set_running(scheduled_for)
     {
         let failure = TrackedError::State(error);
-        return record_failure(job, state, &stamp, trigger, scheduled_for, started, failure);
+        let mut tracked =
+            record_failure(job, state, &stamp, trigger, scheduled_for, started, failure);
+        tracked.abandoned = abandoned;
+        return tracked;
     }
     let result = incremental_start(job, state)
         .map_err(TrackedError::from)
@@ -218,11 +243,14 @@ pub fn run_tracked(
         }
     }
     let history_error = state.append(&entry).err();
+    // Its entry is in: the run's trace goes.
+    drop(marker);
     drop(lock);
     Tracked {
         result,
         entry,
         history_error,
+        abandoned,
     }
 }
 
@@ -265,6 +293,7 @@ pub fn run_stateless(job: &Job, mut options: RunOptions) -> Tracked {
         result,
         entry,
         history_error: None,
+        abandoned: Vec::new(),
     }
 }
 

@@ -8,6 +8,7 @@ use std::time::Duration;
 use pagefold_fetch::FetchSummary;
 
 use crate::output::{OutputFormat, ResultDocument, ResumedStats};
+use crate::state::marker::Abandoned;
 
 /// What a finished run tells the user.
 pub struct RunEnd<'a> {
@@ -64,6 +65,19 @@ pub fn print_run_end(end: &RunEnd<'_>, quiet: bool) {
             super::say(&format!("result written to `{}`", path.display()));
         }
     }
+}
+
+/// A run found killed (its process gone, its trace left), now in the history.
+pub fn abandoned_line(run: &Abandoned) -> String {
+    format!(
+        "the run `{}`, started {}, did not finish: its process (pid {}) is gone, killed or \
+         crashed; it is in the history as interrupted",
+        run.entry.run_id,
+        run.entry
+            .started
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        run.pid
+    )
 }
 
 /// What a resumed run took over: the closing line counts the whole run, this says how much
