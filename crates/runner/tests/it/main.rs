@@ -57,5 +57,7 @@ mod shapes;
 mod stats;
 /// Helpers: servers, job files, running the binary, expected values, snapshot filters.
 mod support;
+/// `pagefold validate` as a dry run: plugins built with their config, the output folder.
+mod validate;
 /// What users read, pinned as insta snapshots: help, validate, plan, history, the summary line.
 mod wording;

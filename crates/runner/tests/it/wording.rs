@@ -100,11 +100,38 @@ fn validate_every_example_job() {
     let masks = schedule_masks(Masks::new());
     insta::with_settings!({ filters => masks.filters() }, {
         for stem in example_jobs() {
-            let run = in_repository(&["validate", &format!("jobs/{stem}.toml")]);
+            let run = if stem == "plugins" {
+                validate_plugins_example()
+            } else {
+                in_repository(&["validate", &format!("jobs/{stem}.toml")])
+            };
             assert_eq!(run.code(), 0, "{}", run.stderr());
             insta::assert_snapshot!(format!("validate-{stem}"), run.shown());
         }
     });
+}
+
+/// `validate` loads and builds plugins: the plugins example is validated as a copy (in a
+/// `jobs` folder of its own) that names the plugins the tests build, not the release builds
+/// the example tells its reader to make.
+fn validate_plugins_example() -> Run {
+    let work = Workspace::new();
+    let jobs = work.path().join("jobs");
+    std::fs::create_dir(&jobs).unwrap();
+    let plugins = crate::plugins::plugin("quantiles");
+    let text = std::fs::read_to_string(repository().join("jobs/plugins.toml"))
+        .unwrap()
+        .replace(
+            "../target/release/",
+            &format!("{}/", plugins.parent().unwrap().display()),
+        );
+    std::fs::write(jobs.join("plugins.toml"), text).unwrap();
+    let output = command()
+        .current_dir(work.path())
+        .args(["validate", "jobs/plugins.toml"])
+        .output()
+        .expect("pagefold runs");
+    Run { output }
 }
 
 #[test]
