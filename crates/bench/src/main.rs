@@ -14,6 +14,10 @@
 //! the median wall time (and that run's CPU time), and the largest peak RSS. The usual script
 //! runs once.
 //!
+//! Scenarios 1, 2, 3a and 10 (a server that serves 4 requests at once, whatever it is sent)
+//! then check the summary line's estimate of one page after another against a real run at
+//! concurrency 1 (see `sequential.rs`): within ±30 %, or said to be off.
+//!
 //! `--only 1,3` runs some scenarios; `--pages-scale 0.1` shrinks every page count (a quick look).
 
 mod demo_api;
@@ -22,6 +26,7 @@ mod measure;
 mod nightly;
 mod python;
 mod report;
+mod sequential;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -33,6 +38,7 @@ use measure::{Measured, median_of};
 use nightly::run_incremental;
 use python::run_python;
 use report::{ideal, print_row, print_targets};
+use sequential::Estimate;
 
 pub(crate) const AGGREGATES: &str = r#"
 [[reduce]]
@@ -56,17 +62,19 @@ k = 10
 const SUM_BUILTIN: &str = "[[reduce]]\nname = \"revenue\"\nuse = \"sum\"\nfield = \"/amount\"\n";
 
 /// One row of the table.
-struct Scenario {
-    id: &'static str,
-    name: &'static str,
-    pages: u64,
-    page_size: u64,
-    latency: Duration,
-    concurrency: usize,
-    totals: bool,
-    reducers: String,
-    /// Extra `pagefold demo-api` flags: injected faults.
-    faults: &'static [&'static str],
+pub(crate) struct Scenario {
+    pub(crate) id: &'static str,
+    pub(crate) name: &'static str,
+    pub(crate) pages: u64,
+    pub(crate) page_size: u64,
+    pub(crate) latency: Duration,
+    pub(crate) concurrency: usize,
+    pub(crate) totals: bool,
+    pub(crate) reducers: String,
+    /// Extra `pagefold demo-api` flags: injected faults, capacity.
+    pub(crate) faults: &'static [&'static str],
+    /// Whether to check the run's sequential estimate against a run at concurrency 1.
+    pub(crate) check_sequential: bool,
 }
 
 fn main() {
@@ -84,8 +92,11 @@ fn main() {
         .canonicalize()
         .expect("the workspace");
     build_release(&workspace);
-    let binary = workspace.join("target/release/pagefold");
-    let plugin = workspace.join("target/release").join(format!(
+    // Where `cargo build` put them: `CARGO_TARGET_DIR` when set (relative to the workspace).
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| workspace.join("target"), |dir| workspace.join(dir));
+    let binary = target.join("release/pagefold");
+    let plugin = target.join("release").join(format!(
         "{}sum_field{}",
         std::env::consts::DLL_PREFIX,
         std::env::consts::DLL_SUFFIX
@@ -107,6 +118,7 @@ fn main() {
             totals: true,
             reducers: AGGREGATES.into(),
             faults: &[],
+            check_sequential: true,
         },
         Scenario {
             id: "2",
@@ -118,6 +130,7 @@ fn main() {
             totals: false,
             reducers: AGGREGATES.into(),
             faults: &[],
+            check_sequential: true,
         },
         Scenario {
             id: "3a",
@@ -129,6 +142,7 @@ fn main() {
             totals: true,
             reducers: String::new(),
             faults: &[],
+            check_sequential: true,
         },
         Scenario {
             id: "3b",
@@ -140,6 +154,7 @@ fn main() {
             totals: true,
             reducers: AGGREGATES.into(),
             faults: &[],
+            check_sequential: false,
         },
         Scenario {
             id: "4",
@@ -151,6 +166,7 @@ fn main() {
             totals: true,
             reducers: AGGREGATES.into(),
             faults: &[],
+            check_sequential: false,
         },
         Scenario {
             id: "5a",
@@ -162,6 +178,7 @@ fn main() {
             totals: true,
             reducers: SUM_BUILTIN.into(),
             faults: &[],
+            check_sequential: false,
         },
         Scenario {
             id: "5b",
@@ -173,6 +190,7 @@ fn main() {
             totals: true,
             reducers: sum_plugin,
             faults: &[],
+            check_sequential: false,
         },
         Scenario {
             id: "7",
@@ -191,6 +209,19 @@ fn main() {
                 "--truncate-rate",
                 "0.02",
             ],
+            check_sequential: false,
+        },
+        Scenario {
+            id: "10",
+            name: "saturated server: 4 served at once",
+            pages: scaled(400),
+            page_size: 50,
+            latency: ms(20),
+            concurrency: 64,
+            totals: true,
+            reducers: AGGREGATES.into(),
+            faults: &["--capacity", "4"],
+            check_sequential: true,
         },
     ];
     let wanted = |id: &str| {
@@ -216,9 +247,20 @@ fn main() {
         "RSS MiB",
     );
     let mut results: Vec<(&str, Measured, Option<Duration>)> = Vec::new();
+    let mut estimates: Vec<(&Scenario, Estimate)> = Vec::new();
     for scenario in scenarios.iter().filter(|s| wanted(s.id)) {
-        let measured = run_pagefold(&binary, scenario, work.path(), repeat);
-        let ideal = ideal(scenario.pages, scenario.concurrency, scenario.latency);
+        let (measured, estimate) = run_pagefold(&binary, scenario, work.path(), repeat);
+        if scenario.check_sequential {
+            estimates.push((scenario, estimate));
+        }
+        // A server that serves only some requests at once bounds the ideal, not concurrency.
+        let capacity = scenario
+            .faults
+            .iter()
+            .position(|flag| *flag == "--capacity")
+            .and_then(|i| scenario.faults.get(i + 1)?.parse().ok())
+            .unwrap_or(scenario.concurrency);
+        let ideal = ideal(scenario.pages, capacity.min(scenario.concurrency), scenario.latency);
         print_row(
             scenario.id,
             scenario.name,
@@ -289,6 +331,13 @@ fn main() {
         }
     }
     print_targets(&results);
+    if !estimates.is_empty() {
+        sequential::print_header();
+        for (scenario, estimate) in estimates {
+            let checked = sequential::check(&binary, scenario, &estimate, work.path());
+            sequential::print_row(scenario, &estimate, &checked);
+        }
+    }
 }
 
 fn flag(args: &[String], name: &str) -> Option<String> {
@@ -317,7 +366,29 @@ fn build_release(workspace: &Path) {
     assert!(status.success(), "the release build failed");
 }
 
-fn run_pagefold(binary: &Path, scenario: &Scenario, folder: &Path, repeat: usize) -> Measured {
+/// The job of `scenario` over `server`, with `concurrency` requests in flight at most.
+pub(crate) fn scenario_job(scenario: &Scenario, server: &DemoApi, concurrency: usize) -> String {
+    let total = if scenario.totals {
+        "total_records = \"/meta/total\""
+    } else {
+        ""
+    };
+    format!(
+        "[source]\nurl = \"{url}\"\nrecords = \"/data\"\n[source.pagination]\nkind = \"page\"\nsize_param = \"per_page\"\nsize = {size}\n\
+         max_pages = 1000000\n{total}\n[fetch]\nconcurrency = {concurrency}\nretries = 8\n\
+         backoff = {{ base = \"5ms\", max = \"100ms\" }}\n{reducers}",
+        url = server.url("/orders"),
+        size = scenario.page_size,
+        reducers = scenario.reducers,
+    )
+}
+
+fn run_pagefold(
+    binary: &Path,
+    scenario: &Scenario,
+    folder: &Path,
+    repeat: usize,
+) -> (Measured, Estimate) {
     let server = DemoApi::start(
         binary,
         scenario.pages,
@@ -326,20 +397,7 @@ fn run_pagefold(binary: &Path, scenario: &Scenario, folder: &Path, repeat: usize
         scenario.totals,
         scenario.faults,
     );
-    let total = if scenario.totals {
-        "total_records = \"/meta/total\""
-    } else {
-        ""
-    };
-    let job = format!(
-        "[source]\nurl = \"{url}\"\nrecords = \"/data\"\n[source.pagination]\nkind = \"page\"\nsize_param = \"per_page\"\nsize = {size}\n\
-         max_pages = 1000000\n{total}\n[fetch]\nconcurrency = {concurrency}\nretries = 8\n\
-         backoff = {{ base = \"5ms\", max = \"100ms\" }}\n{reducers}",
-        url = server.url("/orders"),
-        size = scenario.page_size,
-        concurrency = scenario.concurrency,
-        reducers = scenario.reducers,
-    );
+    let job = scenario_job(scenario, &server, scenario.concurrency);
     let path = folder.join(format!("scenario-{}.toml", scenario.id));
     std::fs::write(&path, job).expect("the job file is written");
     let output = folder.join(format!("scenario-{}.json", scenario.id));
@@ -368,21 +426,26 @@ fn run_pagefold(binary: &Path, scenario: &Scenario, folder: &Path, repeat: usize
         .and_then(|result| result["stats"]["waited_on_reducers_seconds"].as_f64())
         .map(Duration::from_secs_f64);
     let expected = scenario.pages * scenario.page_size;
+    let faulty = scenario.faults.iter().any(|flag| flag.ends_with("-rate"));
     let note = match (success, records) {
         (false, _) => "FAILED".into(),
-        (true, Some(n)) if n == expected && !scenario.faults.is_empty() => {
+        (true, Some(n)) if n == expected && faulty => {
             format!("exact, {} retries", retries.unwrap_or(0))
         }
         (true, Some(n)) if n == expected => String::new(),
         (true, other) => format!("WRONG: {other:?} records, expected {expected}"),
     };
-    Measured {
-        wall: sample.wall,
-        cpu: sample.cpu,
-        peak_rss_kib: sample.peak_rss_kib,
-        body_bytes,
-        records,
-        waited_on_reducers,
-        note,
-    }
+    let estimate = Estimate::of(result.as_ref());
+    (
+        Measured {
+            wall: sample.wall,
+            cpu: sample.cpu,
+            peak_rss_kib: sample.peak_rss_kib,
+            body_bytes,
+            records,
+            waited_on_reducers,
+            note,
+        },
+        estimate,
+    )
 }
