@@ -260,7 +260,11 @@ fn main() {
             .position(|flag| *flag == "--capacity")
             .and_then(|i| scenario.faults.get(i + 1)?.parse().ok())
             .unwrap_or(scenario.concurrency);
-        let ideal = ideal(scenario.pages, capacity.min(scenario.concurrency), scenario.latency);
+        let ideal = ideal(
+            scenario.pages,
+            capacity.min(scenario.concurrency),
+            scenario.latency,
+        );
         print_row(
             scenario.id,
             scenario.name,

@@ -90,7 +90,11 @@ pub(crate) fn check(
             .arg(folder.join("state"))
             .arg(&path),
     );
-    assert!(sample.success, "the one-at-a-time run of {} failed", scenario.id);
+    assert!(
+        sample.success,
+        "the one-at-a-time run of {} failed",
+        scenario.id
+    );
     let result: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&output).expect("a result")).expect("JSON");
     let requests = result["stats"]["requests"].as_u64().unwrap_or(1).max(1);
@@ -116,7 +120,11 @@ pub(crate) fn print_header() {
 
 pub(crate) fn print_row(scenario: &Scenario, estimate: &Estimate, checked: &Checked) {
     let (shown, ratio, verdict) = match estimate.seconds {
-        None => ("none".to_owned(), "-".to_owned(), "no basis, said so".to_owned()),
+        None => (
+            "none".to_owned(),
+            "-".to_owned(),
+            "no basis, said so".to_owned(),
+        ),
         Some(seconds) => {
             let ratio = seconds / checked.scaled.max(1e-9);
             let verdict = if (ratio - 1.0).abs() <= TOLERANCE {
@@ -124,7 +132,11 @@ pub(crate) fn print_row(scenario: &Scenario, estimate: &Estimate, checked: &Chec
             } else {
                 "OFF by more than 30 %"
             };
-            (format!("{seconds:.2}s"), format!("{ratio:.2}"), verdict.to_owned())
+            (
+                format!("{seconds:.2}s"),
+                format!("{ratio:.2}"),
+                verdict.to_owned(),
+            )
         }
     };
     println!(
