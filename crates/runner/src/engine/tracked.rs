@@ -146,8 +146,9 @@ pub fn record_failure(
     }
 }
 
-/// Records in the history the runs of the job whose process died under them.
-fn record_abandoned(state: &JobState) -> Vec<Abandoned> {
+/// Records in the history the runs of the job whose process died under them (their marker
+/// left unlocked): each as `interrupted`.
+pub fn record_abandoned(state: &JobState) -> Vec<Abandoned> {
     let abandoned = state.abandoned_runs();
     for run in &abandoned {
         if let Err(error) = state.append(&run.entry) {
