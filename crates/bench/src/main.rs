@@ -14,12 +14,16 @@
 //! the median wall time (and that run's CPU time), and the largest peak RSS. The usual script
 //! runs once.
 //!
+//! Scenarios 1, 2, 3a and 10 (a server that serves 4 requests at once, whatever it is sent)
+//! then check the summary line's estimate of one page after another against a real run at
+//! concurrency 1 (see `sequential.rs`): within ±30 %, or said to be off.
+//!
 //! `--only 1,3` runs some scenarios; `--pages-scale 0.1` shrinks every page count (a quick look).
 //! `--trace` measures what `pagefold run --trace` costs on each scenario run: runs with and
 //! without it, alternated, their median wall times, and the trace's bytes a request (see
 //! `trace_cost.rs`).
 //!
-//! Scenario 10 times the database output (`[output] url`) on its own: see [`database`].
+//! Scenario 11 times the database output (`[output] url`) on its own: see [`database`].
 
 mod database;
 mod demo_api;
@@ -28,6 +32,7 @@ mod measure;
 mod nightly;
 mod python;
 mod report;
+mod sequential;
 mod trace_cost;
 
 use std::path::{Path, PathBuf};
@@ -40,6 +45,7 @@ use measure::{Measured, median_of};
 use nightly::run_incremental;
 use python::run_python;
 use report::{ideal, print_row, print_targets};
+use sequential::Estimate;
 
 pub(crate) const AGGREGATES: &str = r#"
 [[reduce]]
@@ -63,17 +69,19 @@ k = 10
 const SUM_BUILTIN: &str = "[[reduce]]\nname = \"revenue\"\nuse = \"sum\"\nfield = \"/amount\"\n";
 
 /// One row of the table.
-struct Scenario {
-    id: &'static str,
-    name: &'static str,
-    pages: u64,
-    page_size: u64,
-    latency: Duration,
-    concurrency: usize,
-    totals: bool,
-    reducers: String,
-    /// Extra `pagefold demo-api` flags: injected faults.
-    faults: &'static [&'static str],
+pub(crate) struct Scenario {
+    pub(crate) id: &'static str,
+    pub(crate) name: &'static str,
+    pub(crate) pages: u64,
+    pub(crate) page_size: u64,
+    pub(crate) latency: Duration,
+    pub(crate) concurrency: usize,
+    pub(crate) totals: bool,
+    pub(crate) reducers: String,
+    /// Extra `pagefold demo-api` flags: injected faults, capacity.
+    pub(crate) faults: &'static [&'static str],
+    /// Whether to check the run's sequential estimate against a run at concurrency 1.
+    pub(crate) check_sequential: bool,
 }
 
 fn main() {
@@ -92,9 +100,10 @@ fn main() {
         .canonicalize()
         .expect("the workspace");
     build_release(&workspace);
-    // Where cargo put the build: `CARGO_TARGET_DIR` when set (a shared machine's own folder).
+    // Where `cargo build` put them: `CARGO_TARGET_DIR` when set (relative to the workspace,
+    // or absolute: joining an absolute path replaces the base).
     let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| workspace.join("target"), PathBuf::from);
+        .map_or_else(|| workspace.join("target"), |dir| workspace.join(dir));
     let binary = target.join("release/pagefold");
     let plugin = target.join("release").join(format!(
         "{}sum_field{}",
@@ -118,6 +127,7 @@ fn main() {
             totals: true,
             reducers: AGGREGATES.into(),
             faults: &[],
+            check_sequential: true,
         },
         Scenario {
             id: "2",
@@ -129,6 +139,7 @@ fn main() {
             totals: false,
             reducers: AGGREGATES.into(),
             faults: &[],
+            check_sequential: true,
         },
         Scenario {
             id: "3a",
@@ -140,6 +151,7 @@ fn main() {
             totals: true,
             reducers: String::new(),
             faults: &[],
+            check_sequential: true,
         },
         Scenario {
             id: "3b",
@@ -151,6 +163,7 @@ fn main() {
             totals: true,
             reducers: AGGREGATES.into(),
             faults: &[],
+            check_sequential: false,
         },
         Scenario {
             id: "4",
@@ -162,6 +175,7 @@ fn main() {
             totals: true,
             reducers: AGGREGATES.into(),
             faults: &[],
+            check_sequential: false,
         },
         Scenario {
             id: "5a",
@@ -173,6 +187,7 @@ fn main() {
             totals: true,
             reducers: SUM_BUILTIN.into(),
             faults: &[],
+            check_sequential: false,
         },
         Scenario {
             id: "5b",
@@ -184,6 +199,7 @@ fn main() {
             totals: true,
             reducers: sum_plugin,
             faults: &[],
+            check_sequential: false,
         },
         Scenario {
             id: "7",
@@ -202,6 +218,19 @@ fn main() {
                 "--truncate-rate",
                 "0.02",
             ],
+            check_sequential: false,
+        },
+        Scenario {
+            id: "10",
+            name: "saturated server: 4 served at once",
+            pages: scaled(400),
+            page_size: 50,
+            latency: ms(20),
+            concurrency: 64,
+            totals: true,
+            reducers: AGGREGATES.into(),
+            faults: &["--capacity", "4"],
+            check_sequential: true,
         },
     ];
     let wanted = |id: &str| {
@@ -228,10 +257,26 @@ fn main() {
     );
     let mut results: Vec<(&str, Measured, Option<Duration>)> = Vec::new();
     let mut trace_costs = Vec::new();
+    let mut estimates: Vec<(&Scenario, Estimate)> = Vec::new();
     for scenario in scenarios.iter().filter(|s| wanted(s.id)) {
-        let (measured, cost) = run_pagefold(&binary, scenario, work.path(), repeat, trace);
+        let (measured, estimate, cost) =
+            run_pagefold(&binary, scenario, work.path(), repeat, trace);
         trace_costs.extend(cost.map(|cost| (scenario.id, cost)));
-        let ideal = ideal(scenario.pages, scenario.concurrency, scenario.latency);
+        if scenario.check_sequential {
+            estimates.push((scenario, estimate));
+        }
+        // A server that serves only some requests at once bounds the ideal, not concurrency.
+        let capacity = scenario
+            .faults
+            .iter()
+            .position(|flag| *flag == "--capacity")
+            .and_then(|i| scenario.faults.get(i + 1)?.parse().ok())
+            .unwrap_or(scenario.concurrency);
+        let ideal = ideal(
+            scenario.pages,
+            capacity.min(scenario.concurrency),
+            scenario.latency,
+        );
         print_row(
             scenario.id,
             scenario.name,
@@ -305,7 +350,14 @@ fn main() {
     for (id, cost) in &trace_costs {
         trace_cost::print(id, cost);
     }
-    if wanted("10") {
+    if !estimates.is_empty() {
+        sequential::print_header();
+        for (scenario, estimate) in estimates {
+            let checked = sequential::check(&binary, scenario, &estimate, work.path());
+            sequential::print_row(scenario, &estimate, &checked);
+        }
+    }
+    if wanted("11") {
         database::run_database(work.path(), scale);
     }
 }
@@ -336,13 +388,30 @@ fn build_release(workspace: &Path) {
     assert!(status.success(), "the release build failed");
 }
 
+/// The job of `scenario` over `server`, with `concurrency` requests in flight at most.
+pub(crate) fn scenario_job(scenario: &Scenario, server: &DemoApi, concurrency: usize) -> String {
+    let total = if scenario.totals {
+        "total_records = \"/meta/total\""
+    } else {
+        ""
+    };
+    format!(
+        "[source]\nurl = \"{url}\"\nrecords = \"/data\"\n[source.pagination]\nkind = \"page\"\nsize_param = \"per_page\"\nsize = {size}\n\
+         max_pages = 1000000\n{total}\n[fetch]\nconcurrency = {concurrency}\nretries = 8\n\
+         backoff = {{ base = \"5ms\", max = \"100ms\" }}\n{reducers}",
+        url = server.url("/orders"),
+        size = scenario.page_size,
+        reducers = scenario.reducers,
+    )
+}
+
 fn run_pagefold(
     binary: &Path,
     scenario: &Scenario,
     folder: &Path,
     repeat: usize,
     trace: bool,
-) -> (Measured, Option<trace_cost::TraceCost>) {
+) -> (Measured, Estimate, Option<trace_cost::TraceCost>) {
     let server = DemoApi::start(
         binary,
         scenario.pages,
@@ -351,20 +420,7 @@ fn run_pagefold(
         scenario.totals,
         scenario.faults,
     );
-    let total = if scenario.totals {
-        "total_records = \"/meta/total\""
-    } else {
-        ""
-    };
-    let job = format!(
-        "[source]\nurl = \"{url}\"\nrecords = \"/data\"\n[source.pagination]\nkind = \"page\"\nsize_param = \"per_page\"\nsize = {size}\n\
-         max_pages = 1000000\n{total}\n[fetch]\nconcurrency = {concurrency}\nretries = 8\n\
-         backoff = {{ base = \"5ms\", max = \"100ms\" }}\n{reducers}",
-        url = server.url("/orders"),
-        size = scenario.page_size,
-        concurrency = scenario.concurrency,
-        reducers = scenario.reducers,
-    );
+    let job = scenario_job(scenario, &server, scenario.concurrency);
     let path = folder.join(format!("scenario-{}.toml", scenario.id));
     std::fs::write(&path, job).expect("the job file is written");
     let output = folder.join(format!("scenario-{}.json", scenario.id));
@@ -394,14 +450,16 @@ fn run_pagefold(
         .and_then(|result| result["stats"]["waited_on_reducers_seconds"].as_f64())
         .map(Duration::from_secs_f64);
     let expected = scenario.pages * scenario.page_size;
+    let faulty = scenario.faults.iter().any(|flag| flag.ends_with("-rate"));
     let note = match (success, records) {
         (false, _) => "FAILED".into(),
-        (true, Some(n)) if n == expected && !scenario.faults.is_empty() => {
+        (true, Some(n)) if n == expected && faulty => {
             format!("exact, {} retries", retries.unwrap_or(0))
         }
         (true, Some(n)) if n == expected => String::new(),
         (true, other) => format!("WRONG: {other:?} records, expected {expected}"),
     };
+    let estimate = Estimate::of(result.as_ref());
     let measured = Measured {
         wall: sample.wall,
         cpu: sample.cpu,
@@ -411,5 +469,5 @@ fn run_pagefold(
         waited_on_reducers,
         note,
     };
-    (measured, cost)
+    (measured, estimate, cost)
 }

@@ -18,6 +18,10 @@ pub struct DemoConfig {
     pub default_page_size: u64,
     /// Added before every response.
     pub latency: Duration,
+    /// Requests served at once, at most (`None`: any number): the others queue for their
+    /// turn, so with `latency` each waits for those ahead of it. A saturated server, whose
+    /// latency grows with the requests it is sent at once.
+    pub capacity: Option<usize>,
     /// Whether pages report `total` and `total_pages` in `meta`.
     pub totals: bool,
     /// Whether a page past the end repeats the last page (as json-server does) instead of
@@ -51,6 +55,7 @@ impl Default for DemoConfig {
             max_page_size: 100,
             default_page_size: 20,
             latency: Duration::ZERO,
+            capacity: None,
             totals: true,
             repeat_last_page: false,
             faults: Faults::default(),

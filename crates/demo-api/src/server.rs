@@ -49,6 +49,7 @@ pub fn router(config: DemoConfig, stats: Arc<Stats>) -> Router {
         len: config.records,
         seed: config.seed,
     };
+    let config_capacity = config.capacity;
     let mut shared = Shared {
         config,
         dataset,
@@ -57,6 +58,7 @@ pub fn router(config: DemoConfig, stats: Arc<Stats>) -> Router {
         rendered: Vec::new(),
         window: Mutex::new((Instant::now(), 0)),
         token_windows: Mutex::default(),
+        turns: config_capacity.map(|capacity| tokio::sync::Semaphore::new(capacity.max(1))),
     };
     if shared.config.prerender {
         shared.rendered = prerender(&shared);
@@ -185,9 +187,20 @@ async fn respond(
         .push(Instant::now());
     let now = stats.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
     stats.peak_in_flight.fetch_max(now, Ordering::Relaxed);
+    // With `capacity`, the latency is served in turns: a request waits for those ahead.
+    let turn = match &shared.turns {
+        Some(turns) => Some(
+            turns
+                .acquire()
+                .await
+                .expect("the semaphore is never closed"),
+        ),
+        None => None,
+    };
     if !shared.config.latency.is_zero() {
         tokio::time::sleep(shared.config.latency).await;
     }
+    drop(turn);
     if let Some(auth) = &shared.config.auth
         && !auth.allows(headers, query)
     {

@@ -22,6 +22,8 @@ pub(crate) struct Shared {
     pub(crate) window: Mutex<(Instant, u64)>,
     /// Per token: its window's start and requests in it.
     pub(crate) token_windows: Mutex<HashMap<String, (Instant, u64)>>,
+    /// Turns to be served, with `capacity`.
+    pub(crate) turns: Option<tokio::sync::Semaphore>,
 }
 
 impl Shared {

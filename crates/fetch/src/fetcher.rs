@@ -13,7 +13,7 @@ use crate::page::{PageMeta, PageParser};
 use crate::request::{MetaHeaders, Target};
 use crate::{
     Auth, Backoff, FetchError, FetchObserver, Page, PageFailure, RequestObservation, SafeUrl,
-    Secrets, Source,
+    Secrets, Source, WaitSpans,
 };
 
 /// How hard to push an API, and how patiently.
@@ -74,13 +74,16 @@ pub struct Fetcher {
 }
 
 /// What fetching one page cost.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct Attempts {
     pub requests: u32,
-    /// Time spent in requests, waits not included: what a sequential client would have spent.
+    /// Time spent in requests, waits not included.
     pub request_time: Duration,
-    /// Time spent waiting: backoff, `Retry-After`, rate limits, pauses the API asked for.
-    pub waited: Duration,
+    /// Of the requests, those that had the API to themselves, and their time.
+    pub alone: u32,
+    pub alone_time: Duration,
+    /// When it waited: backoff, `Retry-After`, rate limits, pauses the API asked for.
+    pub waits: WaitSpans,
 }
 
 impl Fetcher {
@@ -143,18 +146,24 @@ impl Fetcher {
                     Some(key) => Some(key.limits.acquire(observer).await),
                     None => None,
                 };
-                let key_waited = key_slot
-                    .as_ref()
-                    .map_or(Duration::ZERO, |(_, waited)| *waited);
-                let (_slot, waited) = self.limits.acquire(observer).await;
-                attempts.waited += waited + key_waited;
+                let (_slot, mut waited) = self.limits.acquire(observer).await;
+                if let Some((_, key_waited)) = &key_slot {
+                    waited.union(key_waited);
+                }
+                attempts.waits.union(&waited);
+                let sending = self.limits.sending();
                 let sent = Instant::now();
                 let attempted = self.attempt_detached(&request, key.as_ref()).await;
                 let ended_at = Instant::now();
+                let took = ended_at - sent;
                 attempts.requests += 1;
-                attempts.request_time += ended_at - sent;
+                attempts.request_time += took;
+                if self.limits.ran_alone(sending) {
+                    attempts.alone += 1;
+                    attempts.alone_time += took;
+                }
                 if let Some(key) = &key {
-                    key.count(attempts.requests > 1, waited + key_waited);
+                    key.count(attempts.requests > 1, waited.total());
                 }
                 observer.request(&RequestObservation {
                     chain: request.chain,
@@ -163,7 +172,7 @@ impl Fetcher {
                     url: &request.url,
                     secret_params: request.secret_params,
                     queued_at,
-                    throttled: waited + key_waited,
+                    throttled: waited.total(),
                     sent_at: sent,
                     headers_at: attempted.headers_at,
                     ended_at,
@@ -254,8 +263,9 @@ impl Fetcher {
                 wait,
                 wait_hint.is_some(),
             );
+            let backing_off = Instant::now();
             tokio::time::sleep(wait).await;
-            attempts.waited += wait;
+            attempts.waits.add(backing_off, Instant::now());
         }
     }
 

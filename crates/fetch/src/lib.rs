@@ -55,6 +55,7 @@ mod request;
 mod retry;
 mod safe_url;
 mod source;
+mod waits;
 
 pub use auth::Auth;
 pub use end::ChainEnd;
@@ -74,3 +75,4 @@ pub use source::{
     ChainedPagination, CursorFrom, NextPage, NumberedPagination, NumberedStyle, Pagination, Source,
     StopRule,
 };
+pub use waits::WaitSpans;

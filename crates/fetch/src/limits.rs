@@ -3,7 +3,7 @@
 
 use std::num::NonZeroU32;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
@@ -11,8 +11,8 @@ use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use tokio::sync::Notify;
 
-use crate::FetchObserver;
 use crate::retry::MAX_WAIT;
+use crate::{FetchObserver, WaitSpans};
 
 /// At most `count` requests per `per`, e.g. 20 per second.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +31,9 @@ pub(crate) struct Limits {
     max: usize,
     limit: AtomicUsize,
     in_flight: AtomicUsize,
+    /// Requests sent so far: a request ran alone if none was in flight when it was sent and
+    /// this did not move until it ended.
+    sent: AtomicU64,
     successes: AtomicUsize,
     /// Responses since the limit was last lowered: it is lowered at most once a round of
     /// requests, as TCP does once a round trip, so one burst of 429s halves it once.
@@ -38,6 +41,13 @@ pub(crate) struct Limits {
     room: Notify,
     rate: Option<DefaultDirectRateLimiter>,
     paused_until: Mutex<Option<(Instant, String)>>,
+}
+
+/// A request being sent: whether it was alone then, and its place in the order of sending.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Sending {
+    alone: bool,
+    sent: u64,
 }
 
 /// A request slot; frees itself when dropped.
@@ -66,6 +76,7 @@ impl Limits {
             max,
             limit: AtomicUsize::new(max),
             in_flight: AtomicUsize::new(0),
+            sent: AtomicU64::new(0),
             successes: AtomicUsize::new(0),
             since_decrease: AtomicUsize::new(usize::MAX / 2),
             room: Notify::new(),
@@ -75,16 +86,16 @@ impl Limits {
     }
 
     /// Waits for a pause the API asked for, for the rate limit, then for a free slot under the
-    /// current concurrency limit. Returns the slot and the time spent waiting on the API's
-    /// behalf (pauses and rate), which the run reports.
-    pub async fn acquire(&self, observer: &dyn FetchObserver) -> (Slot<'_>, Duration) {
-        let mut waited = Duration::ZERO;
+    /// current concurrency limit. Returns the slot and when it waited on the API's behalf
+    /// (pauses and rate), which the run reports; waiting for a slot is not that.
+    pub async fn acquire(&self, observer: &dyn FetchObserver) -> (Slot<'_>, WaitSpans) {
+        let mut waited = WaitSpans::default();
         loop {
-            waited += self.wait_out_pause(observer).await;
+            self.wait_out_pause(observer, &mut waited).await;
             if let Some(rate) = &self.rate {
                 let started = Instant::now();
                 rate.until_ready().await;
-                waited += started.elapsed();
+                waited.add(started, Instant::now());
             }
             let slot = self.slot().await;
             // A pause may have begun while this request waited for its slot: then it waits
@@ -115,15 +126,27 @@ impl Limits {
         pause.filter(|(until, _)| *until > Instant::now())
     }
 
-    async fn wait_out_pause(&self, observer: &dyn FetchObserver) -> Duration {
-        let mut waited = Duration::ZERO;
+    async fn wait_out_pause(&self, observer: &dyn FetchObserver, waited: &mut WaitSpans) {
         while let Some((until, reason)) = self.pause() {
-            let wait = until.saturating_duration_since(Instant::now());
-            observer.waiting(&reason, wait);
-            tokio::time::sleep(wait).await;
-            waited += wait;
+            let started = Instant::now();
+            observer.waiting(&reason, until.saturating_duration_since(started));
+            tokio::time::sleep_until(until.into()).await;
+            waited.add(started, Instant::now());
         }
-        waited
+    }
+
+    /// Marks a request as sent (its slot already held): what [`Limits::ran_alone`] needs.
+    pub(crate) fn sending(&self) -> Sending {
+        let alone = self.in_flight.load(Ordering::Acquire) == 1;
+        let sent = self.sent.fetch_add(1, Ordering::AcqRel) + 1;
+        Sending { alone, sent }
+    }
+
+    /// Whether the request marked `sending` had the API to itself: nothing else in flight
+    /// when it was sent, nothing sent until it ended. Its latency is then what one request
+    /// after another would see, not a latency inflated by a server busy with the others.
+    pub(crate) fn ran_alone(&self, sending: Sending) -> bool {
+        sending.alone && self.sent.load(Ordering::Acquire) == sending.sent
     }
 
     async fn slot(&self) -> Slot<'_> {

@@ -9,7 +9,9 @@ use std::time::Duration;
 use crate::fetcher::{Attempts, PageRequest};
 use crate::page::{MetaPointers, PageMeta, PageParser};
 use crate::request::Target;
-use crate::{ChainEnd, FetchError, FetchObserver, Fetcher, OnError, Page, Pagination, Source};
+use crate::{
+    ChainEnd, FetchError, FetchObserver, Fetcher, OnError, Page, Pagination, Source, WaitSpans,
+};
 
 /// What a run of one source did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -24,10 +26,19 @@ pub struct FetchSummary {
     pub retries: u64,
     /// Body bytes of the counted pages.
     pub bytes: u64,
-    /// The sum of all request durations: what fetching one page after another would take.
+    /// The sum of all request durations. Under a server that slows down as more requests
+    /// come at once, this is *not* what one page after another would take: see
+    /// [`FetchSummary::sequential_estimate`].
     pub request_time: Duration,
-    /// Time spent waiting on the API's behalf: backoff, `Retry-After`, rate limits, pauses.
-    pub waited: Duration,
+    /// Requests that had the API to themselves: none other in flight from when they were
+    /// sent to when they ended (the first page of a numbered chain always is, when the chain
+    /// runs alone).
+    pub alone_requests: u64,
+    /// Their summed durations.
+    pub alone_request_time: Duration,
+    /// When requests were held back on the API's behalf: backoff, `Retry-After`, rate
+    /// limits, pauses. [`FetchSummary::waited`] is the length of their union.
+    pub waits: WaitSpans,
     /// Time fetching waited for the consumer to make room for a page (reducing was slower
     /// than fetching for that long).
     pub consumer_wait: Duration,
@@ -67,7 +78,38 @@ impl FetchSummary {
         self.requests += u64::from(attempts.requests);
         self.retries += u64::from(attempts.requests.saturating_sub(1));
         self.request_time += attempts.request_time;
-        self.waited += attempts.waited;
+        self.alone_requests += u64::from(attempts.alone);
+        self.alone_request_time += attempts.alone_time;
+        self.waits.union(&attempts.waits);
+    }
+
+    /// Wall-clock time during which at least one request was held back by the API: two
+    /// requests backing off over the same second count one second.
+    pub fn waited(&self) -> Duration {
+        self.waits.total()
+    }
+
+    /// What fetching the same requests one after another would take: their number times the
+    /// mean latency of the requests that ran alone. `None` when none did: then no latency
+    /// measured is one a sequential client would see (a server that slows down under load
+    /// inflates them all), and there is no honest estimate.
+    pub fn sequential_estimate(&self) -> Option<Duration> {
+        (self.alone_requests > 0).then(|| {
+            self.alone_request_time
+                .div_f64(self.alone_requests as f64)
+                .mul_f64(self.requests as f64)
+        })
+    }
+
+    /// Adds what `other`'s requests cost (requests, retries, their time, their waits), not
+    /// its pages: the parents of child chains, whose records are not the result's.
+    pub fn absorb_costs(&mut self, other: &FetchSummary) {
+        self.requests += other.requests;
+        self.retries += other.retries;
+        self.request_time += other.request_time;
+        self.alone_requests += other.alone_requests;
+        self.alone_request_time += other.alone_request_time;
+        self.waits.union(&other.waits);
     }
 
     /// Adds another chain's summary to this one.
@@ -78,8 +120,10 @@ impl FetchSummary {
         self.retries += other.retries;
         self.bytes += other.bytes;
         self.request_time += other.request_time;
+        self.alone_requests += other.alone_requests;
+        self.alone_request_time += other.alone_request_time;
         self.consumer_wait += other.consumer_wait;
-        self.waited += other.waited;
+        self.waits.union(&other.waits);
         self.reported_records = sum_reported(self.reported_records, other.reported_records);
         self.reported_pages = sum_reported(self.reported_pages, other.reported_pages);
         self.warnings.extend(other.warnings);

@@ -41,7 +41,10 @@ pub struct Source {
     /// Whether a `200` whose body holds a non-empty `errors` array is an error (GraphQL).
     pub graphql_errors: bool,
     /// Page-numbered pages requested with the first, before it tells the total (at most the
-    /// concurrency). A job of many chains sets 1: their first pages share the limit.
+    /// concurrency). 1 by default: the first page goes alone, which costs one round trip and
+    /// buys two things: a small collection is not sent a window of requests past its end, and
+    /// the run measures one latency that no other request inflated, the honest basis of
+    /// [`crate::FetchSummary::sequential_estimate`].
     pub speculation: usize,
     /// Where the records array is in a page (`""`: the page is the array).
     pub records: Pointer,
@@ -68,7 +71,7 @@ impl Source {
             param_in: ParamIn::Query,
             retry_post: false,
             graphql_errors: false,
-            speculation: usize::MAX,
+            speculation: 1,
             records,
             pagination,
         }

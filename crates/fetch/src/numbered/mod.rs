@@ -58,8 +58,8 @@ impl Fetcher {
                 return Ok(());
             }
         }
-        // Page numbers do not depend on the first page, so the whole first window is requested
-        // at once, the first page among them.
+        // Page numbers do not depend on the first page: as many as `speculation` allows (by
+        // default the first alone, see `Source::speculation`) go before it tells the total.
         let mut in_flight = FuturesUnordered::new();
         loop {
             while let Some(index) =

@@ -332,6 +332,10 @@ pub struct DemoApiArgs {
     /// Latency added to every response.
     #[arg(long, default_value = "0ms", value_parser = humantime::parse_duration)]
     pub latency: Duration,
+    /// Serve at most N requests at once; the others queue, each waiting out the latency of
+    /// those ahead (a saturated server).
+    #[arg(long, value_name = "N")]
+    pub capacity: Option<usize>,
     /// Leave `total` and `total_pages` out of pages.
     #[arg(long)]
     pub no_totals: bool,
@@ -397,6 +401,7 @@ impl DemoApiArgs {
             max_page_size: self.page_size_cap,
             default_page_size: self.page_size,
             latency: self.latency,
+            capacity: self.capacity,
             totals: !self.no_totals,
             repeat_last_page: self.repeat_last_page,
             prerender: self.prerender,

@@ -36,6 +36,9 @@ pub(crate) fn run(args: RunArgs) -> Result<u8, Failure> {
         Ok(state) => {
             let state = state.job(&job.name);
             let tracked = run_tracked(&job, options, &state, Trigger::Manual, None);
+            for run in &tracked.abandoned {
+                pagefold::terminal::warn(&summary::abandoned_line(run));
+            }
             if let Some(error) = &tracked.history_error {
                 pagefold::terminal::warn(&format!("the run history could not be written: {error}"));
             }

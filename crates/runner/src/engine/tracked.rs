@@ -12,6 +12,7 @@ use crate::output::database::RunRecord;
 use crate::output::database::pending::{self, DeliveryError, deliver};
 use crate::secrets;
 use crate::state::history::{HistoryEntry, Status, Trigger};
+use crate::state::marker::Abandoned;
 use crate::state::{JobRecord, JobState, StateError};
 
 /// Why a tracked run failed.
@@ -76,6 +77,9 @@ pub struct Tracked {
     /// Why the entry could not be appended, if it could not: the run itself is not failed
     /// for it.
     pub history_error: Option<StateError>,
+    /// Earlier runs of the job found killed (their process gone, their marker left): each
+    /// now in the history as `interrupted`.
+    pub abandoned: Vec<Abandoned>,
 }
 
 /// [`run_tracked`], with a panic anywhere in the run recorded as a failed run rather than
@@ -144,7 +148,20 @@ pub fn record_failure(
         result,
         entry,
         history_error,
+        abandoned: Vec::new(),
     }
+}
+
+/// Records in the history the runs of the job whose process died under them (their marker
+/// left unlocked): each as `interrupted`.
+pub fn record_abandoned(state: &JobState) -> Vec<Abandoned> {
+    let abandoned = state.abandoned_runs();
+    for run in &abandoned {
+        if let Err(error) = state.append(&run.entry) {
+            tracing::warn!("{}", crate::terminal::failure::one_line(&error));
+        }
+    }
+    abandoned
 }
 
 /// Runs `job` with its state: see the module's documentation.
@@ -178,6 +195,12 @@ pub fn run_tracked(
             return record_failure(job, state, &stamp, trigger, scheduled_for, started, failure);
         }
     };
+    // Before this run leaves its own trace: the traces of earlier runs that were killed.
+    let abandoned = record_abandoned(state);
+    let marker = state
+        .mark_running(&stamp.run_id, &job.name, trigger, scheduled_for, started)
+        .inspect_err(|error| tracing::warn!("{}", crate::terminal::failure::one_line(error)))
+        .ok();
     // The state folder's checkpoint is the scheduler's, for a run a stop interrupted, and is
     // resumed first: one still there when another scheduled run starts is stale (its run
     // failed, or the job changed), and must not be mixed into this run.
@@ -194,7 +217,10 @@ pub fn run_tracked(
         && let Err(error) = state.set_running(scheduled_for)
     {
         let failure = TrackedError::State(error);
-        return record_failure(job, state, &stamp, trigger, scheduled_for, started, failure);
+        let mut tracked =
+            record_failure(job, state, &stamp, trigger, scheduled_for, started, failure);
+        tracked.abandoned = abandoned;
+        return tracked;
     }
     let result = incremental_start(job, state)
         .map_err(TrackedError::from)
@@ -225,11 +251,14 @@ pub fn run_tracked(
         }
     }
     let history_error = state.append(&entry).err();
+    // Its entry is in: the run's trace goes.
+    drop(marker);
     drop(lock);
     Tracked {
         result,
         entry,
         history_error,
+        abandoned,
     }
 }
 
@@ -273,6 +302,7 @@ pub fn run_stateless(job: &Job, mut options: RunOptions) -> Tracked {
         result,
         entry,
         history_error: None,
+        abandoned: Vec::new(),
     }
 }
 

@@ -41,7 +41,7 @@ pub use incremental::IncrementalSpec;
 pub use output::OutputSpec;
 pub use pagination::PaginationSpec;
 pub use partitions::{Assignment, PartitionSpec};
-pub use reduce::{BuiltinKind, ReduceSpec, ReducerUse};
+pub use reduce::{BuiltinKind, PluginPlaces, ReduceSpec, ReducerUse};
 pub use schedule::{Missed, Overlap, ScheduleSpec};
 pub use schema::job_schema;
 pub use source::{Source, SourceSpec, fill_source};
@@ -160,7 +160,7 @@ pub enum JobError {
 }
 
 /// A message about a place in a job file.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Located {
     /// The file.
     pub path: PathBuf,
@@ -356,10 +356,31 @@ impl Job {
             let span = output.span();
             output.into_inner().check(span, &base, &mut problems)
         });
+        let places: Vec<[Option<Range<usize>>; 2]> = file
+            .reduce
+            .iter()
+            .map(|entry| entry.get_ref().plugin_spans())
+            .collect();
+        let place = |span: Option<Range<usize>>| {
+            span.map(|span| {
+                let span = expanded.original(span.start)..expanded.original(span.end);
+                Box::new(self::locate(path, original, span, String::new(), None))
+            })
+        };
         let reduce: Option<Vec<ReduceSpec>> = file
             .reduce
             .into_iter()
-            .map(|spec| spec.into_inner().resolved(&base))
+            .zip(places)
+            .map(|(spec, [plugin, config])| {
+                let mut spec = spec.into_inner().resolved(&base)?;
+                if matches!(spec.reducer, ReducerUse::Plugin { .. }) {
+                    spec.places = reduce::PluginPlaces {
+                        plugin: place(plugin),
+                        config: place(config),
+                    };
+                }
+                Some(spec)
+            })
             .collect();
         let source = file.source.validated();
         let child = file.child.map(|child| child.into_inner().validated());

@@ -43,6 +43,18 @@ pub struct ReduceSpec {
     pub name: String,
     /// What it runs.
     pub reducer: ReducerUse,
+    /// Of a plugin: where `plugin` and `config` are written, for what only loading and
+    /// building the plugin finds (no such symbol, a config it rejects).
+    pub places: PluginPlaces,
+}
+
+/// Where a plugin reducer's keys are written in the job file (messages empty).
+#[derive(Debug, Clone, Default)]
+pub struct PluginPlaces {
+    /// `plugin = "…"`.
+    pub plugin: Option<Box<super::Located>>,
+    /// `config = …` (`None` without one: the verdict then points at `plugin`).
+    pub config: Option<Box<super::Located>>,
 }
 
 /// A built-in reducer or a plugin.
@@ -165,6 +177,14 @@ pub(crate) fn check_all(entries: &[Spanned<ReduceEntry>], problems: &mut Vec<Pro
 }
 
 impl ReduceEntry {
+    /// The spans of `plugin` and `config`.
+    pub(crate) fn plugin_spans(&self) -> [Option<std::ops::Range<usize>>; 2] {
+        [
+            self.plugin.as_ref().map(Spanned::span),
+            self.config.as_ref().map(Spanned::span),
+        ]
+    }
+
     fn name(&self) -> String {
         if let Some(name) = &self.name {
             return name.get_ref().clone();
@@ -286,6 +306,10 @@ impl ReduceEntry {
             },
             (None, None) => return None,
         };
-        Some(ReduceSpec { name, reducer })
+        Some(ReduceSpec {
+            name,
+            reducer,
+            places: PluginPlaces::default(),
+        })
     }
 }

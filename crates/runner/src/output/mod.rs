@@ -106,27 +106,44 @@ pub struct Skipped {
     pub reason: String,
 }
 
-/// What the run cost, so that idle time and retries are never invisible.
+/// What the run cost, so that idle time and retries are never invisible. Each field is
+/// defined once, in the README's table under "The result document".
 #[derive(Debug, Clone, Serialize)]
 pub struct RunStats {
-    /// HTTP requests made, retries included.
+    /// Every HTTP request this run made: parents' and children's, retries included (not
+    /// those of a run it resumed).
     pub requests: u64,
-    /// Of those, retries.
+    /// Of those, the ones that repeated a request that had failed.
     pub retries: u64,
-    /// Time spent waiting on the API's behalf (backoff, `Retry-After`, rate limits), in
-    /// seconds.
+    /// Wall-clock seconds during which at least one request was held back by the API
+    /// (backoff, `Retry-After`, rate limits): a union of intervals, so two requests backing
+    /// off over the same second count one second.
     pub waited_seconds: f64,
-    /// Bytes of page bodies reduced.
+    /// Bytes of page bodies reduced by this run.
     pub bytes: u64,
     /// The run's wall time, in seconds.
     pub seconds: f64,
-    /// What fetching the same pages one after another would have taken, in seconds.
-    pub sequential_seconds: f64,
-    /// Time fetching waited for reducers to keep up, in seconds.
+    /// What fetching the same requests one after another would take, in seconds: their
+    /// number times the mean latency of the requests that had the API to themselves; `null`
+    /// when none did (no honest basis).
+    pub sequential_seconds: Option<f64>,
+    /// Wall-clock seconds fetching waited for reducers to make room for a page.
     pub waited_on_reducers_seconds: f64,
+    /// Of `pages` and `records`, those a checkpoint held: reduced by the run this one resumed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resumed: Option<ResumedStats>,
     /// Per key, when `[source.auth]` has several: named by label or position, never value.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub keys: Vec<KeyStat>,
+}
+
+/// What a resumed run took over from the checkpoint of the run it resumed.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct ResumedStats {
+    /// Pages reduced before the resume.
+    pub pages: u64,
+    /// Records reduced before the resume.
+    pub records: u64,
 }
 
 /// What one key did.
@@ -211,7 +228,8 @@ pub(crate) mod tests {
                 waited_seconds: 0.0,
                 bytes: 10,
                 seconds: 0.5,
-                sequential_seconds: 0.5,
+                sequential_seconds: Some(0.5),
+                resumed: None,
                 waited_on_reducers_seconds: 0.0,
                 keys: Vec::new(),
             },

@@ -227,6 +227,16 @@ impl Scheduler {
             due_now: due_now.is_some(),
             reloaded,
         });
+        // Runs of it killed with the process that ran them (this scheduler's last life, or a
+        // `pagefold run`) go into the history as interrupted, before its counters are seeded
+        // from it; a run under way holds its marker locked and is left alone.
+        for run in crate::engine::tracked::record_abandoned(&state) {
+            tracing::warn!(
+                "the run `{}` of `{}` did not finish (its process is gone): recorded as interrupted",
+                run.entry.run_id,
+                job.name
+            );
+        }
         // Before any run of it is recorded: its counters go on from its history.
         self.options.observer.seed(&job.name, &state);
         match self.entries.get_mut(&file) {

@@ -12,6 +12,8 @@
 //! STATE/jobs/NAME/checkpoint/       an interrupted scheduled run, resumed at the next start
 //! STATE/jobs/NAME/running.json      the scheduled time of the run under way, to resume it as
 //! STATE/jobs/NAME/lock              held while a run of the job runs, in whatever process
+//! STATE/jobs/NAME/running/RUN.json  every run under way, held locked: one left unlocked is a
+//!                                   killed run, recorded as `interrupted` (see `marker`)
 //! ```
 
 use std::io::Write;
@@ -21,6 +23,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub mod history;
+pub mod marker;
 
 use crate::output::write_atomically;
 use history::HistoryEntry;

@@ -379,8 +379,10 @@ fn the_demo_runs_end_to_end() {
     let result = run.result();
     assert_eq!(result["records"], json!(2000));
     assert_eq!(result["reducers"]["orders"], json!(2000));
+    // With 1 ms of latency the run may or may not beat one page after another (the summary
+    // line says which, honestly: `stats.rs` pins both wordings); the line is there.
     assert!(
-        run.stderr().contains("one page after another would take"),
+        run.stderr().contains("one page after another would"),
         "{}",
         run.stderr()
     );

@@ -65,9 +65,13 @@ mod schedule;
 mod schema;
 /// Real APIs' shapes: errors past the end, totals and next pages in headers, GraphQL, POST.
 mod shapes;
+/// What a run says it did: the summary line's estimate, `stats` as the README defines them.
+mod stats;
 /// Helpers: servers, job files, running the binary, expected values, snapshot filters.
 mod support;
 /// `run --trace`: the Chrome trace of a run, its tracks, requests and retries.
 mod trace;
+/// `pagefold validate` as a dry run: plugins built with their config, the output folder.
+mod validate;
 /// What users read, pinned as insta snapshots: help, validate, plan, history, the summary line.
 mod wording;

@@ -101,11 +101,38 @@ fn validate_every_example_job() {
     let masks = schedule_masks(Masks::new());
     insta::with_settings!({ filters => masks.filters() }, {
         for stem in example_jobs() {
-            let run = in_repository(&["validate", &format!("jobs/{stem}.toml")]);
+            let run = if stem == "plugins" {
+                validate_plugins_example()
+            } else {
+                in_repository(&["validate", &format!("jobs/{stem}.toml")])
+            };
             assert_eq!(run.code(), 0, "{}", run.stderr());
             insta::assert_snapshot!(format!("validate-{stem}"), run.shown());
         }
     });
+}
+
+/// `validate` loads and builds plugins: the plugins example is validated as a copy (in a
+/// `jobs` folder of its own) that names the plugins the tests build, not the release builds
+/// the example tells its reader to make.
+fn validate_plugins_example() -> Run {
+    let work = Workspace::new();
+    let jobs = work.path().join("jobs");
+    std::fs::create_dir(&jobs).unwrap();
+    let plugins = crate::plugins::plugin("quantiles");
+    let text = std::fs::read_to_string(repository().join("jobs/plugins.toml"))
+        .unwrap()
+        .replace(
+            "../target/release/",
+            &format!("{}/", plugins.parent().unwrap().display()),
+        );
+    std::fs::write(jobs.join("plugins.toml"), text).unwrap();
+    let output = command()
+        .current_dir(work.path())
+        .args(["validate", "jobs/plugins.toml"])
+        .output()
+        .expect("pagefold runs");
+    Run { output }
 }
 
 #[test]
@@ -257,8 +284,11 @@ fn history_after_two_runs_and_a_failed_one() {
 
 #[test]
 fn the_summary_line_of_a_run() {
+    // A latency that dwarfs the rest: 4 in flight make the run clearly faster than one page
+    // after another, so the ratio is printed.
     let server = demo_server(DemoConfig {
         records: 230,
+        latency: std::time::Duration::from_millis(30),
         ..DemoConfig::default()
     });
     let work = Workspace::new();

@@ -11,7 +11,8 @@ use super::prepare::Prepared;
 use crate::engine::incremental::{IncrementalEnd, MarkState};
 use crate::job::Job;
 use crate::output::{
-    IncrementalResult, KeyStat, ParentResult, PartitionResult, ResultDocument, RunStats, Skipped,
+    IncrementalResult, KeyStat, ParentResult, PartitionResult, ResultDocument, ResumedStats,
+    RunStats, Skipped,
 };
 use crate::secrets;
 
@@ -54,6 +55,7 @@ pub(super) fn assemble(
         Some(spec) => Some((spec, MarkState::take_from(&mut merged.values)?)),
         None => None,
     };
+    let parents_cost = parents.clone();
     let parent = parents.map(|parents| ParentResult {
         pages: parents.pages,
         records: parents.records,
@@ -80,6 +82,10 @@ pub(super) fn assemble(
     let mut summary = FetchSummary::default();
     for chain in summaries {
         summary.absorb(chain);
+    }
+    if let Some(parents) = &parents_cost {
+        // The parents' requests are requests of this run: counted, though not their pages.
+        summary.absorb_costs(parents);
     }
     let (pages_before, records_before) = prepared
         .checkpoints
@@ -147,6 +153,10 @@ pub(super) fn assemble(
                         .collect()
                 })
                 .unwrap_or_default(),
+            resumed: prepared.checkpoints.resumed.as_ref().map(|_| ResumedStats {
+                pages: pages_before,
+                records: records_before,
+            }),
             ..stats(&summary, started)
         },
     };
@@ -164,11 +174,12 @@ fn stats(summary: &FetchSummary, started: Instant) -> RunStats {
     RunStats {
         requests: summary.requests,
         retries: summary.retries,
-        waited_seconds: round_ms(summary.waited),
+        waited_seconds: round_ms(summary.waited()),
         bytes: summary.bytes,
         seconds: round_ms(started.elapsed()),
-        sequential_seconds: round_ms(summary.request_time),
+        sequential_seconds: summary.sequential_estimate().map(round_ms),
         waited_on_reducers_seconds: round_ms(summary.consumer_wait),
+        resumed: None,
         keys: Vec::new(),
     }
 }

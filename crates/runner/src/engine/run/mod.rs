@@ -91,7 +91,7 @@ fn totals(job: &Job, outcome: &Result<RunReport, RunError>, wall: Duration) -> s
             totals["retries"] = summary.retries.into();
             totals["bytes"] = summary.bytes.into();
             totals["request_us"] = (summary.request_time.as_micros() as u64).into();
-            totals["waited_us"] = (summary.waited.as_micros() as u64).into();
+            totals["waited_us"] = (summary.waited().as_micros() as u64).into();
             totals["consumer_wait_us"] = (summary.consumer_wait.as_micros() as u64).into();
         }
         Err(error) => {

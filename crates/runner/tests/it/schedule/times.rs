@@ -239,3 +239,26 @@ fn at_most_max_running_runs_at_a_time() {
     );
     h.stop();
 }
+
+#[test]
+fn a_run_killed_with_its_scheduler_is_in_the_history_as_interrupted_at_the_next_start() {
+    let api = GateServer::start(true);
+    let ws = Workspace::new();
+    let job = gated_job(&ws, "hourly", "0 * * * *", "", &api);
+    // What a scheduler killed mid-run leaves: the run's marker, no lock held on it any more.
+    let running = ws.path().join("state/jobs/hourly/running");
+    std::fs::create_dir_all(&running).unwrap();
+    std::fs::write(
+        running.join("20260301T020000Z-dead.json"),
+        r#"{"run_id": "20260301T020000Z-dead", "job": "hourly", "trigger": "schedule",
+            "scheduled_for": "2026-03-01T02:00:00Z", "started": "2026-03-01T02:00:00Z", "pid": 1}"#,
+    )
+    .unwrap();
+    Harness::start(options(&ws, vec![job], true), t(3, 30, 0)).join();
+    let history = history(&ws, "hourly");
+    assert_eq!(history.len(), 1, "{history:#?}");
+    assert_eq!(history[0].run_id, "20260301T020000Z-dead");
+    assert_eq!(history[0].status, Status::Interrupted);
+    assert_eq!(history[0].trigger, Trigger::Schedule);
+    assert!(!running.join("20260301T020000Z-dead.json").exists());
+}
