@@ -19,6 +19,9 @@ pub struct Probe {
     /// The pages the API reports when `max_pages` is fewer (then `pages` is `max_pages`): the
     /// run will stop short of the end.
     pub beyond_max_pages: Option<u64>,
+    /// The first page's records (a JSON array), to check the job's fields against; empty
+    /// past 4 MiB.
+    pub records_json: String,
     /// How long the first request took.
     pub latency: Duration,
 }
@@ -55,6 +58,11 @@ impl Fetcher {
             .map_err(|(error, _)| error)?;
         let latency = started.elapsed();
         let records = page.record_count();
+        let records_json = if page.records_json().len() <= 4 << 20 {
+            page.records_json().to_owned()
+        } else {
+            String::new()
+        };
         let pages = match &source.pagination {
             Pagination::None => Some(1),
             Pagination::Numbered(numbered) => {
@@ -95,6 +103,7 @@ impl Fetcher {
             pages: pages.map(|pages| pages.min(max_pages)),
             total_records: meta.total_records,
             beyond_max_pages: pages.filter(|pages| *pages > max_pages),
+            records_json,
             latency,
         })
     }

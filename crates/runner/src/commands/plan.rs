@@ -76,10 +76,65 @@ fn plan(job: &Job, probe: bool) -> Result<String, FetchError> {
     }
     let _ = writeln!(text, "output: {}", output(job));
     if let Some(probes) = &probes {
+        for warning in fields_not_in(job, probes) {
+            let _ = writeln!(text, "warning: {warning}");
+        }
+    }
+    if let Some(probes) = &probes {
         let keys = job.source.auth.as_ref().map_or(1, |auth| auth.keys().len());
         let _ = writeln!(text, "{}", estimate(fetch, probes, keys));
     }
     Ok(secrets::redact(&text))
+}
+
+/// Each field a built-in reads that no record of the probed first pages has, with the closest
+/// field they do have: a typo found before a full run.
+fn fields_not_in(job: &Job, probes: &[Probe]) -> Vec<String> {
+    use pagefold::engine::reduce::coverage::{closest, sample_fields};
+    let records: Vec<&str> = probes
+        .iter()
+        .flat_map(|probe| split_records(&probe.records_json))
+        .collect();
+    if records.is_empty() || job.child.is_some() {
+        // No record to judge by; a child's records are not the probed parents'.
+        return Vec::new();
+    }
+    let mut fields = std::collections::BTreeSet::new();
+    for record in records.iter().take(8) {
+        sample_fields(record, &mut fields);
+    }
+    let mut warnings = Vec::new();
+    for spec in &job.reduce {
+        let ReducerUse::Builtin {
+            field: Some(field), ..
+        } = &spec.reducer
+        else {
+            continue;
+        };
+        let set = pagefold_json::PointerSet::new([field]);
+        let had = records.iter().any(|record| {
+            let mut found = set.scan_slots();
+            set.scan(record, &mut found).is_ok() && found[0].is_some()
+        });
+        if !had {
+            let near = closest(&field.to_string(), &fields)
+                .map(|near| format!(": did you mean `{near}`?"))
+                .unwrap_or_default();
+            warnings.push(format!(
+                "no record of the first page{} has `{field}` (read by `{}`){near}",
+                if probes.len() == 1 { "" } else { "s" },
+                spec.name
+            ));
+        }
+    }
+    warnings
+}
+
+/// The records of a JSON array, each as its text.
+fn split_records(array: &str) -> Vec<&str> {
+    pagefold_json::elements(array)
+        .collect::<Result<Vec<&str>, _>>()
+        .unwrap_or_default()
 }
 
 /// Where the result goes: the `[output]` file (for a run started now) and format, and its

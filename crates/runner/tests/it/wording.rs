@@ -225,9 +225,17 @@ fn plan_with_a_probe_of_a_demo_job() {
     );
     let capped = pagefold(&["plan", capped.to_str().unwrap(), "--probe"]);
     assert_eq!(capped.code(), 0, "{}", capped.stderr());
+    // A field no record of the first page has: said before any full run.
+    let typo = work.job(
+        "typo.toml",
+        &demo_job(&server, 20, "concurrency = 4").replace("\"/amount\"", "\"/amout\""),
+    );
+    let typo = pagefold(&["plan", typo.to_str().unwrap(), "--probe"]);
+    assert_eq!(typo.code(), 0, "{}", typo.stderr());
     insta::with_settings!({ filters => masks.filters() }, {
         insta::assert_snapshot!("plan-probe", run.shown());
         insta::assert_snapshot!("plan-probe-max-pages", capped.shown());
+        insta::assert_snapshot!("plan-probe-typo", typo.shown());
     });
 }
 

@@ -133,7 +133,7 @@ impl Partial for CoveragePartial {
 }
 
 /// Adds the JSON Pointers of `record`'s fields (objects only, a few levels deep) to `into`.
-fn sample_fields(record: &str, into: &mut BTreeSet<String>) {
+pub fn sample_fields(record: &str, into: &mut BTreeSet<String>) {
     fn walk(value: &serde_json::Value, at: String, depth: usize, into: &mut BTreeSet<String>) {
         if depth > SAMPLED_DEPTH || into.len() >= SAMPLED_FIELDS {
             return;
