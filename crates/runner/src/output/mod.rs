@@ -37,7 +37,7 @@ pub struct ResultDocument {
     /// Per reducer that reads a field, in job order: how many records had it (`present`),
     /// had `null`, or lacked it (`missing`).
     #[serde(serialize_with = "in_order", skip_serializing_if = "Vec::is_empty")]
-    pub coverage: Vec<(String, serde_json::Value)>,
+    pub coverage: Vec<(String, FieldCoverage)>,
     /// With `[child]`: what the parent source gave (its records are not reduced).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parent: Option<ParentResult>,
@@ -52,6 +52,19 @@ pub struct ResultDocument {
     pub skipped: Vec<Skipped>,
     /// How the run went: requests, retries, time.
     pub stats: RunStats,
+}
+
+/// How many records had the field a reducer reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldCoverage {
+    /// The field.
+    pub field: String,
+    /// Records with a value there, not `null`.
+    pub present: u64,
+    /// Records with `null` there.
+    pub null: u64,
+    /// Records without the field.
+    pub missing: u64,
 }
 
 /// What the parent source of a parent → child job gave.
@@ -162,8 +175,8 @@ pub struct KeyStat {
     pub dropped: bool,
 }
 
-fn in_order<S: serde::Serializer>(
-    values: &[(String, serde_json::Value)],
+fn in_order<S: serde::Serializer, T: Serialize>(
+    values: &[(String, T)],
     serializer: S,
 ) -> Result<S::Ok, S::Error> {
     let mut map = serializer.serialize_map(Some(values.len()))?;

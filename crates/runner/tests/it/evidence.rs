@@ -50,6 +50,13 @@ fn a_field_no_record_has_is_a_warning_naming_the_closest_field() {
         run.stderr()
     );
     let result = run.result();
+    // The document as a user reads it, pinned (times and sizes masked).
+    let masks = crate::support::Masks::new()
+        .rule(r#""(seconds|sequential_seconds|waited_on_reducers_seconds|waited_seconds)": [0-9.e+-]+"#, "\"$1\": [seconds]")
+        .rule(r#""bytes": \d+"#, "\"bytes\": [bytes]");
+    insta::with_settings!({ filters => masks.filters() }, {
+        insta::assert_snapshot!("result-with-coverage", run.stdout());
+    });
     assert_eq!(result["warnings"], json!([warning]));
     assert_eq!(
         result["coverage"],

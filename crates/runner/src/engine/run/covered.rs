@@ -5,6 +5,7 @@ use pagefold_json::Pointer;
 
 use crate::engine::reduce::coverage::{Counts, closest};
 use crate::job::{Job, ReducerUse};
+use crate::output::FieldCoverage;
 use crate::terminal::progress::thousands;
 
 /// A field missing from more than this share of the records is a warning, even when some
@@ -16,7 +17,7 @@ pub(super) fn coverage(
     job: &Job,
     counts: &[(String, Counts)],
     fetched_records: u64,
-) -> (Vec<(String, serde_json::Value)>, Vec<String>) {
+) -> (Vec<(String, FieldCoverage)>, Vec<String>) {
     let count_of = |field: &Pointer| {
         counts
             .iter()
@@ -52,12 +53,12 @@ pub(super) fn coverage(
         };
         section.push((
             spec.name.clone(),
-            serde_json::json!({
-                "field": field.to_string(),
-                "present": counts.present,
-                "null": counts.null,
-                "missing": counts.missing(),
-            }),
+            FieldCoverage {
+                field: field.to_string(),
+                present: counts.present,
+                null: counts.null,
+                missing: counts.missing(),
+            },
         ));
         let field = field.to_string();
         if counts.records == 0 || warned.contains(&field) {
