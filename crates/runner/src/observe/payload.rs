@@ -160,6 +160,7 @@ mod tests {
             [
                 Some(AlertKind::Success),
                 Some(AlertKind::Warning),
+                Some(AlertKind::Warning),
                 Some(AlertKind::Failure),
                 None,
                 Some(AlertKind::Warning),

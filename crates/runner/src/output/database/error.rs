@@ -1,6 +1,16 @@
-//! Why a run's rows could not be written, and whether trying again may help.
+//! Why a run's rows could not be written, and whether trying again may help; and what is
+//! wrong with a database URL.
 
 use std::time::Duration;
+
+/// What is wrong with a URL, and what to write instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UrlError {
+    /// What is wrong.
+    pub message: String,
+    /// What to do.
+    pub hint: String,
+}
 
 /// A write that failed for good: after its retries, or at once when retrying cannot help.
 #[derive(Debug, thiserror::Error)]

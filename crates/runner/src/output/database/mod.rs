@@ -34,11 +34,12 @@ mod url;
 
 use std::time::{Duration, Instant};
 
+pub use error::UrlError;
 pub use error::{Cause, DatabaseError};
 pub use postgres_url::{PostgresUrl, SslMode};
 pub use prefix::TablePrefix;
 pub use record::{RunRecord, ValueRow};
-pub use url::{DatabaseUrl, UrlError};
+pub use url::DatabaseUrl;
 
 use schema::Tables;
 

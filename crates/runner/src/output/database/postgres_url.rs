@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::url::UrlError;
+use super::error::UrlError;
 use crate::secrets;
 
 /// A PostgreSQL URL's parts; what it leaves out is read from `PG*` at connect time.

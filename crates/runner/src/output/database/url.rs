@@ -10,6 +10,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::error::UrlError;
 use super::postgres_url::PostgresUrl;
 use crate::secrets;
 
@@ -23,15 +24,6 @@ pub enum DatabaseUrl {
     },
     /// A PostgreSQL server.
     Postgres(PostgresUrl),
-}
-
-/// What is wrong with a URL, and what to write instead.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UrlError {
-    /// What is wrong.
-    pub message: String,
-    /// What to do.
-    pub hint: String,
 }
 
 const FORMS: &str = "write `sqlite://results.db` (a file beside the job file) or \
