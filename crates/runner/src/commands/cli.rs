@@ -263,6 +263,10 @@ pub struct ScheduleArgs {
     /// Run what is due now and exit (for system cron, systemd timers, Kubernetes CronJobs).
     #[arg(long)]
     pub once: bool,
+    /// With --once: a run with warnings makes the exit 4 (as `deny_warnings = true` in its
+    /// job does), unless one failed (1).
+    #[arg(long, requires = "once")]
+    pub deny_warnings: bool,
     /// At most this many runs at a time, over all jobs.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
     pub max_running: u16,

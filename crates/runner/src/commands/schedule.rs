@@ -54,11 +54,19 @@ pub(crate) fn run(args: ScheduleArgs) -> Result<u8, Failure> {
         let (scheduler, runs) =
             Scheduler::new(options, std::sync::Arc::new(SystemClock), events_to)
                 .map_err(schedule_failure)?;
+        let deny_all = args.deny_warnings;
         let printer = tokio::spawn(async move {
-            let mut failed = false;
+            let (mut failed, mut denied) = (false, false);
             while let Some(event) = events.recv().await {
-                if let pagefold::schedule::Event::Finished { entry, .. } = &event {
-                    failed |= entry.status == pagefold::state::history::Status::Failed;
+                if let pagefold::schedule::Event::Finished {
+                    entry,
+                    deny_warnings,
+                    ..
+                } = &event
+                {
+                    use pagefold::state::history::Status;
+                    failed |= entry.status == Status::Failed;
+                    denied |= entry.status == Status::Warnings && (deny_all || *deny_warnings);
                 }
                 let line = format!(
                     "{} {event}",
@@ -66,7 +74,7 @@ pub(crate) fn run(args: ScheduleArgs) -> Result<u8, Failure> {
                 );
                 pagefold::terminal::say(&line);
             }
-            failed
+            (failed, denied)
         });
         let (signals_to, signals) = tokio::sync::mpsc::unbounded_channel();
         let signals_task = tokio::spawn(forward_signals(signals_to));
@@ -75,13 +83,13 @@ pub(crate) fn run(args: ScheduleArgs) -> Result<u8, Failure> {
         if let Some(endpoint) = endpoint {
             endpoint.abort();
         }
-        let failed = printer.await.unwrap_or(true);
+        let (failed, denied) = printer.await.unwrap_or((true, false));
         // A long-running scheduler that was asked to stop has done its job; `--once` is one
         // batch, and tells cron or Kubernetes whether it failed.
-        Ok::<u8, Failure>(if once && failed {
-            exit::RUN_FAILED
-        } else {
-            exit::SUCCESS
+        Ok::<u8, Failure>(match (once, failed, denied) {
+            (true, true, _) => exit::RUN_FAILED,
+            (true, false, true) => exit::WARNINGS,
+            _ => exit::SUCCESS,
         })
     })?;
     // Off the runtime: alerts and pushes still under way get a bounded time to arrive.

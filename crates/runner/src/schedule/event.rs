@@ -74,6 +74,8 @@ pub enum Event {
     Finished {
         /// The history entry.
         entry: HistoryEntry,
+        /// Whether its job denies warnings (`deny_warnings = true`).
+        deny_warnings: bool,
         /// Why the history could not be appended to, if it could not.
         history_error: Option<String>,
     },
@@ -195,6 +197,7 @@ impl fmt::Display for Event {
             Self::Finished {
                 entry,
                 history_error,
+                ..
             } => {
                 let took = (entry.ended - entry.started).num_milliseconds() as f64 / 1000.0;
                 write!(

@@ -146,6 +146,7 @@ impl Scheduler {
         self.observe();
         self.emit(Event::Finished {
             entry: done.tracked.entry,
+            deny_warnings: done.job.deny_warnings,
             history_error: done.tracked.history_error.map(|error| error.to_string()),
         });
     }

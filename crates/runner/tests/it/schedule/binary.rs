@@ -67,6 +67,38 @@ fn the_scheduler_says_what_it_took_and_what_runs_now() {
     });
 }
 
+/// `--once` under cron or a CronJob: a run with warnings exits 4 when its job denies them, or
+/// `--deny-warnings` does; 0 otherwise.
+#[test]
+fn once_exits_4_for_a_run_with_denied_warnings() {
+    let api = GateServer::start(true);
+    for (extra, flag, code) in [
+        ("", false, 0),
+        ("", true, 4),
+        ("deny_warnings = true", false, 4),
+    ] {
+        let ws = Workspace::new();
+        let text =
+            job_text("* * * * * *", extra, "n", &api).replace("\"/n\"", "\"/no_such_field\"");
+        let job = write_job(&ws, "warned", &text);
+        let mut command = command();
+        command
+            .args(["schedule", "--once", "--state"])
+            .arg(ws.path().join("state"));
+        if flag {
+            command.arg("--deny-warnings");
+        }
+        let output = command.arg(&job).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(code), "{extra} {flag}: {stderr}");
+        assert!(stderr.contains("finished with warnings"), "{stderr}");
+        assert!(
+            stderr.contains("warning: no record has `/no_such_field`"),
+            "{stderr}"
+        );
+    }
+}
+
 #[test]
 fn the_binary_with_once_and_nothing_due_does_nothing() {
     let api = GateServer::start(true);
