@@ -1,4 +1,4 @@
-//! The recording side of a trace: compact events, pushed under a mutex as they happen.
+//! The recording side of a trace: compact events, pushed to a lock-free queue as they happen.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -89,9 +89,11 @@ pub struct Trace {
     pub(crate) started: Instant,
     /// Pushed to from every fetching task: a lock-free queue, since a lock that a preempted
     /// thread holds makes the others wait (on a busy machine, a mutex here cost more than all
-    /// the rest of tracing). Drained when the trace is rendered.
-    events: async_channel::Sender<Event>,
-    queue: async_channel::Receiver<Event>,
+    /// the rest of tracing). The standard library's: no task waits on it, so it needs none of
+    /// an async channel's wake-up bookkeeping on every push. Drained when the
+    /// trace is rendered.
+    events: std::sync::mpsc::Sender<Event>,
+    queue: Mutex<std::sync::mpsc::Receiver<Event>>,
     /// What was drained from the queue so far.
     pub(crate) drained: Mutex<Vec<Event>>,
     /// The names of the partitions' tracks (their values), set before the run.
@@ -110,12 +112,12 @@ pub struct Trace {
 impl Trace {
     /// An empty trace of a run of `job`, starting now.
     pub fn new(job: &str) -> Self {
-        let (events, queue) = async_channel::unbounded();
+        let (events, queue) = std::sync::mpsc::channel();
         Self {
             job: job.to_owned(),
             started: Instant::now(),
             events,
-            queue,
+            queue: Mutex::new(queue),
             drained: Mutex::default(),
             partitions: Mutex::default(),
             origin: std::sync::OnceLock::new(),
@@ -135,8 +137,8 @@ impl Trace {
     }
 
     pub(crate) fn push(&self, event: Event) {
-        // Never full (unbounded) nor closed (the trace holds the receiver).
-        let _ = self.events.try_send(event);
+        // Never closed: the trace holds the receiver.
+        let _ = self.events.send(event);
     }
 
     /// Every event recorded so far, in the order they were pushed.
@@ -145,10 +147,11 @@ impl Trace {
             .drained
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        drained.reserve(self.queue.len());
-        while let Ok(event) = self.queue.try_recv() {
-            drained.push(event);
-        }
+        let queue = self
+            .queue
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        drained.extend(queue.try_iter());
         drained
     }
 
