@@ -156,17 +156,22 @@ fn a_dash_writes_the_result_to_stdout_whatever_the_job_says() {
         ..pagefold_demo_api::DemoConfig::default()
     });
     let work = Workspace::new();
-    let text = orders_job(
-        &server,
-        "kind = \"page\"\nsize_param = \"per_page\"\nsize = 50",
-        4,
-        "[[reduce]]\nuse = \"count\"\n",
-    ) + "\n[output]\npath = \"out.json\"\n";
+    let text = counting(&server) + "\n[output]\npath = \"out.json\"\n";
     let job = work.job("dash.toml", &text);
     let run = pagefold(&["run", job.to_str().unwrap(), "-q", "-o", "-"]);
     assert_eq!(run.result()["records"], json!(120));
     assert!(!work.path().join("out.json").exists());
     assert!(!work.path().join("-").exists());
+}
+
+/// A job counting the demo orders, 50 a page.
+fn counting(server: &pagefold_demo_api::DemoServer) -> String {
+    orders_job(
+        server,
+        "kind = \"page\"\nsize_param = \"per_page\"\nsize = 50",
+        4,
+        "[[reduce]]\nuse = \"count\"\n",
+    )
 }
 
 #[test]
@@ -179,13 +184,7 @@ fn history_lists_the_jobs_of_a_state_folder_and_refuses_an_unknown_one() {
     let state = work.path().join("state");
     let state = state.to_str().unwrap();
     for (name, schedule) in [("alpha", ""), ("beta", "schedule = \"0 3 * * *\"\n")] {
-        let text = format!("name = \"{name}\"\n{schedule}")
-            + &orders_job(
-                &server,
-                "kind = \"page\"\nsize_param = \"per_page\"\nsize = 50",
-                4,
-                "[[reduce]]\nuse = \"count\"\n",
-            );
+        let text = format!("name = \"{name}\"\n{schedule}") + &counting(&server);
         let job = work.job(&format!("{name}.toml"), &text);
         let run = pagefold(&["run", job.to_str().unwrap(), "-q", "--state", state]);
         assert_eq!(run.code(), 0, "{}", run.stderr());
@@ -228,12 +227,7 @@ fn history_shows_the_result_document_of_an_old_run() {
     let work = Workspace::new();
     let state = work.path().join("state");
     let state = state.to_str().unwrap();
-    let text = orders_job(
-        &server,
-        "kind = \"page\"\nsize_param = \"per_page\"\nsize = 50",
-        4,
-        "[[reduce]]\nuse = \"count\"\n",
-    );
+    let text = counting(&server);
     let job = work.job("kept.toml", &text);
     let job = job.to_str().unwrap();
     let first = pagefold(&["run", job, "-q", "--state", state, "-o", "-"]);

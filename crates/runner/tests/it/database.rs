@@ -1,7 +1,7 @@
 //! `[output] url`: each run's result as rows of SQLite and PostgreSQL tables, exactly the
 //! result document (built-ins and plugins), written once a run has finished, never by a
-//! failed or interrupted one, replaced when a run id is written again, and kept in the state
-//! folder while the database is down.
+//! failed or interrupted one, replaced when a run id is written again (`database_runs`), and
+//! kept in the state folder while the database is down (`database_kept`).
 //!
 //! PostgreSQL is a real server made for this test binary ([`crate::postgres_server`]), one
 //! database a test; without one, those tests print `SKIPPED:` and pass.
@@ -15,7 +15,7 @@ use serde_json::Value;
 use crate::plugins::plugin;
 use crate::postgres_server::PostgresServer;
 use crate::support::{
-    ALL_BUILTINS, Masks, Run, Workspace, assert_builtins, demo_server, orders, orders_job,
+    ALL_BUILTINS, Run, Workspace, assert_builtins, demo_server, orders, orders_job,
     pagefold_with_env,
 };
 
@@ -282,10 +282,11 @@ config = {{ field = \"/amount_cents\", q = [0.5, 0.9] }}
     )
 }
 
-const PAGES: &str =
+pub(crate) const PAGES: &str =
     "kind = \"page\"\nsize_param = \"per_page\"\nsize = 40\ntotal_records = \"/meta/total\"";
 
-fn run(job: &Path, state: &Path, env: &[(&str, &str)]) -> Run {
+/// `pagefold run JOB --state STATE` with `env`, the database's retries without pauses.
+pub(crate) fn run(job: &Path, state: &Path, env: &[(&str, &str)]) -> Run {
     let mut env = env.to_vec();
     env.push(("PAGEFOLD_DATABASE_BACKOFF", "0s"));
     pagefold_with_env(
@@ -300,7 +301,8 @@ fn run(job: &Path, state: &Path, env: &[(&str, &str)]) -> Run {
     )
 }
 
-fn history(state: &Path, job: &str) -> Vec<Value> {
+/// The job's history entries, oldest first.
+pub(crate) fn history(state: &Path, job: &str) -> Vec<Value> {
     std::fs::read_to_string(state.join("jobs").join(job).join("history.jsonl"))
         .unwrap_or_default()
         .lines()
@@ -522,191 +524,4 @@ fn a_failed_run_writes_nothing_to_postgres() {
     };
     let url = postgres_database(server, "failed");
     a_failed_run_writes_nothing(&Db::Postgres(url.clone()), &url);
-}
-
-/// The first run finds the database down: it fails its output step, says so (the password
-/// hidden), keeps its result; the next run, the database up, writes both, each once.
-#[test]
-fn postgres_down_for_the_first_run_loses_nothing() {
-    let Some(server) = postgres("postgres_down_for_the_first_run_loses_nothing") else {
-        return;
-    };
-    let url = postgres_database(server, "down");
-    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let dead_port = dead.local_addr().unwrap().port().to_string();
-    drop(dead);
-    let config = DemoConfig {
-        records: 120,
-        ..DemoConfig::default()
-    };
-    let demo = demo_server(config.clone());
-    let work = Workspace::new();
-    let state = work.path().join("state");
-    // The port comes from PGPORT, as psql takes it; the password from the environment.
-    let job = work.job(
-        "nightly.toml",
-        &format!(
-            "{}\n[output]\nurl = \"postgres://postgres:${{env.DB_PASSWORD}}@127.0.0.1/down?sslmode=disable\"\n",
-            orders_job(&demo, PAGES, 2, ALL_BUILTINS)
-        ),
-    );
-    let password = ("DB_PASSWORD", "s3cret-db-passw0rd");
-    let first = run(&job, &state, &[password, ("PGPORT", &dead_port)]);
-    assert_eq!(first.code(), 1, "{}", first.stderr());
-    assert!(!first.stderr().contains(password.1), "{}", first.stderr());
-    let masks = Masks::new()
-        .path(work.path(), "[work]")
-        .rule(r"run `\d{8}T\d{6}Z-[0-9a-f]{4}`", "run `[run id]`")
-        .rule(r"\d{8}T\d{6}Z-[0-9a-f]{4}\.json", "[run id].json")
-        .rule(r"in \d+\.\ds", "in [time]")
-        .rule(r"\(os error \d+\)", "(os error [n])");
-    insta::with_settings!({ filters => masks.filters() }, {
-        insta::assert_snapshot!("database_down", first.shown());
-    });
-    let entries = history(&state, "nightly");
-    assert_eq!(entries[0]["status"], "failed");
-    let error = entries[0]["error"].as_str().unwrap();
-    assert!(error.contains("kept in"), "{error}");
-    assert!(!error.contains(password.1), "{error}");
-    let first_id = entries[0]["run_id"].as_str().unwrap().to_owned();
-    let kept = state.join(format!("jobs/nightly/pending-db/{first_id}.json"));
-    assert!(kept.exists(), "the result is kept in the state folder");
-
-    let second = run(
-        &job,
-        &state,
-        &[password, ("PGPORT", &server.port.to_string())],
-    );
-    assert_eq!(second.code(), 0, "{}", second.stderr());
-    assert!(!kept.exists(), "written, then removed");
-    let entries = history(&state, "nightly");
-    assert_eq!(entries[1]["status"], "ok");
-    assert_eq!(entries[1]["late_writes"], serde_json::json!([first_id]));
-    assert_eq!(
-        entries[1]["database"],
-        "postgres://postgres:****@127.0.0.1/down?sslmode=disable"
-    );
-    assert_eq!(entries[0].get("database"), None, "not written then");
-    let db = Db::Postgres(url);
-    let runs = db.runs("pagefold_");
-    // By run id, which orders two runs of one second by their random part: compared as sets.
-    let mut ids: Vec<&str> = runs.iter().map(|run| run.run_id.as_str()).collect();
-    ids.sort_unstable();
-    let mut expected = [first_id.as_str(), entries[1]["run_id"].as_str().unwrap()];
-    expected.sort_unstable();
-    assert_eq!(ids, expected);
-    for row in &runs {
-        assert_eq!(row.status, "ok", "the data of both runs came out whole");
-        assert_builtins(&row.result, &orders(&config));
-    }
-    let cells = db.cells("pagefold_");
-    let per_run = cells.iter().filter(|cell| cell.run_id == first_id).count();
-    assert_eq!(per_run * 2, cells.len(), "each run's values once");
-
-    // A third run finds nothing kept, and writes only itself.
-    let third = run(
-        &job,
-        &state,
-        &[password, ("PGPORT", &server.port.to_string())],
-    );
-    assert_eq!(third.code(), 0, "{}", third.stderr());
-    assert_eq!(history(&state, "nightly")[2].get("late_writes"), None);
-    assert_eq!(db.runs("pagefold_").len(), 3);
-}
-
-/// SQLite that cannot be written (its path is a folder) keeps the result the same way.
-#[test]
-fn sqlite_that_cannot_be_written_keeps_the_result_for_the_next_run() {
-    let server = demo_server(DemoConfig {
-        records: 60,
-        ..DemoConfig::default()
-    });
-    let work = Workspace::new();
-    let state = work.path().join("state");
-    let path = work.path().join("results.db");
-    std::fs::create_dir(&path).unwrap();
-    let job = work.job(
-        "j.toml",
-        &format!(
-            "{}\n[output]\nurl = \"sqlite://results.db\"\n",
-            orders_job(
-                &server,
-                PAGES,
-                2,
-                "[[reduce]]\nname = \"n\"\nuse = \"count\"\n"
-            )
-        ),
-    );
-    let first = run(&job, &state, &[]);
-    assert_eq!(first.code(), 1, "{}", first.stderr());
-    assert!(
-        first.stderr().contains("the job's next run writes it"),
-        "{}",
-        first.stderr()
-    );
-    std::fs::remove_dir(&path).unwrap();
-    let second = run(&job, &state, &[]);
-    assert_eq!(second.code(), 0, "{}", second.stderr());
-    let db = Db::Sqlite(path);
-    assert_eq!(db.runs("pagefold_").len(), 2);
-    assert_eq!(db.cells("pagefold_").len(), 2);
-}
-
-/// Several processes, several jobs, one SQLite file: every run's rows are there.
-#[test]
-fn jobs_in_several_processes_share_one_sqlite_file() {
-    let server = demo_server(DemoConfig {
-        records: 200,
-        ..DemoConfig::default()
-    });
-    let work = Workspace::new();
-    let state = work.path().join("state");
-    let jobs: Vec<PathBuf> = (0..4)
-        .map(|index| {
-            work.job(
-                &format!("job{index}.toml"),
-                &format!(
-                    "{}\n[output]\nurl = \"sqlite://shared.db\"\n",
-                    orders_job(
-                        &server,
-                        PAGES,
-                        2,
-                        "[[reduce]]\nname = \"n\"\nuse = \"count\"\n"
-                    )
-                ),
-            )
-        })
-        .collect();
-    let children: Vec<std::process::Child> = jobs
-        .iter()
-        .chain(&jobs)
-        .map(|job| {
-            crate::support::command()
-                .args(["run", "-q", "--state"])
-                .arg(&state)
-                .arg(job)
-                .env("PAGEFOLD_DATABASE_BACKOFF", "0s")
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    for child in children {
-        let output = child.wait_with_output().unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-    let db = Db::Sqlite(work.path().join("shared.db"));
-    let runs = db.runs("pagefold_");
-    assert_eq!(runs.len(), 8);
-    for index in 0..4 {
-        let name = format!("job{index}");
-        assert_eq!(runs.iter().filter(|run| run.job == name).count(), 2);
-    }
-    assert!(db.cells("pagefold_").iter().all(|cell| cell.value == "200"));
-    assert_eq!(db.versions("pagefold_"), [1, 2], "each step applied once");
 }

@@ -13,6 +13,8 @@ mod cli;
 mod corpus;
 /// `[output] url`: results as SQLite and PostgreSQL rows, exactly; kept while the database is down.
 mod database;
+/// The database down or unwritable: results kept and written by the next run; shared files.
+mod database_kept;
 /// The database over time: reruns replace, resumed runs keep their id, the schema migrates.
 mod database_runs;
 /// The example jobs of `jobs/`, against the demo API.

@@ -11,15 +11,17 @@
 //! and so will a `merge` of shards (one record for the merged result, written once).
 //!
 //! ```no_run
-//! use pagefold::output::database::{DatabaseSpec, DatabaseUrl, TablePrefix, Writer};
-//! # fn record() -> pagefold::output::database::RunRecord { unimplemented!() }
+//! use pagefold::output::database::{DatabaseSpec, DatabaseUrl, RunRecord, TablePrefix, Writer};
 //!
-//! let spec = DatabaseSpec {
-//!     url: DatabaseUrl::parse("sqlite://results.db", std::path::Path::new("jobs")).unwrap(),
-//!     prefix: TablePrefix::default(),
-//! };
-//! let mut writer = Writer::new(&spec);
-//! writer.write(&record()).expect("written");
+//! /// Writes a finished run's rows beside the job file, in `jobs/results.db`.
+//! fn keep(record: &RunRecord) {
+//!     let spec = DatabaseSpec {
+//!         url: DatabaseUrl::parse("sqlite://results.db", std::path::Path::new("jobs")).unwrap(),
+//!         prefix: TablePrefix::default(),
+//!     };
+//!     let mut writer = Writer::new(&spec);
+//!     writer.write(record).expect("written");
+//! }
 //! ```
 
 mod error;
