@@ -317,6 +317,18 @@ impl Decimal {
 impl Ord for Decimal {
     fn cmp(&self, other: &Self) -> Ordering {
         let exponent = self.exponent.min(other.exponent);
+        // `min`/`max` compare every record: machine integers when the numbers allow.
+        if let (Some(a), Some(b)) = (self.mantissa.to_i64(), other.mantissa.to_i64()) {
+            let scale = |m: i64, e: i64| {
+                u32::try_from(e - exponent)
+                    .ok()
+                    .and_then(|shift| 10i128.checked_pow(shift))
+                    .and_then(|factor| i128::from(m).checked_mul(factor))
+            };
+            if let (Some(a), Some(b)) = (scale(a, self.exponent), scale(b, other.exponent)) {
+                return a.cmp(&b);
+            }
+        }
         let scaled = |x: &Self| &x.mantissa * pow10(x.exponent - exponent);
         match (self.mantissa.sign(), other.mantissa.sign()) {
             (a, b) if a != b => sign_rank(a).cmp(&sign_rank(b)),

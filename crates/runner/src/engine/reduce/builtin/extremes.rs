@@ -62,12 +62,14 @@ impl Comparable {
         }
     }
 
-    /// The exact value of a number (of any version's spelling), `None` for text.
-    fn value(&self) -> Option<Decimal> {
+    /// The exact value of a number (of any version's spelling), `None` for text. Borrowed
+    /// for the numbers a run reads: every record is compared, and nothing need be copied.
+    fn value(&self) -> Option<std::borrow::Cow<'_, Decimal>> {
+        use std::borrow::Cow;
         match self {
-            Self::Integer(n) => Some(Decimal::from_i128(*n)),
-            Self::Float(x) => Decimal::from_f64(*x),
-            Self::Number(number) => Some(number.value.clone()),
+            Self::Integer(n) => Some(Cow::Owned(Decimal::from_i128(*n))),
+            Self::Float(x) => Decimal::from_f64(*x).map(Cow::Owned),
+            Self::Number(number) => Some(Cow::Borrowed(&number.value)),
             Self::Text(_) => None,
         }
     }
