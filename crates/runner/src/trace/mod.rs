@@ -6,8 +6,10 @@
 //! drives the progress bar ([`Traced`] wraps the bar and forwards to both), a sampler thread
 //! reads the counters (requests in flight, the concurrency limit, pages queued for the
 //! reducers) every [`sampler::EVERY`], and at the end [`chrome`] writes the file atomically.
-//! Events are compact structs pushed under a mutex and serialized once, at the end: recording
-//! one costs a lock and a push, and without `--trace` there is no [`Trace`] and nothing to pay.
+//! Events are compact structs kept in a few growing vectors (see `shelf.rs`) and serialized
+//! once, at the end: recording a request costs a lock nobody else holds, a push and a copy
+//! of its URL, no allocation of its own; without `--trace` there is no [`Trace`] and nothing
+//! to pay.
 //!
 //! What a trace holds (timestamps in µs since the run's start):
 //!
@@ -37,5 +39,6 @@
 pub mod chrome;
 mod recorder;
 pub mod sampler;
+mod shelf;
 
 pub use recorder::{Role, Trace, Traced};

@@ -1,10 +1,13 @@
-//! The recording side of a trace: compact events, pushed to a lock-free queue as they happen.
+//! The recording side of a trace: compact events, kept on a [`Shelf`] as they happen.
 
+use std::borrow::Cow;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use pagefold_fetch::{FetchObserver, RequestObservation, SafeUrl};
+
+use super::shelf::{Recorded, Shelf, Url};
 
 /// Which kind of chain a track is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -27,7 +30,7 @@ pub(crate) struct Track {
 /// One thing that happened, with times in µs since the run's start.
 #[derive(Debug)]
 pub(crate) enum Event {
-    Request(Box<Request>),
+    Request(Request),
     /// A chain waited for room in the channel to the reducers.
     HeldBack {
         track: Track,
@@ -63,6 +66,21 @@ pub(crate) enum Event {
     },
 }
 
+impl Event {
+    /// When it happened (a request: when it was sent), in µs since the run's start.
+    pub(crate) fn at(&self) -> u64 {
+        match self {
+            Self::Request(request) => request.sent,
+            Self::HeldBack { at, .. }
+            | Self::Retry { at, .. }
+            | Self::Pause { at, .. }
+            | Self::Limit { at, .. }
+            | Self::Checkpoint { at }
+            | Self::Counters { at, .. } => *at,
+        }
+    }
+}
+
 /// One HTTP request (an attempt at a page).
 #[derive(Debug)]
 pub(crate) struct Request {
@@ -70,7 +88,7 @@ pub(crate) struct Request {
     pub(crate) index: u64,
     pub(crate) attempt: u32,
     /// Redacted, without the origin (which the trace names once).
-    pub(crate) url: Box<str>,
+    pub(crate) url: Url,
     pub(crate) queued: u64,
     pub(crate) throttled: u64,
     pub(crate) sent: u64,
@@ -87,15 +105,8 @@ pub(crate) struct Request {
 pub struct Trace {
     pub(crate) job: String,
     pub(crate) started: Instant,
-    /// Pushed to from every fetching task: a lock-free queue, since a lock that a preempted
-    /// thread holds makes the others wait (on a busy machine, a mutex here cost more than all
-    /// the rest of tracing). The standard library's: no task waits on it, so it needs none of
-    /// an async channel's wake-up bookkeeping on every push. Drained when the
-    /// trace is rendered.
-    events: std::sync::mpsc::Sender<Event>,
-    queue: Mutex<std::sync::mpsc::Receiver<Event>>,
-    /// What was drained from the queue so far.
-    pub(crate) drained: Mutex<Vec<Event>>,
+    /// Pushed to from every fetching task; see [`Shelf`].
+    events: Shelf,
     /// The names of the partitions' tracks (their values), set before the run.
     pub(crate) partitions: Mutex<Vec<String>>,
     /// The origin of the job's URL: request URLs are shown without it.
@@ -112,13 +123,10 @@ pub struct Trace {
 impl Trace {
     /// An empty trace of a run of `job`, starting now.
     pub fn new(job: &str) -> Self {
-        let (events, queue) = std::sync::mpsc::channel();
         Self {
             job: job.to_owned(),
             started: Instant::now(),
-            events,
-            queue: Mutex::new(queue),
-            drained: Mutex::default(),
+            events: Shelf::default(),
             partitions: Mutex::default(),
             origin: std::sync::OnceLock::new(),
             totals: Mutex::default(),
@@ -137,22 +145,12 @@ impl Trace {
     }
 
     pub(crate) fn push(&self, event: Event) {
-        // Never closed: the trace holds the receiver.
-        let _ = self.events.send(event);
+        self.events.push(event);
     }
 
-    /// Every event recorded so far, in the order they were pushed.
-    pub(crate) fn events(&self) -> std::sync::MutexGuard<'_, Vec<Event>> {
-        let mut drained = self
-            .drained
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let queue = self
-            .queue
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        drained.extend(queue.try_iter());
-        drained
+    /// Every event recorded so far, held (recording waits) until dropped.
+    pub(crate) fn events(&self) -> Recorded<'_> {
+        self.events.read()
     }
 
     /// Names the partitions' tracks and the origin that request URLs are shown without.
@@ -196,15 +194,13 @@ impl Trace {
     /// Requests recorded so far (attempts, retries included).
     pub fn requests(&self) -> usize {
         self.events()
-            .iter()
-            .filter(|event| matches!(event, Event::Request(_)))
-            .count()
+            .count(|event| matches!(event, Event::Request(_)))
     }
 
     /// The request's URL, redacted, without the job's origin when it is on it. Most URLs
     /// carry nothing to hide: those are copied as they are, without [`SafeUrl`]'s parsing and
     /// rewriting, which would be most of what tracing a request costs.
-    fn url_of(&self, request: &RequestObservation<'_>) -> Box<str> {
+    fn url_of<'a>(&self, request: &RequestObservation<'a>) -> Cow<'a, str> {
         let url = request.url;
         let secret = |key: &str| {
             request
@@ -217,12 +213,12 @@ impl Trace {
             && (request.secret_params.is_empty()
                 || !url.query_pairs().any(|(key, _)| secret(&key)));
         if !plain {
-            return self.path_of(&request.safe_url());
+            return Cow::Owned(self.path_of(&request.safe_url()).into());
         }
         let origin = self.origin.get().map_or("", String::as_str);
         match url.as_str().strip_prefix(origin) {
-            Some(rest) if !origin.is_empty() && rest.starts_with('/') => rest.into(),
-            _ => url.as_str().into(),
+            Some(rest) if !origin.is_empty() && rest.starts_with('/') => Cow::Borrowed(rest),
+            _ => Cow::Borrowed(url.as_str()),
         }
     }
 
@@ -313,21 +309,24 @@ impl FetchObserver for Traced<'_> {
                 to: request.limit,
             });
         }
-        let event = Request {
-            track: self.track(request.chain),
-            index: request.index,
-            attempt: request.attempt,
-            url: trace.url_of(request),
-            queued: trace.micros(request.queued_at),
-            throttled: request.throttled.as_micros() as u64,
-            sent: trace.micros(request.sent_at),
-            headers: request.headers_at.map(|at| trace.micros(at)),
-            ended,
-            status: request.status,
-            bytes: request.bytes,
-            failure: request.failure.map(|failure| failure.to_string().into()),
-        };
-        trace.push(Event::Request(Box::new(event)));
+        let track = self.track(request.chain);
+        let failure = request.failure.map(|failure| failure.to_string().into());
+        trace.events.push_with_url(&trace.url_of(request), |url| {
+            Event::Request(Request {
+                track,
+                index: request.index,
+                attempt: request.attempt,
+                url,
+                queued: trace.micros(request.queued_at),
+                throttled: request.throttled.as_micros() as u64,
+                sent: trace.micros(request.sent_at),
+                headers: request.headers_at.map(|at| trace.micros(at)),
+                ended,
+                status: request.status,
+                bytes: request.bytes,
+                failure,
+            })
+        });
     }
 
     fn held_back(&self, chain: u32, since: Instant, waited: Duration) {
