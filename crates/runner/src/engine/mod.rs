@@ -12,3 +12,4 @@ pub mod incremental;
 pub mod reduce;
 pub mod run;
 pub mod tracked;
+mod tracked_entry;

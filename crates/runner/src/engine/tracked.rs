@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 
 use crate::engine::incremental::{IncrementalError, incremental_start, keep_incremental};
 use crate::engine::run::{RunError, RunOptions, RunReport, run};
+use crate::engine::tracked_entry::entry_for;
 use crate::job::Job;
 use crate::output::RunStamp;
 use crate::output::database::RunRecord;
@@ -33,6 +34,14 @@ pub enum TrackedError {
     /// The run could not start.
     #[error("the run could not start: {0}")]
     NotStarted(String),
+    /// The child process a scheduled run ran in died without reporting the run's end.
+    #[error("the run's process {how}{}", last_words(.last))]
+    Died {
+        /// `was killed by SIGABRT`, `exited with code 2 without reporting its end`.
+        how: String,
+        /// Its last lines on stderr.
+        last: Vec<String>,
+    },
     /// The run finished, but its result was not written to the database (`[output] url`).
     #[error(transparent)]
     Database(Box<DeliveryError>),
@@ -54,6 +63,10 @@ impl TrackedError {
             Self::State(error) => error.hint(),
             Self::Incremental(error) => error.hint(),
             Self::NotStarted(_) => None,
+            Self::Died { .. } => Some(
+                "the scheduler and its other jobs go on; `pagefold run` of the job shows the crash: report it to the plugin's author, or to pagefold"
+                    .into(),
+            ),
             Self::Database(error) => Some(error.hint()),
             Self::Busy { .. } => Some(
                 "wait for that run to end; one job runs once at a time, so its state stays whole"
@@ -64,6 +77,14 @@ impl TrackedError {
                     .into(),
             ),
         }
+    }
+}
+
+fn last_words(last: &[String]) -> String {
+    if last.is_empty() {
+        String::new()
+    } else {
+        format!("; its last lines on stderr: {}", last.join(" | "))
     }
 }
 
@@ -368,82 +389,4 @@ fn write_database(
             (Err(failure), entry)
         }
     }
-}
-
-fn entry_for(
-    job: &Job,
-    stamp: &RunStamp,
-    trigger: Trigger,
-    scheduled_for: Option<DateTime<Utc>>,
-    started: DateTime<Utc>,
-    result: &Result<RunReport, TrackedError>,
-) -> HistoryEntry {
-    let mut entry = HistoryEntry {
-        run_id: stamp.run_id.clone(),
-        job: job.name.clone(),
-        trigger,
-        scheduled_for,
-        started,
-        ended: Utc::now(),
-        status: Status::Failed,
-        pages: 0,
-        records: 0,
-        requests: 0,
-        retries: 0,
-        waited_seconds: 0.0,
-        output: None,
-        error: None,
-        warnings: Vec::new(),
-        database: None,
-        late_writes: Vec::new(),
-    };
-    match result {
-        Ok(report) => {
-            // A resumed run keeps the id of the run it resumes.
-            entry.run_id.clone_from(&report.stamp.run_id);
-            entry.status = if !report.document.skipped.is_empty() {
-                Status::Partial
-            } else if !report.document.warnings.is_empty() {
-                Status::Warnings
-            } else {
-                Status::Ok
-            };
-            entry.pages = report.document.pages;
-            entry.records = report.document.records;
-            entry.requests = report.document.stats.requests;
-            entry.retries = report.document.stats.retries;
-            entry.waited_seconds = report.document.stats.waited_seconds;
-            // Absolute: the history is read from anywhere, not from where the run started.
-            entry.output = report
-                .written_to
-                .as_deref()
-                .map(|path| std::path::absolute(path).unwrap_or_else(|_| path.to_owned()));
-            entry.warnings = report.document.warnings.clone();
-            entry.warnings.extend(
-                report
-                    .document
-                    .skipped
-                    .iter()
-                    .map(|page| format!("skipped `{}`: {}", page.url, page.reason)),
-            );
-        }
-        Err(error) => {
-            match error {
-                TrackedError::Run(RunError::Interrupted { .. }) => {
-                    entry.status = Status::Interrupted;
-                }
-                TrackedError::Busy { .. } => entry.status = Status::Skipped,
-                _ => {}
-            }
-            let hint = error
-                .hint()
-                .map(|hint| format!("\nhint: {hint}"))
-                .unwrap_or_default();
-            entry.error = Some(secrets::redact(&format!(
-                "{}{hint}",
-                crate::terminal::failure::one_line(error)
-            )));
-        }
-    }
-    entry
 }
