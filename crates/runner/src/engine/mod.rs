@@ -9,6 +9,7 @@
 
 pub mod checkpoint;
 pub mod incremental;
+mod name_claim;
 pub mod reduce;
 pub mod run;
 pub mod tracked;
