@@ -1,7 +1,7 @@
 //! Starting runs (each in a child process, or on a thread of its own, at most `max_running`
 //! at a time) and hearing that they ended.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -149,7 +149,7 @@ impl Scheduler {
     #[expect(clippy::too_many_arguments, reason = "the run's whole description")]
     fn not_started(
         &mut self,
-        file: &PathBuf,
+        file: &Path,
         job: &Arc<Job>,
         state: &JobState,
         stamp: &RunStamp,
@@ -167,7 +167,7 @@ impl Scheduler {
             failure,
         );
         self.finished(Done {
-            file: file.clone(),
+            file: file.to_path_buf(),
             job: job.clone(),
             entry: tracked.entry,
             history_error: tracked.history_error.map(|error| error.to_string()),

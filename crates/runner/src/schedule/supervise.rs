@@ -69,7 +69,7 @@ impl ChildHandle {
 /// How a child ended.
 pub(super) enum Ended {
     /// It reported its run's end (whatever the run's status).
-    Reported(ChildReport),
+    Reported(Box<ChildReport>),
     /// It died or exited without a report: how, and its last stderr lines.
     Died { how: String, last: Vec<String> },
 }
@@ -133,7 +133,7 @@ pub(super) fn start(
             child.wait()
         };
         match (report, status) {
-            (Some(report), _) => Ended::Reported(report),
+            (Some(report), _) => Ended::Reported(Box::new(report)),
             (None, Ok(status)) => Ended::Died {
                 how: how_it_ended(status),
                 last,
