@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use super::child::ChildArgs;
 use super::supervise::{self, ChildProgram, Ended};
 use super::{Done, Event, Pending, Scheduler};
-use crate::engine::run::RunOptions;
+use crate::engine::run::{RunError, RunOptions};
 use crate::engine::tracked::{TrackedError, record_failure, run_tracked_guarded};
 use crate::job::Job;
 use crate::output::RunStamp;
@@ -207,31 +207,39 @@ impl Scheduler {
         let spawned = std::thread::Builder::new()
             .name(format!("child-{}", job.name))
             .spawn(move || {
-                let (entry, history_error) = match wait() {
-                    Ended::Reported(report) => (report.entry, report.history_error),
-                    Ended::Died { how, last } => {
-                        // Its marker would have it recorded again, as interrupted, by the
-                        // next run; its checkpoint stays, as after `kill -9`.
-                        state.forget_run(&thread_stamp.run_id);
-                        let failure = TrackedError::Died { how, last };
-                        let tracked = record_failure(
-                            &job,
-                            &state,
-                            &thread_stamp,
-                            pending.trigger,
-                            pending.due,
-                            now,
-                            failure,
-                        );
-                        let error = tracked.history_error.map(|error| error.to_string());
-                        (tracked.entry, error)
+                let failure = match wait() {
+                    Ended::Reported(report) => {
+                        let _ = done_to.send(Done {
+                            file: thread_file,
+                            job,
+                            entry: report.entry,
+                            history_error: report.history_error,
+                        });
+                        return;
                     }
+                    Ended::Stopped { signal } => TrackedError::Run(RunError::Interrupted {
+                        signal,
+                        checkpoint: None,
+                    }),
+                    Ended::Died { how, last } => TrackedError::Died { how, last },
                 };
+                // Its marker would have it recorded again, as interrupted, by the next run;
+                // its checkpoint stays, as after `kill -9`.
+                state.forget_run(&thread_stamp.run_id);
+                let tracked = record_failure(
+                    &job,
+                    &state,
+                    &thread_stamp,
+                    pending.trigger,
+                    pending.due,
+                    now,
+                    failure,
+                );
                 let _ = done_to.send(Done {
                     file: thread_file,
                     job,
-                    entry,
-                    history_error,
+                    entry: tracked.entry,
+                    history_error: tracked.history_error.map(|error| error.to_string()),
                 });
             });
         if let Err(error) = spawned {

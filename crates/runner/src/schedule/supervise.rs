@@ -41,18 +41,26 @@ pub struct ChildProgram {
 #[derive(Debug, Clone)]
 pub(super) struct ChildHandle {
     pid: u32,
-    /// Set, under its lock, just before the child is waited for.
-    reaped: Arc<Mutex<bool>>,
+    life: Arc<Mutex<Life>>,
+}
+
+#[derive(Debug, Default)]
+struct Life {
+    /// Set, under the lock, just before the child is waited for.
+    reaped: bool,
+    /// The stop signal sent to it, if one was.
+    told: Option<&'static str>,
 }
 
 impl ChildHandle {
     /// Sends `signal` (`"SIGTERM"`, `"SIGINT"`, `"SIGKILL"`) to the child, if it has not been
     /// waited for yet.
-    pub(super) fn signal(&self, signal: &str) {
-        let reaped = self.reaped.lock().unwrap_or_else(PoisonError::into_inner);
-        if *reaped {
+    pub(super) fn signal(&self, signal: &'static str) {
+        let mut life = self.life.lock().unwrap_or_else(PoisonError::into_inner);
+        if life.reaped {
             return;
         }
+        life.told = Some(signal);
         // While `reaped` is false and its lock held, the child has not been waited for, so
         // its pid is still its own (a zombie at worst) and the signal reaches no other
         // process. `kill(1)` rather than `libc::kill`: no `unsafe` outside the plugin loader.
@@ -72,6 +80,9 @@ pub(super) enum Ended {
     Reported(Box<ChildReport>),
     /// It died or exited without a report: how, and its last stderr lines.
     Died { how: String, last: Vec<String> },
+    /// The stop signal the scheduler sent it ended it before its run could checkpoint and
+    /// report (it came before the run listened for it).
+    Stopped { signal: &'static str },
 }
 
 /// A started child: its handle, and what waits for its end (to run on a thread of its own).
@@ -106,10 +117,10 @@ pub(super) fn start(
         command.process_group(0);
     }
     let mut child = command.spawn()?;
-    let reaped = Arc::new(Mutex::new(false));
+    let life = Arc::new(Mutex::new(Life::default()));
     let handle = ChildHandle {
         pid: child.id(),
-        reaped: reaped.clone(),
+        life: life.clone(),
     };
     let (stdin, stdout, stderr) = (child.stdin.take(), child.stdout.take(), child.stderr.take());
     let wait = Box::new(move || {
@@ -127,13 +138,16 @@ pub(super) fn start(
             Ok(thread) => thread.join().unwrap_or_default(),
             Err(_) => Vec::new(),
         };
-        let status = {
-            let mut reaped = reaped.lock().unwrap_or_else(PoisonError::into_inner);
-            *reaped = true;
-            child.wait()
+        let (status, told) = {
+            let mut life = life.lock().unwrap_or_else(PoisonError::into_inner);
+            life.reaped = true;
+            (child.wait(), life.told)
         };
         match (report, status) {
             (Some(report), _) => Ended::Reported(Box::new(report)),
+            (None, Ok(status)) if told.is_some() && killed_by(status) == told => Ended::Stopped {
+                signal: told.unwrap_or("SIGTERM"),
+            },
             (None, Ok(status)) => Ended::Died {
                 how: how_it_ended(status),
                 last,
@@ -184,6 +198,25 @@ fn read_report(stdout: std::process::ChildStdout) -> Option<ChildReport> {
     // Past the cap: read to the end, so the child is not blocked on a full pipe.
     let _ = std::io::copy(&mut reader.into_inner().into_inner(), &mut std::io::sink());
     report
+}
+
+/// The signal that ended the child, by name, if one did.
+fn killed_by(status: ExitStatus) -> Option<&'static str> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        status.signal().and_then(|number| match number {
+            2 => Some("SIGINT"),
+            15 => Some("SIGTERM"),
+            9 => Some("SIGKILL"),
+            _ => None,
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = status;
+        None
+    }
 }
 
 /// `killed by SIGABRT`, `exited with code 2`.
