@@ -9,6 +9,8 @@
 //! * On SIGTERM or SIGINT no run starts; running ones get a grace period, then checkpoint and
 //!   stop, and resume at the next start.
 //! * `once` runs what is due now (and what a stop interrupted) and returns.
+//! * Each run executes in a child process (`supervise`), so that no run can crash the
+//!   scheduler or another job; a child that dies is recorded as failed, with how.
 //!
 //! Time comes from a [`Clock`], so tests move it by hand.
 

@@ -14,6 +14,10 @@
 //! STATE/jobs/NAME/lock              held while a run of the job runs, in whatever process
 //! STATE/jobs/NAME/running/RUN.json  every run under way, held locked: one left unlocked is a
 //!                                   killed run, recorded as `interrupted` (see `marker`)
+//! STATE/jobs/NAME/history.torn-TIME.jsonl  a history line a crash or a full disk cut short,
+//!                                   set aside before the next append (see `history_file`)
+//! STATE/jobs/NAME/FILE.damaged-TIME a state file that was not what pagefold wrote, set aside
+//!                                   (see `damaged`)
 //! ```
 
 use std::path::{Path, PathBuf};
