@@ -124,6 +124,10 @@ impl ScheduleError {
     }
 }
 
+/// The least time children get to checkpoint and stop after the stop signal reaches them,
+/// before they are killed.
+const KILL_AFTER_AT_LEAST: Duration = Duration::from_secs(5);
+
 /// A run that should start.
 #[derive(Debug, Clone, Copy)]
 struct Pending {
@@ -327,7 +331,13 @@ impl Scheduler {
         });
         let grace = tokio::time::sleep(self.options.grace);
         tokio::pin!(grace);
-        let mut told = false;
+        // Children told to stop that do not within another grace period (at least
+        // `KILL_AFTER_AT_LEAST`: a checkpoint takes time to write) are killed: a reducer stuck
+        // in a loop never reaches its checkpoint, and a stop must end.
+        let kill = tokio::time::sleep(Duration::from_secs(365 * 24 * 3600));
+        tokio::pin!(kill);
+        let kill_after = self.options.grace.max(KILL_AFTER_AT_LEAST);
+        let (mut told, mut killed) = (false, false);
         let mut signals_open = true;
         while self.running > 0 {
             tokio::select! {
@@ -339,6 +349,15 @@ impl Scheduler {
                     told = true;
                     self.emit(Event::GraceOver { running: self.running });
                     self.stop_runs(signal);
+                    kill.as_mut().reset(tokio::time::Instant::now() + kill_after);
+                }
+                () = &mut kill, if told && !killed && !self.children.is_empty() => {
+                    killed = true;
+                    self.emit(Event::Abandoned { running: self.running });
+                    // Their ends are still heard, and recorded as interrupted.
+                    for child in self.children.values() {
+                        child.signal("SIGKILL");
+                    }
                 }
                 again = signals.recv(), if signals_open => match again {
                     // A second signal: no more grace.
@@ -346,6 +365,7 @@ impl Scheduler {
                         told = true;
                         self.emit(Event::GraceOver { running: self.running });
                         self.stop_runs(again);
+                        kill.as_mut().reset(tokio::time::Instant::now() + kill_after);
                     }
                     // One more, while runs are saving their checkpoints: stop waiting for them,
                     // and end their processes (their checkpoints resume them at the next start).

@@ -1,6 +1,6 @@
 //! Test fixture: a reducer that counts records and crashes the whole process on the record
 //! whose `id` is `config.on_id`, in the way `config.how` names: `abort`, `segfault` or
-//! `stack_overflow`. No `catch_unwind` can stop these: they show that a scheduler running
+//! `stack_overflow` (or never returns from it: `hang`). No `catch_unwind` can stop these: they show that a scheduler running
 //! runs in child processes outlives them.
 
 use pagefold_reducer::{Position, Reducer, ReducerError, export_reducer};
@@ -22,6 +22,8 @@ pub enum How {
     Segfault,
     /// Recursion without end: the runtime's stack overflow, then SIGABRT.
     StackOverflow,
+    /// Never returns (parked, without burning the CPU): a run that cannot stop by itself.
+    Hang,
 }
 
 /// The job's `config`.
@@ -60,6 +62,10 @@ fn crash(how: How, id: u64) {
         How::StackOverflow => {
             std::hint::black_box(deeper(u64::MAX - id));
         }
+        How::Hang => loop {
+            // Woken only spuriously, if ever.
+            std::thread::park();
+        },
     }
 }
 

@@ -191,3 +191,47 @@ fn a_stop_reaches_the_run_in_its_child_after_the_grace_period() {
         "its checkpoint is kept: {stderr}"
     );
 }
+
+/// A run that cannot stop (its reducer never returns) does not hold the scheduler's stop
+/// forever: told to stop after the grace period, then killed, it is recorded as
+/// interrupted, and the scheduler exits 0.
+#[test]
+fn a_run_that_does_not_stop_is_killed_after_the_grace_period() {
+    let api = GateServer::start(true);
+    let ws = Workspace::new();
+    crashing_job(&ws, "stuck", "hang", &api);
+    let state = ws.path().join("state");
+    let child = command()
+        .args(["schedule", "--grace", "100ms", "--state"])
+        .arg(&state)
+        .arg(ws.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    // Its reducer is stuck once its page has been served, and its marker written.
+    while api.requests() == 0
+        || !state
+            .join("jobs/stuck/running")
+            .read_dir()
+            .is_ok_and(|mut files| files.next().is_some())
+    {
+        assert!(Instant::now() < deadline, "no run started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("did not stop in time"), "{stderr}");
+    let ran: Vec<Status> = statuses(&ws, "stuck")
+        .into_iter()
+        .filter(|status| *status != Status::Skipped)
+        .collect();
+    assert_eq!(ran, [Status::Interrupted], "{stderr}");
+}
