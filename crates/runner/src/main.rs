@@ -18,7 +18,7 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Run(args) => commands::run::run(args),
         Command::Validate { job } => commands::validate::run(&job),
-        Command::Schedule(args) => commands::schedule::run(args),
+        Command::Schedule(args) => commands::schedule::run(args, cli.verbose),
         Command::History {
             job,
             state,
@@ -38,6 +38,7 @@ fn main() -> ExitCode {
         Command::Completions { shell } => commands::completions::run(shell),
         Command::Man { dir } => commands::man::run(&dir),
         Command::Schema => commands::schema::run(),
+        Command::ScheduledRun(args) => commands::schedule::child(args),
         Command::Plugin(PluginCommand::New { name, dir }) => commands::plugin::new(&name, &dir),
         Command::Plugin(PluginCommand::Check { library, config }) => {
             commands::plugin_check::run(&library, config.as_deref())

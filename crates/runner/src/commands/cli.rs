@@ -133,6 +133,10 @@ Exit codes: 0 success, 1 failed, 2 invalid job or command line, 3 skipped pages,
     #[command(after_help = "Examples:
   pagefold schema > pagefold.schema.json      then put `#:schema ./pagefold.schema.json` atop a job")]
     Schema,
+    /// One run of a scheduled job, in a process of its own: what `pagefold schedule` starts
+    /// for each run, so that no run can crash the scheduler. Not for users.
+    #[command(name = pagefold::schedule::CHILD_SUBCOMMAND, hide = true)]
+    ScheduledRun(pagefold::schedule::ChildArgs),
 }
 
 #[derive(Debug, Args)]

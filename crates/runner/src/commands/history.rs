@@ -75,6 +75,23 @@ fn job_state(
     Ok((name, timezone, job_state))
 }
 
+/// The job's history; lines that cannot be read are skipped, with one warning that counts
+/// them: one damaged line must not hide the others.
+fn read_history(
+    job_state: &pagefold::state::JobState,
+) -> Result<Vec<pagefold::state::history::HistoryEntry>, Failure> {
+    let read = job_state.history_read().map_err(state_failure)?;
+    if read.unreadable > 0 {
+        pagefold::terminal::warn(&format!(
+            "skipped {} unreadable line{} of the history in `{}` (damaged, or not written by pagefold)",
+            read.unreadable,
+            if read.unreadable == 1 { "" } else { "s" },
+            job_state.dir().display()
+        ));
+    }
+    Ok(read.entries)
+}
+
 /// `pagefold history JOB`.
 pub(crate) fn run(
     job: &str,
@@ -83,7 +100,7 @@ pub(crate) fn run(
     json: bool,
 ) -> Result<u8, Failure> {
     let (name, timezone, job_state) = job_state(job, state)?;
-    let entries = job_state.history().map_err(state_failure)?;
+    let entries = read_history(&job_state)?;
     if entries.is_empty() {
         pagefold::terminal::say(&format!(
             "no runs of `{name}` recorded in `{}`",
@@ -112,7 +129,7 @@ pub(crate) fn show(
     run_id: &str,
 ) -> Result<u8, Failure> {
     let (name, _, job_state) = job_state(job, state)?;
-    let entries = job_state.history().map_err(state_failure)?;
+    let entries = read_history(&job_state)?;
     let not_found = |message: String, hint: String| {
         Err(
             Failure::from_error(exit::RUN_FAILED, &std::io::Error::other(message))
@@ -178,7 +195,7 @@ pub(crate) fn list(state: Option<&std::path::Path>) -> Result<u8, Failure> {
     let now = chrono::Utc::now();
     for name in names {
         let job_state = state.job(&name);
-        let entries = job_state.history().map_err(state_failure)?;
+        let entries = read_history(&job_state)?;
         let last = entries.iter().max_by_key(|entry| entry.started);
         rows.push([
             name,

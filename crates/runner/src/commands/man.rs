@@ -42,7 +42,8 @@ fn write_pages(
     written.push(name.to_owned());
     for sub in command
         .get_subcommands()
-        .filter(|sub| sub.get_name() != "help")
+        // Hidden commands (`scheduled-run`, which the scheduler starts) are not the user's.
+        .filter(|sub| sub.get_name() != "help" && !sub.is_hide_set())
     {
         write_pages(sub, &format!("{name}-{}", sub.get_name()), dir, written)?;
     }

@@ -3,7 +3,9 @@
 
 use pagefold::exit;
 use pagefold::observe::{FINISH_WITHIN, endpoint};
-use pagefold::schedule::{ScheduleError, Scheduler, SchedulerOptions, SystemClock};
+use pagefold::schedule::{
+    ChildArgs, ChildProgram, ScheduleError, Scheduler, SchedulerOptions, SystemClock, run_child,
+};
 use pagefold::state::StateDir;
 use pagefold::terminal::failure::Failure;
 
@@ -12,7 +14,7 @@ use super::{load_alerts, observe_failure, observer, state_failure};
 
 /// `pagefold schedule`: runs until SIGTERM or Ctrl-C (exit 0), or with `--once` until what is
 /// due has run (exit 1 if a run failed).
-pub(crate) fn run(args: ScheduleArgs) -> Result<u8, Failure> {
+pub(crate) fn run(args: ScheduleArgs, verbose: u8) -> Result<u8, Failure> {
     let state = StateDir::open(args.state.as_deref()).map_err(state_failure)?;
     let alerts = args.alerts.as_deref().map(load_alerts).transpose()?;
     let observer = observer(&args.publish, alerts)?;
@@ -27,6 +29,7 @@ pub(crate) fn run(args: ScheduleArgs) -> Result<u8, Failure> {
         workers: args.workers.map(usize::from),
         trace: args.trace,
         observer: observer.clone(),
+        child: Some(child_program(verbose)?),
     };
     let once = args.once;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -95,6 +98,26 @@ pub(crate) fn run(args: ScheduleArgs) -> Result<u8, Failure> {
     // Off the runtime: alerts and pushes still under way get a bounded time to arrive.
     observer.finish(FINISH_WITHIN);
     Ok(code)
+}
+
+/// This binary, which runs each scheduled run in a process of its own (with the scheduler's
+/// verbosity).
+fn child_program(verbose: u8) -> Result<ChildProgram, Failure> {
+    let program = std::env::current_exe().map_err(|error| {
+        Failure::from_error(exit::RUN_FAILED, &error)
+            .with_hint(Some("pagefold runs each scheduled run as a process of its own, and must find its own executable".into()))
+    })?;
+    let args = (verbose > 0)
+        .then(|| format!("-{}", "v".repeat(usize::from(verbose))).into())
+        .into_iter()
+        .collect();
+    Ok(ChildProgram { program, args })
+}
+
+/// `pagefold scheduled-run`: one scheduled run, in the process the scheduler started for it.
+pub(crate) fn child(args: ChildArgs) -> Result<u8, Failure> {
+    run_child(args).map_err(|error| Failure::from_error(exit::RUN_FAILED, &error))?;
+    Ok(exit::SUCCESS)
 }
 
 /// Sends SIGTERM and SIGINT to the scheduler as they arrive.

@@ -9,6 +9,8 @@
 
 pub mod checkpoint;
 pub mod incremental;
+mod name_claim;
 pub mod reduce;
 pub mod run;
 pub mod tracked;
+mod tracked_entry;

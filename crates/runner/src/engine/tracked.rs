@@ -5,7 +5,9 @@
 use chrono::{DateTime, Utc};
 
 use crate::engine::incremental::{IncrementalError, incremental_start, keep_incremental};
+use crate::engine::name_claim::claim_name;
 use crate::engine::run::{RunError, RunOptions, RunReport, run};
+use crate::engine::tracked_entry::entry_for;
 use crate::job::Job;
 use crate::output::RunStamp;
 use crate::output::database::RunRecord;
@@ -13,7 +15,7 @@ use crate::output::database::pending::{self, DeliveryError, deliver};
 use crate::secrets;
 use crate::state::history::{HistoryEntry, Status, Trigger};
 use crate::state::marker::Abandoned;
-use crate::state::{JobRecord, JobState, StateError};
+use crate::state::{JobState, StateError};
 
 /// Why a tracked run failed.
 #[derive(Debug, thiserror::Error)]
@@ -33,9 +35,29 @@ pub enum TrackedError {
     /// The run could not start.
     #[error("the run could not start: {0}")]
     NotStarted(String),
+    /// The child process a scheduled run ran in died without reporting the run's end.
+    #[error("the run's process {how}{}", last_words(.last))]
+    Died {
+        /// `was killed by SIGABRT`, `exited with code 2 without reporting its end`.
+        how: String,
+        /// Its last lines on stderr.
+        last: Vec<String>,
+    },
     /// The run finished, but its result was not written to the database (`[output] url`).
     #[error(transparent)]
     Database(Box<DeliveryError>),
+    /// Another job file of the same name runs in this state folder.
+    #[error("`{}` and `{}` are both the job `{job}` in the state folder `{}`", theirs.display(), ours.display(), folder.display())]
+    NameTaken {
+        /// The name.
+        job: String,
+        /// The job file that ran under it before.
+        theirs: std::path::PathBuf,
+        /// This run's job file.
+        ours: std::path::PathBuf,
+        /// The state folder.
+        folder: std::path::PathBuf,
+    },
     /// Another process is running the same job.
     #[error("`{job}` is already running in another pagefold process (it holds `{}`)", lock.display())]
     Busy {
@@ -54,7 +76,15 @@ impl TrackedError {
             Self::State(error) => error.hint(),
             Self::Incremental(error) => error.hint(),
             Self::NotStarted(_) => None,
+            Self::Died { .. } => Some(
+                "the scheduler and its other jobs go on; `pagefold run` of the job shows the crash: report it to the plugin's author, or to pagefold"
+                    .into(),
+            ),
             Self::Database(error) => Some(error.hint()),
+            Self::NameTaken { .. } => Some(
+                "give one of them another `name`, or use another state folder (--state DIR) for one of them"
+                    .into(),
+            ),
             Self::Busy { .. } => Some(
                 "wait for that run to end; one job runs once at a time, so its state stays whole"
                     .into(),
@@ -64,6 +94,14 @@ impl TrackedError {
                     .into(),
             ),
         }
+    }
+}
+
+fn last_words(last: &[String]) -> String {
+    if last.is_empty() {
+        String::new()
+    } else {
+        format!("; its last lines on stderr: {}", last.join(" | "))
     }
 }
 
@@ -176,13 +214,11 @@ pub fn run_tracked(
     let stamp = stamp_of(job, &options, started);
     options.stamp = Some(stamp.clone());
     let uses_state_checkpoint = options.checkpoint.as_deref() == Some(&state.checkpoint_dir());
-    // What runs of a job share beyond the history (whose lines are appended whole): the mark
-    // and carried states, and the scheduler's checkpoint. A run that uses neither needs no
-    // lock, so two plain `pagefold run`s of jobs that share a name never wait on each other.
-    let needs_lock = job.source.incremental.is_some() || uses_state_checkpoint;
+    // One run of a job at a time, whichever process starts it, as the README says: runs of
+    // a job share its mark and carried states, the scheduler's checkpoint, its `running`
+    // records and its result files, and two at once would mix them.
     let lock = match state.lock() {
-        _ if !needs_lock => None,
-        Ok(Some(lock)) => Some(lock),
+        Ok(Some(lock)) => lock,
         Ok(None) => {
             let busy = TrackedError::Busy {
                 job: job.name.clone(),
@@ -195,6 +231,11 @@ pub fn run_tracked(
             return record_failure(job, state, &stamp, trigger, scheduled_for, started, failure);
         }
     };
+    // A job is its name within a state folder: another job file of the same name would mix
+    // its history, marks and checkpoints with this one's.
+    if let Err(failure) = claim_name(job, state) {
+        return record_failure(job, state, &stamp, trigger, scheduled_for, started, failure);
+    }
     // Before this run leaves its own trace: the traces of earlier runs that were killed.
     let abandoned = record_abandoned(state);
     let marker = state
@@ -240,7 +281,7 @@ pub fn run_tracked(
         });
     let entry = entry_for(job, &stamp, trigger, scheduled_for, started, &result);
     let (result, entry) = write_database(job, &options, Some(state), result, entry);
-    keep_result_and_job(job, state, &entry, &result);
+    keep_result(state, &entry, &result);
     if uses_state_checkpoint {
         // A failed run's checkpoint would be resumed by the next start of the scheduler.
         if entry.status == Status::Failed {
@@ -262,29 +303,13 @@ pub fn run_tracked(
     }
 }
 
-/// Keeps the run's result document beside its history entry (for `history --show`) and
-/// which job file runs under this name (for `history`'s next scheduled times). Neither fails
-/// the run: the result itself went where the job says.
-fn keep_result_and_job(
-    job: &Job,
-    state: &JobState,
-    entry: &HistoryEntry,
-    result: &Result<RunReport, TrackedError>,
-) {
+/// Keeps the run's result document beside its history entry (for `history --show`; the job
+/// file behind the name was recorded at the start, see `name_claim`). It does not fail the
+/// run: the result itself went where the job says.
+fn keep_result(state: &JobState, entry: &HistoryEntry, result: &Result<RunReport, TrackedError>) {
     if let Ok(report) = result
         && let Err(error) = state.save_result(&entry.run_id, &report.document.to_json())
     {
-        tracing::warn!("{}", crate::terminal::failure::one_line(&error));
-    }
-    let record = JobRecord {
-        file: std::path::absolute(&job.path).unwrap_or_else(|_| job.path.clone()),
-        cron: job
-            .schedule
-            .as_ref()
-            .map(|schedule| schedule.expression.clone()),
-        timezone: Some(job.timezone.name().to_owned()),
-    };
-    if let Err(error) = state.set_job_record(&record) {
         tracing::warn!("{}", crate::terminal::failure::one_line(&error));
     }
 }
@@ -368,82 +393,4 @@ fn write_database(
             (Err(failure), entry)
         }
     }
-}
-
-fn entry_for(
-    job: &Job,
-    stamp: &RunStamp,
-    trigger: Trigger,
-    scheduled_for: Option<DateTime<Utc>>,
-    started: DateTime<Utc>,
-    result: &Result<RunReport, TrackedError>,
-) -> HistoryEntry {
-    let mut entry = HistoryEntry {
-        run_id: stamp.run_id.clone(),
-        job: job.name.clone(),
-        trigger,
-        scheduled_for,
-        started,
-        ended: Utc::now(),
-        status: Status::Failed,
-        pages: 0,
-        records: 0,
-        requests: 0,
-        retries: 0,
-        waited_seconds: 0.0,
-        output: None,
-        error: None,
-        warnings: Vec::new(),
-        database: None,
-        late_writes: Vec::new(),
-    };
-    match result {
-        Ok(report) => {
-            // A resumed run keeps the id of the run it resumes.
-            entry.run_id.clone_from(&report.stamp.run_id);
-            entry.status = if !report.document.skipped.is_empty() {
-                Status::Partial
-            } else if !report.document.warnings.is_empty() {
-                Status::Warnings
-            } else {
-                Status::Ok
-            };
-            entry.pages = report.document.pages;
-            entry.records = report.document.records;
-            entry.requests = report.document.stats.requests;
-            entry.retries = report.document.stats.retries;
-            entry.waited_seconds = report.document.stats.waited_seconds;
-            // Absolute: the history is read from anywhere, not from where the run started.
-            entry.output = report
-                .written_to
-                .as_deref()
-                .map(|path| std::path::absolute(path).unwrap_or_else(|_| path.to_owned()));
-            entry.warnings = report.document.warnings.clone();
-            entry.warnings.extend(
-                report
-                    .document
-                    .skipped
-                    .iter()
-                    .map(|page| format!("skipped `{}`: {}", page.url, page.reason)),
-            );
-        }
-        Err(error) => {
-            match error {
-                TrackedError::Run(RunError::Interrupted { .. }) => {
-                    entry.status = Status::Interrupted;
-                }
-                TrackedError::Busy { .. } => entry.status = Status::Skipped,
-                _ => {}
-            }
-            let hint = error
-                .hint()
-                .map(|hint| format!("\nhint: {hint}"))
-                .unwrap_or_default();
-            entry.error = Some(secrets::redact(&format!(
-                "{}{hint}",
-                crate::terminal::failure::one_line(error)
-            )));
-        }
-    }
-    entry
 }

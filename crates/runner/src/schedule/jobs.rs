@@ -119,8 +119,9 @@ impl Scheduler {
             match read {
                 Read::Scheduled(job) => {
                     self.check_name(&job)?;
+                    let kept_text: Arc<str> = Arc::from(text.as_str());
                     self.seen.insert(found.path.clone(), text);
-                    self.add(found.path, Arc::new(*job), false);
+                    self.add(found.path, Arc::new(*job), kept_text, false);
                 }
                 Read::Unscheduled if found.named => {
                     return Err(ScheduleError::Unscheduled(found.path));
@@ -199,7 +200,7 @@ impl Scheduler {
         }
     }
 
-    pub(super) fn add(&mut self, file: PathBuf, job: Arc<Job>, reloaded: bool) {
+    pub(super) fn add(&mut self, file: PathBuf, job: Arc<Job>, text: Arc<str>, reloaded: bool) {
         let now = self.clock.now();
         let schedule = job
             .schedule
@@ -251,6 +252,7 @@ impl Scheduler {
                     entry.next_due = next_due;
                 }
                 entry.job = job;
+                entry.text = text;
                 entry.state = state;
                 entry.removed = false;
             }
@@ -259,6 +261,7 @@ impl Scheduler {
                     file,
                     Entry {
                         job,
+                        text,
                         state,
                         next_due,
                         running: false,
@@ -294,12 +297,13 @@ impl Scheduler {
             if self.seen.get(&file.path) == Some(&text) {
                 continue;
             }
+            let kept_text: Arc<str> = Arc::from(text.as_str());
             self.seen.insert(file.path.clone(), text);
             let kept = self.entries.contains_key(&file.path);
             match read {
                 Read::Scheduled(job) => match self.check_name(&job) {
                     Ok(()) => {
-                        self.add(file.path.clone(), Arc::new(*job), kept);
+                        self.add(file.path.clone(), Arc::new(*job), kept_text, kept);
                         if !kept {
                             // New here: a stopped run of it resumes, a missed one is handled.
                             let now = self.clock.now();

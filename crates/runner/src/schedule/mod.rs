@@ -9,9 +9,12 @@
 //! * On SIGTERM or SIGINT no run starts; running ones get a grace period, then checkpoint and
 //!   stop, and resume at the next start.
 //! * `once` runs what is due now (and what a stop interrupted) and returns.
+//! * Each run executes in a child process (`supervise`), so that no run can crash the
+//!   scheduler or another job; a child that dies is recorded as failed, with how.
 //!
 //! Time comes from a [`Clock`], so tests move it by hand.
 
+mod child;
 mod clock;
 mod cron;
 mod due;
@@ -19,6 +22,7 @@ mod event;
 mod jobs;
 mod live;
 mod runs;
+mod supervise;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -28,15 +32,16 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 
+pub use child::{ChildArgs, ChildError, SUBCOMMAND as CHILD_SUBCOMMAND, run_child};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use event::Event;
 pub use jobs::describe as describe_job_error;
+pub use supervise::ChildProgram;
 
 use crate::engine::run::{StopSender, stop_channel};
-use crate::engine::tracked::Tracked;
 use crate::job::Job;
 use crate::observe::Observer;
-use crate::state::history::Trigger;
+use crate::state::history::{HistoryEntry, Trigger};
 use crate::state::{JobState, StateDir, StateError};
 
 /// How to schedule.
@@ -62,6 +67,10 @@ pub struct SchedulerOptions {
     pub trace: bool,
     /// Told of every run and of the jobs' times: metrics and alerts.
     pub observer: Observer,
+    /// The program each run executes in, a child process (see `supervise`): `pagefold
+    /// schedule` sets it to itself. `None` runs each run on a thread of the scheduler's
+    /// process, where a crash of one run ends them all: for tests of the scheduling alone.
+    pub child: Option<ChildProgram>,
 }
 
 /// Why the scheduler could not start.
@@ -115,6 +124,10 @@ impl ScheduleError {
     }
 }
 
+/// The least time children get to checkpoint and stop after the stop signal reaches them,
+/// before they are killed.
+const KILL_AFTER_AT_LEAST: Duration = Duration::from_secs(5);
+
 /// A run that should start.
 #[derive(Debug, Clone, Copy)]
 struct Pending {
@@ -137,6 +150,8 @@ impl Pending {
 /// One scheduled job.
 struct Entry {
     job: Arc<Job>,
+    /// The text `job` was read from, for the child that runs it.
+    text: Arc<str>,
     state: JobState,
     next_due: Option<DateTime<Utc>>,
     running: bool,
@@ -150,7 +165,9 @@ struct Done {
     file: PathBuf,
     /// The version of the job that ran (its file may have changed since).
     job: Arc<Job>,
-    tracked: Tracked,
+    /// Its history entry (already appended, unless `history_error` says otherwise).
+    entry: HistoryEntry,
+    history_error: Option<String>,
 }
 
 /// The scheduler: see the module's documentation.
@@ -165,6 +182,8 @@ pub struct Scheduler {
     running: usize,
     stop: StopSender,
     done_to: mpsc::UnboundedSender<Done>,
+    /// The children running runs, by job file: told of a stop.
+    children: HashMap<PathBuf, supervise::ChildHandle>,
     /// Files refused because another file has their job's name: read again when a job goes.
     shadowed: std::collections::HashSet<PathBuf>,
     /// Events of the first load, held until the banner that names its jobs has gone out.
@@ -200,6 +219,7 @@ impl Scheduler {
             running: 0,
             stop,
             done_to,
+            children: HashMap::new(),
             shadowed: Default::default(),
             held: std::sync::Mutex::new(Some(Vec::new())),
         };
@@ -217,6 +237,17 @@ impl Scheduler {
             None => {
                 let _ = self.events.send(event);
             }
+        }
+    }
+}
+
+impl Scheduler {
+    /// Tells running runs to checkpoint and stop: those on threads through the stop channel,
+    /// children by the signal itself.
+    fn stop_runs(&self, signal: &'static str) {
+        self.stop.stop(signal);
+        for child in self.children.values() {
+            child.signal(signal);
         }
     }
 }
@@ -300,7 +331,13 @@ impl Scheduler {
         });
         let grace = tokio::time::sleep(self.options.grace);
         tokio::pin!(grace);
-        let mut told = false;
+        // Children told to stop that do not within another grace period (at least
+        // `KILL_AFTER_AT_LEAST`: a checkpoint takes time to write) are killed: a reducer stuck
+        // in a loop never reaches its checkpoint, and a stop must end.
+        let kill = tokio::time::sleep(Duration::from_secs(365 * 24 * 3600));
+        tokio::pin!(kill);
+        let kill_after = self.options.grace.max(KILL_AFTER_AT_LEAST);
+        let (mut told, mut killed) = (false, false);
         let mut signals_open = true;
         while self.running > 0 {
             tokio::select! {
@@ -311,18 +348,32 @@ impl Scheduler {
                 () = &mut grace, if !told => {
                     told = true;
                     self.emit(Event::GraceOver { running: self.running });
-                    self.stop.stop(signal);
+                    self.stop_runs(signal);
+                    kill.as_mut().reset(tokio::time::Instant::now() + kill_after);
+                }
+                () = &mut kill, if told && !killed && !self.children.is_empty() => {
+                    killed = true;
+                    self.emit(Event::Abandoned { running: self.running });
+                    // Their ends are still heard, and recorded as interrupted.
+                    for child in self.children.values() {
+                        child.signal("SIGKILL");
+                    }
                 }
                 again = signals.recv(), if signals_open => match again {
                     // A second signal: no more grace.
                     Some(again) if !told => {
                         told = true;
                         self.emit(Event::GraceOver { running: self.running });
-                        self.stop.stop(again);
+                        self.stop_runs(again);
+                        kill.as_mut().reset(tokio::time::Instant::now() + kill_after);
                     }
-                    // One more, while runs are saving their checkpoints: stop waiting for them.
+                    // One more, while runs are saving their checkpoints: stop waiting for them,
+                    // and end their processes (their checkpoints resume them at the next start).
                     Some(_) => {
                         self.emit(Event::Abandoned { running: self.running });
+                        for child in self.children.values() {
+                            child.signal("SIGKILL");
+                        }
                         return;
                     }
                     None => signals_open = false,

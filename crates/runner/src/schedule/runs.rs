@@ -1,12 +1,19 @@
-//! Starting runs (each on a thread of its own, at most `max_running` at a time) and hearing
-//! that they ended.
+//! Starting runs (each in a child process, or on a thread of its own, at most `max_running`
+//! at a time) and hearing that they ended.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use super::{Done, Event, Scheduler};
-use crate::engine::run::RunOptions;
+use chrono::{DateTime, Utc};
+
+use super::child::ChildArgs;
+use super::supervise::{self, ChildProgram, Ended};
+use super::{Done, Event, Pending, Scheduler};
+use crate::engine::run::{RunError, RunOptions};
 use crate::engine::tracked::{TrackedError, record_failure, run_tracked_guarded};
+use crate::job::Job;
 use crate::output::RunStamp;
+use crate::state::JobState;
 use crate::state::history::Trigger;
 
 impl Scheduler {
@@ -83,13 +90,31 @@ impl Scheduler {
             trigger: pending.trigger,
             due: pending.due,
         });
+        let checkpoint = job.checkpoint.is_none().then(|| state.checkpoint_dir());
+        let trace = self.options.trace.then(|| state.trace_path(&stamp.run_id));
+        if let Some(program) = self.options.child.clone() {
+            let args = ChildArgs {
+                job: job.path.clone(),
+                state: self.options.state.root().to_owned(),
+                trigger: pending.trigger.as_str().to_owned(),
+                due: pending.due.map(|due| due.to_rfc3339()),
+                run_id: stamp.run_id.clone(),
+                stamped: stamp.started.with_timezone(&Utc).to_rfc3339(),
+                workers: self.options.workers,
+                trace,
+                checkpoint,
+            };
+            let text = self.entries[file].text.clone();
+            self.start_child(file, &program, &args, text, &stamp, pending, now);
+            return;
+        }
         let options = RunOptions {
             workers: self.options.workers,
             progress: false,
             // Without a `[checkpoint]` of its own, a scheduled run checkpoints into its state
             // folder, so that a stop never loses its progress.
-            checkpoint: job.checkpoint.is_none().then(|| state.checkpoint_dir()),
-            trace: self.options.trace.then(|| state.trace_path(&stamp.run_id)),
+            checkpoint,
+            trace,
             stamp: Some(stamp),
             stop: Some(self.stop.subscribe()),
             ..RunOptions::default()
@@ -109,30 +134,130 @@ impl Scheduler {
                 let _ = done_to.send(Done {
                     file: thread_file,
                     job: thread_job,
-                    tracked,
+                    entry: tracked.entry,
+                    history_error: tracked.history_error.map(|error| error.to_string()),
                 });
             });
         if let Err(error) = spawned {
             let failure = TrackedError::NotStarted(format!("no thread for it: {error}"));
-            let tracked = record_failure(
-                &job,
-                &state,
-                &RunStamp::new(&job.name, pending.due.unwrap_or(now), job.timezone),
-                pending.trigger,
-                pending.due,
-                now,
-                failure,
-            );
-            self.finished(Done {
-                file: file.clone(),
-                job,
-                tracked,
+            let stamp = RunStamp::new(&job.name, pending.due.unwrap_or(now), job.timezone);
+            self.not_started(file, &job, &state, &stamp, pending, now, failure);
+        }
+    }
+
+    /// A run that could not start, recorded as failed.
+    #[expect(clippy::too_many_arguments, reason = "the run's whole description")]
+    fn not_started(
+        &mut self,
+        file: &Path,
+        job: &Arc<Job>,
+        state: &JobState,
+        stamp: &RunStamp,
+        pending: Pending,
+        now: DateTime<Utc>,
+        failure: TrackedError,
+    ) {
+        let tracked = record_failure(
+            job,
+            state,
+            stamp,
+            pending.trigger,
+            pending.due,
+            now,
+            failure,
+        );
+        self.finished(Done {
+            file: file.to_path_buf(),
+            job: job.clone(),
+            entry: tracked.entry,
+            history_error: tracked.history_error.map(|error| error.to_string()),
+        });
+    }
+
+    /// Starts the run in a child process, and a thread that waits for its end: a child that
+    /// dies without reporting it is recorded as failed, with how it died.
+    #[expect(clippy::too_many_arguments, reason = "the run's whole description")]
+    fn start_child(
+        &mut self,
+        file: &PathBuf,
+        program: &ChildProgram,
+        args: &ChildArgs,
+        text: Arc<str>,
+        stamp: &RunStamp,
+        pending: Pending,
+        now: DateTime<Utc>,
+    ) {
+        let entry = &self.entries[file];
+        let (job, state) = (entry.job.clone(), entry.state.clone());
+        let started = match supervise::start(program, args, text) {
+            Ok(started) => started,
+            Err(error) => {
+                let failure = TrackedError::NotStarted(format!(
+                    "no process for it (`{}`): {error}",
+                    program.program.display()
+                ));
+                self.not_started(file, &job, &state, stamp, pending, now, failure);
+                return;
+            }
+        };
+        self.children.insert(file.clone(), started.handle);
+        let done_to = self.done_to.clone();
+        let (thread_file, thread_stamp) = (file.clone(), stamp.clone());
+        let wait = started.wait;
+        let spawned = std::thread::Builder::new()
+            .name(format!("child-{}", job.name))
+            .spawn(move || {
+                let failure = match wait() {
+                    Ended::Reported(report) => {
+                        let _ = done_to.send(Done {
+                            file: thread_file,
+                            job,
+                            entry: report.entry,
+                            history_error: report.history_error,
+                        });
+                        return;
+                    }
+                    Ended::Stopped { signal } => TrackedError::Run(RunError::Interrupted {
+                        signal,
+                        checkpoint: None,
+                    }),
+                    Ended::Died { how, last } => TrackedError::Died { how, last },
+                };
+                // Its marker would have it recorded again, as interrupted, by the next run;
+                // its checkpoint stays, as after `kill -9`.
+                state.forget_run(&thread_stamp.run_id);
+                let tracked = record_failure(
+                    &job,
+                    &state,
+                    &thread_stamp,
+                    pending.trigger,
+                    pending.due,
+                    now,
+                    failure,
+                );
+                let _ = done_to.send(Done {
+                    file: thread_file,
+                    job,
+                    entry: tracked.entry,
+                    history_error: tracked.history_error.map(|error| error.to_string()),
+                });
             });
+        if let Err(error) = spawned {
+            // No thread to wait on it: the child runs on, unheard; the scheduler must not
+            // wait for it, nor start another run of the job over it.
+            if let Some(child) = self.children.get(file) {
+                child.signal("SIGKILL");
+            }
+            let entry = &self.entries[file];
+            let (job, state) = (entry.job.clone(), entry.state.clone());
+            let failure = TrackedError::NotStarted(format!("no thread to wait on it: {error}"));
+            self.not_started(file, &job, &state, stamp, pending, now, failure);
         }
     }
 
     pub(super) fn finished(&mut self, done: Done) {
         self.running -= 1;
+        self.children.remove(&done.file);
         if let Some(entry) = self.entries.get_mut(&done.file) {
             entry.running = false;
             if entry.removed {
@@ -142,12 +267,12 @@ impl Scheduler {
         }
         // Counted and told before the event goes out: whoever hears of the end finds it in
         // the metrics.
-        self.options.observer.record(&done.job, &done.tracked.entry);
+        self.options.observer.record(&done.job, &done.entry);
         self.observe();
         self.emit(Event::Finished {
-            entry: done.tracked.entry,
+            entry: done.entry,
             deny_warnings: done.job.deny_warnings,
-            history_error: done.tracked.history_error.map(|error| error.to_string()),
+            history_error: done.history_error,
         });
     }
 }

@@ -105,6 +105,12 @@ impl JobState {
         Ok(RunMarker { path, _file: file })
     }
 
+    /// Forgets the marker of the run `run_id`, whose end was recorded by someone else than its
+    /// process (a scheduler whose child died): it is not to be recorded again as interrupted.
+    pub fn forget_run(&self, run_id: &str) {
+        let _ = std::fs::remove_file(self.running_dir().join(format!("{run_id}.json")));
+    }
+
     /// Finds the markers of runs whose process is gone, claims them, and returns what the
     /// history is to record of each (not yet appended).
     pub fn abandoned_runs(&self) -> Vec<Abandoned> {

@@ -14,19 +14,25 @@
 //! STATE/jobs/NAME/lock              held while a run of the job runs, in whatever process
 //! STATE/jobs/NAME/running/RUN.json  every run under way, held locked: one left unlocked is a
 //!                                   killed run, recorded as `interrupted` (see `marker`)
+//! STATE/jobs/NAME/history.torn-TIME.jsonl  a history line a crash or a full disk cut short,
+//!                                   set aside before the next append (see `history_file`)
+//! STATE/jobs/NAME/FILE.damaged-TIME a state file that was not what pagefold wrote, set aside
+//!                                   (see `damaged`)
 //! ```
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+mod damaged;
 pub mod history;
+mod history_file;
 pub mod marker;
 
+pub use history_file::HistoryRead;
+
 use crate::output::write_atomically;
-use history::HistoryEntry;
 
 /// The environment variable that names the state folder (as `--state` does).
 pub const STATE_ENV: &str = "PAGEFOLD_STATE";
@@ -69,6 +75,15 @@ impl StateError {
     pub fn hint(&self) -> Option<String> {
         match self {
             Self::NoDefault => Some(format!("choose one with --state DIR or {STATE_ENV}")),
+            // Reading fails on a file's permissions; only writing asks for another folder.
+            Self::Io {
+                action: "read" | "list",
+                path,
+                ..
+            } => Some(format!(
+                "check that `{}` can be read by this user",
+                path.display()
+            )),
             Self::Io { .. } => Some(format!(
                 "choose a writable folder with --state DIR or {STATE_ENV}"
             )),
@@ -169,10 +184,6 @@ pub struct JobLock {
 
 const RUNNING_FILE: &str = "running.json";
 
-/// The history is rotated past this size (about 25 000 runs); `history.1.jsonl` keeps the
-/// generation before.
-const HISTORY_ROTATE_BYTES: u64 = 8 << 20;
-const HISTORY_ROTATED: &str = "history.1.jsonl";
 const RESULTS_DIR: &str = "results";
 const TRACES_DIR: &str = "traces";
 const JOB_RECORD_FILE: &str = "job.json";
@@ -236,56 +247,6 @@ impl JobState {
         }
     }
 
-    /// The run history file.
-    pub fn history_path(&self) -> PathBuf {
-        self.dir.join("history.jsonl")
-    }
-
-    /// Appends a run to the history, flushed to disk: one line, written with one call, so a
-    /// crash leaves whole lines (a torn last line is skipped on reading).
-    ///
-    /// # Errors
-    ///
-    /// When the file cannot be written.
-    pub fn append(&self, entry: &HistoryEntry) -> Result<(), StateError> {
-        std::fs::create_dir_all(&self.dir).map_err(io("create", &self.dir))?;
-        let path = self.history_path();
-        let mut line = serde_json::to_string(entry).expect("a history entry serializes");
-        line.push('\n');
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(io("open", &path))?;
-        file.write_all(line.as_bytes())
-            .and_then(|()| file.sync_data())
-            .map_err(io("append to", &path))?;
-        // Rotated by size, one generation kept: a job every minute does not grow its history
-        // without end. A rename is atomic, and a process appending at that moment writes into
-        // the renamed file, so no line is lost.
-        let size = file.metadata().map(|meta| meta.len()).unwrap_or(0);
-        if size > HISTORY_ROTATE_BYTES {
-            // The result documents and traces go with the generation of the history that
-            // names them.
-            let dropped = self.run_ids_of(&self.dir.join(HISTORY_ROTATED));
-            std::fs::rename(&path, self.dir.join(HISTORY_ROTATED)).map_err(io("rotate", &path))?;
-            for run_id in dropped {
-                let _ = std::fs::remove_file(self.result_path(&run_id));
-                let _ = std::fs::remove_file(self.trace_path(&run_id));
-            }
-        }
-        Ok(())
-    }
-
-    fn run_ids_of(&self, path: &Path) -> Vec<String> {
-        std::fs::read_to_string(path)
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|line| serde_json::from_str::<HistoryEntry>(line).ok())
-            .map(|entry| entry.run_id)
-            .collect()
-    }
-
     /// Where the result document of run `run_id` is kept.
     pub fn result_path(&self, run_id: &str) -> PathBuf {
         let safe: String = run_id
@@ -338,7 +299,13 @@ impl JobState {
     pub fn result(&self, run_id: &str) -> Result<Option<String>, StateError> {
         let path = self.result_path(run_id);
         match std::fs::read_to_string(&path) {
-            Ok(text) => Ok(Some(text)),
+            Ok(text) => match serde_json::from_str::<serde::de::IgnoredAny>(&text) {
+                Ok(_) => Ok(Some(text)),
+                Err(error) => damaged::set_aside(&path, &error.to_string()).map(|_| None),
+            },
+            Err(error) if error.kind() == std::io::ErrorKind::InvalidData => {
+                damaged::set_aside(&path, "not UTF-8").map(|_| None)
+            }
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(error) => Err(io("read", &path)(error)),
         }
@@ -361,45 +328,16 @@ impl JobState {
         self.read_json(JOB_RECORD_FILE).ok().flatten()
     }
 
-    /// The runs recorded, oldest first. Lines that cannot be read (a crash mid-line) are
-    /// skipped.
+    /// The last scheduled time handled (run, skipped or missed), if any: none when its file
+    /// was damaged, and set aside (the job goes on from now).
     ///
     /// # Errors
     ///
-    /// When the file exists but cannot be read.
-    pub fn history(&self) -> Result<Vec<HistoryEntry>, StateError> {
-        let mut entries = Vec::new();
-        for path in [self.dir.join(HISTORY_ROTATED), self.history_path()] {
-            let text = match std::fs::read_to_string(&path) {
-                Ok(text) => text,
-                Err(error) if error.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(error) => return Err(io("read", &path)(error)),
-            };
-            entries.extend(
-                text.lines()
-                    .filter_map(|line| serde_json::from_str::<HistoryEntry>(line).ok()),
-            );
-        }
-        Ok(entries)
-    }
-
-    /// The last scheduled time handled (run, skipped or missed), if any.
-    ///
-    /// # Errors
-    ///
-    /// When the file cannot be read or is damaged.
+    /// When the file cannot be read, or is damaged and cannot be set aside.
     pub fn last_due(&self) -> Result<Option<DateTime<Utc>>, StateError> {
-        let path = self.dir.join("schedule.json");
-        match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice::<ScheduleState>(&bytes)
-                .map(|state| Some(state.last_due))
-                .map_err(|error| StateError::Damaged {
-                    path,
-                    message: error.to_string(),
-                }),
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(error) => Err(io("read", &path)(error)),
-        }
+        Ok(self
+            .read_json::<ScheduleState>("schedule.json")?
+            .map(|state| state.last_due))
     }
 
     /// Records that scheduled times up to `due` are handled.
@@ -436,25 +374,22 @@ impl JobState {
         let _ = std::fs::remove_file(self.dir.join(RUNNING_FILE));
     }
 
-    /// Reads a JSON state file of this job, `None` when there is none.
+    /// Reads a JSON state file of this job, `None` when there is none, or when it was
+    /// damaged and has been set aside (see `damaged`).
     ///
     /// # Errors
     ///
-    /// When it cannot be read or is damaged.
+    /// When it cannot be read, or is damaged and cannot be set aside.
     pub fn read_json<T: serde::de::DeserializeOwned>(
         &self,
         file: &str,
     ) -> Result<Option<T>, StateError> {
         let path = self.dir.join(file);
         match std::fs::read(&path) {
-            Ok(bytes) => {
-                serde_json::from_slice(&bytes)
-                    .map(Some)
-                    .map_err(|error| StateError::Damaged {
-                        path,
-                        message: error.to_string(),
-                    })
-            }
+            Ok(bytes) => match serde_json::from_slice(&bytes) {
+                Ok(value) => Ok(Some(value)),
+                Err(error) => damaged::set_aside(&path, &error.to_string()).map(|_| None),
+            },
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(error) => Err(io("read", &path)(error)),
         }
@@ -469,62 +404,5 @@ impl JobState {
         let path = self.dir.join(file);
         let text = serde_json::to_string(value).expect("state serializes");
         write_atomically(&path, &text).map_err(io("write", &path))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::state::history::Status;
-
-    #[test]
-    fn the_history_rotates_and_reads_both_generations() {
-        let root = tempfile::tempdir().unwrap();
-        let job = StateDir::open(Some(root.path())).unwrap().job("j");
-        let at = Utc::now();
-        let mut entry = HistoryEntry::not_run("j", at, at, Status::Skipped, String::new());
-        // Long entries, so that few make the rotation size.
-        entry.error = Some("x".repeat(1 << 20));
-        for _ in 0..10 {
-            job.append(&entry).unwrap();
-        }
-        let rotated = std::fs::read_to_string(job.dir().join(HISTORY_ROTATED))
-            .unwrap()
-            .lines()
-            .count();
-        assert_eq!(rotated, 8, "rotated once past 8 MiB");
-        assert_eq!(
-            job.history().unwrap().len(),
-            10,
-            "both generations are read"
-        );
-        // A torn last line (a crash mid-write) is skipped.
-        std::fs::write(job.history_path(), "{\"run_id\": \"torn").unwrap();
-        assert_eq!(job.history().unwrap().len(), rotated);
-    }
-
-    #[test]
-    fn results_and_traces_go_with_their_generation_of_the_history() {
-        let root = tempfile::tempdir().unwrap();
-        let job = StateDir::open(Some(root.path())).unwrap().job("j");
-        let at = Utc::now();
-        let mut first = None;
-        for number in 0..20 {
-            let mut entry = HistoryEntry::not_run("j", at, at, Status::Skipped, String::new());
-            entry.run_id = format!("run-{number}");
-            entry.error = Some("x".repeat(1 << 20));
-            if number == 0 {
-                job.save_result(&entry.run_id, "{}").unwrap();
-                crate::output::write_atomically(&job.trace_path(&entry.run_id), "{}").unwrap();
-                assert_eq!(job.latest_trace(), Some(job.trace_path(&entry.run_id)));
-                first = Some(entry.run_id.clone());
-            }
-            job.append(&entry).unwrap();
-        }
-        let first = first.unwrap();
-        assert!(job.history().unwrap().iter().all(|e| e.run_id != first));
-        assert!(!job.result_path(&first).exists());
-        assert!(!job.trace_path(&first).exists());
-        assert_eq!(job.latest_trace(), None);
     }
 }

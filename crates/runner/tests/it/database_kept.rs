@@ -161,10 +161,13 @@ fn jobs_in_several_processes_share_one_sqlite_file() {
     let children: Vec<std::process::Child> = jobs
         .iter()
         .chain(&jobs)
-        .map(|job| {
+        .enumerate()
+        .map(|(index, job)| {
+            // A state folder each: two runs of one job in one state folder do not run at once
+            // (the job's lock), and here they must, to share the database.
             crate::support::command()
                 .args(["run", "-q", "--state"])
-                .arg(&state)
+                .arg(state.join(index.to_string()))
                 .arg(job)
                 .env("PAGEFOLD_DATABASE_BACKOFF", "0s")
                 .stdout(std::process::Stdio::null())

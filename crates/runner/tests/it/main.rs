@@ -67,6 +67,8 @@ mod schedule;
 mod schema;
 /// Real APIs' shapes: errors past the end, totals and next pages in headers, GraphQL, POST.
 mod shapes;
+/// The state folder: locks, job names, damaged files, a torn or bad history.
+mod state_folder;
 /// What a run says it did: the summary line's estimate, `stats` as the README defines them.
 mod stats;
 /// Helpers: servers, job files, running the binary, expected values, snapshot filters.

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::support::{Masks, Workspace, demo_server, orders, orders_job, run_job};
 
-const PLUGINS: [&str; 9] = [
+const PLUGINS: [&str; 10] = [
     "quantiles",
     "group_stats",
     "top_records",
@@ -18,6 +18,7 @@ const PLUGINS: [&str; 9] = [
     "panicky",
     "slow",
     "bad_hll",
+    "crashy",
 ];
 
 /// The library of plugin crate `name`, built once per test run. The build uses a target folder

@@ -75,11 +75,15 @@ impl Run {
 /// The `pagefold` binary, with its state directory (run history) under the target folder
 /// rather than the user's data folder.
 pub fn command() -> Command {
+    // A state folder per test (each runs on a thread of its own): a job's runs take its lock
+    // and its name is its file's in a state folder, so tests running jobs of the same name at
+    // the same time must not share one.
+    thread_local! {
+        static STATE: tempfile::TempDir =
+            tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("a state folder");
+    }
     let mut command = Command::new(env!("CARGO_BIN_EXE_pagefold"));
-    command.env(
-        "PAGEFOLD_STATE",
-        Path::new(env!("CARGO_TARGET_TMPDIR")).join("state"),
-    );
+    STATE.with(|state| command.env("PAGEFOLD_STATE", state.path().join("state")));
     command
 }
 

@@ -22,6 +22,7 @@ mod edits;
 mod harness;
 mod observed;
 mod stopping;
+mod supervised;
 mod times;
 
 use harness::Harness;
@@ -74,6 +75,9 @@ fn options(ws: &Workspace, paths: Vec<PathBuf>, once: bool) -> SchedulerOptions 
         workers: Some(1),
         trace: false,
         observer: Observer::default(),
+        // Runs on threads: these tests are of the scheduling; `pagefold schedule` runs each
+        // run in a child (see `supervised.rs`).
+        child: None,
     }
 }
 
