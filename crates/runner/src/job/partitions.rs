@@ -58,52 +58,156 @@ fn iso_date() -> String {
 }
 
 /// More chains than this is a typo, not a plan.
-const MAX_PARTITIONS: usize = 100_000;
+const MAX_PARTITIONS: u64 = 100_000;
 
 /// One chain's values: `(name, value)` pairs, `{day.end}` included for date windows.
 pub type Assignment = Vec<(String, String)>;
 
-/// Every combination of the variables' values, in order.
-pub(crate) fn assignments<'a>(
-    partitions: impl IntoIterator<Item = (&'a String, &'a PartitionSpec, Range<usize>)>,
-) -> Result<Vec<Assignment>, Problem> {
-    let mut all: Vec<Assignment> = vec![Vec::new()];
-    for (name, spec, span) in partitions {
-        let values = values(name, spec, span.clone())?;
-        let mut next = Vec::with_capacity(all.len() * values.len());
-        for partial in &all {
-            for value in &values {
-                let mut combined = partial.clone();
-                combined.extend(value.iter().cloned());
-                next.push(combined);
-            }
-        }
-        all = next;
-        if all.len() > MAX_PARTITIONS {
-            return Err(Problem::new(
-                span,
-                format!("the partitions make more than {MAX_PARTITIONS} chains"),
-            ));
-        }
-    }
-    Ok(all)
+/// Every combination of the variables' values, in order, made one at a time: how many there
+/// are is known (with checked arithmetic) before a single one is made, so that a product of
+/// ranges past the cap is refused at the cost of a few multiplications, not a vector of its
+/// size.
+#[derive(Debug, Clone)]
+pub(crate) struct Assignments<'a> {
+    variables: Vec<Variable<'a>>,
+    /// The index of the next combination, and how many there are.
+    next: u64,
+    count: u64,
 }
 
-fn values(
-    name: &str,
-    spec: &PartitionSpec,
+/// One variable and how many values it takes.
+#[derive(Debug, Clone)]
+struct Variable<'a> {
+    name: &'a str,
+    values: Values<'a>,
+    count: u64,
+}
+
+#[derive(Debug, Clone)]
+enum Values<'a> {
+    List(&'a [QueryValue]),
+    /// `from + i × step`, computed in `i128` so that neither end of `i64` wraps.
+    Range {
+        from: i64,
+        step: i64,
+    },
+    Dates {
+        since: NaiveDate,
+        until: NaiveDate,
+        days: u64,
+        format: &'a str,
+    },
+}
+
+impl Iterator for Assignments<'_> {
+    type Item = Assignment;
+
+    fn next(&mut self) -> Option<Assignment> {
+        if self.next >= self.count {
+            return None;
+        }
+        // The index in mixed radix, the last variable turning fastest (as nested loops would).
+        let mut rest = self.next;
+        let mut digits = vec![0u64; self.variables.len()];
+        for (digit, variable) in digits.iter_mut().zip(&self.variables).rev() {
+            *digit = rest % variable.count;
+            rest /= variable.count;
+        }
+        self.next += 1;
+        let mut assignment = Vec::with_capacity(self.variables.len());
+        for (variable, index) in self.variables.iter().zip(digits) {
+            variable.push(index, &mut assignment);
+        }
+        Some(assignment)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        // At most `MAX_PARTITIONS`, which fits every `usize`.
+        let left = (self.count - self.next) as usize;
+        (left, Some(left))
+    }
+}
+
+impl Variable<'_> {
+    /// Appends the `index`th value (`index` < `count`).
+    fn push(&self, index: u64, assignment: &mut Assignment) {
+        let name = self.name.to_owned();
+        match &self.values {
+            Values::List(values) => assignment.push((name, values[index as usize].to_string())),
+            Values::Range { from, step } => {
+                let value = i128::from(*from) + i128::from(index) * i128::from(*step);
+                assignment.push((name, value.to_string()));
+            }
+            Values::Dates {
+                since,
+                until,
+                days,
+                format,
+            } => {
+                // Below `until` for every index below the count; checked all the same.
+                let start = index
+                    .checked_mul(*days)
+                    .and_then(|offset| since.checked_add_days(Days::new(offset)))
+                    .unwrap_or(*until);
+                let end = start
+                    .checked_add_days(Days::new(*days))
+                    .unwrap_or(*until)
+                    .min(*until);
+                assignment.push((name, start.format(format).to_string()));
+                assignment.push((format!("{}.end", self.name), end.format(format).to_string()));
+            }
+        }
+    }
+}
+
+/// Every combination of the variables' values, in order, checked and counted but not made.
+pub(crate) fn assignments<'a>(
+    partitions: impl IntoIterator<Item = (&'a String, &'a PartitionSpec, Range<usize>)>,
+) -> Result<Assignments<'a>, Problem> {
+    let mut variables = Vec::new();
+    let mut count: u64 = 1;
+    for (name, spec, span) in partitions {
+        let variable = variable(name, spec, span.clone())?;
+        count = count
+            .checked_mul(variable.count)
+            .filter(|count| *count <= MAX_PARTITIONS)
+            .ok_or_else(|| {
+                Problem::new(
+                    span,
+                    format!("the partitions make more than {MAX_PARTITIONS} chains"),
+                )
+                .hint("split the job, or widen a range's `step` or a date window's `step`")
+            })?;
+        variables.push(variable);
+    }
+    Ok(Assignments {
+        variables,
+        next: 0,
+        count,
+    })
+}
+
+fn variable<'a>(
+    name: &'a str,
+    spec: &'a PartitionSpec,
     span: Range<usize>,
-) -> Result<Vec<Assignment>, Problem> {
+) -> Result<Variable<'a>, Problem> {
     let problem = |message: String| Problem::new(span.clone(), message);
-    match spec {
+    let too_many = |what: &str| {
+        problem(format!(
+            "partition `{name}` has more than {MAX_PARTITIONS} {what}"
+        ))
+    };
+    let (values, count) = match spec {
         PartitionSpec::Values(values) => {
             if values.is_empty() {
                 return Err(problem(format!("partition `{name}` has no values")));
             }
-            Ok(values
-                .iter()
-                .map(|v| vec![(name.to_owned(), v.to_string())])
-                .collect())
+            let count = values.len() as u64;
+            if count > MAX_PARTITIONS {
+                return Err(too_many("values"));
+            }
+            (Values::List(values), count)
         }
         PartitionSpec::Range { from, to, step } => {
             if *step <= 0 || to < from {
@@ -111,15 +215,19 @@ fn values(
                     "partition `{name}` needs `from` ≤ `to` and a positive `step`"
                 )));
             }
-            let count = ((to - from) / step + 1) as usize;
-            if count > MAX_PARTITIONS {
-                return Err(problem(format!(
-                    "partition `{name}` has more than {MAX_PARTITIONS} values"
-                )));
+            // In `i128`: `to - from` of the two ends of `i64` does not fit an `i64`.
+            let count = (i128::from(*to) - i128::from(*from)) / i128::from(*step) + 1;
+            if count > i128::from(MAX_PARTITIONS) {
+                return Err(too_many("values"));
             }
-            Ok((0..count as i64)
-                .map(|i| vec![(name.to_owned(), (from + i * step).to_string())])
-                .collect())
+            let count = count as u64;
+            (
+                Values::Range {
+                    from: *from,
+                    step: *step,
+                },
+                count,
+            )
         }
         PartitionSpec::Dates {
             since,
@@ -153,27 +261,28 @@ fn values(
                     "`format` = \"{format}\" is not a date format chrono can write"
                 )));
             }
-            let mut windows = Vec::new();
-            let mut start = since;
-            while start < until {
-                let end = start
-                    .checked_add_days(Days::new(days))
-                    .unwrap_or(until)
-                    .min(until);
-                windows.push(vec![
-                    (name.to_owned(), start.format(format).to_string()),
-                    (format!("{name}.end"), end.format(format).to_string()),
-                ]);
-                if windows.len() > MAX_PARTITIONS {
-                    return Err(problem(format!(
-                        "partition `{name}` has more than {MAX_PARTITIONS} windows"
-                    )));
-                }
-                start = end;
+            // Positive: `until` is after `since`.
+            let span_days = (until - since).num_days().unsigned_abs();
+            let count = span_days.div_ceil(days);
+            if count > MAX_PARTITIONS {
+                return Err(too_many("windows"));
             }
-            Ok(windows)
+            (
+                Values::Dates {
+                    since,
+                    until,
+                    days,
+                    format,
+                },
+                count,
+            )
         }
-    }
+    };
+    Ok(Variable {
+        name,
+        values,
+        count,
+    })
 }
 
 /// `template` with each `{name}` (also percent-encoded, as in a parsed URL) replaced.
@@ -245,6 +354,7 @@ mod tests {
 
     fn assignments(specs: &[(String, PartitionSpec)]) -> Result<Vec<Assignment>, Problem> {
         super::assignments(specs.iter().map(|(name, spec)| (name, spec, 0..0)))
+            .map(Iterator::collect)
     }
 
     #[test]
@@ -292,6 +402,69 @@ mod tests {
         assert_eq!(
             fill_url("https://x/s?q={q}", &tricky),
             "https://x/s?q=a%20b%26c%3Dd%23e%3Ff%25"
+        );
+    }
+
+    #[test]
+    fn ranges_are_exact_at_the_ends_of_i64() {
+        let all = assignments(&spec(
+            "n = { from = -5000000000000000000, to = 5000000000000000000, step = 5000000000000000000 }",
+        ))
+        .unwrap();
+        let values: Vec<&str> = all.iter().map(|a| a[0].1.as_str()).collect();
+        assert_eq!(values, ["-5000000000000000000", "0", "5000000000000000000"]);
+        let ends = assignments(&spec(&format!(
+            "n = {{ from = {}, to = {}, step = {} }}",
+            i64::MIN,
+            i64::MAX,
+            i64::MAX
+        )))
+        .unwrap();
+        assert_eq!(ends.len(), 3);
+        assert_eq!(ends[2][0].1, (i64::MAX - 1).to_string());
+    }
+
+    #[test]
+    fn a_product_past_the_cap_is_refused_before_anything_is_made() {
+        // 10^10 chains, and 10^50 (which no `u64` holds): refused by arithmetic alone.
+        let specs = spec("a = { from = 0, to = 99999 }\nb = { from = 0, to = 99999 }");
+        let problem =
+            super::assignments(specs.iter().map(|(name, spec)| (name, spec, 0..0))).unwrap_err();
+        assert_eq!(
+            problem.message,
+            "the partitions make more than 100000 chains"
+        );
+        let many: String = (0..10)
+            .map(|i| format!("v{i} = {{ from = 1, to = 100000 }}\n"))
+            .collect();
+        let specs = spec(&many);
+        assert!(super::assignments(specs.iter().map(|(name, spec)| (name, spec, 0..0))).is_err());
+        let specs = spec("a = { from = 0, to = 99 }\nb = { from = 0, to = 999 }");
+        let lazy = super::assignments(specs.iter().map(|(name, spec)| (name, spec, 0..0))).unwrap();
+        assert_eq!(lazy.size_hint(), (100_000, Some(100_000)));
+        assert_eq!(
+            lazy.last().unwrap(),
+            [("a".into(), "99".into()), ("b".into(), "999".into())]
+        );
+    }
+
+    #[test]
+    fn date_windows_are_counted_without_being_made() {
+        let bad = |text: &str| assignments(&spec(text)).unwrap_err().message;
+        assert_eq!(
+            bad("day = { since = \"0001-01-01\", until = \"9999-01-01\" }"),
+            "partition `day` has more than 100000 windows"
+        );
+        let huge_step = assignments(&spec(
+            "day = { since = \"2026-01-01\", until = \"2026-01-03\", step = \"18446744073709551615d\" }",
+        ))
+        .unwrap();
+        assert_eq!(
+            huge_step,
+            [vec![
+                ("day".into(), "2026-01-01".into()),
+                ("day.end".into(), "2026-01-03".into())
+            ]]
         );
     }
 

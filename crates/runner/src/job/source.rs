@@ -389,11 +389,13 @@ impl Source {
     /// One chain per combination of partition values (one chain when there are none), each
     /// with its values.
     pub fn chains(&self) -> Vec<(Assignment, pagefold_fetch::Source)> {
-        let assignments = match &self.partitions {
+        let assignments: Vec<Assignment> = match &self.partitions {
             None => vec![Vec::new()],
-            // Checked when the job was loaded: the same values make the same chains.
+            // Checked when the job was loaded: the same values make the same chains, at most
+            // the cap of them.
             Some(partitions) => {
                 partitions::assignments(partitions.iter().map(|(name, spec)| (name, spec, 0..0)))
+                    .map(Iterator::collect)
                     .unwrap_or_default()
             }
         };
