@@ -90,12 +90,14 @@ impl SourceSpec {
     pub(crate) fn check(&self, problems: &mut Vec<Problem>) {
         self.check_partitions(problems);
         if let Some(map) = &self.map
-            && let Err(message) = crate::engine::reduce::map::MapProgram::compile(map.get_ref())
+            && let Err(error) = crate::engine::reduce::map::MapProgram::compile(map.get_ref())
         {
-            problems.push(
-                Problem::new(map.span(), message)
-                    .hint("`map` is a jq program, e.g. map = 'select(.status == \"paid\")'"),
-            );
+            let problem = Problem::new(map.span(), error.to_string())
+                .hint("`map` is a jq program, e.g. map = 'select(.status == \"paid\")'");
+            problems.push(match error.at {
+                Some(at) => problem.within_string(at),
+                None => problem,
+            });
         }
         for (name, value) in self.headers.get_ref() {
             if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
