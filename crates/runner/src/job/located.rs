@@ -181,6 +181,73 @@ fn floor_char_boundary(text: &str, mut at: usize) -> usize {
     at
 }
 
+/// The bytes of `text` where `within` (a byte range of the decoded string value written at
+/// `span`, quotes included) is written: escapes decoded on the way. `None` when the value is
+/// not a string as expected or uses a line-ending backslash (the whole value is shown then).
+pub(crate) fn inside_string(
+    text: &str,
+    span: Range<usize>,
+    within: Range<usize>,
+) -> Option<Range<usize>> {
+    let raw = text.get(span.clone())?;
+    let (quote, escapes) = [("'''", false), ("\"\"\"", true), ("'", false), ("\"", true)]
+        .into_iter()
+        .find(|(quote, _)| raw.starts_with(quote))?;
+    let mut body_start = span.start + quote.len();
+    if quote.len() == 3 {
+        // A newline right after the opening quotes is not part of the value.
+        let after = &text[body_start..];
+        if after.starts_with("\r\n") {
+            body_start += 2;
+        } else if after.starts_with('\n') {
+            body_start += 1;
+        }
+    }
+    let body = text.get(body_start..span.end.saturating_sub(quote.len()))?;
+    // Walk the written text and the decoded value side by side.
+    let (mut written, mut decoded) = (0usize, 0usize);
+    let (mut start, mut end) = (None, None);
+    let mut chars = body.char_indices().peekable();
+    loop {
+        if decoded == within.start && start.is_none() {
+            start = Some(written);
+        }
+        if decoded >= within.end && end.is_none() {
+            end = Some(written);
+            break;
+        }
+        let Some((at, c)) = chars.next() else { break };
+        let (length, value_length) = if escapes && c == '\\' {
+            let (_, kind) = *chars.peek()?;
+            let digits = match kind {
+                'u' => 4,
+                'U' => 8,
+                'x' => 2,
+                'b' | 't' | 'n' | 'f' | 'r' | 'e' | '"' | '\\' => 0,
+                // A line-ending backslash: text left out of the value.
+                _ => return None,
+            };
+            let hex = body.get(at + 2..at + 2 + digits)?;
+            let value = if digits == 0 {
+                1
+            } else {
+                char::from_u32(u32::from_str_radix(hex, 16).ok()?)?.len_utf8()
+            };
+            for _ in 0..=digits {
+                chars.next();
+            }
+            (2 + digits, value)
+        } else {
+            (c.len_utf8(), c.len_utf8())
+        };
+        written = at + length;
+        decoded += value_length;
+    }
+    let start = body_start + start?;
+    let end = body_start + end.unwrap_or(written).max(start - body_start);
+    Some(start..end)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -247,71 +314,4 @@ mod tests {
         assert!(shown.starts_with("invalid type: string \"aaa"));
         assert!(shown.ends_with("\", expected u64"));
     }
-}
-
-/// The bytes of `text` where `within` (a byte range of the decoded string value written at
-/// `span`, quotes included) is written: escapes decoded on the way. `None` when the value is
-/// not a string as expected or uses a line-ending backslash (the whole value is shown then).
-pub(crate) fn inside_string(
-    text: &str,
-    span: Range<usize>,
-    within: Range<usize>,
-) -> Option<Range<usize>> {
-    let raw = text.get(span.clone())?;
-    let (quote, escapes) = [("'''", false), ("\"\"\"", true), ("'", false), ("\"", true)]
-        .into_iter()
-        .find(|(quote, _)| raw.starts_with(quote))?;
-    let mut body_start = span.start + quote.len();
-    if quote.len() == 3 {
-        // A newline right after the opening quotes is not part of the value.
-        let after = &text[body_start..];
-        if after.starts_with("\r\n") {
-            body_start += 2;
-        } else if after.starts_with('\n') {
-            body_start += 1;
-        }
-    }
-    let body = text.get(body_start..span.end.saturating_sub(quote.len()))?;
-    // Walk the written text and the decoded value side by side.
-    let (mut written, mut decoded) = (0usize, 0usize);
-    let (mut start, mut end) = (None, None);
-    let mut chars = body.char_indices().peekable();
-    loop {
-        if decoded == within.start && start.is_none() {
-            start = Some(written);
-        }
-        if decoded >= within.end && end.is_none() {
-            end = Some(written);
-            break;
-        }
-        let Some((at, c)) = chars.next() else { break };
-        let (length, value_length) = if escapes && c == '\\' {
-            let (_, kind) = *chars.peek()?;
-            let digits = match kind {
-                'u' => 4,
-                'U' => 8,
-                'x' => 2,
-                'b' | 't' | 'n' | 'f' | 'r' | 'e' | '"' | '\\' => 0,
-                // A line-ending backslash: text left out of the value.
-                _ => return None,
-            };
-            let hex = body.get(at + 2..at + 2 + digits)?;
-            let value = if digits == 0 {
-                1
-            } else {
-                char::from_u32(u32::from_str_radix(hex, 16).ok()?)?.len_utf8()
-            };
-            for _ in 0..=digits {
-                chars.next();
-            }
-            (2 + digits, value)
-        } else {
-            (c.len_utf8(), c.len_utf8())
-        };
-        written = at + length;
-        decoded += value_length;
-    }
-    let start = body_start + start?;
-    let end = body_start + end.unwrap_or(written).max(start - body_start);
-    Some(start..end)
 }

@@ -89,7 +89,7 @@ impl Limits {
         }
         let steps = self.steps.get().wrapping_add(1);
         self.steps.set(steps);
-        if steps % CLOCK_EVERY == 0 && Instant::now() > self.deadline {
+        if steps.is_multiple_of(CLOCK_EVERY) && Instant::now() > self.deadline {
             resume_unwind(Box::new(Exceeded::Time));
         }
     }

@@ -210,7 +210,8 @@ mod tests {
         let (message, at) = error(".a |");
         assert_eq!(message, "expected term, found the end of the program");
         assert_eq!(at, Some("|"));
-        let (message, at) = error(&format!(".a | {}", "[".repeat(5000)));
+        let deep = format!(".a | {}", "[".repeat(5000));
+        let (message, at) = error(&deep);
         assert_eq!(message, "brackets nest more than 64 levels deep here");
         assert_eq!(at, Some("["));
         let (message, at) = error(".a ]");
