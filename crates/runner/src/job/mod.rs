@@ -8,6 +8,7 @@ mod auth;
 mod body;
 mod checkpoint;
 mod child;
+mod combinations;
 mod database;
 mod env;
 mod fetch;
@@ -187,9 +188,9 @@ impl Problem {
         }
     }
 
-    /// The problem is about `within`, bytes of the string value at the span.
-    pub fn within_string(mut self, within: Range<usize>) -> Self {
-        self.within = Some(within);
+    /// The problem is about `within` (when known), bytes of the string value at the span.
+    pub fn within_string(mut self, within: Option<Range<usize>>) -> Self {
+        self.within = within;
         self
     }
 

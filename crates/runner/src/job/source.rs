@@ -92,12 +92,11 @@ impl SourceSpec {
         if let Some(map) = &self.map
             && let Err(error) = crate::engine::reduce::map::MapProgram::compile(map.get_ref())
         {
-            let problem = Problem::new(map.span(), error.to_string())
-                .hint("`map` is a jq program, e.g. map = 'select(.status == \"paid\")'");
-            problems.push(match error.at {
-                Some(at) => problem.within_string(at),
-                None => problem,
-            });
+            problems.push(
+                Problem::new(map.span(), error.to_string())
+                    .hint("`map` is a jq program, e.g. map = 'select(.status == \"paid\")'")
+                    .within_string(error.at),
+            );
         }
         for (name, value) in self.headers.get_ref() {
             if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
@@ -393,8 +392,7 @@ impl Source {
     pub fn chains(&self) -> Vec<(Assignment, pagefold_fetch::Source)> {
         let assignments: Vec<Assignment> = match &self.partitions {
             None => vec![Vec::new()],
-            // Checked when the job was loaded: the same values make the same chains, at most
-            // the cap of them.
+            // Checked when the job was loaded: the same values make the same chains.
             Some(partitions) => {
                 partitions::assignments(partitions.iter().map(|(name, spec)| (name, spec, 0..0)))
                     .map(Iterator::collect)
