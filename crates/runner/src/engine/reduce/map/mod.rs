@@ -8,6 +8,7 @@
 //! ([`MAX_OUTPUTS`]). Each limit ends the run with an error naming the page and record.
 
 mod guard;
+mod natives;
 mod program;
 mod syntax;
 

@@ -33,9 +33,7 @@ impl MapProgram {
         let defs = jaq_core::defs()
             .chain(jaq_std::defs())
             .chain(jaq_json::defs());
-        let funs = jaq_core::funs()
-            .chain(jaq_std::funs())
-            .chain(jaq_json::funs());
+        let funs = super::natives::all();
         syntax::within_nesting(code)?;
         let loader = Loader::new(defs);
         let arena = Arena::default();
@@ -164,7 +162,8 @@ mod tests {
     #[test]
     fn hostile_programs_and_records_end_in_errors() {
         let deep = format!("{}1{}", "[".repeat(5000), "]".repeat(5000));
-        let cases: [(&str, &str, &str); 5] = [
+        let deep_text = format!("{{\"s\":{}}}", serde_json::Value::from(deep.clone()));
+        let cases: [(&str, &str, &str); 6] = [
             (".", &deep, "nested 5000 levels deep"),
             ("def f: [f]; f", "1", "recursed too deep"),
             ("range(1000000000)", "1", "more than 10000 outputs"),
@@ -174,6 +173,11 @@ mod tests {
                 "nested more than 512 levels",
             ),
             ("def f: f + 1; f", "1", "recursed too deep"),
+            (
+                ".s | fromjson",
+                &deep_text,
+                "cannot parse text nested 5000 levels deep",
+            ),
         ];
         for (code, record, expected) in cases {
             let program = MapProgram::compile(code).unwrap();
@@ -182,10 +186,23 @@ mod tests {
         }
     }
 
+    fn run(code: &str) -> String {
+        let mut out = Vec::new();
+        MapProgram::compile(code)
+            .unwrap()
+            .run("null", &mut out)
+            .unwrap();
+        out.join(",")
+    }
+
     #[test]
     fn a_program_that_never_yields_is_stopped_in_time() {
         // jaq's own loops (`repeat`, `while`, recursion) are watched; a native generator
         // drained by a native (`last(range(1e15))`) is not, as jaq asks nothing meanwhile.
+        assert_eq!(
+            run(r#""[1, {\"a\": 2}] 3" | [fromjson]"#),
+            r#"[[1,{"a":2}],3]"#
+        );
         let program = MapProgram::compile("last(repeat(1))").unwrap();
         let started = std::time::Instant::now();
         let error = program.run("1", &mut Vec::new()).unwrap_err();
