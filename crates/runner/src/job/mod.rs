@@ -8,12 +8,15 @@ mod auth;
 mod body;
 mod checkpoint;
 mod child;
+mod combinations;
 mod database;
 mod env;
 mod fetch;
 mod identity;
 mod incremental;
 mod json;
+mod located;
+mod nesting;
 mod output;
 pub mod overrides;
 mod pagination;
@@ -25,7 +28,6 @@ mod schema;
 mod source;
 mod wording;
 
-use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -38,6 +40,8 @@ pub use body::{BodySpec, MethodSpec};
 pub use checkpoint::CheckpointSpec;
 pub use fetch::{FetchSettings, FetchSpec};
 pub use incremental::IncrementalSpec;
+pub use located::Located;
+pub(crate) use located::locate;
 pub use output::OutputSpec;
 pub use pagination::PaginationSpec;
 pub use partitions::{Assignment, PartitionSpec};
@@ -159,52 +163,6 @@ pub enum JobError {
     Invalid(Box<Located>),
 }
 
-/// A message about a place in a job file.
-#[derive(Debug, Clone)]
-pub struct Located {
-    /// The file.
-    pub path: PathBuf,
-    /// 1-based line.
-    pub line: usize,
-    /// 1-based column (in characters).
-    pub column: usize,
-    /// The line's text, for the caret display.
-    pub source_line: String,
-    /// How many characters to underline.
-    pub width: usize,
-    /// What is wrong.
-    pub message: String,
-    /// What to do, if there is something to say.
-    pub hint: Option<String>,
-}
-
-impl fmt::Display for Located {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}:{}:{}: {}",
-            self.path.display(),
-            self.line,
-            self.column,
-            self.message
-        )
-    }
-}
-
-impl Located {
-    /// The offending line with a caret under the place, as the error display shows it.
-    pub fn snippet(&self) -> String {
-        let number = self.line.to_string();
-        let pad = " ".repeat(number.len());
-        let caret = format!(
-            "{}{}",
-            " ".repeat(self.column.saturating_sub(1)),
-            "^".repeat(self.width.max(1))
-        );
-        format!("{pad} |\n{number} | {}\n{pad} | {caret}", self.source_line)
-    }
-}
-
 /// Semantic problems found after deserializing, each with the span it is about.
 #[derive(Debug)]
 pub(crate) struct Problem {
@@ -214,6 +172,9 @@ pub(crate) struct Problem {
     /// The key of the table at `span` that is wrong, when serde gave no span of its own (a
     /// duration): the caret goes to that key rather than to the table's header.
     pub key: Option<&'static str>,
+    /// The bytes of the string value at `span` (as the program reads it, escapes decoded)
+    /// the problem is about: the caret goes under them (a jq program's error).
+    pub within: Option<Range<usize>>,
 }
 
 impl Problem {
@@ -223,7 +184,14 @@ impl Problem {
             message: message.into(),
             hint: None,
             key: None,
+            within: None,
         }
+    }
+
+    /// The problem is about `within` (when known), bytes of the string value at the span.
+    pub fn within_string(mut self, within: Option<Range<usize>>) -> Self {
+        self.within = within;
+        self
     }
 
     /// The problem is that of `key`, within the table at the span.
@@ -235,6 +203,10 @@ impl Problem {
     /// The span, narrowed to `key = …` in `text` when the key is written in the table (on a
     /// line of its own or in an inline table) before the next table's header.
     fn narrowed(&self, text: &str) -> Range<usize> {
+        if let Some(within) = &self.within {
+            return located::inside_string(text, self.span.clone(), within.clone())
+                .unwrap_or_else(|| self.span.clone());
+        }
         let Some(key) = self.key else {
             return self.span.clone();
         };
@@ -280,7 +252,7 @@ impl Job {
     ///
     /// When the file cannot be read or is not a valid job; the error names the line and column.
     pub fn load(path: &Path) -> Result<Self, JobError> {
-        let text = std::fs::read_to_string(path).map_err(|source| JobError::Read {
+        let text = located::read_job_text(path).map_err(|source| JobError::Read {
             path: path.to_owned(),
             source,
         })?;
@@ -327,7 +299,17 @@ impl Job {
                 hint,
             )
         };
-        let file: JobFile = toml::from_str(text).map_err(|error| {
+        nesting::check(text).map_err(|span| {
+            locate(
+                span,
+                format!(
+                    "arrays and tables nest more than {} levels deep here",
+                    nesting::MAX_NESTING
+                ),
+                Some("a job file nests a few levels; is a bracket repeated by mistake?".into()),
+            )
+        })?;
+        let file: JobFile = nesting::parse_on_large_stack(text).map_err(|error| {
             let span = error.span().unwrap_or(0..0);
             let (message, hint) = wording::explain(error.message().trim());
             locate(span, message, hint)
@@ -426,31 +408,6 @@ impl Job {
             // rotated token is the same job).
             identity: identity::identity_of(original, &expanded),
         })
-    }
-}
-
-fn locate(
-    path: &Path,
-    text: &str,
-    span: Range<usize>,
-    message: String,
-    hint: Option<String>,
-) -> Located {
-    let start = span.start.min(text.len());
-    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
-    let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
-    let line = text[..start].matches('\n').count() + 1;
-    let column = text[line_start..start].chars().count() + 1;
-    let end = span.end.clamp(start, line_end);
-    let width = text[start..end].chars().count();
-    Located {
-        path: path.to_owned(),
-        line,
-        column,
-        source_line: text[line_start..line_end].trim_end_matches('\r').to_owned(),
-        width,
-        message,
-        hint,
     }
 }
 

@@ -3,12 +3,8 @@
 //! headers. Chains run side by side under the job's one concurrency limit: this is where
 //! cursor and link pagination, sequential by nature, get their parallelism.
 
-use std::ops::Range;
-
-use chrono::{Days, NaiveDate};
 use serde::Deserialize;
 
-use super::Problem;
 use super::query::QueryValue;
 
 /// One partition variable.
@@ -57,124 +53,10 @@ fn iso_date() -> String {
     "%Y-%m-%d".into()
 }
 
-/// More chains than this is a typo, not a plan.
-const MAX_PARTITIONS: usize = 100_000;
-
 /// One chain's values: `(name, value)` pairs, `{day.end}` included for date windows.
 pub type Assignment = Vec<(String, String)>;
 
-/// Every combination of the variables' values, in order.
-pub(crate) fn assignments<'a>(
-    partitions: impl IntoIterator<Item = (&'a String, &'a PartitionSpec, Range<usize>)>,
-) -> Result<Vec<Assignment>, Problem> {
-    let mut all: Vec<Assignment> = vec![Vec::new()];
-    for (name, spec, span) in partitions {
-        let values = values(name, spec, span.clone())?;
-        let mut next = Vec::with_capacity(all.len() * values.len());
-        for partial in &all {
-            for value in &values {
-                let mut combined = partial.clone();
-                combined.extend(value.iter().cloned());
-                next.push(combined);
-            }
-        }
-        all = next;
-        if all.len() > MAX_PARTITIONS {
-            return Err(Problem::new(
-                span,
-                format!("the partitions make more than {MAX_PARTITIONS} chains"),
-            ));
-        }
-    }
-    Ok(all)
-}
-
-fn values(
-    name: &str,
-    spec: &PartitionSpec,
-    span: Range<usize>,
-) -> Result<Vec<Assignment>, Problem> {
-    let problem = |message: String| Problem::new(span.clone(), message);
-    match spec {
-        PartitionSpec::Values(values) => {
-            if values.is_empty() {
-                return Err(problem(format!("partition `{name}` has no values")));
-            }
-            Ok(values
-                .iter()
-                .map(|v| vec![(name.to_owned(), v.to_string())])
-                .collect())
-        }
-        PartitionSpec::Range { from, to, step } => {
-            if *step <= 0 || to < from {
-                return Err(problem(format!(
-                    "partition `{name}` needs `from` ≤ `to` and a positive `step`"
-                )));
-            }
-            let count = ((to - from) / step + 1) as usize;
-            if count > MAX_PARTITIONS {
-                return Err(problem(format!(
-                    "partition `{name}` has more than {MAX_PARTITIONS} values"
-                )));
-            }
-            Ok((0..count as i64)
-                .map(|i| vec![(name.to_owned(), (from + i * step).to_string())])
-                .collect())
-        }
-        PartitionSpec::Dates {
-            since,
-            until,
-            step,
-            format,
-        } => {
-            let date = |text: &str| {
-                NaiveDate::parse_from_str(text, "%Y-%m-%d")
-                    .map_err(|_| problem(format!("`{text}` is not a date like 2026-01-31")))
-            };
-            let (since, until) = (date(since)?, date(until)?);
-            let days: u64 = step
-                .strip_suffix('d')
-                .and_then(|n| n.parse().ok())
-                .filter(|n| *n > 0)
-                .ok_or_else(|| {
-                    problem(format!(
-                        "`step` = \"{step}\" is not a number of days like \"1d\" or \"7d\""
-                    ))
-                })?;
-            if until <= since {
-                return Err(problem(format!(
-                    "partition `{name}` needs `since` before `until`"
-                )));
-            }
-            // A format chrono cannot write would panic when used: try it once here.
-            let mut probe = String::new();
-            if std::fmt::write(&mut probe, format_args!("{}", since.format(format))).is_err() {
-                return Err(problem(format!(
-                    "`format` = \"{format}\" is not a date format chrono can write"
-                )));
-            }
-            let mut windows = Vec::new();
-            let mut start = since;
-            while start < until {
-                let end = start
-                    .checked_add_days(Days::new(days))
-                    .unwrap_or(until)
-                    .min(until);
-                windows.push(vec![
-                    (name.to_owned(), start.format(format).to_string()),
-                    (format!("{name}.end"), end.format(format).to_string()),
-                ]);
-                if windows.len() > MAX_PARTITIONS {
-                    return Err(problem(format!(
-                        "partition `{name}` has more than {MAX_PARTITIONS} windows"
-                    )));
-                }
-                start = end;
-            }
-            Ok(windows)
-        }
-    }
-}
+pub(crate) use super::combinations::assignments;
 
 /// `template` with each `{name}` (also percent-encoded, as in a parsed URL) replaced.
 pub fn fill(template: &str, assignment: &Assignment) -> String {
@@ -236,6 +118,7 @@ pub(crate) fn placeholders(template: &str) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::Problem;
     use super::*;
 
     fn spec(text: &str) -> Vec<(String, PartitionSpec)> {
@@ -245,6 +128,7 @@ mod tests {
 
     fn assignments(specs: &[(String, PartitionSpec)]) -> Result<Vec<Assignment>, Problem> {
         super::assignments(specs.iter().map(|(name, spec)| (name, spec, 0..0)))
+            .map(Iterator::collect)
     }
 
     #[test]
@@ -292,6 +176,69 @@ mod tests {
         assert_eq!(
             fill_url("https://x/s?q={q}", &tricky),
             "https://x/s?q=a%20b%26c%3Dd%23e%3Ff%25"
+        );
+    }
+
+    #[test]
+    fn ranges_are_exact_at_the_ends_of_i64() {
+        let all = assignments(&spec(
+            "n = { from = -5000000000000000000, to = 5000000000000000000, step = 5000000000000000000 }",
+        ))
+        .unwrap();
+        let values: Vec<&str> = all.iter().map(|a| a[0].1.as_str()).collect();
+        assert_eq!(values, ["-5000000000000000000", "0", "5000000000000000000"]);
+        let ends = assignments(&spec(&format!(
+            "n = {{ from = {}, to = {}, step = {} }}",
+            i64::MIN,
+            i64::MAX,
+            i64::MAX
+        )))
+        .unwrap();
+        assert_eq!(ends.len(), 3);
+        assert_eq!(ends[2][0].1, (i64::MAX - 1).to_string());
+    }
+
+    #[test]
+    fn a_product_past_the_cap_is_refused_before_anything_is_made() {
+        // 10^10 chains, and 10^50 (which no `u64` holds): refused by arithmetic alone.
+        let specs = spec("a = { from = 0, to = 99999 }\nb = { from = 0, to = 99999 }");
+        let problem =
+            super::assignments(specs.iter().map(|(name, spec)| (name, spec, 0..0))).unwrap_err();
+        assert_eq!(
+            problem.message,
+            "the partitions make more than 100000 chains"
+        );
+        let many: String = (0..10)
+            .map(|i| format!("v{i} = {{ from = 1, to = 100000 }}\n"))
+            .collect();
+        let specs = spec(&many);
+        assert!(super::assignments(specs.iter().map(|(name, spec)| (name, spec, 0..0))).is_err());
+        let specs = spec("a = { from = 0, to = 99 }\nb = { from = 0, to = 999 }");
+        let lazy = super::assignments(specs.iter().map(|(name, spec)| (name, spec, 0..0))).unwrap();
+        assert_eq!(lazy.size_hint(), (100_000, Some(100_000)));
+        assert_eq!(
+            lazy.last().unwrap(),
+            [("a".into(), "99".into()), ("b".into(), "999".into())]
+        );
+    }
+
+    #[test]
+    fn date_windows_are_counted_without_being_made() {
+        let bad = |text: &str| assignments(&spec(text)).unwrap_err().message;
+        assert_eq!(
+            bad("day = { since = \"0001-01-01\", until = \"9999-01-01\" }"),
+            "partition `day` has more than 100000 windows"
+        );
+        let huge_step = assignments(&spec(
+            "day = { since = \"2026-01-01\", until = \"2026-01-03\", step = \"18446744073709551615d\" }",
+        ))
+        .unwrap();
+        assert_eq!(
+            huge_step,
+            [vec![
+                ("day".into(), "2026-01-01".into()),
+                ("day.end".into(), "2026-01-03".into())
+            ]]
         );
     }
 

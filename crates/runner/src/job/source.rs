@@ -90,11 +90,12 @@ impl SourceSpec {
     pub(crate) fn check(&self, problems: &mut Vec<Problem>) {
         self.check_partitions(problems);
         if let Some(map) = &self.map
-            && let Err(message) = crate::engine::reduce::map::MapProgram::compile(map.get_ref())
+            && let Err(error) = crate::engine::reduce::map::MapProgram::compile(map.get_ref())
         {
             problems.push(
-                Problem::new(map.span(), message)
-                    .hint("`map` is a jq program, e.g. map = 'select(.status == \"paid\")'"),
+                Problem::new(map.span(), error.to_string())
+                    .hint("`map` is a jq program, e.g. map = 'select(.status == \"paid\")'")
+                    .within_string(error.at),
             );
         }
         for (name, value) in self.headers.get_ref() {
@@ -389,11 +390,12 @@ impl Source {
     /// One chain per combination of partition values (one chain when there are none), each
     /// with its values.
     pub fn chains(&self) -> Vec<(Assignment, pagefold_fetch::Source)> {
-        let assignments = match &self.partitions {
+        let assignments: Vec<Assignment> = match &self.partitions {
             None => vec![Vec::new()],
             // Checked when the job was loaded: the same values make the same chains.
             Some(partitions) => {
                 partitions::assignments(partitions.iter().map(|(name, spec)| (name, spec, 0..0)))
+                    .map(Iterator::collect)
                     .unwrap_or_default()
             }
         };

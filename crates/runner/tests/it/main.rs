@@ -3,6 +3,8 @@
 
 /// Credentials: every auth kind, tokens from the environment never shown, no token across origins.
 mod auth;
+/// Job files past what a person writes: over 10 MiB, lines of megabytes.
+mod bounds;
 /// Chained pagination: cursors, next URLs, Link headers, loops.
 mod chains;
 /// Parent → child: each parent record names a child chain.
@@ -23,6 +25,9 @@ mod evidence;
 mod examples;
 /// Exact results under injected faults; Retry-After honoured.
 mod faults;
+/// Fuzzing with a fixed budget: the job-file parser, page bodies through every reducer and
+/// `map`.
+mod fuzz;
 /// A loopback API whose answers wait until the test lets them go.
 mod gate;
 /// Incremental runs: only what is new, nothing folded twice, carried totals.

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use pagefold_demo_api::DemoConfig;
 use serde_json::json;
 
-use crate::support::{Workspace, demo_server, orders, run_job};
+use crate::support::{Loopback, Workspace, demo_server, orders, run_job};
 
 #[test]
 fn map_reshapes_and_select_filters_records() {
@@ -75,8 +75,112 @@ fn a_map_that_does_not_compile_is_a_job_file_error() {
     assert_eq!(run.code(), 2);
     assert!(
         run.stderr()
-            .contains(":3:7: `select(.a ==` is not a jq program"),
+            .contains(":3:14: `map` is not a jq program: this `(` is never closed by `)`"),
         "{}",
         run.stderr()
     );
+}
+
+/// Records and programs that aborted the process (a stack overflow), panicked (exit 101) or
+/// ran without end: each is now an error naming the page and the record, the run's exit code
+/// that of a failed page.
+#[test]
+fn hostile_records_and_programs_end_the_run_with_an_error() {
+    let deep = |depth: usize| format!("{}1{}", "[".repeat(depth), "]".repeat(depth));
+    let deep_field = |depth: usize| format!("{{\"k\":{}}}", deep(depth));
+    // (what, the records, `map`, the reducer's `use`, what stderr says)
+    let cases: Vec<(&str, String, Option<&str>, &str, &str)> = vec![
+        (
+            "a record 5 000 levels deep, even with `map = \".\"`",
+            deep(5000),
+            Some("."),
+            "count",
+            "the record is nested 5000 levels deep",
+        ),
+        (
+            "a program that recurses without end",
+            "{}".into(),
+            Some("def f: [f]; f"),
+            "count",
+            "the jq program recursed too deep",
+        ),
+        (
+            "a program with a billion outputs",
+            "{}".into(),
+            Some("range(1000000000)"),
+            "count",
+            "more than 10000 outputs",
+        ),
+        (
+            "a program that builds a value 100 000 levels deep",
+            "{}".into(),
+            Some("reduce range(100000) as $i (0; [.])"),
+            "count",
+            "nested more than 512 levels deep",
+        ),
+        (
+            "count_by over a field 200 levels deep",
+            deep_field(200),
+            None,
+            "count_by",
+            "nested 200 levels deep",
+        ),
+        (
+            "distinct over a field 200 levels deep",
+            deep_field(200),
+            None,
+            "distinct",
+            "nested 200 levels deep",
+        ),
+        (
+            "top_k over a field 5 000 levels deep",
+            deep_field(5000),
+            None,
+            "top_k",
+            "nested 5000 levels deep",
+        ),
+    ];
+    for (what, record, map, reducer, expected) in cases {
+        let body = format!("{{\"data\":[{{}},{record}]}}");
+        let serving = Loopback::bind().serve(axum::Router::new().route(
+            "/items",
+            axum::routing::get(move || {
+                let body = body.clone();
+                async move { ([("content-type", "application/json")], body) }
+            }),
+        ));
+        let work = Workspace::new();
+        let map_line = map
+            .map(|code| format!("map = '{code}'\n"))
+            .unwrap_or_default();
+        let field = if reducer == "count" {
+            ""
+        } else {
+            "field = \"/k\"\n"
+        };
+        let k = if reducer == "top_k" { "k = 3\n" } else { "" };
+        let text = format!(
+            "[source]\nurl = \"http://{}/items\"\nrecords = \"/data\"\n{map_line}\
+             [[reduce]]\nname = \"r\"\nuse = \"{reducer}\"\n{field}{k}",
+            serving.addr
+        );
+        let run = run_job(&work.job("hostile.toml", &text), &[]);
+        let stderr = run.stderr();
+        assert_eq!(run.output.status.code(), Some(1), "{what}:\n{stderr}");
+        assert!(stderr.contains(expected), "{what}:\n{stderr}");
+        // The hostile record is the second (record 1); a hostile program fails on the first.
+        let record = if record == "{}" {
+            "record 0"
+        } else {
+            "record 1"
+        };
+        assert!(
+            stderr.contains(record),
+            "{what}: names the record\n{stderr}"
+        );
+        assert!(
+            stderr.contains("/items"),
+            "{what}: names the page\n{stderr}"
+        );
+    }
 }

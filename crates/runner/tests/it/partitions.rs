@@ -117,3 +117,62 @@ fn partition_chains_run_side_by_side() {
     // Five cursor chains, each one request at a time, overlapping.
     assert_eq!(server.stats().peak_in_flight(), 5);
 }
+
+/// Regression: two ranges of 100 000 values each made a vector of 10^10 chains before the cap
+/// was checked ("memory allocation of 240000000000 bytes failed", an abort) in `validate`,
+/// `plan` and `run` alike.
+#[test]
+fn a_product_of_ranges_past_the_cap_is_refused_by_every_command() {
+    let work = Workspace::new();
+    let text = job(
+        "http://127.0.0.1:9/items?a={a}&b={b}",
+        "a = { from = 0, to = 99999 }\nb = { from = 0, to = 99999 }",
+        "kind = \"none\"",
+        4,
+    );
+    let path = work.job("product.toml", &text);
+    let path = path.to_str().unwrap();
+    for command in ["validate", "plan", "run"] {
+        let run = crate::support::pagefold(&[command, path]);
+        assert_eq!(run.code(), 2, "{command}:\n{}", run.stderr());
+        assert!(
+            run.stderr()
+                .contains("the partitions make more than 100000 chains"),
+            "{command}:\n{}",
+            run.stderr()
+        );
+    }
+}
+
+/// Regression: `to - from` wrapped near the ends of `i64`, and this range made no chain at all.
+#[test]
+fn ranges_near_the_ends_of_i64_make_every_chain() {
+    let config = DemoConfig {
+        records: 30,
+        ..DemoConfig::default()
+    };
+    let server = demo_server(config);
+    let work = Workspace::new();
+    let url = format!("{}?shard={{n}}", server.url("/orders"));
+    let text = job(
+        &url,
+        "n = { from = -5000000000000000000, to = 5000000000000000000, step = 5000000000000000000 }",
+        "kind = \"page\"\nsize_param = \"per_page\"\nsize = 40\ntotal_records = \"/meta/total\"",
+        4,
+    );
+    let result = run_job(&work.job("ends.toml", &text), &[]).result();
+    let values: Vec<Value> = result["partitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|partition| partition["values"]["n"].clone())
+        .collect();
+    assert_eq!(
+        values,
+        [
+            json!("-5000000000000000000"),
+            json!("0"),
+            json!("5000000000000000000")
+        ]
+    );
+}

@@ -127,6 +127,8 @@ impl WorkerPool {
             };
             let thread = std::thread::Builder::new()
                 .name(format!("reduce-{number}"))
+                // Room for `map`'s jq programs, whose recursion is watched against it.
+                .stack_size(super::map::MAP_STACK)
                 .spawn(move || worker.run(partials))
                 .expect("the system can start a thread");
             threads.push(thread);
@@ -273,10 +275,13 @@ impl Worker {
         let map = match &self.reducers.map {
             // Checked when the job was loaded.
             Some(code) => Some(
-                MapProgram::compile(code).map_err(|message| ReduceError::Page {
-                    url: "`map`".into(),
-                    message,
-                })?,
+                MapProgram::compile(code)
+                    .map_err(|error| ReduceError::Page {
+                        url: "`map`".into(),
+                        message: error.to_string(),
+                    })?
+                    // Each worker thread is started with that stack.
+                    .on_map_stack(),
             ),
             None => None,
         };
