@@ -12,6 +12,7 @@ mod combinations;
 mod database;
 mod env;
 mod fetch;
+mod http_url;
 mod identity;
 mod incremental;
 mod json;
