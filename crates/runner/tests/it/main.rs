@@ -17,6 +17,8 @@ mod database;
 mod database_kept;
 /// The database over time: reruns replace, resumed runs keep their id, the schema migrates.
 mod database_runs;
+/// Where a result goes is never destroyed: devices, FIFOs, symlinks, modes, read-only files.
+mod destinations;
 /// The example jobs of `jobs/`, against the demo API.
 /// What a result proves: coverage, warnings with their place, how chains ended.
 mod evidence;
