@@ -37,7 +37,16 @@ pub struct FetchOptions {
     pub rate: Option<Rate>,
     /// What a page that fails for good does to the run.
     pub on_error: OnError,
+    /// The longest `Retry-After` (or rate-limit reset) honoured: a longer one ends the run
+    /// with [`FetchError::WaitTooLong`] rather than leave it asleep for hours.
+    pub max_retry_after: Duration,
+    /// The run's budget, from the fetcher's creation: past it, or with a wait that would go
+    /// past it, the run ends with [`FetchError::Deadline`].
+    pub deadline: Option<Duration>,
 }
+
+/// `max_retry_after`'s default: five minutes, longer than any per-minute window resets.
+pub const DEFAULT_MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
 
 /// What a page that fails for good (after its retries) does to the run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -61,6 +70,8 @@ impl Default for FetchOptions {
             user_agent: concat!("pagefold/", env!("CARGO_PKG_VERSION")).to_owned(),
             rate: None,
             on_error: OnError::Fail,
+            max_retry_after: DEFAULT_MAX_RETRY_AFTER,
+            deadline: None,
         }
     }
 }
@@ -71,6 +82,8 @@ pub struct Fetcher {
     pub(crate) client: reqwest::Client,
     pub(crate) limits: Arc<Limits>,
     pub(crate) options: FetchOptions,
+    /// When the run's `deadline` passes, if it has one.
+    pub(crate) deadline: Option<Instant>,
 }
 
 /// What fetching one page cost.
@@ -107,7 +120,10 @@ impl Fetcher {
             .map_err(FetchError::Client)?;
         Ok(Self {
             client,
-            limits: Arc::new(Limits::new(concurrency, options.rate)),
+            limits: Arc::new(
+                Limits::new(concurrency, options.rate).with_max_pause(options.max_retry_after),
+            ),
+            deadline: options.deadline.map(|budget| Instant::now() + budget),
             options,
         })
     }
@@ -120,6 +136,11 @@ impl Fetcher {
     /// The concurrency limit now: the job's, or lower while the API throttles (AIMD).
     pub fn concurrency_limit(&self) -> usize {
         self.limits.current()
+    }
+
+    /// When the run's `deadline` passes, if it has one, and the budget it was set from.
+    pub fn deadline(&self) -> Option<(Instant, Duration)> {
+        self.deadline.zip(self.options.deadline)
     }
 
     /// The options the fetcher was built with.
@@ -139,6 +160,7 @@ impl Fetcher {
         let safe_url = || SafeUrl::new(request.url.clone(), request.secret_params);
         let mut key = request.key.clone();
         loop {
+            self.within_deadline(None, &request, &attempts)?;
             let (outcome, wait_hint) = {
                 let queued_at = Instant::now();
                 // The key's budget first (its rate, its pauses), then a slot of the job's.
@@ -254,7 +276,19 @@ impl Fetcher {
                 };
                 return Err((error, attempts));
             }
+            if let Some(asked) = wait_hint
+                && asked > self.options.max_retry_after
+            {
+                let error = FetchError::WaitTooLong {
+                    url: safe_url(),
+                    page: request.index,
+                    asked,
+                    max: self.options.max_retry_after,
+                };
+                return Err((error, attempts));
+            }
             let wait = wait_hint.unwrap_or_else(|| self.options.backoff.delay(retry));
+            self.within_deadline(Some(wait), &request, &attempts)?;
             tracing::debug!(url = %safe_url(), %failure, ?wait, "retrying");
             observer.retry(
                 request.chain,
@@ -267,6 +301,28 @@ impl Fetcher {
             tokio::time::sleep(wait).await;
             attempts.waits.add(backing_off, Instant::now());
         }
+    }
+
+    /// Whether the run's deadline leaves room for another attempt at the page (after `wait`,
+    /// if it must wait first).
+    fn within_deadline(
+        &self,
+        wait: Option<Duration>,
+        request: &PageRequest<'_>,
+        attempts: &Attempts,
+    ) -> Result<(), (FetchError, Attempts)> {
+        let (Some(deadline), Some(budget)) = (self.deadline, self.options.deadline) else {
+            return Ok(());
+        };
+        if Instant::now() + wait.unwrap_or_default() < deadline {
+            return Ok(());
+        }
+        let error = FetchError::Deadline {
+            deadline: budget,
+            url: Some(SafeUrl::new(request.url.clone(), request.secret_params)),
+            wait,
+        };
+        Err((error, attempts.clone()))
     }
 
     /// The first request of `source` as the API answers it: its headers and body, unparsed,
@@ -300,7 +356,9 @@ impl Fetcher {
                     failure,
                 });
             }
-            let wait = wait_hint.unwrap_or_else(|| self.options.backoff.delay(requests - 1));
+            let wait = wait_hint
+                .map(|asked| asked.min(self.options.max_retry_after))
+                .unwrap_or_else(|| self.options.backoff.delay(requests - 1));
             tokio::time::sleep(wait).await;
         }
     }

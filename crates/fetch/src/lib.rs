@@ -60,7 +60,7 @@ mod waits;
 pub use auth::Auth;
 pub use end::ChainEnd;
 pub use error::{FetchError, PageFailure};
-pub use fetcher::{FetchOptions, Fetcher, OnError};
+pub use fetcher::{DEFAULT_MAX_RETRY_AFTER, FetchOptions, Fetcher, OnError};
 pub use keys::{Key, KeyRing, KeyStats, OnKeyError};
 pub use limits::Rate;
 pub use observer::{FetchObserver, NoObserver, RequestObservation};

@@ -27,6 +27,8 @@ mod examples;
 mod faults;
 /// A loopback API whose answers wait until the test lets them go.
 mod gate;
+/// The hostile-server kit: one table of what an attacker's server sends, each with its outcome.
+mod hostile;
 /// Incremental runs: only what is new, nothing folded twice, carried totals.
 mod incremental;
 /// `pagefold init URL`: a job from one look at an API, on every endpoint of the demo API.
