@@ -160,7 +160,9 @@ impl Fetcher {
         let safe_url = || SafeUrl::new(request.url.clone(), request.secret_params);
         let mut key = request.key.clone();
         loop {
-            self.within_deadline(None, &request, &attempts)?;
+            if let Some(error) = self.past_deadline(None, &request) {
+                return Err((error, attempts));
+            }
             let (outcome, wait_hint) = {
                 let queued_at = Instant::now();
                 // The key's budget first (its rate, its pauses), then a slot of the job's.
@@ -288,7 +290,9 @@ impl Fetcher {
                 return Err((error, attempts));
             }
             let wait = wait_hint.unwrap_or_else(|| self.options.backoff.delay(retry));
-            self.within_deadline(Some(wait), &request, &attempts)?;
+            if let Some(error) = self.past_deadline(Some(wait), &request) {
+                return Err((error, attempts));
+            }
             tracing::debug!(url = %safe_url(), %failure, ?wait, "retrying");
             observer.retry(
                 request.chain,
@@ -303,26 +307,24 @@ impl Fetcher {
         }
     }
 
-    /// Whether the run's deadline leaves room for another attempt at the page (after `wait`,
-    /// if it must wait first).
-    fn within_deadline(
+    /// The error that ends the run when its deadline leaves no room for another attempt at
+    /// the page (after `wait`, if it must wait first).
+    fn past_deadline(
         &self,
         wait: Option<Duration>,
         request: &PageRequest<'_>,
-        attempts: &Attempts,
-    ) -> Result<(), (FetchError, Attempts)> {
+    ) -> Option<FetchError> {
         let (Some(deadline), Some(budget)) = (self.deadline, self.options.deadline) else {
-            return Ok(());
+            return None;
         };
         if Instant::now() + wait.unwrap_or_default() < deadline {
-            return Ok(());
+            return None;
         }
-        let error = FetchError::Deadline {
+        Some(FetchError::Deadline {
             deadline: budget,
             url: Some(SafeUrl::new(request.url.clone(), request.secret_params)),
             wait,
-        };
-        Err((error, attempts.clone()))
+        })
     }
 
     /// The first request of `source` as the API answers it: its headers and body, unparsed,

@@ -29,8 +29,8 @@ pub enum RunError {
     /// passed: nothing is wrong, the run ends now and can go on later.
     #[error("{cause}")]
     Later {
-        /// The wait asked for, or the deadline.
-        cause: FetchError,
+        /// The wait asked for, or the deadline (boxed: it is large, and rare).
+        cause: Box<FetchError>,
         /// The checkpoint that holds the progress, if checkpoints are on.
         checkpoint: Option<PathBuf>,
     },
@@ -61,7 +61,7 @@ impl RunError {
                  [source.pagination] to follow them without credentials"
             )),
             Self::Later { cause, checkpoint } => {
-                let setting = match cause {
+                let setting = match **cause {
                     FetchError::Deadline { .. } => "deadline",
                     _ => "max_retry_after",
                 };

@@ -157,7 +157,10 @@ pub(super) fn fetch_and_reduce(
                     checkpoints.save(&pool, &work).await?;
                 }
                 let checkpoint = checkpoints.enabled().then(|| checkpoints.path.clone());
-                Err(RunError::Later { cause, checkpoint })
+                Err(RunError::Later {
+                    cause: Box::new(cause),
+                    checkpoint,
+                })
             }
             outcome => outcome,
         }
