@@ -62,6 +62,30 @@ pub enum FetchError {
         /// What the API answered.
         failure: PageFailure,
     },
+    /// The API asked for a wait (`Retry-After`) longer than the job allows: the run ends
+    /// rather than sleep for hours; its checkpoint, if any, resumes it later.
+    #[error("`{url}` asked to wait {} before trying again (`Retry-After`), longer than `max_retry_after` ({}) allows", crate::retry::human(*.asked), crate::retry::human(*.max))]
+    WaitTooLong {
+        /// The page, redacted.
+        url: SafeUrl,
+        /// The page's number within its chain, counting from 0.
+        page: u64,
+        /// The wait the API asked for.
+        asked: Duration,
+        /// `[fetch] max_retry_after`.
+        max: Duration,
+    },
+    /// The run's `deadline` passed (or a wait would take it past): the run ends; its
+    /// checkpoint, if any, resumes it later.
+    #[error("the run's `deadline` of {} {}{}", crate::retry::human(*.deadline), match .wait { Some(wait) => format!("would pass during a wait of {}", crate::retry::human(*wait)), None => "passed".to_owned() }, .url.as_ref().map(|url| format!(" while fetching `{url}`")).unwrap_or_default())]
+    Deadline {
+        /// `[fetch] deadline`.
+        deadline: Duration,
+        /// The page being fetched, redacted, if one was.
+        url: Option<SafeUrl>,
+        /// The wait that would have gone past it, if one would have.
+        wait: Option<Duration>,
+    },
     /// The consumer of pages went away (it failed, or the run is being stopped).
     #[error("the consumer of pages stopped")]
     ConsumerGone,
@@ -135,6 +159,14 @@ fn detail_suffix(detail: &str) -> String {
         String::new()
     } else {
         format!(": {detail}")
+    }
+}
+
+impl FetchError {
+    /// Whether the same run can go on later: the API asked for a long wait or the run's
+    /// budget ran out, nothing is wrong with the job or its data.
+    pub fn resumable_later(&self) -> bool {
+        matches!(self, Self::WaitTooLong { .. } | Self::Deadline { .. })
     }
 }
 

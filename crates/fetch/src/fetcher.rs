@@ -5,15 +5,14 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use reqwest::header::HeaderMap;
-use url::Url;
 
 use crate::http::{AbortOnDrop, Attempted, HttpRequest};
 use crate::limits::{Limits, Rate};
 use crate::page::{PageMeta, PageParser};
-use crate::request::{MetaHeaders, Target};
+pub(crate) use crate::page_request::{KeyFor, PageRequest};
 use crate::{
-    Auth, Backoff, FetchError, FetchObserver, Page, PageFailure, RequestObservation, SafeUrl,
-    Secrets, Source, WaitSpans,
+    Backoff, FetchError, FetchObserver, Page, PageFailure, RequestObservation, SafeUrl, Source,
+    WaitSpans,
 };
 
 /// How hard to push an API, and how patiently.
@@ -37,7 +36,16 @@ pub struct FetchOptions {
     pub rate: Option<Rate>,
     /// What a page that fails for good does to the run.
     pub on_error: OnError,
+    /// The longest `Retry-After` (or rate-limit reset) honoured: a longer one ends the run
+    /// with [`FetchError::WaitTooLong`] rather than leave it asleep for hours.
+    pub max_retry_after: Duration,
+    /// The run's budget, from the fetcher's creation: past it, or with a wait that would go
+    /// past it, the run ends with [`FetchError::Deadline`].
+    pub deadline: Option<Duration>,
 }
+
+/// `max_retry_after`'s default: five minutes, longer than any per-minute window resets.
+pub const DEFAULT_MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
 
 /// What a page that fails for good (after its retries) does to the run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -61,6 +69,8 @@ impl Default for FetchOptions {
             user_agent: concat!("pagefold/", env!("CARGO_PKG_VERSION")).to_owned(),
             rate: None,
             on_error: OnError::Fail,
+            max_retry_after: DEFAULT_MAX_RETRY_AFTER,
+            deadline: None,
         }
     }
 }
@@ -71,6 +81,8 @@ pub struct Fetcher {
     pub(crate) client: reqwest::Client,
     pub(crate) limits: Arc<Limits>,
     pub(crate) options: FetchOptions,
+    /// When the run's `deadline` passes, if it has one.
+    pub(crate) deadline: Option<Instant>,
 }
 
 /// What fetching one page cost.
@@ -107,7 +119,10 @@ impl Fetcher {
             .map_err(FetchError::Client)?;
         Ok(Self {
             client,
-            limits: Arc::new(Limits::new(concurrency, options.rate)),
+            limits: Arc::new(
+                Limits::new(concurrency, options.rate).with_max_pause(options.max_retry_after),
+            ),
+            deadline: options.deadline.map(|budget| Instant::now() + budget),
             options,
         })
     }
@@ -120,6 +135,11 @@ impl Fetcher {
     /// The concurrency limit now: the job's, or lower while the API throttles (AIMD).
     pub fn concurrency_limit(&self) -> usize {
         self.limits.current()
+    }
+
+    /// When the run's `deadline` passes, if it has one, and the budget it was set from.
+    pub fn deadline(&self) -> Option<(Instant, Duration)> {
+        self.deadline.zip(self.options.deadline)
     }
 
     /// The options the fetcher was built with.
@@ -139,6 +159,9 @@ impl Fetcher {
         let safe_url = || SafeUrl::new(request.url.clone(), request.secret_params);
         let mut key = request.key.clone();
         loop {
+            if let Some(error) = self.past_deadline(None, &request) {
+                return Err((error, attempts));
+            }
             let (outcome, wait_hint) = {
                 let queued_at = Instant::now();
                 // The key's budget first (its rate, its pauses), then a slot of the job's.
@@ -254,7 +277,21 @@ impl Fetcher {
                 };
                 return Err((error, attempts));
             }
+            if let Some(asked) = wait_hint
+                && asked > self.options.max_retry_after
+            {
+                let error = FetchError::WaitTooLong {
+                    url: safe_url(),
+                    page: request.index,
+                    asked,
+                    max: self.options.max_retry_after,
+                };
+                return Err((error, attempts));
+            }
             let wait = wait_hint.unwrap_or_else(|| self.options.backoff.delay(retry));
+            if let Some(error) = self.past_deadline(Some(wait), &request) {
+                return Err((error, attempts));
+            }
             tracing::debug!(url = %safe_url(), %failure, ?wait, "retrying");
             observer.retry(
                 request.chain,
@@ -267,6 +304,26 @@ impl Fetcher {
             tokio::time::sleep(wait).await;
             attempts.waits.add(backing_off, Instant::now());
         }
+    }
+
+    /// The error that ends the run when its deadline leaves no room for another attempt at
+    /// the page (after `wait`, if it must wait first).
+    fn past_deadline(
+        &self,
+        wait: Option<Duration>,
+        request: &PageRequest<'_>,
+    ) -> Option<FetchError> {
+        let (Some(deadline), Some(budget)) = (self.deadline, self.options.deadline) else {
+            return None;
+        };
+        if Instant::now() + wait.unwrap_or_default() < deadline {
+            return None;
+        }
+        Some(FetchError::Deadline {
+            deadline: budget,
+            url: Some(SafeUrl::new(request.url.clone(), request.secret_params)),
+            wait,
+        })
     }
 
     /// The first request of `source` as the API answers it: its headers and body, unparsed,
@@ -300,7 +357,9 @@ impl Fetcher {
                     failure,
                 });
             }
-            let wait = wait_hint.unwrap_or_else(|| self.options.backoff.delay(requests - 1));
+            let wait = wait_hint
+                .map(|asked| asked.min(self.options.max_retry_after))
+                .unwrap_or_else(|| self.options.backoff.delay(requests - 1));
             tokio::time::sleep(wait).await;
         }
     }
@@ -337,73 +396,6 @@ impl Fetcher {
                 headers_at: None,
                 status: None,
             },
-        }
-    }
-}
-
-/// How a page's key is chosen.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum KeyFor {
-    /// The chain's own key: its cursors were issued to it.
-    Chain,
-    /// The key with the most room: numbered pages can go with any key.
-    Page,
-}
-
-pub(crate) struct PageRequest<'a> {
-    pub key: Option<Arc<crate::Key>>,
-    pub keys: Option<&'a crate::KeyRing>,
-    pub key_for: KeyFor,
-    pub url: Url,
-    pub body: Option<Bytes>,
-    pub method: reqwest::Method,
-    pub retry_post: bool,
-    pub meta_headers: MetaHeaders,
-    pub origin: &'a Url,
-    pub secrets: &'a Secrets,
-    pub headers: &'a HeaderMap,
-    pub auth: Option<&'a Auth>,
-    pub secret_params: &'a [String],
-    pub parser: &'a PageParser,
-    pub chain: u32,
-    pub index: u64,
-}
-
-impl<'a> PageRequest<'a> {
-    /// A request for page `index` of chain `chain` of `source`, as `target` says.
-    pub fn new(
-        source: &'a Source,
-        parser: &'a PageParser,
-        chain: u32,
-        index: u64,
-        target: Target,
-    ) -> Self {
-        let key_for = match source.pagination {
-            crate::Pagination::Numbered(_) => KeyFor::Page,
-            _ => KeyFor::Chain,
-        };
-        let keys = source.keys.as_deref();
-        let key = keys.and_then(|ring| match key_for {
-            KeyFor::Chain => ring.for_chain(chain),
-            KeyFor::Page => ring.with_most_room(chain, index),
-        });
-        Self {
-            key,
-            keys,
-            key_for,
-            url: target.url,
-            body: target.body,
-            method: source.method.clone(),
-            retry_post: source.retry_post,
-            meta_headers: source.meta_headers(),
-            origin: &source.origin,
-            secrets: &source.secrets,
-            headers: &source.headers,
-            auth: source.auth.as_ref(),
-            secret_params: &source.secret_params,
-            parser,
-            chain,
-            index,
         }
     }
 }

@@ -11,7 +11,6 @@ use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use tokio::sync::Notify;
 
-use crate::retry::MAX_WAIT;
 use crate::{FetchObserver, WaitSpans};
 
 /// At most `count` requests per `per`, e.g. 20 per second.
@@ -41,6 +40,9 @@ pub(crate) struct Limits {
     room: Notify,
     rate: Option<DefaultDirectRateLimiter>,
     paused_until: Mutex<Option<(Instant, String)>>,
+    /// The longest pause an API's headers may impose (`max_retry_after`): a longer one is
+    /// cut to it.
+    max_pause: Duration,
 }
 
 /// A request being sent: whether it was alone then, and its place in the order of sending.
@@ -82,7 +84,14 @@ impl Limits {
             room: Notify::new(),
             rate,
             paused_until: Mutex::new(None),
+            max_pause: crate::fetcher::DEFAULT_MAX_RETRY_AFTER,
         }
+    }
+
+    /// The same limits, with pauses cut to `max_pause`.
+    pub fn with_max_pause(mut self, max_pause: Duration) -> Self {
+        self.max_pause = max_pause;
+        self
     }
 
     /// Waits for a pause the API asked for, for the rate limit, then for a free slot under the
@@ -206,7 +215,7 @@ impl Limits {
             None
         };
         if let Some((wait, reason)) = pause.filter(|(wait, _)| !wait.is_zero()) {
-            let until = Instant::now() + wait.min(MAX_WAIT);
+            let until = Instant::now() + wait.min(self.max_pause);
             let mut paused = self.paused_until.lock().expect("no panics while locked");
             if paused.as_ref().is_none_or(|(current, _)| *current < until) {
                 *paused = Some((until, reason));

@@ -35,24 +35,38 @@ impl Backoff {
     }
 }
 
-/// The longest wait pagefold accepts from an API (`Retry-After`, rate-limit resets): an
-/// hour. A longer one is a misconfigured server or a day's quota; waiting it out silently is
-/// worse than trying again.
-pub(crate) const MAX_WAIT: Duration = Duration::from_secs(3600);
-
-/// The wait a `Retry-After` header asks for: delta-seconds or an HTTP date, at most
-/// [`MAX_WAIT`].
+/// The wait a `Retry-After` header asks for: delta-seconds or an HTTP date, as asked. The
+/// fetcher bounds it by [`crate::FetchOptions::max_retry_after`].
 pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
     if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds).min(MAX_WAIT));
+        return Some(Duration::from_secs(seconds));
     }
     let when = httpdate::parse_http_date(value).ok()?;
     Some(
         when.duration_since(SystemTime::now())
-            .unwrap_or(Duration::ZERO)
-            .min(MAX_WAIT),
+            .unwrap_or(Duration::ZERO),
     )
+}
+
+/// `90s` as `1m 30s`: a wait as a person reads it.
+pub(crate) fn human(wait: Duration) -> String {
+    let seconds = wait.as_secs();
+    if seconds == 0 {
+        return format!("{:.1}s", wait.as_secs_f64());
+    }
+    let (days, hours, minutes, seconds) = (
+        seconds / 86_400,
+        seconds / 3600 % 24,
+        seconds / 60 % 60,
+        seconds % 60,
+    );
+    let parts: Vec<String> = [(days, "d"), (hours, "h"), (minutes, "m"), (seconds, "s")]
+        .iter()
+        .filter(|(value, _)| *value > 0)
+        .map(|(value, unit)| format!("{value}{unit}"))
+        .collect();
+    parts.join(" ")
 }
 
 #[cfg(test)]
@@ -84,9 +98,16 @@ mod tests {
             wait > Duration::from_secs(110) && wait <= Duration::from_secs(120),
             "{wait:?}"
         );
-        headers.insert(RETRY_AFTER, HeaderValue::from_static("86400000"));
-        assert_eq!(retry_after(&headers), Some(MAX_WAIT));
+        headers.insert(RETRY_AFTER, HeaderValue::from_static("999999"));
+        assert_eq!(retry_after(&headers), Some(Duration::from_secs(999_999)));
         headers.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
         assert_eq!(retry_after(&headers), None);
+    }
+
+    #[test]
+    fn waits_read_as_a_person_says_them() {
+        assert_eq!(human(Duration::from_secs(999_999)), "11d 13h 46m 39s");
+        assert_eq!(human(Duration::from_secs(300)), "5m");
+        assert_eq!(human(Duration::from_millis(400)), "0.4s");
     }
 }

@@ -40,7 +40,7 @@ pub(crate) fn run(args: InitArgs) -> Result<u8, Failure> {
     match &args.output {
         None => print(&written.text),
         Some(path) => {
-            pagefold::output::write_atomically(path, &written.text)
+            pagefold::output::write_output(path, &written.text)
                 .map_err(|error| Failure::from_error(exit::RUN_FAILED, &error))?;
             say(&format!(
                 "wrote `{}`; try it with `pagefold plan --probe {}`, then `pagefold run {}`",

@@ -35,7 +35,7 @@ fn write_pages(
     let page = command.clone().name(name.to_owned());
     let mut text = Vec::new();
     clap_mangen::Man::new(page).render(&mut text)?;
-    pagefold::output::write_atomically(
+    pagefold::output::write_output(
         &dir.join(format!("{name}.1")),
         &String::from_utf8_lossy(&text),
     )?;

@@ -174,8 +174,20 @@ fn limits(fetch: &FetchOptions) -> String {
             )
         },
     );
+    // The bounds on waiting are said only where the job sets them: the defaults are in
+    // the README, and every plan would repeat them.
+    let mut bounds = String::new();
+    if fetch.max_retry_after != pagefold_fetch::DEFAULT_MAX_RETRY_AFTER {
+        bounds.push_str(&format!(
+            ", Retry-After waited out up to {:?}",
+            fetch.max_retry_after
+        ));
+    }
+    if let Some(deadline) = fetch.deadline {
+        bounds.push_str(&format!(", deadline {deadline:?}"));
+    }
     format!(
-        "{} requests in flight, {rate}, timeout {:?}, {} retries",
+        "{} requests in flight, {rate}, timeout {:?}, {} retries{bounds}",
         fetch.concurrency, fetch.timeout, fetch.retries
     )
 }

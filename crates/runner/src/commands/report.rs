@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use pagefold::exit;
-use pagefold::output::write_atomically;
+use pagefold::output::write_output;
 use pagefold::report::{ReportInput, render};
 use pagefold::state::StateDir;
 use pagefold::terminal::failure::Failure;
@@ -70,7 +70,7 @@ pub(crate) fn run(args: &ReportArgs) -> Result<u8, Failure> {
             path.display()
         )))
     })?;
-    write_atomically(&args.output, &html)
+    write_output(&args.output, &html)
         .map_err(|error| Failure::from_error(exit::RUN_FAILED, &error))?;
     pagefold::terminal::say(&format!(
         "report written to `{}`{}",

@@ -43,6 +43,17 @@ pub struct FetchSpec {
     /// spaced).
     #[serde(default = "default_burst")]
     pub burst: NonZeroU32,
+    /// The longest wait honoured when the API asks for one (`Retry-After`, a rate limit's
+    /// reset), e.g. `"5m"` (the default). A longer one ends the run with an error that names
+    /// it; with a checkpoint, the same command resumes later.
+    #[serde(default = "default_max_retry_after", with = "humantime_serde")]
+    #[schemars(with = "String")]
+    pub max_retry_after: Duration,
+    /// The run's budget, e.g. `"2h"` (default: none). Past it, the run ends the same way as
+    /// after too long a wait.
+    #[serde(default, with = "humantime_serde")]
+    #[schemars(with = "Option<String>")]
+    pub deadline: Option<Duration>,
 }
 
 /// `rate = "20/s"`: a count and a period (`s`, `min`, `h`).
@@ -128,6 +139,8 @@ impl Default for FetchSpec {
             workers: None,
             rate: None,
             burst: default_burst(),
+            max_retry_after: default_max_retry_after(),
+            deadline: None,
         }
     }
 }
@@ -152,6 +165,9 @@ fn default_backoff_max() -> Duration {
 }
 fn default_burst() -> NonZeroU32 {
     NonZeroU32::MIN
+}
+fn default_max_retry_after() -> Duration {
+    pagefold_fetch::DEFAULT_MAX_RETRY_AFTER
 }
 fn default_max_body() -> u64 {
     64 * 1024 * 1024
@@ -180,6 +196,7 @@ impl FetchSpec {
         for (key, timeout) in [
             ("timeout", self.timeout),
             ("connect_timeout", self.connect_timeout),
+            ("deadline", self.deadline.unwrap_or(Duration::MAX)),
         ] {
             if timeout.is_zero() {
                 problems.push(
@@ -236,6 +253,8 @@ impl FetchSpec {
                 max: self.backoff.max,
             },
             max_body: self.max_body,
+            max_retry_after: self.max_retry_after,
+            deadline: self.deadline,
             rate: self.rate.map(|rate| pagefold_fetch::Rate {
                 count: rate.count,
                 per: rate.per,

@@ -296,7 +296,7 @@ impl ReduceEntry {
                 k: self.k.map_or(DEFAULT_K, Spanned::into_inner),
             },
             (None, Some(plugin)) => ReducerUse::Plugin {
-                path: base.join(plugin.into_inner()),
+                path: plugin_path(base, &plugin.into_inner()),
                 config: match self.config {
                     Some(config) => {
                         config_to_json(&toml::Value::Table(config.into_inner())).ok()?
@@ -312,4 +312,13 @@ impl ReduceEntry {
             places: PluginPlaces::default(),
         })
     }
+}
+
+/// A plugin's library, as an absolute path against the job file's folder. Absolute, because
+/// the dynamic loader reads a name without a `/` (`rel.so` in a job run from its own folder,
+/// `libm.so.6`) as a library to search for on the system's path, not as the file beside the
+/// job.
+pub(crate) fn plugin_path(base: &Path, plugin: &Path) -> PathBuf {
+    let joined = base.join(plugin);
+    std::path::absolute(&joined).unwrap_or(joined)
 }

@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use super::error::ObserveError;
-use crate::output::write_atomically;
+use crate::output::write_output;
 
 /// Writes `text` to `path` atomically.
 ///
@@ -14,7 +14,7 @@ use crate::output::write_atomically;
 ///
 /// When the folder cannot be created or written to.
 pub fn write(path: &Path, text: &str) -> Result<(), ObserveError> {
-    write_atomically(path, text).map_err(|source| ObserveError::Write {
+    write_output(path, text).map_err(|source| ObserveError::Write {
         path: path.to_owned(),
         source,
     })

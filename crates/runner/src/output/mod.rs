@@ -1,6 +1,7 @@
 //! The result document, its formats, output paths with placeholders, writing it so that
 //! nobody ever reads half of it, and the database tables that dashboards read it from.
 
+mod atomic;
 pub mod database;
 pub mod format;
 pub mod template;
@@ -8,7 +9,8 @@ pub mod template;
 pub use format::OutputFormat;
 pub use template::{PathTemplate, RunStamp};
 
-use std::io::Write;
+pub(crate) use atomic::{NewFile, write_file};
+
 use std::path::Path;
 
 use serde::Serialize;
@@ -195,27 +197,29 @@ impl ResultDocument {
     }
 }
 
-/// Writes `text` to `path` atomically: a temporary file in the same folder, flushed to disk,
-/// then renamed over `path`. A crash or Ctrl-C leaves the old file or the new one, never half
-/// of one. Missing parent folders are created.
+/// Writes `text` to `path` atomically for the user to read (a result, a report): a
+/// temporary file in the same folder, flushed to disk, then renamed over `path`. A crash or
+/// Ctrl-C leaves the old file or the new one, never half of one. Missing parent folders are
+/// created; a new file's mode follows the umask, a replaced one keeps its mode; a device, a
+/// FIFO or `/dev/stdout` is written into, never replaced; a symlink's target is replaced, in
+/// the target's folder; a read-only file is refused (see [`atomic`]).
+///
+/// # Errors
+///
+/// When the folder cannot be created or written to, the file is read-only, or the device
+/// refuses the bytes (`/dev/full`).
+pub fn write_output(path: &Path, text: &str) -> std::io::Result<()> {
+    atomic::write_file(path, text.as_bytes(), NewFile::Umask, ".pagefold-")
+}
+
+/// Like [`write_output`], for the state folder's own files: a new file is readable by its
+/// owner only (`0600`), since it may hold reducer states and the records they summarise.
 ///
 /// # Errors
 ///
 /// When the folder cannot be created or written to.
 pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
-    let folder = match path.parent() {
-        Some(folder) if !folder.as_os_str().is_empty() => folder,
-        _ => Path::new("."),
-    };
-    std::fs::create_dir_all(folder)?;
-    let mut temporary = tempfile::Builder::new()
-        .prefix(".pagefold-")
-        .suffix(".tmp")
-        .tempfile_in(folder)?;
-    temporary.write_all(text.as_bytes())?;
-    temporary.as_file().sync_all()?;
-    temporary.persist(path).map_err(|e| e.error)?;
-    Ok(())
+    atomic::write_file(path, text.as_bytes(), NewFile::Private, ".pagefold-")
 }
 
 #[cfg(test)]

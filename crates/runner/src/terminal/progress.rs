@@ -14,7 +14,16 @@ pub struct Progress {
     totals: std::sync::Mutex<std::collections::HashMap<u32, u64>>,
     /// The job's keys, when it has several: each one's requests, retries and waits are shown.
     keys: Option<std::sync::Arc<pagefold_fetch::KeyRing>>,
+    /// Long waits are said on stderr when it is not a terminal (a log, a service's journal),
+    /// where no bar shows them: a run asleep for minutes must not look hung.
+    log_waits: bool,
+    /// When the last wait said ends: waits that end within it are not said again (every
+    /// request held back by one pause reports the same pause).
+    said_until: std::sync::Mutex<Option<std::time::Instant>>,
 }
+
+/// Waits longer than this are said when stderr is not a terminal.
+const SAID_WAIT: Duration = Duration::from_secs(5);
 
 impl Progress {
     /// A bar on stderr; `visible: false` (or a stderr that is not a terminal) hides it.
@@ -32,6 +41,8 @@ impl Progress {
             records: AtomicU64::new(0),
             totals: Default::default(),
             keys: None,
+            log_waits: !std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            said_until: std::sync::Mutex::new(None),
         }
     }
 
@@ -70,6 +81,26 @@ impl Progress {
         format!(" · {}", keys.join(", "))
     }
 
+    /// Says a wait longer than [`SAID_WAIT`] on stderr, once per pause, when no bar shows it.
+    fn say_wait(&self, wait: Duration, what: &str) {
+        if !self.log_waits || wait <= SAID_WAIT {
+            return;
+        }
+        let until = std::time::Instant::now() + wait;
+        let mut said = self
+            .said_until
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if said.is_some_and(|said| until <= said + Duration::from_secs(1)) {
+            return;
+        }
+        *said = Some(until);
+        super::say(&format!(
+            "waiting {}s {what}",
+            wait.as_secs_f64().ceil() as u64
+        ));
+    }
+
     /// Removes the bar.
     pub fn finish(&self) {
         self.bar.finish_and_clear();
@@ -98,13 +129,15 @@ impl FetchObserver for Progress {
     }
 
     fn waiting(&self, reason: &str, wait: Duration) {
+        self.say_wait(wait, &format!("({reason})"));
         self.bar.set_message(format!(
             "{reason}: waiting {:.0}s",
             wait.as_secs_f64().ceil()
         ));
     }
 
-    fn retry(&self, _chain: u32, _url: &SafeUrl, reason: &str, wait: Duration, _asked: bool) {
+    fn retry(&self, _chain: u32, url: &SafeUrl, reason: &str, wait: Duration, _asked: bool) {
+        self.say_wait(wait, &format!("before retrying `{url}` ({reason})"));
         // The URL is in the log at -v: the bar keeps to one line.
         let message = format!("retrying in {:.1}s: {reason}", wait.as_secs_f64());
         let message: String = crate::secrets::redact(&message).chars().take(60).collect();

@@ -161,8 +161,7 @@ fn an_interrupted_run_writes_nothing_and_its_resumption_writes_once_under_its_id
     assert_eq!(output.status.code(), Some(143));
     let db_path = work.path().join("results.db");
     assert!(!db_path.exists(), "an interrupted run writes nothing");
-    let saved: Value =
-        serde_json::from_str(&std::fs::read_to_string(&checkpoint).unwrap()).unwrap();
+    let saved = crate::resume::saved(&checkpoint).unwrap();
     let run_id = saved["run_id"]
         .as_str()
         .expect("the checkpoint names its run")

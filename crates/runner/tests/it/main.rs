@@ -19,6 +19,8 @@ mod database;
 mod database_kept;
 /// The database over time: reruns replace, resumed runs keep their id, the schema migrates.
 mod database_runs;
+/// Where a result goes is never destroyed: devices, FIFOs, symlinks, modes, read-only files.
+mod destinations;
 /// The example jobs of `jobs/`, against the demo API.
 /// What a result proves: coverage, warnings with their place, how chains ended.
 mod evidence;
@@ -30,6 +32,8 @@ mod faults;
 mod fuzz;
 /// A loopback API whose answers wait until the test lets them go.
 mod gate;
+/// The hostile-server kit: one table of what an attacker's server sends, each with its outcome.
+mod hostile;
 /// Incremental runs: only what is new, nothing folded twice, carried totals.
 mod incremental;
 /// `pagefold init URL`: a job from one look at an API, on every endpoint of the demo API.

@@ -558,3 +558,45 @@ fn a_reducer_slower_than_the_request_timeout_causes_no_timeouts() {
         "fetching was held back longer than the timeout: {result}"
     );
 }
+
+/// `plugin = "rel.so"` in a job run from its own folder (the joined path has no `/`), and
+/// `plugin = "libm.so.6"` (a system library's name): the file beside the job is loaded, never
+/// one the dynamic loader finds on the system's path.
+#[test]
+fn a_plugin_path_without_a_slash_is_the_file_beside_the_job() {
+    let server = demo_server(DemoConfig {
+        records: 90,
+        ..DemoConfig::default()
+    });
+    let expected: u64 = orders(&DemoConfig {
+        records: 90,
+        ..DemoConfig::default()
+    })
+    .iter()
+    .map(|order| order.amount_cents)
+    .sum();
+    for name in ["rel.so", "libm.so.6"] {
+        let ws = Workspace::new();
+        std::fs::copy(plugin("sum_field"), ws.path().join(name)).unwrap();
+        ws.job(
+            "job.toml",
+            &orders_job(
+                &server,
+                PAGES,
+                4,
+                &format!(
+                    "[[reduce]]\nname = \"cents\"\nplugin = \"{name}\"\nconfig = {{ field = \"/amount_cents\" }}\n"
+                ),
+            ),
+        );
+        let output = crate::support::command()
+            .current_dir(ws.path())
+            .args(["run", "job.toml", "-q"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "{name}: {stderr}");
+        let result: Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(result["reducers"]["cents"], json!(expected), "{name}");
+    }
+}

@@ -68,9 +68,7 @@ fn killed_at_any_moment_the_same_command_resumes_exactly() {
             child.kill().unwrap(); // SIGKILL: nothing runs after this
             let _ = child.wait();
             // A checkpoint saved before any page was reduced resumes nothing.
-            let saved_pages = std::fs::read_to_string(checkpoints.join("slow.checkpoint.json"))
-                .ok()
-                .and_then(|text| serde_json::from_str::<Value>(&text).ok())
+            let saved_pages = saved(&checkpoints.join("slow.checkpoint.json"))
                 .and_then(|checkpoint| checkpoint["pages"].as_u64())
                 .unwrap_or(0);
             let saved = saved_pages > 0;
@@ -134,10 +132,7 @@ fn sigterm_saves_progress_writes_nothing_and_exits_143() {
         "{stderr}"
     );
     assert!(!work.path().join("out.json").exists(), "no partial output");
-    let checkpoint: Value = serde_json::from_str(
-        &std::fs::read_to_string(checkpoints.join("slow.checkpoint.json")).unwrap(),
-    )
-    .unwrap();
+    let checkpoint = saved(&checkpoints.join("slow.checkpoint.json")).unwrap();
     assert!(
         checkpoint["pages"].as_u64().unwrap() > 0,
         "the checkpoint holds the progress"
@@ -237,13 +232,17 @@ fn start_with_env(job: &Path, checkpoints: &Path, env: &[(&str, &str)]) -> Child
 }
 
 /// Waits (at most 30 s) until `path` exists and holds a few pages.
+/// What the checkpoint at `path` holds (the content of its sealed envelope), if it is there.
+pub(crate) fn saved(path: &Path) -> Option<Value> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let mut envelope: Value = serde_json::from_str(&text).ok()?;
+    Some(envelope["content"].take())
+}
+
 pub(crate) fn wait_for_progress(path: &Path) {
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
-        let pages = std::fs::read_to_string(path)
-            .ok()
-            .and_then(|text| serde_json::from_str::<Value>(&text).ok())
-            .and_then(|checkpoint| checkpoint["pages"].as_u64());
+        let pages = saved(path).and_then(|checkpoint| checkpoint["pages"].as_u64());
         if pages.is_some_and(|pages| pages >= 5) {
             return;
         }
@@ -434,4 +433,70 @@ fn a_killed_run_is_in_the_history_as_interrupted_and_its_resume_is_said_out_loud
             .any(|_| true),
         "no run left a trace"
     );
+}
+
+/// A checkpoint cut short (a crash or a full disk while it was written without the rename),
+/// damaged, or edited by hand is refused for what it is, with the command that starts over;
+/// a temporary file a crash left behind is removed when the next run starts.
+#[test]
+fn a_truncated_or_edited_checkpoint_is_refused_for_what_it_is_and_leftovers_are_cleaned() {
+    let work = Workspace::new();
+    let checkpoints = work.path().join("checkpoints");
+    let (_server, config, job) = slow_job(&work, true);
+    let checkpoint = checkpoints.join("slow.checkpoint.json");
+    let mut child = start(&job, &checkpoints);
+    wait_for_progress(&checkpoint);
+    child.kill().unwrap(); // SIGKILL: nothing runs after this
+    let _ = child.wait();
+    let good = std::fs::read_to_string(&checkpoint).unwrap();
+    let pages = saved(&checkpoint).unwrap()["pages"].as_u64().unwrap();
+
+    let edited = good.replacen(
+        &format!("\"pages\":{pages}"),
+        &format!("\"pages\":{}", pages + 100),
+        1,
+    );
+    assert_ne!(edited, good);
+    for (damaged, reason) in [
+        (
+            good[..good.len() / 2].to_owned(),
+            "cannot be resumed: it ends early",
+        ),
+        (
+            edited,
+            "cannot be resumed: its checksum does not match its content: it was edited or damaged after it was written",
+        ),
+    ] {
+        std::fs::write(&checkpoint, damaged).unwrap();
+        let (code, _, stderr) = finish(start(&job, &checkpoints));
+        assert_eq!(code, 1, "{stderr}");
+        assert!(stderr.contains(reason), "{stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "hint: what it holds cannot be trusted: start over with `rm {}`",
+                checkpoint.display()
+            )),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("two different jobs"), "{stderr}");
+    }
+
+    // The good checkpoint, and a half-written temporary one beside it: the run resumes, and
+    // the leftover is gone.
+    std::fs::write(&checkpoint, &good).unwrap();
+    let leftover = checkpoints.join(".slow.checkpoint.json.x7Yq2a.tmp");
+    std::fs::write(&leftover, &good[..good.len() / 3]).unwrap();
+    let (code, result, stderr) = finish(start(&job, &checkpoints));
+    assert_eq!(code, 0, "{stderr}");
+    assert_builtins(&result, &orders(&config));
+    assert_eq!(result["stats"]["resumed"]["pages"], json!(pages));
+    assert!(
+        !leftover.exists(),
+        "the leftover temporary file was removed"
+    );
+    let left: Vec<String> = std::fs::read_dir(&checkpoints)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, ["identity.key"], "a finished run leaves its key only");
 }

@@ -4,7 +4,10 @@
 //! (each worker saves its own states and the pages it folded at the same moment, so the two
 //! always agree). Resuming merges the states into one worker's starting states and skips the
 //! pages: none is lost, none is counted twice. It is written like the result (temporary
-//! file, flushed, renamed), so a crash leaves the old checkpoint or the new one.
+//! file, flushed, renamed), so a crash leaves the old checkpoint or the new one; it is sealed
+//! ([`sealed`]: what it is, its format, a checksum), so that a file cut short, damaged or
+//! edited is refused for what it is, and a temporary file a crash left behind is removed when
+//! the next run starts.
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -13,18 +16,22 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 pub(crate) mod during_run;
+mod leftovers;
+pub mod sealed;
 
 use crate::engine::reduce::{PluginIdentity, WorkerSnapshot};
 use crate::identity::{Change, Fingerprint, KeyError};
 
-/// The format written; a checkpoint of another format is refused. Format 2 holds the job's
-/// [`Fingerprint`] (format 1 held a hash of its redacted text).
-const FORMAT: u32 = 2;
+/// The format written; a checkpoint of another format is refused. Format 3 is sealed with a
+/// checksum; format 2 held the job's [`Fingerprint`] (format 1 a hash of its redacted text).
+const FORMAT: u32 = 3;
+
+/// What a checkpoint's envelope says it is.
+const KIND: &str = "checkpoint";
 
 /// A checkpoint on disk.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Checkpoint {
-    format: u32,
     /// The job's identity: a checkpoint of another job, of this one edited, or of this one
     /// with another value of a `${env.…}` that shapes the data is refused.
     identity: Fingerprint,
@@ -61,8 +68,8 @@ pub enum CheckpointError {
         #[source]
         source: std::io::Error,
     },
-    /// The file is not a checkpoint this pagefold wrote.
-    #[error("`{}` is not a pagefold checkpoint: {reason}", path.display())]
+    /// The file is cut short, damaged, edited, or not a checkpoint this pagefold reads.
+    #[error("the checkpoint `{}` cannot be resumed: {reason}", path.display())]
     Corrupt {
         /// The file.
         path: PathBuf,
@@ -110,8 +117,12 @@ impl CheckpointError {
                 if names.len() == 1 { "" } else { "s" },
                 path.display()
             )),
-            Self::OtherJob { path, .. } | Self::Corrupt { path, .. } => Some(format!(
+            Self::OtherJob { path, .. } => Some(format!(
                 "resuming would mix results of two different jobs: restore the job file, or delete `{}` to start over",
+                path.display()
+            )),
+            Self::Corrupt { path, .. } => Some(format!(
+                "what it holds cannot be trusted: start over with `rm {}` (the run then fetches everything again)",
                 path.display()
             )),
             Self::OtherPlugin { path, .. } => Some(format!(
@@ -131,7 +142,8 @@ pub fn saved_run_id(path: &Path) -> Option<String> {
         run_id: Option<String>,
     }
     let text = std::fs::read_to_string(path).ok()?;
-    serde_json::from_str::<Id>(&text).ok()?.run_id
+    let content = sealed::open(KIND, FORMAT, &text).ok()?;
+    serde_json::from_str::<Id>(content).ok()?.run_id
 }
 
 /// Where a job's checkpoint lives: `DIR/NAME.checkpoint.json`.
@@ -170,6 +182,7 @@ impl Checkpoint {
         reducers: &[String],
         plugins: &[Option<PluginIdentity>],
     ) -> Result<Option<Self>, CheckpointError> {
+        leftovers::remove_leftovers(path);
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -184,13 +197,11 @@ impl Checkpoint {
             path: path.to_owned(),
             reason,
         };
-        let checkpoint: Checkpoint =
-            serde_json::from_str(&text).map_err(|e| corrupt(e.to_string()))?;
-        if checkpoint.format != FORMAT {
-            return Err(corrupt(format!(
-                "format {} (this pagefold writes {FORMAT})",
-                checkpoint.format
-            )));
+        let content = sealed::open(KIND, FORMAT, &text).map_err(|e| corrupt(e.to_string()))?;
+        let checkpoint: Checkpoint = serde_json::from_str(content)
+            .map_err(|e| corrupt(format!("its content is not a checkpoint's ({e})")))?;
+        if let Some(reason) = checkpoint.inconsistency() {
+            return Err(corrupt(reason));
         }
         let change = identity
             .change_from(&checkpoint.identity, true)
@@ -235,7 +246,6 @@ impl Checkpoint {
             .map(|s| s.states.iter().map(|state| hex(state)).collect())
             .collect();
         Self {
-            format: FORMAT,
             identity: identity.clone(),
             plugins: plugins.to_vec(),
             reducers: reducers.to_vec(),
@@ -245,6 +255,26 @@ impl Checkpoint {
             states,
             run_id: before.and_then(|before| before.run_id.clone()),
         }
+    }
+
+    /// Why its parts disagree, if they do: a count of pages that does not match the pages
+    /// listed. A sealed file disagrees only if the pagefold
+    /// that wrote it was wrong; checked anyway, since resuming would put its numbers in a
+    /// result.
+    fn inconsistency(&self) -> Option<String> {
+        let mut listed: u64 = 0;
+        for &(_, first, last) in &self.done {
+            if last < first {
+                return Some(format!(
+                    "a range of pages runs backwards ({first} to {last})"
+                ));
+            }
+            listed = listed.saturating_add(last - first + 1);
+        }
+        if listed != self.pages {
+            return Some(format!("it counts {} pages but lists {listed}", self.pages));
+        }
+        None
     }
 
     /// Every `(chain, page)` reduced.
@@ -292,12 +322,22 @@ impl Checkpoint {
     ///
     /// When the folder cannot be written.
     pub fn write(&self, path: &Path) -> Result<(), CheckpointError> {
-        let text = serde_json::to_string(self).expect("a checkpoint serializes");
+        let text = sealed::seal(
+            KIND,
+            FORMAT,
+            &serde_json::to_string(self).expect("a checkpoint serializes"),
+        );
         let io = |source| CheckpointError::Io {
             path: path.to_owned(),
             source,
         };
-        crate::output::write_atomically(path, &text).map_err(io)?;
+        crate::output::write_file(
+            path,
+            text.as_bytes(),
+            crate::output::NewFile::Private,
+            &leftovers::temporary_prefix(path),
+        )
+        .map_err(io)?;
         #[cfg(unix)]
         if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             // The rename itself is only durable once the folder is flushed.
@@ -347,7 +387,6 @@ mod tests {
         let pages: BTreeSet<(u32, u64)> = [(0, 0), (0, 1), (0, 2), (0, 5), (1, 0), (1, 1)].into();
         assert_eq!(ranges(&pages), [(0, 0, 2), (0, 5, 5), (1, 0, 1)]);
         let checkpoint = Checkpoint {
-            format: FORMAT,
             identity: Fingerprint {
                 text: job_hash("x"),
                 env: Default::default(),

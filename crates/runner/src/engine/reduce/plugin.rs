@@ -43,7 +43,9 @@ impl PluginLibrary {
     /// When the file is missing, is not a library, is not a pagefold plugin, or was built for
     /// another ABI version.
     pub fn load(path: &Path) -> Result<Self, PluginError> {
-        let path = path.to_owned();
+        // Absolute, always: the loader searches the system's library path for a name
+        // without a `/`, and would load another library than the file named.
+        let path = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
         if !path.exists() {
             return Err(PluginError::NotFound(path));
         }

@@ -25,6 +25,15 @@ pub enum RunError {
         #[source]
         source: std::io::Error,
     },
+    /// The API asked for a longer wait than `max_retry_after`, or the run's `deadline`
+    /// passed: nothing is wrong, the run ends now and can go on later.
+    #[error("{cause}")]
+    Later {
+        /// The wait asked for, or the deadline (boxed: it is large, and rare).
+        cause: Box<FetchError>,
+        /// The checkpoint that holds the progress, if checkpoints are on.
+        checkpoint: Option<PathBuf>,
+    },
     /// The async runtime could not start.
     #[error("cannot start the async runtime")]
     Runtime(#[source] std::io::Error),
@@ -51,6 +60,21 @@ impl RunError {
                  really serves its pages from `{other}`, set `follow_other_origins = true` in \
                  [source.pagination] to follow them without credentials"
             )),
+            Self::Later { cause, checkpoint } => {
+                let setting = match **cause {
+                    FetchError::Deadline { .. } => "deadline",
+                    _ => "max_retry_after",
+                };
+                Some(match checkpoint {
+                    Some(path) => format!(
+                        "nothing was written; the progress is saved in `{}`: run the same command again later to resume, or raise `{setting}` in [fetch]",
+                        path.display()
+                    ),
+                    None => format!(
+                        "nothing was written; run the job again later (with --checkpoint DIR a run that ends this way resumes), or raise `{setting}` in [fetch]"
+                    ),
+                })
+            }
             Self::Fetch(_) => {
                 Some("nothing was written; fix the cause and run the job again".into())
             }

@@ -135,6 +135,7 @@ pub(super) fn fetch_and_reduce(
         };
         let outcome = drive(
             fetch,
+            fetcher.deadline(),
             &pool,
             &work,
             checkpoints,
@@ -149,7 +150,20 @@ pub(super) fn fetch_and_reduce(
             // is saved, so the same command resumes from here.
             checkpoints.save(&pool, &work).await?;
         }
-        outcome
+        match outcome {
+            // Too long a wait, or the deadline: saved the same way, to go on later.
+            Err(RunError::Fetch(cause)) if cause.resumable_later() => {
+                if checkpoints.enabled() {
+                    checkpoints.save(&pool, &work).await?;
+                }
+                let checkpoint = checkpoints.enabled().then(|| checkpoints.path.clone());
+                Err(RunError::Later {
+                    cause: Box::new(cause),
+                    checkpoint,
+                })
+            }
+            outcome => outcome,
+        }
     });
     // The sampler holds a sender of work: stopped first, since the workers finish once
     // every sender of work is gone.
@@ -210,6 +224,7 @@ async fn fetch_chains(
 /// Runs the fetch to its end, saving checkpoints on the way, unless a signal stops it.
 async fn drive<T>(
     fetch: impl Future<Output = Result<T, FetchError>>,
+    deadline: Option<(std::time::Instant, Duration)>,
     pool: &WorkerPool,
     work: &async_channel::Sender<Work>,
     checkpoints: &Checkpoints,
@@ -228,9 +243,21 @@ async fn drive<T>(
     // waits in the stream instead of being lost.
     let mut signals = Signals::new(stop).map_err(RunError::Runtime)?;
     tokio::pin!(fetch);
+    // The run's budget bounds everything fetching does, waits for slow reducers included.
+    let budget = async {
+        match deadline {
+            Some((at, _)) => tokio::time::sleep_until(at.into()).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(budget);
     loop {
         tokio::select! {
             fetched = &mut fetch => return fetched.map_err(RunError::Fetch),
+            () = &mut budget => {
+                let deadline = deadline.map_or(Duration::ZERO, |(_, budget)| budget);
+                return Err(RunError::Fetch(FetchError::Deadline { deadline, url: None, wait: None }));
+            }
             _ = ticker.tick(), if checkpoints.enabled() => {
                 checkpoints.save(pool, work).await?;
                 if let Some(trace) = trace {

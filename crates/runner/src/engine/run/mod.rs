@@ -13,7 +13,7 @@ use pagefold_fetch::FetchSummary;
 
 use crate::engine::incremental::IncrementalEnd;
 use crate::job::Job;
-use crate::output::{OutputFormat, ResultDocument, RunStamp, write_atomically};
+use crate::output::{OutputFormat, ResultDocument, RunStamp, write_output};
 use crate::trace::Trace;
 
 mod assemble;
@@ -145,7 +145,7 @@ fn write(
         (None, None) => OutputFormat::Json,
     };
     if let Some(path) = &output {
-        write_atomically(path, &document.render(format)).map_err(|source| RunError::Write {
+        write_output(path, &document.render(format)).map_err(|source| RunError::Write {
             path: path.clone(),
             source,
         })?;
