@@ -22,6 +22,16 @@ pub(crate) enum NewFile {
     Private,
 }
 
+/// Whether the bytes are flushed to the disk before the rename.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Durability {
+    /// Flushed: a result or a state file, which a crash must not leave empty.
+    Synced,
+    /// Left to the page cache: a trace, a diagnosis whose megabytes would lengthen the run
+    /// if synced; still atomic, so never half written.
+    Cached,
+}
+
 /// Where a write goes, once symlinks are followed.
 #[derive(Debug)]
 enum Destination {
@@ -48,13 +58,19 @@ pub(crate) fn write_file(
     path: &Path,
     bytes: &[u8],
     new_file: NewFile,
+    durability: Durability,
     temporary_prefix: &str,
 ) -> std::io::Result<()> {
+    let replacing = Replacing {
+        new_file,
+        durability,
+        temporary_prefix,
+    };
     match destination(path)? {
         Destination::Stream(path) => stream(&path, bytes),
-        Destination::Create(target) => replace(&target, bytes, None, new_file, temporary_prefix),
+        Destination::Create(target) => replace(&target, bytes, None, &replacing),
         Destination::Replace(target, metadata) => {
-            replace(&target, bytes, Some(&metadata), new_file, temporary_prefix)
+            replace(&target, bytes, Some(&metadata), &replacing)
         }
     }
 }
@@ -107,25 +123,31 @@ fn stream(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     file.flush()
 }
 
+/// How a file is replaced.
+struct Replacing<'a> {
+    new_file: NewFile,
+    durability: Durability,
+    temporary_prefix: &'a str,
+}
+
 /// Writes a temporary file beside `target` and renames it over `target`.
 fn replace(
     target: &Path,
     bytes: &[u8],
     existing: Option<&std::fs::Metadata>,
-    new_file: NewFile,
-    temporary_prefix: &str,
+    how: &Replacing<'_>,
 ) -> std::io::Result<()> {
     let folder = match target.parent() {
         Some(folder) if !folder.as_os_str().is_empty() => folder,
         _ => Path::new("."),
     };
     std::fs::create_dir_all(folder)?;
-    let mode = match new_file {
+    let mode = match how.new_file {
         NewFile::Umask => 0o666,
         NewFile::Private => 0o600,
     };
     let mut temporary = tempfile::Builder::new()
-        .prefix(temporary_prefix)
+        .prefix(how.temporary_prefix)
         .suffix(".tmp")
         .permissions(std::fs::Permissions::from_mode(mode))
         .tempfile_in(folder)?;
@@ -148,7 +170,9 @@ fn replace(
             .set_permissions(std::fs::Permissions::from_mode(existing.mode() & 0o7777))?;
     }
     temporary.write_all(bytes)?;
-    temporary.as_file().sync_all()?;
+    if how.durability == Durability::Synced {
+        temporary.as_file().sync_all()?;
+    }
     temporary.persist(target).map_err(|e| e.error)?;
     Ok(())
 }
@@ -172,7 +196,13 @@ mod tests {
     use super::*;
 
     fn write(path: &Path, text: &str) -> std::io::Result<()> {
-        write_file(path, text.as_bytes(), NewFile::Umask, ".test-")
+        write_file(
+            path,
+            text.as_bytes(),
+            NewFile::Umask,
+            Durability::Synced,
+            ".test-",
+        )
     }
 
     #[test]

@@ -9,7 +9,7 @@ pub mod template;
 pub use format::OutputFormat;
 pub use template::{PathTemplate, RunStamp};
 
-pub(crate) use atomic::{NewFile, write_file};
+pub(crate) use atomic::{Durability, NewFile, write_file};
 
 use std::path::Path;
 
@@ -209,7 +209,13 @@ impl ResultDocument {
 /// When the folder cannot be created or written to, the file is read-only, or the device
 /// refuses the bytes (`/dev/full`).
 pub fn write_output(path: &Path, text: &str) -> std::io::Result<()> {
-    atomic::write_file(path, text.as_bytes(), NewFile::Umask, ".pagefold-")
+    atomic::write_file(
+        path,
+        text.as_bytes(),
+        NewFile::Umask,
+        Durability::Synced,
+        ".pagefold-",
+    )
 }
 
 /// Like [`write_output`], for the state folder's own files: a new file is readable by its
@@ -219,7 +225,13 @@ pub fn write_output(path: &Path, text: &str) -> std::io::Result<()> {
 ///
 /// When the folder cannot be created or written to.
 pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
-    atomic::write_file(path, text.as_bytes(), NewFile::Private, ".pagefold-")
+    atomic::write_file(
+        path,
+        text.as_bytes(),
+        NewFile::Private,
+        Durability::Synced,
+        ".pagefold-",
+    )
 }
 
 #[cfg(test)]

@@ -19,29 +19,24 @@ const PID: u32 = 1;
 const RUN_TID: u64 = 0;
 
 impl Trace {
-    /// Writes the trace to `path` atomically (a temporary file renamed), every string
-    /// redacted.
+    /// Writes the trace to `path` as results are written (atomically, never destroying a
+    /// device, a FIFO or a read-only file), every string redacted.
     ///
     /// # Errors
     ///
     /// When the file cannot be written.
     pub fn write(&self, path: &Path) -> std::io::Result<()> {
         let text = self.render();
-        // A temporary file renamed, as results are, but not flushed to the disk first: a
-        // trace is a diagnosis, not a result, and syncing megabytes would lengthen every
-        // traced run.
-        let folder = match path.parent() {
-            Some(folder) if !folder.as_os_str().is_empty() => folder,
-            _ => Path::new("."),
-        };
-        std::fs::create_dir_all(folder)?;
-        let mut temporary = tempfile::Builder::new()
-            .prefix(".pagefold-trace-")
-            .suffix(".tmp")
-            .tempfile_in(folder)?;
-        temporary.write_all(text.as_bytes())?;
-        temporary.persist(path).map_err(|error| error.error)?;
-        Ok(())
+        // Like a result: atomic, a device or FIFO written into, a symlink followed; but not
+        // flushed to the disk first: a trace is a diagnosis, not a result, and syncing
+        // megabytes would lengthen every traced run.
+        crate::output::write_file(
+            path,
+            text.as_bytes(),
+            crate::output::NewFile::Umask,
+            crate::output::Durability::Cached,
+            ".pagefold-trace-",
+        )
     }
 
     /// The trace as JSON text.

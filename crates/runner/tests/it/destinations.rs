@@ -171,3 +171,28 @@ fn a_read_only_file_is_not_replaced() {
     );
     assert_eq!(std::fs::read_to_string(&path).unwrap(), "keep me");
 }
+
+#[test]
+fn a_trace_goes_where_a_result_would_never_destroying_a_device_or_a_link() {
+    let ws = Workspace::new();
+    let (_server, job) = small_job(&ws);
+    let run = run_job(&job, &["--trace", "/dev/null"]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let kind = std::fs::symlink_metadata("/dev/null").unwrap().file_type();
+    assert!(kind.is_char_device(), "/dev/null is still a device");
+    let real = ws.path().join("traces");
+    std::fs::create_dir(&real).unwrap();
+    let link = ws.path().join("run.trace.json");
+    std::os::unix::fs::symlink("traces/run.trace.json", &link).unwrap();
+    let run = run_job(&job, &["--trace", link.to_str().unwrap()]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    assert!(std::fs::symlink_metadata(&link).unwrap().is_symlink());
+    let trace: Value =
+        serde_json::from_str(&std::fs::read_to_string(real.join("run.trace.json")).unwrap())
+            .expect("the trace went through the link to its target");
+    assert!(
+        trace["traceEvents"]
+            .as_array()
+            .is_some_and(|e| !e.is_empty())
+    );
+}

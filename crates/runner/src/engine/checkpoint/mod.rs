@@ -335,6 +335,7 @@ impl Checkpoint {
             path,
             text.as_bytes(),
             crate::output::NewFile::Private,
+            crate::output::Durability::Synced,
             &leftovers::temporary_prefix(path),
         )
         .map_err(io)?;
