@@ -184,3 +184,34 @@ fn hostile_records_and_programs_end_the_run_with_an_error() {
         );
     }
 }
+
+/// A native jq loop never calls back, so the guard cannot stop it where it runs: the watchdog
+/// ends the process, saying why, once the program has run `HARD_LIMIT` on one record.
+#[test]
+fn a_native_loop_that_never_yields_ends_the_run_with_an_error() {
+    let serving = Loopback::bind().serve(axum::Router::new().route(
+        "/items",
+        axum::routing::get(|| async {
+            ([("content-type", "application/json")], "{\"data\":[{}]}")
+        }),
+    ));
+    let work = Workspace::new();
+    let text = format!(
+        "[source]\nurl = \"http://{}/items\"\nrecords = \"/data\"\nmap = 'last(range(1e15))'\n\
+         [[reduce]]\nname = \"r\"\nuse = \"count\"\n",
+        serving.addr
+    );
+    let output = work.path().join("out.json");
+    let run = run_job(
+        &work.job("native-loop.toml", &text),
+        &["-o", output.to_str().unwrap()],
+    );
+    let stderr = run.stderr();
+    assert_eq!(run.output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr
+            .contains("has run 10s on one record inside a jq built-in that cannot be interrupted"),
+        "{stderr}"
+    );
+    assert!(!output.exists(), "no output is written");
+}

@@ -8,9 +8,10 @@
 //! with `resume_unwind` so that no panic message is printed), which [`watched`] turns back
 //! into an error.
 //!
-//! A native filter's own loop is not watched: `last(range(1e15))` drains a native generator
-//! in a native filter, and jaq asks for nothing meanwhile. Outputs are counted (see
-//! [`super::MAX_OUTPUTS`]), so `range(1e15)` alone is stopped.
+//! A native filter's own loop is not watched here: `last(range(1e15))` drains a native
+//! generator in a native filter, and jaq asks for nothing meanwhile; the `watchdog` ends the
+//! process for it. Outputs are counted (see [`super::MAX_OUTPUTS`]), so `range(1e15)` alone is
+//! stopped.
 
 use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};

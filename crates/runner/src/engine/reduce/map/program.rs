@@ -74,6 +74,7 @@ impl MapProgram {
         let input = jaq_json::read::parse_single(record.as_bytes())
             .map_err(|e| format!("the record is not JSON: {e}"))?;
         let before = out.len();
+        let _watching = super::watchdog::Watching::begin();
         let ran = guard::watched(&self.filter.lut, self.stack_budget, |watch: Watch<'_>| {
             let ctx = Ctx::<Watched>::new(watch, Vars::new([]));
             for output in self.filter.id.run((ctx, input)).map(unwrap_valr) {
