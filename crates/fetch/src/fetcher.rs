@@ -7,7 +7,7 @@ use bytes::Bytes;
 use reqwest::header::HeaderMap;
 
 use crate::http::{AbortOnDrop, Attempted, HttpRequest};
-use crate::limits::{Limits, Rate};
+use crate::limits::{DEFAULT_MAX_RETRY_AFTER, Limits, Rate};
 use crate::page::{PageMeta, PageParser};
 pub(crate) use crate::page_request::{KeyFor, PageRequest};
 use crate::{
@@ -43,9 +43,6 @@ pub struct FetchOptions {
     /// past it, the run ends with [`FetchError::Deadline`].
     pub deadline: Option<Duration>,
 }
-
-/// `max_retry_after`'s default: five minutes, longer than any per-minute window resets.
-pub const DEFAULT_MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
 
 /// What a page that fails for good (after its retries) does to the run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -13,6 +13,9 @@ use tokio::sync::Notify;
 
 use crate::{FetchObserver, WaitSpans};
 
+/// `max_retry_after`'s default: five minutes, longer than any per-minute window resets.
+pub const DEFAULT_MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
+
 /// At most `count` requests per `per`, e.g. 20 per second.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rate {
@@ -84,7 +87,7 @@ impl Limits {
             room: Notify::new(),
             rate,
             paused_until: Mutex::new(None),
-            max_pause: crate::fetcher::DEFAULT_MAX_RETRY_AFTER,
+            max_pause: DEFAULT_MAX_RETRY_AFTER,
         }
     }
 

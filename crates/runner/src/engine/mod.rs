@@ -14,3 +14,4 @@ pub mod reduce;
 pub mod run;
 pub mod tracked;
 mod tracked_entry;
+mod tracked_error;

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use super::tracked::TrackedError;
+use super::tracked_error::TrackedError;
 use crate::job::Job;
 use crate::state::{JobRecord, JobState, StateDir};
 

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::run::{RunError, RunReport};
-use super::tracked::TrackedError;
+use super::tracked_error::TrackedError;
 use crate::job::Job;
 use crate::output::RunStamp;
 use crate::secrets;

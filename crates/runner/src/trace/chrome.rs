@@ -10,7 +10,7 @@ use std::io::Write;
 use std::path::Path;
 
 use super::Trace;
-use super::recorder::{Event, Request, Role, Track};
+use super::event::{Event, Request, Role, Track};
 use super::shelf::Recalled;
 
 /// The process id of every event: one run, one process.

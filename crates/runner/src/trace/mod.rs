@@ -37,8 +37,10 @@
 //! ```
 
 pub mod chrome;
+mod event;
 mod recorder;
 pub mod sampler;
 mod shelf;
 
-pub use recorder::{Role, Trace, Traced};
+pub use event::Role;
+pub use recorder::{Trace, Traced};

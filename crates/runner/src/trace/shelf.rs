@@ -14,7 +14,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use super::recorder::Event;
+use super::event::{Event, Url};
 
 /// Shards: more than the threads that record at once (the runtime's workers, the sampler).
 const SHARDS: usize = 8;
@@ -25,13 +25,6 @@ pub(crate) struct Shard {
     events: Vec<Event>,
     /// The URLs of the shard's requests, one after the other ([`Url`] ranges into it).
     urls: String,
-}
-
-/// A URL kept in a shard's arena: a range of it.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Url {
-    start: u32,
-    end: u32,
 }
 
 /// The shards of one trace.
@@ -143,8 +136,7 @@ impl Recorded<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::trace::Role;
-    use crate::trace::recorder::{Request, Track};
+    use crate::trace::event::{Request, Role, Track};
 
     fn request(sent: u64, url: Url) -> Event {
         Event::Request(Request {

@@ -34,6 +34,10 @@ pub(super) const STACK_BUDGET: usize = MAP_STACK - 16 * 1024 * 1024;
 /// default for a thread (2 MiB).
 pub(super) const SMALL_STACK_BUDGET: usize = 512 * 1024;
 
+/// How deep a record (or an output) may nest for `map`: jaq reads and writes values
+/// recursively, so a record of 5 000 levels must be refused before it reaches jaq.
+pub const MAX_INPUT_DEPTH: usize = 512;
+
 /// How long a program may run on one record.
 pub const MAX_TIME: Duration = Duration::from_secs(5);
 

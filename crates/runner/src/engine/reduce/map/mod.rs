@@ -15,7 +15,7 @@ mod program;
 mod syntax;
 mod watchdog;
 
-pub use guard::{MAP_STACK, MAX_TIME};
-pub use program::{MAX_INPUT_DEPTH, MAX_OUTPUTS, MapProgram};
+pub use guard::{MAP_STACK, MAX_INPUT_DEPTH, MAX_TIME};
+pub use program::{MAX_OUTPUTS, MapProgram};
 pub use syntax::CompileError;
 pub use watchdog::HARD_LIMIT;

@@ -6,8 +6,7 @@ use jaq_core::native::{Fun, run, v};
 use jaq_core::{Cv, Error, Exn, RunPtr, ValXs};
 use jaq_json::Val;
 
-use super::guard::Watched;
-use super::program::MAX_INPUT_DEPTH;
+use super::guard::{MAX_INPUT_DEPTH, Watched};
 
 /// Every native filter of jaq's core, standard and JSON libraries, `fromjson` replaced.
 pub(super) fn all() -> impl Iterator<Item = Fun<Watched>> {

@@ -4,15 +4,11 @@ use jaq_core::load::{Arena, File, Loader};
 use jaq_core::{Compiler, Ctx, Vars, unwrap_valr};
 use jaq_json::Val;
 
-use super::guard::{self, Exceeded, Watch, Watched};
+use super::guard::{self, Exceeded, MAX_INPUT_DEPTH, Watch, Watched};
 use super::syntax::{self, CompileError};
 
 /// Outputs a program may make of one record: `range(1e9)` is a typo, not a page.
 pub const MAX_OUTPUTS: usize = 10_000;
-
-/// How deep a record (or an output) may nest for `map`: jaq reads and writes values
-/// recursively, so a record of 5 000 levels must be refused before it reaches jaq.
-pub const MAX_INPUT_DEPTH: usize = 512;
 
 /// A compiled jq program. Each worker compiles its own: jaq's values are not shared across
 /// threads.
