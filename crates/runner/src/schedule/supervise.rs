@@ -63,14 +63,19 @@ impl ChildHandle {
         life.told = Some(signal);
         // While `reaped` is false and its lock held, the child has not been waited for, so
         // its pid is still its own (a zombie at worst) and the signal reaches no other
-        // process. `kill(1)` rather than `libc::kill`: no `unsafe` outside the plugin loader.
-        let _ = Command::new("kill")
-            .arg(format!("-{}", signal.trim_start_matches("SIG")))
-            .arg(self.pid.to_string())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
+        // process.
+        let signal = match signal {
+            "SIGINT" => rustix::process::Signal::INT,
+            "SIGKILL" => rustix::process::Signal::KILL,
+            _ => rustix::process::Signal::TERM,
+        };
+        if let Some(pid) = i32::try_from(self.pid)
+            .ok()
+            .and_then(rustix::process::Pid::from_raw)
+        {
+            // It may have exited on its own meanwhile: nothing to tell then.
+            let _ = rustix::process::kill_process(pid, signal);
+        }
     }
 }
 
