@@ -32,6 +32,7 @@ mod measure;
 mod nightly;
 mod python;
 mod report;
+mod scenarios;
 mod sequential;
 mod trace_cost;
 
@@ -45,44 +46,8 @@ use measure::{Measured, median_of};
 use nightly::run_incremental;
 use python::run_python;
 use report::{ideal, print_row, print_targets};
+use scenarios::Scenario;
 use sequential::Estimate;
-
-pub(crate) const AGGREGATES: &str = r#"
-[[reduce]]
-name = "orders"
-use = "count"
-[[reduce]]
-name = "revenue"
-use = "sum"
-field = "/amount"
-[[reduce]]
-name = "by_status"
-use = "count_by"
-field = "/status"
-[[reduce]]
-name = "top_customers"
-use = "top_k"
-field = "/customer"
-k = 10
-"#;
-
-const SUM_BUILTIN: &str = "[[reduce]]\nname = \"revenue\"\nuse = \"sum\"\nfield = \"/amount\"\n";
-
-/// One row of the table.
-pub(crate) struct Scenario {
-    pub(crate) id: &'static str,
-    pub(crate) name: &'static str,
-    pub(crate) pages: u64,
-    pub(crate) page_size: u64,
-    pub(crate) latency: Duration,
-    pub(crate) concurrency: usize,
-    pub(crate) totals: bool,
-    pub(crate) reducers: String,
-    /// Extra `pagefold demo-api` flags: injected faults, capacity.
-    pub(crate) faults: &'static [&'static str],
-    /// Whether to check the run's sequential estimate against a run at concurrency 1.
-    pub(crate) check_sequential: bool,
-}
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -116,123 +81,7 @@ fn main() {
     );
     let scaled = |pages: u64| ((pages as f64 * scale).round() as u64).max(1);
     let ms = Duration::from_millis;
-    let scenarios = [
-        Scenario {
-            id: "1",
-            name: "latency-bound, total known",
-            pages: scaled(2000),
-            page_size: 50,
-            latency: ms(50),
-            concurrency: 64,
-            totals: true,
-            reducers: AGGREGATES.into(),
-            faults: &[],
-            check_sequential: true,
-        },
-        Scenario {
-            id: "2",
-            name: "latency-bound, total unknown",
-            pages: scaled(2000),
-            page_size: 50,
-            latency: ms(50),
-            concurrency: 64,
-            totals: false,
-            reducers: AGGREGATES.into(),
-            faults: &[],
-            check_sequential: true,
-        },
-        Scenario {
-            id: "3a",
-            name: "throughput, fetch only",
-            pages: scaled(20_000),
-            page_size: 100,
-            latency: ms(0),
-            concurrency: 64,
-            totals: true,
-            reducers: String::new(),
-            faults: &[],
-            check_sequential: true,
-        },
-        Scenario {
-            id: "3b",
-            name: "throughput, count+sum+count_by+top_k",
-            pages: scaled(20_000),
-            page_size: 100,
-            latency: ms(0),
-            concurrency: 64,
-            totals: true,
-            reducers: AGGREGATES.into(),
-            faults: &[],
-            check_sequential: false,
-        },
-        Scenario {
-            id: "4",
-            name: "memory: 2 000 pages (vs 3b: 20 000)",
-            pages: scaled(2000),
-            page_size: 100,
-            latency: ms(0),
-            concurrency: 64,
-            totals: true,
-            reducers: AGGREGATES.into(),
-            faults: &[],
-            check_sequential: false,
-        },
-        Scenario {
-            id: "5a",
-            name: "sum, built-in",
-            pages: scaled(20_000),
-            page_size: 100,
-            latency: ms(0),
-            concurrency: 64,
-            totals: true,
-            reducers: SUM_BUILTIN.into(),
-            faults: &[],
-            check_sequential: false,
-        },
-        Scenario {
-            id: "5b",
-            name: "sum, plugin (sum_field)",
-            pages: scaled(20_000),
-            page_size: 100,
-            latency: ms(0),
-            concurrency: 64,
-            totals: true,
-            reducers: sum_plugin,
-            faults: &[],
-            check_sequential: false,
-        },
-        Scenario {
-            id: "7",
-            name: "faults: 5% 5xx, 2% resets, 2% truncated",
-            pages: scaled(2000),
-            page_size: 50,
-            latency: ms(20),
-            concurrency: 64,
-            totals: true,
-            reducers: AGGREGATES.into(),
-            faults: &[
-                "--error-rate",
-                "0.05",
-                "--reset-rate",
-                "0.02",
-                "--truncate-rate",
-                "0.02",
-            ],
-            check_sequential: false,
-        },
-        Scenario {
-            id: "10",
-            name: "saturated server: 4 served at once",
-            pages: scaled(400),
-            page_size: 50,
-            latency: ms(20),
-            concurrency: 64,
-            totals: true,
-            reducers: AGGREGATES.into(),
-            faults: &["--capacity", "4"],
-            check_sequential: true,
-        },
-    ];
+    let scenarios = scenarios::all(scale, sum_plugin);
     let wanted = |id: &str| {
         only.as_ref()
             .is_none_or(|only| only.iter().any(|o| id.starts_with(o.as_str())))

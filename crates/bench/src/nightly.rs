@@ -4,9 +4,9 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use crate::AGGREGATES;
 use crate::demo_api::DemoApi;
 use crate::measure::{Measured, Sample, median_of, timed};
+use crate::scenarios::AGGREGATES;
 
 /// Scenario 8: a job run nightly over data that grew by `added` pages since the last run:
 /// the full run against the incremental one (`[source.incremental]`, `carry = true`), which
