@@ -13,7 +13,7 @@ use super::StateError;
 /// # Errors
 ///
 /// When it cannot be renamed: then it is [`StateError::Damaged`], for the user to move.
-pub(super) fn set_aside(path: &Path, message: &str) -> Result<PathBuf, StateError> {
+pub(crate) fn set_aside(path: &Path, message: &str) -> Result<PathBuf, StateError> {
     let name = path
         .file_name()
         .map(|name| name.to_string_lossy().into_owned())

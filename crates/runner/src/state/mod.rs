@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-mod damaged;
+pub(crate) mod damaged;
 pub mod history;
 mod history_file;
 pub mod marker;

@@ -134,8 +134,28 @@ fn sqlite_that_cannot_be_written_keeps_the_result_for_the_next_run() {
         first.stderr()
     );
     std::fs::remove_dir(&path).unwrap();
+    // Beside the kept result, one a full disk cut short: set aside, not retried at every run.
+    let pending = state.join("jobs/j/pending-db");
+    assert_eq!(std::fs::read_dir(&pending).unwrap().count(), 1);
+    let torn = pending.join("19700101T000000Z-dead.json");
+    std::fs::write(&torn, "{\"format\": 1, \"rec").unwrap();
     let second = run(&job, &state, &[]);
     assert_eq!(second.code(), 0, "{}", second.stderr());
+    assert!(
+        second
+            .stderr()
+            .contains("19700101T000000Z-dead.json` is damaged"),
+        "{}",
+        second.stderr()
+    );
+    let left: Vec<String> = std::fs::read_dir(&pending)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        left.len() == 1 && left[0].starts_with("19700101T000000Z-dead.json.damaged-"),
+        "{left:?}"
+    );
     let db = Db::Sqlite(path);
     assert_eq!(db.runs("pagefold_").len(), 2);
     assert_eq!(db.cells("pagefold_").len(), 2);

@@ -116,8 +116,10 @@ fn keep(folder: Option<&Path>, record: &RunRecord, error: DatabaseError) -> Deli
     DeliveryError { error, kept }
 }
 
-/// The kept records, oldest first (run ids start with their time). A file that cannot be
-/// read is left where it is, with a warning: it may be from a newer pagefold.
+/// The kept records, oldest first (run ids start with their time). A file of another format
+/// is left where it is, with a warning: it may be from a newer pagefold. One that is not
+/// what pagefold wrote (cut short, not JSON) is set aside as damaged, with a warning, so that
+/// it does not warn again at every run.
 fn read_kept(folder: &Path) -> Vec<(PathBuf, RunRecord)> {
     let Ok(entries) = std::fs::read_dir(folder) else {
         return Vec::new();
@@ -134,21 +136,31 @@ fn read_kept(folder: &Path) -> Vec<(PathBuf, RunRecord)> {
     paths
         .into_iter()
         .filter_map(|path| {
-            let read = std::fs::read_to_string(&path)
+            let parsed = std::fs::read(&path)
                 .map_err(|error| error.to_string())
-                .and_then(|text| {
-                    serde_json::from_str::<Kept>(&text).map_err(|error| error.to_string())
-                })
-                .and_then(|kept| {
-                    if kept.format == FORMAT {
-                        Ok(kept.record)
-                    } else {
-                        Err(format!(
-                            "format {} (this pagefold reads {FORMAT})",
-                            kept.format
-                        ))
+                .map(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes));
+            let read = match parsed {
+                // Not JSON at all: cut short or overwritten, not another version's file.
+                Ok(Err(damage)) => {
+                    if let Err(error) = crate::state::damaged::set_aside(&path, &damage.to_string())
+                    {
+                        tracing::warn!("{error}");
                     }
-                });
+                    return None;
+                }
+                Ok(Ok(json)) => serde_json::from_value::<Kept>(json).map_err(|e| e.to_string()),
+                Err(error) => Err(error),
+            };
+            let read = read.and_then(|kept| {
+                if kept.format == FORMAT {
+                    Ok(kept.record)
+                } else {
+                    Err(format!(
+                        "format {} (this pagefold reads {FORMAT})",
+                        kept.format
+                    ))
+                }
+            });
             match read {
                 Ok(record) => Some((path, record)),
                 Err(error) => {
