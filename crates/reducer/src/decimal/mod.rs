@@ -154,6 +154,11 @@ impl Decimal {
         Self::normalized(BigInt::from(value), 0)
     }
 
+    /// `mantissa` × 10^`exponent`.
+    pub(crate) fn from_parts(mantissa: i128, exponent: i64) -> Self {
+        Self::normalized(BigInt::from(mantissa), exponent)
+    }
+
     /// The decimal that a finite float prints as (its shortest round-trip text: `0.1` is
     /// `0.1`, as the JSON text it came from said); `None` for infinities and NaN.
     pub fn from_f64(value: f64) -> Option<Self> {
