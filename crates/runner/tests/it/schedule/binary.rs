@@ -1,5 +1,6 @@
 //! `pagefold schedule` itself, on real time: signals, `--once`, bad files, the job lock.
 
+use super::process::ScheduleProcess;
 use super::*;
 
 /// `pagefold schedule` on real time: a job every second runs until SIGTERM, which ends the
@@ -10,28 +11,15 @@ fn the_binary_runs_jobs_until_sigterm() {
     let ws = Workspace::new();
     gated_job(&ws, "every_second", "* * * * * *", "", &api);
     let state = ws.path().join("state");
-    let child = command()
-        .args(["schedule", "--state"])
-        .arg(&state)
-        .arg(ws.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let scheduler = ScheduleProcess::start(&[], &state, ws.path());
     let history_file = state.join("jobs/every_second/history.jsonl");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !std::fs::read_to_string(&history_file).is_ok_and(|text| text.lines().count() >= 2) {
-        assert!(Instant::now() < deadline, "no runs recorded");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let output = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    scheduler.wait_for(Duration::from_secs(30), "no runs recorded", || {
+        std::fs::read_to_string(&history_file)
+            .is_ok_and(|text| text.lines().count() >= 2)
+            .then_some(())
+    });
+    let (code, stderr) = scheduler.terminate();
+    assert_eq!(code, Some(0), "{stderr}");
     assert!(stderr.contains("every_second: loaded"), "{stderr}");
     assert!(stderr.contains("SIGTERM: "), "{stderr}");
     let shown = command()

@@ -2,7 +2,6 @@
 //! while running, graceful stop and resume; and `pagefold schedule` itself, on real time.
 
 use std::path::PathBuf;
-use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
@@ -21,6 +20,7 @@ mod binary;
 mod edits;
 mod harness;
 mod observed;
+mod process;
 mod stopping;
 mod supervised;
 mod times;

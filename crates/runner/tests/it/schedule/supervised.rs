@@ -2,6 +2,7 @@
 //! aborts, segfaults or overflows its stack is recorded as failed with its signal, and the
 //! scheduler and its other jobs go on; a stop reaches the children.
 
+use super::process::ScheduleProcess;
 use super::*;
 use crate::plugins::plugin;
 
@@ -82,45 +83,27 @@ fn the_healthy_job_keeps_running_on_time_beside_a_crashing_one() {
     gated_job(&ws, "healthy", "* * * * * *", "", &api);
     crashing_job(&ws, "crashing", "abort", &api);
     let state = ws.path().join("state");
-    let child = command()
-        .args(["schedule", "--state"])
-        .arg(&state)
-        .arg(ws.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let first_crash = loop {
-        // Polled: the history is what another process (the scheduler's children) writes.
-        let crashes: Vec<HistoryEntry> = history(&ws, "crashing")
-            .into_iter()
-            .filter(|entry| entry.status == Status::Failed)
-            .collect();
-        let after_crashes = crashes.get(1).and_then(|second| {
-            let healthy = history(&ws, "healthy");
-            let later: Vec<&HistoryEntry> = healthy
-                .iter()
-                .filter(|entry| {
-                    entry.status == Status::Ok && entry.scheduled_for > second.scheduled_for
-                })
+    let scheduler = ScheduleProcess::start(&[], &state, ws.path());
+    let first_crash =
+        scheduler.wait_for(Duration::from_secs(60), "not enough runs recorded", || {
+            let crashes: Vec<HistoryEntry> = history(&ws, "crashing")
+                .into_iter()
+                .filter(|entry| entry.status == Status::Failed)
                 .collect();
-            (later.len() >= 2).then(|| crashes[0].clone())
+            // The first crash, once the healthy job has run twice after the second.
+            crashes.get(1).and_then(|second| {
+                let healthy = history(&ws, "healthy");
+                let later: Vec<&HistoryEntry> = healthy
+                    .iter()
+                    .filter(|entry| {
+                        entry.status == Status::Ok && entry.scheduled_for > second.scheduled_for
+                    })
+                    .collect();
+                (later.len() >= 2).then(|| crashes[0].clone())
+            })
         });
-        if let Some(first) = after_crashes {
-            break first;
-        }
-        assert!(Instant::now() < deadline, "not enough runs recorded");
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let output = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let (code, stderr) = scheduler.terminate();
+    assert_eq!(code, Some(0), "{stderr}");
     // Besides the runs skipped while the last still ran (`overlap = "skip"`, on a busy
     // machine), every crash is a failed run with its signal.
     let crashing = history(&ws, "crashing");
@@ -154,28 +137,13 @@ fn a_stop_reaches_the_run_in_its_child_after_the_grace_period() {
     let ws = Workspace::new();
     gated_job(&ws, "held", "* * * * * *", "", &api);
     let state = ws.path().join("state");
-    let child = command()
-        .args(["schedule", "--grace", "100ms", "--state"])
-        .arg(&state)
-        .arg(ws.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let scheduler = ScheduleProcess::start(&["--grace", "100ms"], &state, ws.path());
     // A run is under way once its request waits at the closed gate.
-    while api.requests() == 0 {
-        assert!(Instant::now() < deadline, "no run started");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let output = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    scheduler.wait_for(Duration::from_secs(30), "no run started", || {
+        (api.requests() > 0).then_some(())
+    });
+    let (code, stderr) = scheduler.terminate();
+    assert_eq!(code, Some(0), "{stderr}");
     assert!(stderr.contains("grace period over"), "{stderr}");
     // Besides the runs skipped while it ran (`overlap = "skip"`).
     let ran: Vec<Status> = statuses(&ws, "held")
@@ -201,33 +169,17 @@ fn a_run_that_does_not_stop_is_killed_after_the_grace_period() {
     let ws = Workspace::new();
     crashing_job(&ws, "stuck", "hang", &api);
     let state = ws.path().join("state");
-    let child = command()
-        .args(["schedule", "--grace", "100ms", "--state"])
-        .arg(&state)
-        .arg(ws.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let scheduler = ScheduleProcess::start(&["--grace", "100ms"], &state, ws.path());
     // Its reducer is stuck once its page has been served, and its marker written.
-    while api.requests() == 0
-        || !state
+    scheduler.wait_for(Duration::from_secs(30), "no run started", || {
+        let marked = state
             .join("jobs/stuck/running")
             .read_dir()
-            .is_ok_and(|mut files| files.next().is_some())
-    {
-        assert!(Instant::now() < deadline, "no run started");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let output = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(0), "{stderr}");
+            .is_ok_and(|mut files| files.next().is_some());
+        (api.requests() > 0 && marked).then_some(())
+    });
+    let (code, stderr) = scheduler.terminate();
+    assert_eq!(code, Some(0), "{stderr}");
     assert!(stderr.contains("did not stop in time"), "{stderr}");
     let ran: Vec<Status> = statuses(&ws, "stuck")
         .into_iter()
