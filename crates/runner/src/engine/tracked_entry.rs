@@ -19,23 +19,15 @@ pub(super) fn entry_for(
     result: &Result<RunReport, TrackedError>,
 ) -> HistoryEntry {
     let mut entry = HistoryEntry {
-        run_id: stamp.run_id.clone(),
-        job: job.name.clone(),
-        trigger,
-        scheduled_for,
-        started,
         ended: Utc::now(),
-        status: Status::Failed,
-        pages: 0,
-        records: 0,
-        requests: 0,
-        retries: 0,
-        waited_seconds: 0.0,
-        output: None,
-        error: None,
-        warnings: Vec::new(),
-        database: None,
-        late_writes: Vec::new(),
+        ..HistoryEntry::begun(
+            stamp.run_id.clone(),
+            job.name.clone(),
+            trigger,
+            scheduled_for,
+            started,
+            Status::Failed,
+        )
     };
     match result {
         Ok(report) => {

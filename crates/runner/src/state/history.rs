@@ -139,12 +139,35 @@ impl HistoryEntry {
         why: String,
     ) -> Self {
         Self {
-            run_id: format!("{}-none", due.format("%Y%m%dT%H%M%SZ")),
-            job: job.to_owned(),
-            trigger: Trigger::Schedule,
-            scheduled_for: Some(due),
-            started: now,
-            ended: now,
+            error: Some(why),
+            ..Self::begun(
+                format!("{}-none", due.format("%Y%m%dT%H%M%SZ")),
+                job.to_owned(),
+                Trigger::Schedule,
+                Some(due),
+                now,
+                status,
+            )
+        }
+    }
+
+    /// An entry of a run that has done nothing yet: no pages, requests or output, ended when
+    /// it started. What else is known is filled in with `..HistoryEntry::begun(…)`.
+    pub fn begun(
+        run_id: String,
+        job: String,
+        trigger: Trigger,
+        scheduled_for: Option<DateTime<Utc>>,
+        started: DateTime<Utc>,
+        status: Status,
+    ) -> Self {
+        Self {
+            run_id,
+            job,
+            trigger,
+            scheduled_for,
+            started,
+            ended: started,
             status,
             pages: 0,
             records: 0,
@@ -152,7 +175,7 @@ impl HistoryEntry {
             retries: 0,
             waited_seconds: 0.0,
             output: None,
-            error: Some(why),
+            error: None,
             warnings: Vec::new(),
             database: None,
             late_writes: Vec::new(),

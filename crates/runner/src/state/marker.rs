@@ -145,20 +145,8 @@ fn claim(path: &Path) -> Option<Abandoned> {
     Some(Abandoned {
         pid: marker.pid,
         entry: HistoryEntry {
-            run_id: marker.run_id,
-            job: marker.job,
-            trigger: marker.trigger,
-            scheduled_for: marker.scheduled_for,
-            started: marker.started,
             // When it died is not known; only that it was gone when found.
             ended: found,
-            status: Status::Interrupted,
-            pages: 0,
-            records: 0,
-            requests: 0,
-            retries: 0,
-            waited_seconds: 0.0,
-            output: None,
             error: Some(format!(
                 "the run's process (pid {}) ended before the run did: killed or crashed; found \
                  by the next run of the job at {}\nhint: a checkpoint, if the job keeps one, \
@@ -166,9 +154,14 @@ fn claim(path: &Path) -> Option<Abandoned> {
                 marker.pid,
                 found.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
             )),
-            warnings: Vec::new(),
-            database: None,
-            late_writes: Vec::new(),
+            ..HistoryEntry::begun(
+                marker.run_id,
+                marker.job,
+                marker.trigger,
+                marker.scheduled_for,
+                marker.started,
+                Status::Interrupted,
+            )
         },
     })
 }
