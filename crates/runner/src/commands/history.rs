@@ -152,6 +152,8 @@ pub(crate) fn show(
             },
         );
     };
+    // A document there that does not come back was damaged, and set aside with a warning.
+    let was_there = job_state.result_path(run_id).exists();
     match job_state.result(run_id).map_err(state_failure)? {
         Some(document) => {
             pagefold::terminal::print(&document);
@@ -163,6 +165,9 @@ pub(crate) fn show(
                 entry.status.as_str()
             ),
             match &entry.error {
+                _ if was_there => {
+                    "its document was damaged and is set aside (see the warning above)".into()
+                }
                 Some(error) => format!(
                     "it ended with: {}",
                     error.lines().next().unwrap_or_default()

@@ -2,7 +2,7 @@
 //! whole, and an error on a line of megabytes shows the part of the line around the place,
 //! not the line.
 
-use crate::support::{Workspace, pagefold};
+use crate::support::{Masks, Workspace, pagefold};
 
 #[test]
 fn a_job_file_over_10_mib_is_refused() {
@@ -20,6 +20,10 @@ fn a_job_file_over_10_mib_is_refused() {
             "{command}:\n{}",
             run.stderr()
         );
+        let masks = Masks::new().path(work.path(), "[work]");
+        insta::with_settings!({ filters => masks.filters(), snapshot_suffix => command }, {
+            insta::assert_snapshot!("job_file_over_10_mib", run.shown());
+        });
     }
 }
 
@@ -64,5 +68,9 @@ fn errors_on_a_line_of_megabytes_show_a_readable_part_of_it() {
             "{name}: {} bytes of stderr",
             stderr.len()
         );
+        let masks = Masks::new().path(work.path(), "[work]");
+        insta::with_settings!({ filters => masks.filters(), snapshot_suffix => name }, {
+            insta::assert_snapshot!("error_on_a_long_line", run.shown());
+        });
     }
 }

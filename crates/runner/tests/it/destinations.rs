@@ -76,6 +76,7 @@ fn dev_full_gives_a_write_error_and_stays_a_device() {
         "{}",
         run.stderr()
     );
+    pin("output_dev_full", &ws, &run);
     let kind = std::fs::symlink_metadata("/dev/full").unwrap().file_type();
     assert!(kind.is_char_device(), "/dev/full is still a device");
 }
@@ -170,6 +171,17 @@ fn a_read_only_file_is_not_replaced() {
         run.stderr()
     );
     assert_eq!(std::fs::read_to_string(&path).unwrap(), "keep me");
+    pin("output_read_only", &ws, &run);
+}
+
+/// Pins what a user reads when a result cannot go where it was asked to.
+fn pin(name: &str, ws: &Workspace, run: &crate::support::Run) {
+    let masks = crate::support::Masks::new()
+        .path(ws.path(), "[work]")
+        .rule(r"in \d+\.\ds", "in [time]");
+    insta::with_settings!({ filters => masks.filters() }, {
+        insta::assert_snapshot!(name, run.shown());
+    });
 }
 
 #[test]

@@ -446,6 +446,8 @@ const CASES: &[Case] = &[
 fn every_hostile_case_keeps_its_outcome() {
     let kit = Hostile::start();
     let mut failures = Vec::new();
+    // What a user reads of each case, pinned as one reviewed text.
+    let mut shown = String::new();
     for case in CASES {
         let ws = Workspace::new();
         let job = job(
@@ -457,6 +459,15 @@ fn every_hostile_case_keeps_its_outcome() {
         );
         let run = run_job(&job, &[]);
         let (stdout, stderr) = (run.stdout(), run.stderr());
+        if run.code() != 0 {
+            shown.push_str(&format!(
+                "=== {}
+{}
+",
+                case.path,
+                run.shown()
+            ));
+        }
         if run.code() != case.code || !(stdout.contains(case.says) || stderr.contains(case.says)) {
             failures.push(format!(
                 "{}: exit {} (expected {}), expected `{}`\nstdout: {stdout}\nstderr: {stderr}",
@@ -478,6 +489,12 @@ fn every_hostile_case_keeps_its_outcome() {
         kit.other_port
     );
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    let masks = crate::support::Masks::new()
+        .rule(r"\d+(\.\d+)?(ms|s)\b", "[time]")
+        .rule(r"/tmp/\S+/([\w.-]+\.toml)", "[work]/$1");
+    insta::with_settings!({ filters => masks.filters() }, {
+        insta::assert_snapshot!("hostile_answers", shown);
+    });
 }
 
 /// A `Retry-After` past `max_retry_after` ends the run with the progress saved; the same

@@ -140,6 +140,8 @@ fn hostile_records_and_programs_end_the_run_with_an_error() {
             "nested 5000 levels deep",
         ),
     ];
+    // What a user reads of each case, pinned as one reviewed text.
+    let mut shown = String::new();
     for (what, record, map, reducer, expected) in cases {
         let body = format!("{{\"data\":[{{}},{record}]}}");
         let serving = Loopback::bind().serve(axum::Router::new().route(
@@ -166,6 +168,7 @@ fn hostile_records_and_programs_end_the_run_with_an_error() {
         );
         let run = run_job(&work.job("hostile.toml", &text), &[]);
         let stderr = run.stderr();
+        shown.push_str(&format!("=== {what}\n{}\n", run.shown()));
         assert_eq!(run.output.status.code(), Some(1), "{what}:\n{stderr}");
         assert!(stderr.contains(expected), "{what}:\n{stderr}");
         // The hostile record is the second (record 1); a hostile program fails on the first.
@@ -183,6 +186,10 @@ fn hostile_records_and_programs_end_the_run_with_an_error() {
             "{what}: names the page\n{stderr}"
         );
     }
+    let masks = crate::support::Masks::new().rule(r"\d+(\.\d+)?(ms|s)\b", "[time]");
+    insta::with_settings!({ filters => masks.filters() }, {
+        insta::assert_snapshot!("map_hostile_records_and_programs", shown);
+    });
 }
 
 /// A native jq loop never calls back, so the guard cannot stop it where it runs: the watchdog
@@ -214,4 +221,5 @@ fn a_native_loop_that_never_yields_ends_the_run_with_an_error() {
         "{stderr}"
     );
     assert!(!output.exists(), "no output is written");
+    insta::assert_snapshot!("map_native_loop", run.shown());
 }

@@ -8,7 +8,20 @@ use pagefold::state::StateDir;
 use pagefold::state::history::Status;
 
 use crate::gate::GateServer;
-use crate::support::{Workspace, command};
+use crate::support::{Masks, Workspace, command};
+
+/// Pins what a user reads of the state folder's repairs: paths, run ids and times masked.
+fn pin(name: &str, ws: &Workspace, stderr: &str) {
+    let masks = Masks::new()
+        .path(ws.path(), "[work]")
+        .rule(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d+Z", "[timestamp]")
+        .rule(r"\d{8}T\d{6}Z-[0-9a-f]{4}", "[run id]")
+        .rule(r"damaged-\d{8}T\d{6}(\.\d+)?Z", "damaged-[time]")
+        .rule(r"torn-\d{8}T\d{6}(\.\d+)?Z", "torn-[time]");
+    insta::with_settings!({ filters => masks.filters() }, {
+        insta::assert_snapshot!(name, stderr);
+    });
+}
 
 /// A job named `name` summing `/n` of the gate server's items; its result on stdout.
 fn plain_job(ws: &Workspace, file: &str, name: &str, api: &GateServer) -> PathBuf {
@@ -77,6 +90,7 @@ fn two_job_files_of_one_name_in_one_state_folder_are_refused() {
     assert_eq!(code, Some(0), "the same file again: {stderr}");
     let (code, stderr) = run(&state, &second);
     assert_eq!(code, Some(1), "{stderr}");
+    pin("state_name_taken", &ws, &stderr);
     assert!(
         stderr.contains(&format!(
             "error: `{}` and `{}` are both the job `orders` in the state folder `{}`",
@@ -129,6 +143,7 @@ fn the_history_survives_a_torn_line_and_a_bad_byte() {
     let (code, stderr) = run(&state, &job);
     assert_eq!(code, Some(0), "{stderr}");
     assert!(stderr.contains("ended in a torn line"), "{stderr}");
+    pin("state_torn_history_line", &ws, &stderr);
     let output = command()
         .args(["history", "kept", "--state"])
         .arg(&state)
@@ -233,6 +248,7 @@ fn damaged_state_files_are_set_aside_with_a_warning() {
             && stderr.contains("set aside as"),
         "{stderr}"
     );
+    pin("state_damaged_job_json", &ws, &stderr);
     assert_eq!(set_aside(&folder, "job.json").len(), 1);
     let run_id = StateDir::open(Some(&state))
         .unwrap()
@@ -256,6 +272,7 @@ fn damaged_state_files_are_set_aside_with_a_warning() {
         "{stderr}"
     );
     assert!(stderr.contains("has no result document"), "{stderr}");
+    pin("state_damaged_result_document", &ws, &stderr);
     assert_eq!(
         set_aside(&folder.join("results"), &format!("{run_id}.json")).len(),
         1

@@ -55,6 +55,12 @@ fn a_run_that_crashes_its_process_is_recorded_and_the_others_run() {
         );
         if let Some(words) = words {
             assert!(error.contains(words), "the last stderr lines: {error}");
+        } else {
+            // What `pagefold history` shows of the crash, pinned (the stack overflow's
+            // last lines name a thread, which varies).
+            insta::with_settings!({ snapshot_suffix => job }, {
+                insta::assert_snapshot!("crashed_run_error", error);
+            });
         }
         // Recorded once: its marker does not come back as an interrupted run.
         assert!(
