@@ -67,7 +67,7 @@ pub use limits::DEFAULT_MAX_RETRY_AFTER;
 pub use limits::Rate;
 pub use observer::{FetchObserver, NoObserver, RequestObservation};
 pub use page::Page;
-pub use paginate::{FetchSummary, Resume, SkippedPage};
+pub use paginate::{FetchSummary, Resume, Share, SkippedPage};
 pub use probe::Probe;
 pub use redact::Secrets;
 pub use request::{ParamIn, RequestBody};

@@ -27,6 +27,20 @@ pub struct Rate {
     pub burst: NonZeroU32,
 }
 
+impl Rate {
+    /// Each of `shards` processes' share of this rate, so that together they keep to it: the
+    /// same count over a period `shards` times as long, and the burst divided (at least 1).
+    #[must_use]
+    pub fn shared_by(self, shards: u32) -> Self {
+        let shards = shards.max(1);
+        Self {
+            count: self.count,
+            per: self.per.saturating_mul(shards),
+            burst: NonZeroU32::new(self.burst.get() / shards).unwrap_or(NonZeroU32::MIN),
+        }
+    }
+}
+
 /// The limits all chains of a job share.
 #[derive(Debug)]
 pub(crate) struct Limits {

@@ -54,14 +54,43 @@ pub struct FetchSummary {
     pub ended: Option<ChainEnd>,
 }
 
-/// What an earlier, interrupted run of the same chain already reduced: those pages are not
-/// fetched again (the first page is, for what it says, but not handed on).
+/// Pages this process does not hand on: those an earlier, interrupted run of the same chain
+/// already reduced, and those of other shards. They are not fetched (the first page is, for
+/// what it says, but not handed on).
 #[derive(Debug, Clone, Default)]
 pub struct Resume {
     /// Indices of the pages already reduced.
     pub done: BTreeSet<u64>,
     /// How many records they held.
     pub records: u64,
+    /// When the chain is split across shards: the share of its pages that is this shard's.
+    pub share: Option<Share>,
+}
+
+impl Resume {
+    /// Whether page `index` is not this process's to hand on.
+    pub fn skips(&self, index: u64) -> bool {
+        self.done.contains(&index) || self.share.is_some_and(|share| !share.takes(index))
+    }
+}
+
+/// One shard's share of a numbered chain split across `of` shards: page `k` (0-based) is
+/// shard `k mod of`'s. Dealt page by page rather than in ranges, so that a chain whose total
+/// is unknown splits as evenly as one whose total is known, and each shard finds the end of
+/// the data on its own pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Share {
+    /// This shard, `0..of`.
+    pub index: u32,
+    /// The number of shards.
+    pub of: u32,
+}
+
+impl Share {
+    /// Whether page `index` of the chain is this shard's.
+    pub fn takes(&self, index: u64) -> bool {
+        index % u64::from(self.of.max(1)) == u64::from(self.index)
+    }
 }
 
 /// A page given up on, and why.
@@ -166,8 +195,9 @@ impl<T: From<Page>> Accepted<'_, T> {
     }
 
     pub(crate) async fn take(&mut self, page: Page) -> Result<(), FetchError> {
-        if self.resume.done.contains(&page.index()) {
-            // Reduced by the run this one resumes: not counted or reduced twice.
+        if self.resume.skips(page.index()) {
+            // Reduced by the run this one resumes, or another shard's: not counted or
+            // reduced twice.
             return Ok(());
         }
         self.summary.pages += 1;

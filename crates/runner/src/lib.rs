@@ -35,6 +35,7 @@ pub mod output;
 pub mod report;
 pub mod schedule;
 pub mod secrets;
+pub mod shard;
 pub mod state;
 pub mod terminal;
 pub mod trace;

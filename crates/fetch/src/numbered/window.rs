@@ -123,7 +123,7 @@ impl Window {
             if !room {
                 return None;
             }
-            if self.next > 0 && resume.done.contains(&self.next) {
+            if self.next > 0 && resume.skips(self.next) {
                 if !known_end {
                     self.held.insert(self.next, None);
                 }
@@ -316,7 +316,9 @@ impl Window {
             },
         });
         let received = accepted.summary.records + accepted.resume.records;
+        // A shard receives its share only: the merge compares the whole with the total.
         if let Some(reported) = accepted.summary.reported_records
+            && accepted.resume.share.is_none()
             && reported != received
             && known_end.is_some_and(|end| end <= numbered.max_pages)
         {

@@ -41,10 +41,16 @@ pub enum Command {
   pagefold run jobs/demo.toml                 the result where [output] says, or on stdout
   pagefold run job.toml -o out.csv            as CSV (the format follows the extension)
   pagefold run job.toml --checkpoint ckpt/    an interrupted run resumes where it stopped
+  pagefold run job.toml --shard 0/4 --parts /shared/parts --run-id nightly-1   one shard of four
 
 Exit codes: 0 success, 1 failed, 2 invalid job or command line, 3 skipped pages,
 4 warnings with --deny-warnings, 130/143 stopped by Ctrl-C/SIGTERM.")]
     Run(RunArgs),
+    /// Merge the parts of a run split into shards (`run --shard`) into its result.
+    #[command(after_help = "Examples:
+  pagefold merge job.toml --parts /shared/parts --run-id nightly-1   once every shard is done
+  pagefold merge job.toml --parts s3://bucket/parts --wait 10m       wait for the last parts")]
+    Merge(super::shard_cli::MergeArgs),
     /// Check a job file without fetching anything; show a schedule's next run times.
     #[command(after_help = "Examples:
   pagefold validate job.toml                  check it; exit 2 with file:line:col when wrong
@@ -95,6 +101,9 @@ Exit codes: 0 success, 1 failed, 2 invalid job or command line, 3 skipped pages,
         /// Fetch the first page of each chain and estimate the requests and the time.
         #[arg(long)]
         probe: bool,
+        /// Show how the work divides into N shards (`run --shard I/N`).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=i64::from(pagefold::shard::MAX_SHARDS)))]
+        shards: Option<u32>,
     },
     /// Serve the fake demo API on loopback and run jobs/demo.toml against it.
     #[command(after_help = "Examples:
@@ -215,6 +224,8 @@ pub struct RunArgs {
     pub trace: Option<PathBuf>,
     #[command(flatten)]
     pub metrics: MetricsOutputArgs,
+    #[command(flatten)]
+    pub shard: super::shard_cli::ShardArgs,
 }
 
 #[derive(Debug, Args)]

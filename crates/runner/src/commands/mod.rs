@@ -9,13 +9,17 @@ pub(crate) mod demo_api;
 pub(crate) mod history;
 pub(crate) mod init;
 pub(crate) mod man;
+pub(crate) mod merge;
 pub(crate) mod plan;
+pub(crate) mod plan_shards;
 pub(crate) mod plugin;
 pub(crate) mod plugin_check;
 pub(crate) mod report;
 pub(crate) mod run;
+pub(crate) mod run_shard;
 pub(crate) mod schedule;
 pub(crate) mod schema;
+pub(crate) mod shard_cli;
 pub(crate) mod validate;
 
 use pagefold::engine::incremental::IncrementalError;

@@ -15,9 +15,9 @@ use pagefold::terminal::failure::Failure;
 use pagefold::terminal::progress::thousands;
 
 /// `pagefold plan`.
-pub(crate) fn run(path: &std::path::Path, probe: bool) -> Result<u8, Failure> {
+pub(crate) fn run(path: &std::path::Path, probe: bool, shards: Option<u32>) -> Result<u8, Failure> {
     let job = super::load(path)?;
-    let text = plan(&job, probe).map_err(|error| {
+    let text = plan(&job, probe, shards).map_err(|error| {
         Failure::from_error(exit::RUN_FAILED, &error).with_hint(Some(
             "the first page of a chain could not be fetched".into(),
         ))
@@ -31,7 +31,7 @@ pub(crate) fn run(path: &std::path::Path, probe: bool) -> Result<u8, Failure> {
 /// # Errors
 ///
 /// When probing, if a first page cannot be fetched.
-fn plan(job: &Job, probe: bool) -> Result<String, FetchError> {
+fn plan(job: &Job, probe: bool, shards: Option<u32>) -> Result<String, FetchError> {
     let chains = job.source.chains();
     let fetch = job.fetch.options();
     let mut text = String::new();
@@ -75,6 +75,14 @@ fn plan(job: &Job, probe: bool) -> Result<String, FetchError> {
         );
     }
     let _ = writeln!(text, "output: {}", output(job));
+    if let Some(shards) = shards {
+        text.push_str(&super::plan_shards::section(
+            job,
+            &chains,
+            probes.as_deref(),
+            shards,
+        ));
+    }
     if let Some(probes) = &probes {
         for warning in fields_not_in(job, probes) {
             let _ = writeln!(text, "warning: {warning}");

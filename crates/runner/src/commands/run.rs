@@ -19,6 +19,9 @@ use super::{load_with, observer, state_failure, tracked_failure};
 pub(crate) fn run(args: RunArgs) -> Result<u8, Failure> {
     let interactive = std::io::stderr().is_terminal();
     let job = load_with(&args.job, &args.sets)?;
+    if args.shard.shard.is_some() {
+        return super::run_shard::run(&job, args, interactive);
+    }
     // `-o -`: the result on stdout, as the usual tools take `-`.
     let stdout = args.output.as_deref() == Some(std::path::Path::new("-"));
     let options = RunOptions {

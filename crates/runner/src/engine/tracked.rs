@@ -229,11 +229,31 @@ fn keep_result(state: &JobState, entry: &HistoryEntry, result: &Result<RunReport
 
 /// Runs `job` without a state folder (there is none to be had, and the job needs none): its
 /// entry is made as for a tracked run, for metrics and alerts, but written nowhere.
-pub fn run_stateless(job: &Job, mut options: RunOptions) -> Tracked {
+pub fn run_stateless(job: &Job, options: RunOptions) -> Tracked {
+    stateless(job, options, |options| run(job, options))
+}
+
+/// Merges the parts of a sharded run without a state folder, into the job's output as a
+/// stateless run writes its result (a database included).
+pub fn merge_stateless(
+    job: &Job,
+    options: RunOptions,
+    request: &crate::shard::merge::MergeRequest<'_>,
+) -> Tracked {
+    stateless(job, options, |options| {
+        crate::engine::run::merge_parts(job, options, request)
+    })
+}
+
+fn stateless(
+    job: &Job,
+    mut options: RunOptions,
+    work: impl FnOnce(&RunOptions) -> Result<RunReport, crate::engine::run::RunError>,
+) -> Tracked {
     let started = Utc::now();
     let stamp = stamp_of(job, &options, started);
     options.stamp = Some(stamp.clone());
-    let result = run(job, &options).map_err(TrackedError::from);
+    let result = work(&options).map_err(TrackedError::from);
     let entry = entry_for(job, &stamp, Trigger::Manual, None, started, &result);
     let (result, entry) = write_database(job, &options, None, result, entry);
     Tracked {
@@ -259,7 +279,8 @@ fn write_database(
         .output
         .as_ref()
         .and_then(|output| output.database.as_ref())
-        .filter(|_| options.output.is_none() && !options.stdout);
+        // A shard's result is its part: the merge writes the rows.
+        .filter(|_| options.output.is_none() && !options.stdout && options.shard.is_none());
     let (mut report, spec) = match (result, spec) {
         (Ok(report), Some(spec)) => (report, spec),
         (result, _) => return (result, entry),

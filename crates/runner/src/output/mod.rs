@@ -13,7 +13,7 @@ pub(crate) use atomic::{Durability, NewFile, write_file};
 
 use std::path::Path;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde::ser::SerializeMap;
 
 /// `{"job": …, "pages": …, "records": …, "reducers": {…}, "warnings": […]}`.
@@ -52,8 +52,20 @@ pub struct ResultDocument {
     /// Pages given up on (`on_error = "skip"`), each with its URL and why.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub skipped: Vec<Skipped>,
+    /// For a run split into shards: how many, and the run id that tied their parts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub merged_from: Option<MergedFrom>,
     /// How the run went: requests, retries, time.
     pub stats: RunStats,
+}
+
+/// The shards a result was merged from (`pagefold merge`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MergedFrom {
+    /// The number of shards.
+    pub shards: u32,
+    /// The run id every part carried.
+    pub run_id: String,
 }
 
 /// How many records had the field a reducer reads.
@@ -70,19 +82,19 @@ pub struct FieldCoverage {
 }
 
 /// What the parent source of a parent → child job gave.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ParentResult {
     /// Parent pages.
     pub pages: u64,
     /// Parent records: each named one child chain.
     pub records: u64,
     /// What to know about the parents.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
 }
 
 /// What one partition's chain reduced.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PartitionResult {
     /// The partition's values, e.g. `{"repo": "a/b"}`.
     pub values: std::collections::BTreeMap<String, String>,
@@ -91,7 +103,7 @@ pub struct PartitionResult {
     /// Records reduced.
     pub records: u64,
     /// How its chain ended.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ended: Option<String>,
 }
 
@@ -113,7 +125,7 @@ pub struct IncrementalResult {
 }
 
 /// A page given up on.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Skipped {
     /// Its URL, redacted.
     pub url: String,
@@ -123,7 +135,7 @@ pub struct Skipped {
 
 /// What the run cost, so that idle time and retries are never invisible. Each field is
 /// defined once, in the README's table under "The result document".
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunStats {
     /// Every HTTP request this run made: parents' and children's, retries included (not
     /// those of a run it resumed).
@@ -145,15 +157,15 @@ pub struct RunStats {
     /// Wall-clock seconds fetching waited for reducers to make room for a page.
     pub waited_on_reducers_seconds: f64,
     /// Of `pages` and `records`, those a checkpoint held: reduced by the run this one resumed.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resumed: Option<ResumedStats>,
     /// Per key, when `[source.auth]` has several: named by label or position, never value.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub keys: Vec<KeyStat>,
 }
 
 /// What a resumed run took over from the checkpoint of the run it resumed.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct ResumedStats {
     /// Pages reduced before the resume.
     pub pages: u64,
@@ -162,7 +174,7 @@ pub struct ResumedStats {
 }
 
 /// What one key did.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct KeyStat {
     /// Its label (`key 2`, or the job's `labels`).
     pub key: String,
@@ -173,7 +185,7 @@ pub struct KeyStat {
     /// Time its requests waited on its budget, in seconds.
     pub waited_seconds: f64,
     /// Whether the API refused it and it was dropped (`on_key_error = "drop"`).
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub dropped: bool,
 }
 
@@ -251,6 +263,7 @@ pub(crate) mod tests {
             partitions: vec![],
             incremental: None,
             skipped: vec![],
+            merged_from: None,
             stats: RunStats {
                 requests: 1,
                 retries: 0,

@@ -72,6 +72,32 @@ pub fn print_run_end(end: &RunEnd<'_>, quiet: bool) {
     }
 }
 
+/// The closing line of `pagefold merge`: what the merged result holds, what the shards did
+/// together, and how long the slowest took.
+pub fn merged_line(document: &ResultDocument) -> String {
+    let shards = document.merged_from.as_ref().map_or(1, |m| m.shards);
+    let stats = &document.stats;
+    format!(
+        "merged {shards} shard{} of run `{}`: {} pages, {} records ({:.1} MB, {} requests{}); \
+         the slowest shard took {:.2}s",
+        if shards == 1 { "" } else { "s" },
+        document
+            .merged_from
+            .as_ref()
+            .map_or("", |m| m.run_id.as_str()),
+        document.pages,
+        document.records,
+        stats.bytes as f64 / 1e6,
+        stats.requests,
+        if stats.retries > 0 {
+            format!(", {} retries", stats.retries)
+        } else {
+            String::new()
+        },
+        stats.seconds,
+    )
+}
+
 /// A run found killed (its process gone, its trace left), now in the history.
 pub fn abandoned_line(run: &Abandoned) -> String {
     format!(

@@ -22,6 +22,28 @@ pub(crate) struct Checkpoints {
     pub(crate) resumed: Option<Checkpoint>,
     /// The run's id, saved in each checkpoint: the one resumed, else this run's.
     pub(crate) run_id: String,
+    /// A shard's checkpoint in object storage: each one saved locally is copied there, and
+    /// read from there before the run starts, so a pod retried on another node resumes.
+    mirror: Option<Mirror>,
+}
+
+/// Where a local checkpoint file is copied to.
+#[derive(Clone)]
+struct Mirror {
+    location: std::sync::Arc<crate::shard::PartsLocation>,
+    name: String,
+}
+
+impl Mirror {
+    fn upload(&self, path: &std::path::Path) -> Result<(), RunError> {
+        let bytes = std::fs::read(path).map_err(|source| CheckpointError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        self.location
+            .put(&self.name, &bytes)
+            .map_err(|error| RunError::Parts(crate::shard::PartError::from(error).into()))
+    }
 }
 
 impl Checkpoints {
@@ -31,10 +53,55 @@ impl Checkpoints {
         reducers: &Reducers,
         run_id: &str,
     ) -> Result<Self, RunError> {
-        let dir = options
+        let mut dir = options
             .checkpoint
             .clone()
             .or_else(|| job.checkpoint.as_ref().map(|c| c.dir.clone()));
+        let mut mirror = None;
+        if let Some(shard) = &options.shard {
+            // Beside the parts, whatever the job says: where a retried shard finds it.
+            let folder = crate::shard::part::checkpoint_folder(
+                &job.name,
+                &shard.run_id,
+                shard.shard.index,
+            );
+            dir = Some(match shard.location.folder(&folder) {
+                Some(local) => local,
+                None => {
+                    let local = std::env::temp_dir().join(format!(
+                        "pagefold-{}",
+                        folder.replace('/', "-")
+                    ));
+                    let path = super::path_for(&local, &job.name);
+                    let name = format!(
+                        "{folder}/{}",
+                        path.file_name().unwrap_or_default().to_string_lossy()
+                    );
+                    let saved = shard
+                        .location
+                        .get(&name)
+                        .map_err(|error| RunError::Parts(crate::shard::PartError::from(error).into()))?;
+                    match saved {
+                        Some(bytes) => {
+                            std::fs::create_dir_all(&local)
+                                .and_then(|()| std::fs::write(&path, bytes))
+                                .map_err(|source| CheckpointError::Io {
+                                    path: path.clone(),
+                                    source,
+                                })?;
+                        }
+                        None => {
+                            let _ = std::fs::remove_file(&path);
+                        }
+                    }
+                    mirror = Some(Mirror {
+                        location: shard.location.clone(),
+                        name,
+                    });
+                    local
+                }
+            });
+        }
         let every = options
             .checkpoint_every
             .or_else(|| job.checkpoint.as_ref().map(|c| c.every))
@@ -51,13 +118,17 @@ impl Checkpoints {
                 plugins: Vec::new(),
                 resumed: None,
                 run_id: run_id.to_owned(),
+                mirror: None,
             });
         };
         let path = super::path_for(&dir, &job.name);
         let names = reducers.names();
-        let identity = job
-            .identity
-            .fingerprint(&IdentityKey::in_folder(&dir).map_err(CheckpointError::from)?);
+        let key = match &options.shard {
+            // The same on every node a shard may be retried on.
+            Some(shard) => IdentityKey::for_run(&shard.run_id),
+            None => IdentityKey::in_folder(&dir).map_err(CheckpointError::from)?,
+        };
+        let identity = job.identity.fingerprint(&key);
         let plugins = reducers.plugins();
         let resumed = Checkpoint::load(&path, &identity, &names, &plugins)?;
         if let Some(resumed) = &resumed {
@@ -75,6 +146,7 @@ impl Checkpoints {
             plugins,
             resumed,
             run_id,
+            mirror,
         })
     }
 
@@ -111,14 +183,27 @@ impl Checkpoints {
         // The states are copied out: the workers go on while the file is written.
         pool.resume();
         let path = self.path.clone();
-        tokio::task::spawn_blocking(move || checkpoint.write(&path))
-            .await
-            .expect("the writer does not panic")?;
+        let mirror = self.mirror.clone();
+        tokio::task::spawn_blocking(move || {
+            checkpoint.write(&path)?;
+            match &mirror {
+                Some(mirror) => mirror.upload(&path),
+                None => Ok(()),
+            }
+        })
+        .await
+        .expect("the writer does not panic")?;
         Ok(())
     }
 
     /// The run is complete: its checkpoint is no longer needed.
     pub(crate) fn finished(&self) -> Result<(), RunError> {
+        if let Some(mirror) = &self.mirror {
+            mirror
+                .location
+                .remove(&mirror.name)
+                .map_err(|error| RunError::Parts(crate::shard::PartError::from(error).into()))?;
+        }
         if self.enabled() && self.path.exists() {
             std::fs::remove_file(&self.path).map_err(|source| CheckpointError::Io {
                 path: self.path.clone(),

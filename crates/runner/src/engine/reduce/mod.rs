@@ -119,6 +119,9 @@ pub struct Reducers {
     user_len: usize,
     /// What every page goes through first, if anything.
     filtering: Option<filter::Filtering>,
+    /// Whether every reducer's merged state is saved at the end of the run (a shard's part
+    /// holds them), not only a filtered run's.
+    keep_states: bool,
 }
 
 /// A reducer that could not be set up or failed while running.
@@ -251,6 +254,7 @@ impl Reducers {
             fields,
             slots,
             filtering: None,
+            keep_states: false,
         })
     }
 
@@ -294,6 +298,60 @@ impl Reducers {
             }
         }
         Ok(merged)
+    }
+
+    /// Saves every reducer's merged state at the end of the run, for a shard's part.
+    pub fn keep_states(&mut self) {
+        self.keep_states = true;
+    }
+
+    /// The value of each reducer from merged states: saved first when the run keeps them,
+    /// then finished; the coverage counts apart.
+    ///
+    /// # Errors
+    ///
+    /// When a reducer fails to save or finish.
+    pub fn conclude(&self, partials: Vec<Box<dyn Partial>>) -> Result<Merged, ReduceError> {
+        let states = if self.is_filtered() || self.keep_states {
+            let mut states = Vec::new();
+            for (partial, (name, reducer)) in partials.iter().zip(&self.entries) {
+                states.push(partial.save().map_err(|failure| {
+                    ReduceError::failed(
+                        name,
+                        reducer.as_ref(),
+                        failure,
+                        Some("while saving its state".into()),
+                    )
+                })?);
+            }
+            Some(states)
+        } else {
+            None
+        };
+        let mut values = Vec::new();
+        let mut coverage = Vec::new();
+        for (partial, (name, reducer)) in partials.into_iter().zip(&self.entries) {
+            let value = partial.finish().map_err(|failure| {
+                ReduceError::failed(
+                    name,
+                    reducer.as_ref(),
+                    failure,
+                    Some("while finishing".into()),
+                )
+            })?;
+            match name.strip_prefix(coverage::HIDDEN) {
+                Some(field) => coverage.push((
+                    field.to_owned(),
+                    serde_json::from_value(value).unwrap_or_default(),
+                )),
+                None => values.push((name.clone(), value)),
+            }
+        }
+        Ok(Merged {
+            values,
+            states,
+            coverage,
+        })
     }
 
     /// Adds `parent` (a JSON object) to every record of `chain`, as `"_parent"`.

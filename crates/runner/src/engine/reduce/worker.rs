@@ -218,47 +218,7 @@ impl WorkerPool {
         if let Some(error) = first_error {
             return Err(error);
         }
-        let partials = merged.unwrap_or_default();
-        let states = if self.reducers.is_filtered() {
-            let mut states = Vec::new();
-            for (partial, (name, reducer)) in partials.iter().zip(&self.reducers.entries) {
-                states.push(partial.save().map_err(|failure| {
-                    ReduceError::failed(
-                        name,
-                        reducer.as_ref(),
-                        failure,
-                        Some("while saving its state for the next run".into()),
-                    )
-                })?);
-            }
-            Some(states)
-        } else {
-            None
-        };
-        let mut values = Vec::new();
-        let mut coverage = Vec::new();
-        for (partial, (name, reducer)) in partials.into_iter().zip(&self.reducers.entries) {
-            let value = partial.finish().map_err(|failure| {
-                ReduceError::failed(
-                    name,
-                    reducer.as_ref(),
-                    failure,
-                    Some("while finishing".into()),
-                )
-            })?;
-            match name.strip_prefix(super::coverage::HIDDEN) {
-                Some(field) => coverage.push((
-                    field.to_owned(),
-                    serde_json::from_value(value).unwrap_or_default(),
-                )),
-                None => values.push((name.clone(), value)),
-            }
-        }
-        Ok(Merged {
-            values,
-            states,
-            coverage,
-        })
+        self.reducers.conclude(merged.unwrap_or_default())
     }
 }
 

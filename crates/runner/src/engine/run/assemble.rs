@@ -23,6 +23,20 @@ pub(super) struct Assembled {
     pub(super) summary: FetchSummary,
     /// For an incremental job: what the next run starts from.
     pub(super) incremental: Option<IncrementalEnd>,
+    /// What each chain gave, in chain order: what a shard's part keeps of it.
+    pub(super) chains: Vec<ChainOutcome>,
+    /// The warnings of fetching (before those of coverage, which a merge says anew).
+    pub(super) fetch_warnings: Vec<String>,
+    /// Every reducer's merged state, when the run keeps them (a shard does).
+    pub(super) states: Option<Vec<Vec<u8>>>,
+}
+
+/// What one chain gave.
+pub(crate) struct ChainOutcome {
+    pub(crate) pages: u64,
+    pub(crate) records: u64,
+    pub(crate) ended: Option<pagefold_fetch::ChainEnd>,
+    pub(crate) reported_records: Option<u64>,
 }
 
 /// Puts the result document together.
@@ -76,6 +90,15 @@ pub(super) fn assemble(
     } else {
         Vec::new()
     };
+    let chains = summaries
+        .iter()
+        .map(|summary| ChainOutcome {
+            pages: summary.pages,
+            records: summary.records,
+            ended: summary.ended,
+            reported_records: summary.reported_records,
+        })
+        .collect();
     let ended = (summaries.len() == 1 && job.child.is_none())
         .then(|| summaries[0].ended.map(|end| end.to_string()))
         .flatten();
@@ -105,6 +128,7 @@ pub(super) fn assemble(
         ));
     }
     warnings.extend(chain_warnings.iter().map(|w| secrets::redact(w)));
+    let fetch_warnings = warnings.clone();
     let (coverage, coverage_warnings) =
         super::covered::coverage(job, &merged.coverage, summary.records + records_before);
     warnings.extend(coverage_warnings);
@@ -128,6 +152,7 @@ pub(super) fn assemble(
             carried: spec.carry && start.reducer_states.is_some(),
         }),
         parent,
+        merged_from: None,
         skipped: summary
             .skipped
             .iter()
@@ -160,13 +185,17 @@ pub(super) fn assemble(
             ..stats(&summary, started)
         },
     };
+    let states = merged.states;
     Ok(Assembled {
         document,
         summary,
         incremental: incremental.map(|(_, mark)| IncrementalEnd {
-            states: merged.states.unwrap_or_default(),
+            states: states.clone().unwrap_or_default(),
             mark: mark.max.map(|(_, raw)| raw),
         }),
+        chains,
+        fetch_warnings,
+        states,
     })
 }
 

@@ -17,6 +17,8 @@ pub(super) struct Children<'a> {
     pub(super) done: &'a std::collections::BTreeMap<u32, std::collections::BTreeSet<u64>>,
     /// The run's trace, if it is traced: the parents' requests go on tracks of their own.
     pub(super) trace: Option<&'a crate::trace::Trace>,
+    /// In a shard: the child chains are dealt, each to one shard.
+    pub(super) shard: Option<crate::shard::Shard>,
 }
 
 impl Children<'_> {
@@ -165,6 +167,11 @@ impl Children<'_> {
             // The parent's page and record decide the child's chain: the same on every run.
             let chain =
                 (page.chain() as u64 * 1_000_003 + page.index() * 65_536 + number as u64) as u32;
+            if let Some(shard) = self.shard
+                && !crate::shard::deal::takes_child(chain, shard)
+            {
+                continue;
+            }
             if !self.child.carry.is_empty() {
                 let carried: serde_json::Map<String, serde_json::Value> = vars
                     .iter()
@@ -182,7 +189,7 @@ impl Children<'_> {
             }
             let resume = Resume {
                 done: self.done.get(&chain).cloned().unwrap_or_default(),
-                records: 0,
+                ..Resume::default()
             };
             let mut source = fill_source(template, &values);
             // The parent's records fill the URL: they do not decide where credentials go.

@@ -13,7 +13,7 @@ use crate::terminal::progress::thousands;
 pub const MISSING_WARNS_ABOVE: f64 = 0.9;
 
 /// The `coverage` part of the result, in job order, and the warnings it makes.
-pub(super) fn coverage(
+pub(crate) fn coverage(
     job: &Job,
     counts: &[(String, Counts)],
     fetched_records: u64,

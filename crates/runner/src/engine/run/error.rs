@@ -40,6 +40,9 @@ pub enum RunError {
     /// A checkpoint could not be read or written.
     #[error(transparent)]
     Checkpoint(#[from] CheckpointError),
+    /// A shard's part could not be written, or the parts could not be merged.
+    #[error(transparent)]
+    Parts(#[from] crate::shard::merge::MergeError),
     /// Ctrl-C or SIGTERM stopped the run.
     #[error("stopped by {signal}{}", checkpoint.as_ref().map(|p| format!("; progress saved in `{}`", p.display())).unwrap_or_default())]
     Interrupted {
@@ -79,6 +82,7 @@ impl RunError {
                 Some("nothing was written; fix the cause and run the job again".into())
             }
             Self::Checkpoint(checkpoint) => checkpoint.hint(),
+            Self::Parts(parts) => parts.hint(),
             Self::Interrupted {
                 checkpoint: Some(_),
                 ..

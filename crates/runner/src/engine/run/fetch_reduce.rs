@@ -48,6 +48,7 @@ pub(super) fn fetch_and_reduce(
         done,
         resumes,
         keys,
+        fetches,
         ..
     } = &*prepared;
     // Pages arrive in bursts now that requests run on tasks of their own: 16 a worker absorb
@@ -99,9 +100,15 @@ pub(super) fn fetch_and_reduce(
         let fetch = async {
             match &job.child {
                 None => {
-                    let summaries =
-                        fetch_chains(fetcher, chains, &work, observer, resumes, concurrency)
-                            .await?;
+                    let summaries = fetch_chains(
+                        fetcher,
+                        chains,
+                        &work,
+                        observer,
+                        (resumes, fetches),
+                        concurrency,
+                    )
+                    .await?;
                     let places = chains
                         .iter()
                         .map(|(assignment, _)| {
@@ -122,6 +129,7 @@ pub(super) fn fetch_and_reduce(
                         reducers,
                         done,
                         trace: trace.map(|trace| &**trace),
+                        shard: options.shard.as_ref().map(|run| run.shard),
                     };
                     let (parent_summary, children) = children
                         .fetch(fetcher, chains, &work, observer, concurrency)
@@ -191,34 +199,38 @@ pub(super) fn fetch_and_reduce(
     }
 }
 
-/// Fetches every chain (partition), at most `concurrency` chains at a time, all under the
-/// fetcher's one concurrency limit. The first chain that fails stops them all.
+/// Fetches every chain (partition) this process fetches (a shard: those dealt to it), at
+/// most `concurrency` chains at a time, all under the fetcher's one concurrency limit. The
+/// first chain that fails stops them all. A chain not fetched has an empty summary.
 async fn fetch_chains(
     fetcher: &Fetcher,
     chains: &[(Assignment, pagefold_fetch::Source)],
     work: &async_channel::Sender<Work>,
     observer: &dyn FetchObserver,
-    resumes: &[Resume],
+    (resumes, fetches): (&[Resume], &[bool]),
     concurrency: usize,
 ) -> Result<Vec<FetchSummary>, FetchError> {
     use futures_util::{StreamExt, TryStreamExt};
-    let runs =
-        chains
-            .iter()
-            .zip(resumes)
-            .enumerate()
-            .map(|(chain, ((_, source), resume))| async move {
+    let runs = chains
+        .iter()
+        .zip(resumes)
+        .enumerate()
+        .filter(|(chain, _)| fetches[*chain])
+        .map(|(chain, ((_, source), resume))| async move {
                 fetcher
                     .run(source, chain as u32, work.clone(), observer, resume)
                     .await
                     .map(|summary| (chain, summary))
             });
-    let mut summaries: Vec<(usize, FetchSummary)> = futures_util::stream::iter(runs)
+    let fetched: Vec<(usize, FetchSummary)> = futures_util::stream::iter(runs)
         .buffer_unordered(concurrency.max(1))
         .try_collect()
         .await?;
-    summaries.sort_by_key(|(chain, _)| *chain);
-    Ok(summaries.into_iter().map(|(_, summary)| summary).collect())
+    let mut summaries = vec![FetchSummary::default(); chains.len()];
+    for (chain, summary) in fetched {
+        summaries[chain] = summary;
+    }
+    Ok(summaries)
 }
 
 /// Runs the fetch to its end, saving checkpoints on the way, unless a signal stops it.

@@ -21,12 +21,16 @@ mod children;
 mod covered;
 pub(crate) mod error;
 mod fetch_reduce;
+mod merged;
 pub(crate) mod options;
+mod part;
 mod prepare;
 mod signals;
 mod warnings;
 
+pub(crate) use covered::coverage;
 pub use error::RunError;
+pub use merged::merge_parts;
 pub use options::RunOptions;
 pub use signals::{Stop, StopSender, stop_channel};
 
@@ -50,6 +54,8 @@ pub struct RunReport {
     /// The database the result was written to (`[output] url`, its password hidden), once
     /// it has been.
     pub database: Option<String>,
+    /// A shard's run: where its part was written (instead of the result).
+    pub part: Option<String>,
 }
 
 /// Runs `job` to its end and writes the result (to the output file, or returns it for stdout).
@@ -111,8 +117,17 @@ fn run_traced(
     let mut prepared = prepare::Prepared::new(job, options)?;
     let fetched = fetch_reduce::fetch_and_reduce(job, options, &mut prepared, trace)?;
     let assembled = assemble::assemble(job, &prepared, fetched, started)?;
-    let stamp = prepared.stamp;
-    let (written_to, format) = write(job, options, &stamp, &assembled.document)?;
+    let stamp = prepared.stamp.clone();
+    let (written_to, format, part) = match &options.shard {
+        Some(shard) => {
+            let part = part::write(job, &prepared, &assembled, shard)?;
+            (None, OutputFormat::Json, Some(part))
+        }
+        None => {
+            let (written_to, format) = write(job, options, &stamp, &assembled.document)?;
+            (written_to, format, None)
+        }
+    };
     prepared.checkpoints.finished()?;
     Ok(RunReport {
         document: assembled.document,
@@ -123,12 +138,13 @@ fn run_traced(
         stamp,
         incremental: assembled.incremental,
         database: None,
+        part,
     })
 }
 
 /// Writes the result where the command line or the job's `[output]` says, atomically; the
 /// file and format, or no file (stdout) and the format to print in.
-fn write(
+pub(crate) fn write(
     job: &Job,
     options: &RunOptions,
     stamp: &RunStamp,

@@ -32,4 +32,7 @@ pub struct RunOptions {
     /// Write the run's trace (Chrome trace event format) to this file, whether it succeeds
     /// or fails; see [`crate::trace`].
     pub trace: Option<PathBuf>,
+    /// Run one shard of the job and write its part instead of the result (see
+    /// [`crate::shard`]).
+    pub shard: Option<crate::shard::ShardRun>,
 }

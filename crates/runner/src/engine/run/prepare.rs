@@ -34,6 +34,8 @@ pub(super) struct Prepared {
     pub(super) done: BTreeMap<u32, BTreeSet<u64>>,
     /// Per chain, what fetching skips.
     pub(super) resumes: Vec<Resume>,
+    /// Per chain, whether this process fetches it: all of them, unless it is a shard.
+    pub(super) fetches: Vec<bool>,
 }
 
 impl Prepared {
@@ -45,13 +47,22 @@ impl Prepared {
             .unwrap_or_else(|| RunStamp::new(&job.name, chrono::Utc::now(), job.timezone));
         let mut reducers = Reducers::build(&job.reduce)?;
         reducers.set_map(job.source.map.clone());
+        let shard = options.shard.as_ref().map(|run| run.shard);
+        if shard.is_some() {
+            // A shard's part holds its reducers' states, for the merge.
+            reducers.keep_states();
+        }
         let start = options.incremental.clone().unwrap_or_default();
         if let Some(spec) = &job.source.incremental {
             crate::engine::incremental::attach(&mut reducers, spec, start.previous.clone());
         }
         let reducers = Arc::new(reducers);
-        let keys = key_ring(job);
+        let keys = key_ring(job, shard);
         let mut fetch = job.fetch.options().clone();
+        if let Some(shard) = shard {
+            // `rate` is the job's, over every shard.
+            fetch.rate = fetch.rate.map(|rate| rate.shared_by(shard.of));
+        }
         if keys.is_some() {
             // `rate` is each key's: that is how APIs meter.
             fetch.rate = None;
@@ -84,7 +95,22 @@ impl Prepared {
             .as_ref()
             .map(Checkpoint::done_by_chain)
             .unwrap_or_default();
-        let resumes = resumes(&checkpoints, &done, chains.len());
+        let mut resumes = resumes(&checkpoints, &done, chains.len());
+        let mut fetches = vec![true; chains.len()];
+        if let Some(shard) = shard {
+            let deals = crate::shard::deal::deal(
+                chains.iter().map(|(_, source)| &source.pagination),
+                shard.of,
+            );
+            for ((deal, resume), fetched) in deals.iter().zip(&mut resumes).zip(&mut fetches) {
+                match deal.for_shard(shard) {
+                    // With `[child]` these are the parents: every shard pages through them.
+                    None if job.child.is_none() => *fetched = false,
+                    None => {}
+                    Some(share) => resume.share = share,
+                }
+            }
+        }
         Ok(Self {
             keys,
             stamp,
@@ -97,6 +123,7 @@ impl Prepared {
             restored,
             done,
             resumes,
+            fetches,
         })
     }
 }
@@ -116,20 +143,25 @@ fn resumes(
                     done: done.get(&chain).cloned().unwrap_or_default(),
                     // Totals are checked per chain only when there is one chain.
                     records: if chains == 1 { checkpoint.records } else { 0 },
+                    share: None,
                 })
         })
         .collect()
 }
 
-/// The ring of the job's keys, when `[source.auth]` holds several.
-pub(super) fn key_ring(job: &Job) -> Option<Arc<KeyRing>> {
+/// The ring of the job's keys, when `[source.auth]` holds several; in a shard, each key's
+/// rate is shared by the shards as the job's is.
+pub(super) fn key_ring(job: &Job, shard: Option<crate::shard::Shard>) -> Option<Arc<KeyRing>> {
     let auth = job.source.auth.as_ref()?;
     let keys = auth.keys();
     (keys.len() > 1).then(|| {
         Arc::new(KeyRing::new(
             keys,
             job.fetch.concurrency(),
-            job.fetch.options().rate,
+            job.fetch
+                .options()
+                .rate
+                .map(|rate| shard.map_or(rate, |shard| rate.shared_by(shard.of))),
             auth.on_key_error(),
         ))
     })
