@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # pagefold and its example reducer plugins, in a small image that runs as a non-root user.
 #   docker build -t pagefold .
-#   docker run --rm -v "$PWD/jobs:/jobs:ro" pagefold run /jobs/github-issues.toml -o -
+#   docker run --rm -e GITHUB_TOKEN -v "$PWD/jobs:/jobs:ro" pagefold run /jobs/github-issues.toml -o -
 # Kubernetes manifests that use it: deploy/kubernetes.
 
 FROM rust:1-bookworm AS build

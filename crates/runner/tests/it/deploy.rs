@@ -77,7 +77,7 @@ fn said(output: &Output) -> String {
 #[test]
 fn the_kubernetes_manifests_pass_kubernetes_validate() {
     let files = manifests();
-    let Some(validator) = kubernetes_validate("the Kubernetes manifests") else {
+    let Some(validator) = kubernetes_validate("the check of the Kubernetes manifests") else {
         return;
     };
     let output = validate(&validator, &files);
