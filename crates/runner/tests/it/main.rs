@@ -19,6 +19,9 @@ mod database;
 mod database_kept;
 /// The database over time: reruns replace, resumed runs keep their id, the schema migrates.
 mod database_runs;
+/// The deploy files: Kubernetes manifests under `kubernetes-validate`, the flags they and the
+/// Dockerfile pass.
+mod deploy;
 /// Where a result goes is never destroyed: devices, FIFOs, symlinks, modes, read-only files.
 mod destinations;
 /// The example jobs of `jobs/`, against the demo API.
