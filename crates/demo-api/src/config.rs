@@ -45,6 +45,9 @@ pub struct DemoConfig {
     /// A token the API stops taking after this many of its requests (answers 401): a key
     /// revoked mid-run.
     pub revoked_after: Option<(String, u64)>,
+    /// Keep the path and query of every request, in arrival order ([`crate::Stats::log`]):
+    /// what tests check a deal of pages against.
+    pub log_requests: bool,
 }
 
 impl Default for DemoConfig {
@@ -65,6 +68,7 @@ impl Default for DemoConfig {
             auth: None,
             token_budget: None,
             revoked_after: None,
+            log_requests: false,
         }
     }
 }

@@ -63,8 +63,9 @@ pub fn router(config: DemoConfig, stats: Arc<Stats>) -> Router {
     if shared.config.prerender {
         shared.rendered = prerender(&shared);
     }
+    let logged = shared.config.log_requests.then(|| shared.stats.clone());
     let shared = Arc::new(shared);
-    Router::new()
+    let router = Router::new()
         .route("/orders", get(|s, q, h| orders(s, q, h, Style::Pages)))
         .route("/orders/bare", get(|s, q, h| orders(s, q, h, Style::Bare)))
         .route(
@@ -90,7 +91,27 @@ pub fn router(config: DemoConfig, stats: Arc<Stats>) -> Router {
         .route("/search", axum::routing::post(crate::bodies::search))
         .route("/customers", get(customers))
         .route("/_stats", get(served_stats))
-        .with_state(shared)
+        .with_state(shared);
+    match logged {
+        Some(stats) => router.layer(axum::middleware::from_fn(
+            move |request: axum::extract::Request, next: axum::middleware::Next| {
+                let stats = stats.clone();
+                async move {
+                    let target = request
+                        .uri()
+                        .path_and_query()
+                        .map_or_else(String::new, ToString::to_string);
+                    stats
+                        .log
+                        .lock()
+                        .expect("no panics while locked")
+                        .push(target);
+                    next.run(request).await
+                }
+            },
+        )),
+        None => router,
+    }
 }
 
 /// Serves the demo API on `listener` until `shutdown` resolves.

@@ -17,6 +17,8 @@ pub struct Stats {
     pub(crate) in_flight: AtomicU64,
     pub(crate) peak_in_flight: AtomicU64,
     pub(crate) body_bytes: AtomicU64,
+    /// With `log_requests`: the path and query of every request, in arrival order.
+    pub(crate) log: Mutex<Vec<String>>,
 }
 
 impl Default for Stats {
@@ -31,6 +33,7 @@ impl Default for Stats {
             in_flight: AtomicU64::default(),
             peak_in_flight: AtomicU64::default(),
             body_bytes: AtomicU64::default(),
+            log: Mutex::default(),
         }
     }
 }
@@ -52,6 +55,11 @@ impl Stats {
             .iter()
             .map(|at| at.duration_since(self.started))
             .collect()
+    }
+
+    /// The path and query of every request (with `log_requests`), in arrival order.
+    pub fn log(&self) -> Vec<String> {
+        self.log.lock().expect("no panics while locked").clone()
     }
 
     /// Requests received.

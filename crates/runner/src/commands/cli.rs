@@ -434,6 +434,7 @@ impl DemoApiArgs {
                     window: self.window,
                 }),
             revoked_after: None,
+            log_requests: false,
             window_limit: self
                 .window_limit
                 .map(|requests| pagefold_demo_api::WindowLimit {

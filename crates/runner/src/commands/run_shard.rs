@@ -40,7 +40,13 @@ pub(crate) fn run(job: &Job, args: RunArgs, interactive: bool) -> Result<u8, Fai
     };
     let shard = shard
         .resolve(|name| std::env::var(name).ok())
-        .map_err(|error| invalid(error.to_string(), "see `pagefold run --help`"))?;
+        .map_err(|error| {
+            invalid(
+                error.to_string(),
+                "Kubernetes sets it in every pod of a Job with `completionMode: Indexed` \
+                 (deploy/kubernetes/job.yaml)",
+            )
+        })?;
     let run_id = run_id(args.shard.run_id.clone())?;
     let location = Arc::new(location(parts)?);
     let options = RunOptions {

@@ -13,8 +13,8 @@ pub(crate) use atomic::{Durability, NewFile, write_file};
 
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
 use serde::ser::SerializeMap;
+use serde::{Deserialize, Serialize};
 
 /// `{"job": …, "pages": …, "records": …, "reducers": {…}, "warnings": […]}`.
 #[derive(Debug, Serialize)]

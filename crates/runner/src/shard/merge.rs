@@ -87,9 +87,12 @@ pub fn gather(
         };
         if let Some(&(index, found)) = present.iter().find(|(_, found)| *found != of) {
             return Err(PartError::OtherSplit {
-                part: request
-                    .location
-                    .show(&part::part_name(&job.name, request.run_id, index, found)),
+                part: request.location.show(&part::part_name(
+                    &job.name,
+                    request.run_id,
+                    index,
+                    found,
+                )),
                 found,
                 expected: of,
             }
@@ -128,12 +131,16 @@ pub fn gather(
         let name = part::part_name(&job.name, request.run_id, index, of);
         let shown = request.location.show(&name);
         // Listed a moment ago; a part removed since is as missing as one never written.
-        let bytes = request.location.get(&name).map_err(PartError::from)?.ok_or_else(|| PartError::Missing {
-            folder: request.location.show(&folder),
-            run_id: request.run_id.to_owned(),
-            missing: vec![index],
-            of,
-        })?;
+        let bytes = request
+            .location
+            .get(&name)
+            .map_err(PartError::from)?
+            .ok_or_else(|| PartError::Missing {
+                folder: request.location.show(&folder),
+                run_id: request.run_id.to_owned(),
+                missing: vec![index],
+                of,
+            })?;
         let part = Part::open(&shown, &bytes)?;
         part.check(&shown, &expected)?;
         if part.shard != index {
@@ -194,7 +201,10 @@ pub fn merge(
         }
         if let Some(reported) = totals.reported_records
             && reported != totals.records
-            && !totals.ended.as_deref().is_some_and(|end| end.contains("max_pages"))
+            && !totals
+                .ended
+                .as_deref()
+                .is_some_and(|end| end.contains("max_pages"))
         {
             warnings.push(format!(
                 "the API reported {reported} records but {} were received",

@@ -184,9 +184,9 @@ impl PartError {
                 missing.first().copied().unwrap_or(0),
                 if missing.len() == 1 { "it" } else { "them" }
             )),
-            Self::NoParts { .. } => Some(
-                "check --parts and --run-id: they must be those the shards ran with".into(),
-            ),
+            Self::NoParts { .. } => {
+                Some("check --parts and --run-id: they must be those the shards ran with".into())
+            }
             Self::OtherJob { part, .. } | Self::Damaged { part, .. } => Some(format!(
                 "run that shard again with this job file (it replaces the part), or remove \
                  `{part}`"

@@ -142,9 +142,18 @@ mod tests {
             "2/4".parse::<ShardArg>(),
             Ok(ShardArg::Given(Shard { index: 2, of: 4 }))
         );
-        assert!(matches!("4/4".parse::<ShardArg>(), Err(ShardError::Index { .. })));
-        assert!(matches!("0/0".parse::<ShardArg>(), Err(ShardError::Count(_))));
-        assert!(matches!("1-4".parse::<ShardArg>(), Err(ShardError::Form(_))));
+        assert!(matches!(
+            "4/4".parse::<ShardArg>(),
+            Err(ShardError::Index { .. })
+        ));
+        assert!(matches!(
+            "0/0".parse::<ShardArg>(),
+            Err(ShardError::Count(_))
+        ));
+        assert!(matches!(
+            "1-4".parse::<ShardArg>(),
+            Err(ShardError::Form(_))
+        ));
         let auto: ShardArg = "auto/4".parse().unwrap();
         let env = |value: &'static str| move |_: &str| Some(value.to_owned());
         assert_eq!(auto.resolve(env("3")), Ok(Shard { index: 3, of: 4 }));

@@ -79,6 +79,10 @@ mod schedule;
 mod schema;
 /// Real APIs' shapes: errors past the end, totals and next pages in headers, GraphQL, POST.
 mod shapes;
+/// Sharded runs: an Indexed Job simulated on loopback, merged exactly; parts refused by name.
+mod shards;
+/// The same with parts and checkpoints in a real S3-compatible server (moto) on loopback.
+mod shards_s3;
 /// The state folder: locks, job names, damaged files, a torn or bad history.
 mod state_folder;
 /// What a run says it did: the summary line's estimate, `stats` as the README defines them.

@@ -60,27 +60,21 @@ impl Checkpoints {
         let mut mirror = None;
         if let Some(shard) = &options.shard {
             // Beside the parts, whatever the job says: where a retried shard finds it.
-            let folder = crate::shard::part::checkpoint_folder(
-                &job.name,
-                &shard.run_id,
-                shard.shard.index,
-            );
+            let folder =
+                crate::shard::part::checkpoint_folder(&job.name, &shard.run_id, shard.shard.index);
             dir = Some(match shard.location.folder(&folder) {
                 Some(local) => local,
                 None => {
-                    let local = std::env::temp_dir().join(format!(
-                        "pagefold-{}",
-                        folder.replace('/', "-")
-                    ));
+                    let local =
+                        std::env::temp_dir().join(format!("pagefold-{}", folder.replace('/', "-")));
                     let path = super::path_for(&local, &job.name);
                     let name = format!(
                         "{folder}/{}",
                         path.file_name().unwrap_or_default().to_string_lossy()
                     );
-                    let saved = shard
-                        .location
-                        .get(&name)
-                        .map_err(|error| RunError::Parts(crate::shard::PartError::from(error).into()))?;
+                    let saved = shard.location.get(&name).map_err(|error| {
+                        RunError::Parts(crate::shard::PartError::from(error).into())
+                    })?;
                     match saved {
                         Some(bytes) => {
                             std::fs::create_dir_all(&local)

@@ -217,11 +217,11 @@ async fn fetch_chains(
         .enumerate()
         .filter(|(chain, _)| fetches[*chain])
         .map(|(chain, ((_, source), resume))| async move {
-                fetcher
-                    .run(source, chain as u32, work.clone(), observer, resume)
-                    .await
-                    .map(|summary| (chain, summary))
-            });
+            fetcher
+                .run(source, chain as u32, work.clone(), observer, resume)
+                .await
+                .map(|summary| (chain, summary))
+        });
     let fetched: Vec<(usize, FetchSummary)> = futures_util::stream::iter(runs)
         .buffer_unordered(concurrency.max(1))
         .try_collect()

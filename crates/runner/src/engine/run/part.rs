@@ -48,7 +48,11 @@ pub(super) fn write(
         pages: document.pages,
         records: document.records,
         // With `[child]`, the shard's chains are its children: not the job's partitions.
-        chains: if job.child.is_some() { Vec::new() } else { chains },
+        chains: if job.child.is_some() {
+            Vec::new()
+        } else {
+            chains
+        },
         parent: document.parent.clone(),
         warnings: assembled.fetch_warnings.clone(),
         skipped: document.skipped.clone(),
