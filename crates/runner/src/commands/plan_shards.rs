@@ -63,8 +63,8 @@ pub(crate) fn section(
         let shared = rate.shared_by(shards);
         let _ = writeln!(
             text,
-            "  rate: at most {} requests per {:?} for the job, so per {:?} in each shard",
-            rate.count, rate.per, shared.per
+            "  rate: at most {} requests per {:?} for the job: {} per {:?} in each shard",
+            rate.count, rate.per, shared.count, shared.per
         );
     }
     text

@@ -500,3 +500,51 @@ fn shard_arguments_are_checked_before_anything_runs() {
     });
     assert!(!parts.exists(), "nothing was written");
 }
+
+#[test]
+fn plan_shows_how_the_work_divides() {
+    let server = demo_server(DemoConfig {
+        records: 2000,
+        ..DemoConfig::default()
+    });
+    let work = Workspace::new();
+    let pages = work.job(
+        "plan-pages.toml",
+        &orders_job(&server, PAGES, 8, ALL_BUILTINS),
+    );
+    let cursor = "kind = \"cursor\"\nparam = \"cursor\"\nnext = \"/meta/next_cursor\"\nsize_param = \"limit\"\nsize = 25";
+    let one_cursor = work.job(
+        "plan-cursor.toml",
+        &orders_job(&server, cursor, 8, ALL_BUILTINS)
+            .replace(&server.url("/orders"), &server.url("/cursor/orders"))
+            .replace("[fetch]", "[fetch]\nrate = \"40/s\""),
+    );
+    let partitions = work.job(
+        "plan-partitions.toml",
+        &orders_job(&server, PAGES, 8, ALL_BUILTINS)
+            .replace(&server.url("/orders"), &format!("{}?status={{status}}", server.url("/orders")))
+            .replace(
+            "[source.pagination]",
+            "[source.partitions]\nstatus = [\"paid\", \"open\", \"shipped\", \"cancelled\", \"refunded\"]\n\n[source.pagination]",
+        ),
+    );
+    let shown: Vec<String> = [
+        pagefold(&["plan", pages.to_str().unwrap(), "--shards", "4", "--probe"]),
+        pagefold(&["plan", one_cursor.to_str().unwrap(), "--shards", "3"]),
+        pagefold(&["plan", partitions.to_str().unwrap(), "--shards", "2"]),
+    ]
+    .iter()
+    .map(crate::support::Run::shown)
+    .collect();
+    let masks = crate::support::Masks::new()
+        .path(work.path(), "[WORK]")
+        .rule(r"\d+(\.\d+)?(ms|µs|s) a request", "[latency] a request")
+        .rule(
+            r"records reported, \d+(\.\d+)?(ms|µs|s)",
+            "records reported, [latency]",
+        )
+        .rule(r"~\d+(\.\d+)?(ms|µs|s) at", "~[time] at");
+    insta::with_settings!({ filters => masks.filters() }, {
+        insta::assert_snapshot!("plan_shards", shown.join("\n"));
+    });
+}

@@ -60,7 +60,7 @@ fn schedule_masks(masks: Masks) -> Masks {
 
 #[test]
 fn help_of_every_command() {
-    let commands: [&[&str]; 17] = [
+    let commands: [&[&str]; 18] = [
         &["--help"],
         &["-h"],
         &["run", "--help"],
@@ -69,6 +69,7 @@ fn help_of_every_command() {
         &["history", "--help"],
         &["report", "--help"],
         &["plan", "--help"],
+        &["merge", "--help"],
         &["demo", "--help"],
         &["demo-api", "--help"],
         &["plugin", "--help"],
