@@ -378,7 +378,11 @@ fn resume_after(done: impl IntoIterator<Item = u64>) -> Resume {
         .iter()
         .map(|&page| SIZE.min(RECORDS - page * SIZE))
         .sum();
-    Resume { done, records }
+    Resume {
+        done,
+        records,
+        ..Resume::default()
+    }
 }
 
 #[test]
