@@ -23,6 +23,9 @@
 //! without it, alternated, their median wall times, and the trace's bytes a request (see
 //! `trace_cost.rs`).
 //!
+//! Scenario 12 splits a job into 4 shards and merges them, beside one process (see
+//! `shards.rs`).
+//!
 //! Scenario 11 times the database output (`[output] url`) on its own: see [`database`].
 
 mod database;
@@ -34,6 +37,7 @@ mod python;
 mod report;
 mod scenarios;
 mod sequential;
+mod shards;
 mod trace_cost;
 
 use std::path::{Path, PathBuf};
@@ -208,6 +212,32 @@ fn main() {
     }
     if wanted("11") {
         database::run_database(work.path(), scale);
+    }
+    if wanted("12") {
+        let pages = scaled(2000);
+        let figures = shards::run(&binary, pages, scaled(20_000), work.path());
+        let ideal = ideal(pages, 64, ms(50));
+        print_row(
+            "12a",
+            "one process, 64 in flight",
+            pages,
+            50,
+            ms(50),
+            64,
+            &figures.one,
+            ideal,
+        );
+        print_row(
+            "12b",
+            "4 shards of 16 in flight, merged",
+            pages,
+            50,
+            ms(50),
+            64,
+            &figures.sharded,
+            ideal,
+        );
+        shards::print(&figures);
     }
 }
 
