@@ -91,6 +91,16 @@ impl Share {
     pub fn takes(&self, index: u64) -> bool {
         index % u64::from(self.of.max(1)) == u64::from(self.index)
     }
+
+    /// How many of the pages `0..limit` are this shard's.
+    pub fn pages_below(&self, limit: u64) -> u64 {
+        let (of, index) = (u64::from(self.of.max(1)), u64::from(self.index));
+        if limit <= index {
+            0
+        } else {
+            (limit - index).div_ceil(of)
+        }
+    }
 }
 
 /// A page given up on, and why.
@@ -304,5 +314,21 @@ impl Fetcher {
         self.fetch_page(request, observer)
             .await
             .map_err(|(error, _)| error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Share;
+
+    #[test]
+    fn a_share_takes_every_nth_page_and_counts_them() {
+        let share = Share { index: 1, of: 4 };
+        let taken: Vec<u64> = (0..10).filter(|&page| share.takes(page)).collect();
+        assert_eq!(taken, [1, 5, 9]);
+        for limit in 0..12 {
+            let counted = (0..limit).filter(|&page| share.takes(page)).count() as u64;
+            assert_eq!(share.pages_below(limit), counted, "limit {limit}");
+        }
     }
 }

@@ -59,7 +59,12 @@ impl Plan {
         };
         let limit = known_end.unwrap_or(u64::MAX).min(numbered.max_pages);
         if let Some(end) = known_end {
-            accepted.observer.total_pages(chain, limit);
+            // A shard's bar counts the pages it hands on: its share of the chain.
+            let pages = accepted
+                .resume
+                .share
+                .map_or(limit, |share| share.pages_below(limit));
+            accepted.observer.total_pages(chain, pages);
             if end > numbered.max_pages {
                 accepted.summary.warnings.push(format!(
                     "the API reports more pages than `max_pages` = {}: the result covers only the first {}",

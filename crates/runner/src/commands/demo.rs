@@ -65,7 +65,7 @@ pub fn demo(args: &DemoOptions, progress: bool) -> Result<RunReport, DemoError> 
 }
 
 /// `pagefold demo`.
-pub(crate) fn run(args: &super::cli::DemoArgs) -> Result<u8, Failure> {
+pub(crate) fn run(args: &super::demo_cli::DemoArgs) -> Result<u8, Failure> {
     let interactive = std::io::stderr().is_terminal();
     let options = DemoOptions {
         pages: args.pages,
@@ -76,5 +76,5 @@ pub(crate) fn run(args: &super::cli::DemoArgs) -> Result<u8, Failure> {
         DemoError::Run(error) => super::run_failure(error),
         other => Failure::from_error(exit::RUN_FAILED, &other),
     })?;
-    super::run::finish(&report, 32, false)
+    super::finish::finish(&report, 32, false)
 }

@@ -6,7 +6,7 @@ use pagefold::exit;
 use pagefold::terminal::failure::Failure;
 use pagefold_demo_api::{DemoConfig, Stats};
 
-use super::cli::DemoApiArgs;
+use super::demo_cli::DemoApiArgs;
 
 /// `pagefold demo-api`.
 pub(crate) fn run(args: DemoApiArgs) -> Result<u8, Failure> {

@@ -63,7 +63,7 @@ impl Merge<'_> {
         let report = tracked.result.map_err(tracked_failure)?;
         // The result (when printed), its warnings and skipped pages, as a run's; then the
         // merge's own closing line instead of a run's, whose timings a merge does not have.
-        let code = super::run::finish(&report, self.job.fetch.concurrency(), true)?;
+        let code = super::finish::finish(&report, self.job.fetch.concurrency(), true)?;
         if !quiet {
             pagefold::terminal::say(&summary::merged_line(&report.document));
             if let Some(path) = &report.written_to {

@@ -6,6 +6,8 @@ pub(crate) mod cli;
 pub(crate) mod completions;
 pub(crate) mod demo;
 pub(crate) mod demo_api;
+pub(crate) mod demo_cli;
+pub(crate) mod finish;
 pub(crate) mod history;
 pub(crate) mod init;
 pub(crate) mod man;

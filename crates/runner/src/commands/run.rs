@@ -1,9 +1,9 @@
 //! `pagefold run JOB`: one run, tracked in the job's state folder, its result written or
 //! printed, then its warnings and the summary line.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 
-use pagefold::engine::run::{RunOptions, RunReport};
+use pagefold::engine::run::RunOptions;
 use pagefold::engine::tracked::{run_stateless, run_tracked};
 use pagefold::exit;
 use pagefold::observe::{FINISH_WITHIN, Observer};
@@ -58,7 +58,7 @@ pub(crate) fn run(args: RunArgs) -> Result<u8, Failure> {
     observer.one_run(&job, state.as_ref(), &tracked.entry);
     observer.finish(FINISH_WITHIN);
     let report = tracked.result.map_err(tracked_failure)?;
-    let code = finish(&report, job.fetch.concurrency(), args.quiet)?;
+    let code = super::finish::finish(&report, job.fetch.concurrency(), args.quiet)?;
     let denied = args.deny_warnings || job.deny_warnings;
     Ok(
         if code == exit::SUCCESS && denied && !report.document.warnings.is_empty() {
@@ -67,35 +67,4 @@ pub(crate) fn run(args: RunArgs) -> Result<u8, Failure> {
             code
         },
     )
-}
-
-/// Prints the result (when it went to no file), then the warnings and the closing line.
-pub(crate) fn finish(report: &RunReport, concurrency: usize, quiet: bool) -> Result<u8, Failure> {
-    // A result that went to a file or a database is not printed too.
-    if report.written_to.is_none() && report.database.is_none() {
-        let mut stdout = std::io::stdout().lock();
-        let written = stdout
-            .write_all(report.document.render(report.format).as_bytes())
-            .and_then(|()| stdout.flush());
-        if let Err(error) = written
-            && error.kind() != std::io::ErrorKind::BrokenPipe
-        {
-            return Err(Failure::from_error(exit::RUN_FAILED, &error));
-        }
-    }
-    let ended = summary::RunEnd {
-        document: &report.document,
-        summary: &report.summary,
-        wall: report.wall,
-        concurrency,
-        written_to: report.written_to.as_deref(),
-        format: report.format,
-        database: report.database.as_deref(),
-    };
-    summary::print_run_end(&ended, quiet);
-    Ok(if report.document.skipped.is_empty() {
-        exit::SUCCESS
-    } else {
-        exit::PARTIAL
-    })
 }

@@ -213,7 +213,7 @@ pub fn merge(
         }
     }
     let (coverage, coverage_warnings) =
-        crate::engine::run::coverage(job, &merged.coverage, records);
+        crate::engine::run::covered::coverage(job, &merged.coverage, records);
     warnings.extend(coverage_warnings);
     let partitions = if job.source.has_partitions() && job.child.is_none() {
         sources

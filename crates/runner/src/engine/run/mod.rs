@@ -18,7 +18,7 @@ use crate::trace::Trace;
 
 mod assemble;
 mod children;
-mod covered;
+pub(crate) mod covered;
 pub(crate) mod error;
 mod fetch_reduce;
 mod merged;
@@ -28,7 +28,6 @@ mod prepare;
 mod signals;
 mod warnings;
 
-pub(crate) use covered::coverage;
 pub use error::RunError;
 pub use merged::merge_parts;
 pub use options::RunOptions;
