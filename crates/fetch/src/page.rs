@@ -4,7 +4,7 @@ use std::fmt;
 use std::ops::Range;
 
 use bytes::Bytes;
-use pagefold_json::{Pointer, PointerSet, RawValue};
+use pagefold_json::{ArraySplit, Pointer, PointerSet, RawValue};
 
 use crate::excerpt::{body_start, describe, graphql_errors, records_suggestion};
 use crate::{PageFailure, SafeUrl, Secrets};
@@ -197,8 +197,14 @@ impl PageParser {
             start: body_start(&body, secrets),
         })?;
         let mut found = self.pointers.slots();
+        let slot = self
+            .pointers
+            .slot_of(&self.records)
+            .expect("the records pointer is in the set");
+        // The records array is split into records while the page is checked: one pass.
+        let mut split = ArraySplit::new(slot);
         self.pointers
-            .extract(text, &mut found)
+            .extract_split(text, &mut found, &mut split)
             .map_err(|error| PageFailure::NotJson {
                 reason: error.to_string(),
                 start: body_start(&body, secrets),
@@ -206,26 +212,34 @@ impl PageParser {
         if let Some(errors) = self.errors.and_then(|slot| found[slot]) {
             graphql_errors(errors, secrets)?;
         }
-        let slot = self
-            .pointers
-            .slot_of(&self.records)
-            .expect("the records pointer is in the set");
-        let Some(array) = found[slot] else {
-            return Err(PageFailure::NoRecords {
-                pointer: self.records.to_string(),
-                found: format!("nothing is there{}", records_suggestion(text)),
-            });
+        let (records, bounds) = match split.array() {
+            Some(array) => {
+                let bounds = split
+                    .elements()
+                    .iter()
+                    .map(|element| {
+                        let start = u32::try_from(element.start - array.start).ok()?;
+                        Some((start, start + u32::try_from(element.len()).ok()?))
+                    })
+                    .collect::<Option<Vec<_>>>()
+                    .ok_or_else(|| PageFailure::NoRecords {
+                        pointer: self.records.to_string(),
+                        found: "an array of more than 4 GiB".into(),
+                    })?;
+                (array, bounds)
+            }
+            // An empty array, or none: read the plain way (rare, and small), which also says
+            // what was there instead.
+            None => {
+                self.pointers
+                    .extract(text, &mut found)
+                    .map_err(|error| PageFailure::NotJson {
+                        reason: error.to_string(),
+                        start: body_start(&body, secrets),
+                    })?;
+                self.records_of(text, &body, &found, slot, secrets)?
+            }
         };
-        let bounds = element_bounds(array).ok_or_else(|| PageFailure::NoRecords {
-            pointer: self.records.to_string(),
-            found: format!(
-                "found {} instead{}",
-                describe(array, secrets),
-                records_suggestion(text)
-            ),
-        })?;
-        let start = array.get().as_ptr() as usize - body.as_ptr() as usize;
-        let records = start..start + array.get().len();
         let meta = PageMeta {
             total_pages: self
                 .total_pages
@@ -254,6 +268,36 @@ impl PageParser {
             },
             meta,
         ))
+    }
+}
+
+impl PageParser {
+    /// The records array at `slot` of a page read the plain way: its range in the body and
+    /// its elements' bounds, or why there is none.
+    fn records_of(
+        &self,
+        text: &str,
+        body: &Bytes,
+        found: &[Option<&RawValue>],
+        slot: usize,
+        secrets: &Secrets,
+    ) -> Result<(std::ops::Range<usize>, Vec<(u32, u32)>), PageFailure> {
+        let Some(array) = found[slot] else {
+            return Err(PageFailure::NoRecords {
+                pointer: self.records.to_string(),
+                found: format!("nothing is there{}", records_suggestion(text)),
+            });
+        };
+        let bounds = element_bounds(array).ok_or_else(|| PageFailure::NoRecords {
+            pointer: self.records.to_string(),
+            found: format!(
+                "found {} instead{}",
+                describe(array, secrets),
+                records_suggestion(text)
+            ),
+        })?;
+        let start = array.get().as_ptr() as usize - body.as_ptr() as usize;
+        Ok((start..start + array.get().len(), bounds))
     }
 }
 

@@ -7,6 +7,12 @@ use serde_json::value::RawValue;
 
 use crate::Pointer;
 
+macro_rules! ignore_scalars {
+    ($($method:ident($ty:ty)),* $(,)?) => {
+        $(fn $method<E: serde::de::Error>(self, _: $ty) -> Result<(), E> { Ok(()) })*
+    };
+}
+
 /// A set of [`Pointer`]s compiled into a trie, so one walk of a document finds all of them.
 ///
 /// The values are returned as [`RawValue`] slices of the input, in *slots* numbered in the order
@@ -119,9 +125,157 @@ impl PointerSet {
         NodeSeed {
             node: &self.root,
             out,
+            split: None,
         }
         .deserialize(&mut deserializer)?;
         deserializer.end()
+    }
+
+    /// Like [`PointerSet::extract`], and splits the array at `slot` into its elements in the
+    /// same pass, as each element is checked: what a page needs of its records array, without
+    /// walking it a second time. The array's own slot is left `None`; what was found there
+    /// (an array, something else, nothing) is in `split`, with the elements' byte ranges in
+    /// `json`.
+    ///
+    /// ```
+    /// use pagefold_json::{ArraySplit, Pointer, PointerSet};
+    ///
+    /// let data: Pointer = "/data".parse().unwrap();
+    /// let set = PointerSet::new([&data]);
+    /// let json = r#"{"data": [1, {"a": 2}]}"#;
+    /// let mut found = set.slots();
+    /// let mut split = ArraySplit::new(set.slot_of(&data).unwrap());
+    /// set.extract_split(json, &mut found, &mut split).unwrap();
+    /// let elements: Vec<&str> = split.elements().iter().map(|r| &json[r.clone()]).collect();
+    /// assert_eq!(elements, ["1", r#"{"a": 2}"#]);
+    /// assert_eq!(&json[split.array().unwrap()], r#"[1, {"a": 2}]"#);
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`PointerSet::extract`].
+    pub fn extract_split<'a>(
+        &self,
+        json: &'a str,
+        out: &mut [Option<&'a RawValue>],
+        split: &mut ArraySplit,
+    ) -> Result<(), serde_json::Error> {
+        out.fill(None);
+        split.reset(json);
+        let mut deserializer = serde_json::Deserializer::from_str(json);
+        NodeSeed {
+            node: &self.root,
+            out,
+            split: Some(split),
+        }
+        .deserialize(&mut deserializer)?;
+        deserializer.end()?;
+        split.bracket(json);
+        Ok(())
+    }
+}
+
+/// What [`PointerSet::extract_split`] found at the slot it splits.
+#[derive(Debug, Clone, Default)]
+pub struct ArraySplit {
+    slot: usize,
+    /// Where the text starts, to turn the elements' addresses into offsets.
+    base: usize,
+    found: Found,
+    elements: Vec<std::ops::Range<usize>>,
+    array: Option<std::ops::Range<usize>>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum Found {
+    #[default]
+    Nothing,
+    Array,
+    Other,
+}
+
+impl ArraySplit {
+    /// A split of the value at `slot` (see [`PointerSet::slot_of`]).
+    pub fn new(slot: usize) -> Self {
+        Self {
+            slot,
+            ..Self::default()
+        }
+    }
+
+    fn reset(&mut self, json: &str) {
+        self.base = json.as_ptr() as usize;
+        self.found = Found::Nothing;
+        self.elements.clear();
+        self.array = None;
+    }
+
+    /// The array's own range, brackets included, found from its first and last elements
+    /// (only whitespace separates them from the brackets).
+    fn bracket(&mut self, json: &str) {
+        let (Some(first), Some(last)) = (self.elements.first(), self.elements.last()) else {
+            return;
+        };
+        let start = json[..first.start].rfind('[');
+        let end = json[last.end..].find(']').map(|at| last.end + at + 1);
+        self.array = start.zip(end).map(|(start, end)| start..end);
+    }
+
+    /// The elements' byte ranges in the text, when an array with elements was found.
+    pub fn elements(&self) -> &[std::ops::Range<usize>] {
+        &self.elements
+    }
+
+    /// The array's byte range in the text (brackets included), when an array with at least
+    /// one element was found: an empty array, a value of another type, or none at all give
+    /// `None`, and the caller reads the slot the plain way.
+    pub fn array(&self) -> Option<std::ops::Range<usize>> {
+        self.array.clone()
+    }
+
+    /// Whether an array was found at the slot (possibly empty).
+    pub fn is_array(&self) -> bool {
+        self.found == Found::Array
+    }
+}
+
+/// Reads the array to split, element by element; any other value is skipped.
+struct SplitVisitor<'o> {
+    split: &'o mut ArraySplit,
+}
+
+impl<'de> Visitor<'de> for SplitVisitor<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    ignore_scalars!(
+        visit_bool(bool),
+        visit_i64(i64),
+        visit_u64(u64),
+        visit_f64(f64),
+        visit_str(&str)
+    );
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let base = self.split.base;
+        while let Some(element) = seq.next_element::<&'de RawValue>()? {
+            let start = element.get().as_ptr() as usize - base;
+            self.split.elements.push(start..start + element.get().len());
+        }
+        self.split.found = Found::Array;
+        Ok(())
     }
 }
 
@@ -134,13 +288,28 @@ fn parse_index(token: &str) -> Option<usize> {
 struct NodeSeed<'s, 'o, 'a> {
     node: &'s Node,
     out: &'o mut [Option<&'a RawValue>],
+    /// The slot to split into elements, if any (see [`PointerSet::extract_split`]).
+    split: Option<&'o mut ArraySplit>,
 }
 
 impl<'de, 's, 'o> DeserializeSeed<'de> for NodeSeed<'s, 'o, 'de> {
     type Value = ();
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        let Self { node, out } = self;
+        let Self {
+            node,
+            out,
+            mut split,
+        } = self;
+        let splits_here = node.children.is_empty()
+            && node.slot.is_some()
+            && split
+                .as_ref()
+                .is_some_and(|split| Some(split.slot) == node.slot);
+        if splits_here && let Some(split) = split.take() {
+            split.found = Found::Other;
+            return deserializer.deserialize_any(SplitVisitor { split });
+        }
         if let Some(slot) = node.slot {
             let raw: &'de RawValue = serde::Deserialize::deserialize(deserializer)?;
             out[slot] = Some(raw);
@@ -153,6 +322,7 @@ impl<'de, 's, 'o> DeserializeSeed<'de> for NodeSeed<'s, 'o, 'de> {
                         children: node.children.clone(),
                     },
                     out,
+                    split: None,
                 }
                 .deserialize(&mut inner)
                 .map_err(serde::de::Error::custom)?;
@@ -162,7 +332,7 @@ impl<'de, 's, 'o> DeserializeSeed<'de> for NodeSeed<'s, 'o, 'de> {
             // No pointer goes through here (an empty set): skip the value.
             IgnoredAny::deserialize(deserializer).map(drop)
         } else {
-            deserializer.deserialize_any(NodeVisitor { node, out })
+            deserializer.deserialize_any(NodeVisitor { node, out, split })
         }
     }
 }
@@ -172,12 +342,7 @@ use serde::Deserialize as _;
 struct NodeVisitor<'s, 'o, 'a> {
     node: &'s Node,
     out: &'o mut [Option<&'a RawValue>],
-}
-
-macro_rules! ignore_scalars {
-    ($($method:ident($ty:ty)),* $(,)?) => {
-        $(fn $method<E: serde::de::Error>(self, _: $ty) -> Result<(), E> { Ok(()) })*
-    };
+    split: Option<&'o mut ArraySplit>,
 }
 
 impl<'de> Visitor<'de> for NodeVisitor<'_, '_, 'de> {
@@ -199,13 +364,14 @@ impl<'de> Visitor<'de> for NodeVisitor<'_, '_, 'de> {
         Ok(())
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
         let children = &self.node.children;
         while let Some(found) = map.next_key_seed(KeySeed { children })? {
             match found {
                 Some(position) => map.next_value_seed(NodeSeed {
                     node: &children[position].node,
                     out: self.out,
+                    split: self.split.as_deref_mut(),
                 })?,
                 None => {
                     map.next_value::<IgnoredAny>()?;
@@ -215,7 +381,7 @@ impl<'de> Visitor<'de> for NodeVisitor<'_, '_, 'de> {
         Ok(())
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
         let children = &self.node.children;
         let mut index = 0;
         loop {
@@ -225,6 +391,7 @@ impl<'de> Visitor<'de> for NodeVisitor<'_, '_, 'de> {
                     .next_element_seed(NodeSeed {
                         node: &child.node,
                         out: self.out,
+                        split: self.split.as_deref_mut(),
                     })?
                     .is_some(),
                 None => seq.next_element::<IgnoredAny>()?.is_some(),

@@ -26,7 +26,7 @@ mod extract;
 mod pointer;
 mod scan;
 
-pub use extract::PointerSet;
+pub use extract::{ArraySplit, PointerSet};
 pub use pointer::{Pointer, PointerError};
 pub use scan::{Elements, ScanError, elements};
 pub use serde_json::value::RawValue;
