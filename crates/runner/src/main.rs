@@ -6,6 +6,10 @@
 
 mod commands;
 
+/// See the workspace's Cargo.toml for why (and `cargo run -p pagefold-bench` for how much).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::process::ExitCode;
 
 use clap::Parser;
