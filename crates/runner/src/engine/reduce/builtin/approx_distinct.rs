@@ -11,8 +11,8 @@
 //! HyperLogLog sketches", 2017, as Redis computes it), which behaves like linear counting for
 //! few values and needs neither HyperLogLog++'s empirical bias tables nor its switch-over
 //! thresholds. Its relative standard error is about `1.04 / √(2^precision)` at every
-//! cardinality: 0.81 % at the default precision 14 (16 KiB). Up to a few hundred values the
-//! estimate is the exact count or within 1 of it.
+//! cardinality: 0.81 % at the default precision 14 (16 KiB). For few values (up to about a
+//! hundred at precision 14) it is the exact count or within 1 of it.
 
 use std::hash::Hasher;
 

@@ -119,9 +119,16 @@ impl ApproxQuantiles {
         2.0 * self.gamma.powi(bucket) / (self.gamma + 1.0)
     }
 
-    /// The value at rank `q · (count − 1)`, clamped to the extremes; `None` on no input.
+    /// The value at rank `q · (count − 1)`, clamped to the extremes (which are exact: p0 is
+    /// the minimum, p100 the maximum); `None` on no input.
     fn quantile(&self, sketch: &Sketch, q: f64) -> Option<f64> {
         let (min, max) = (sketch.min?, sketch.max?);
+        if q == 0.0 {
+            return Some(min);
+        }
+        if q == 1.0 {
+            return Some(max);
+        }
         let rank = q * (sketch.count - 1) as f64;
         // Negative values from the largest magnitude up, zeros, positive from the smallest.
         let negative = sketch
@@ -316,6 +323,8 @@ mod tests {
         assert_eq!(result["max"], json!(f64::from(10_000).powf(1.7)));
         assert_eq!(result["relative_accuracy"], json!(0.01));
         assert!(result.get("collapsed_below").is_none());
+        assert_eq!(result["p0"], result["min"]);
+        assert_eq!(result["p100"], result["max"]);
     }
 
     #[test]
