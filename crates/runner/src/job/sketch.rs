@@ -118,6 +118,20 @@ mod tests {
     }
 
     #[test]
+    fn kept_states_change_with_the_settings_of_their_own_kind_only() {
+        let options = SketchOptions::default();
+        assert_eq!(options.describe_for(BuiltinKind::Distinct), "");
+        assert_eq!(
+            options.describe_for(BuiltinKind::ApproxDistinct),
+            " precision 14"
+        );
+        assert_eq!(
+            options.describe_for(BuiltinKind::ApproxQuantiles),
+            " q [0.5, 0.95, 0.99] relative_accuracy 0.01"
+        );
+    }
+
+    #[test]
     fn ranges_are_checked_with_messages_that_name_the_rule() {
         assert_eq!(precision_problem(14), None);
         assert_eq!(
