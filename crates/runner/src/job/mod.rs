@@ -51,7 +51,7 @@ pub use reduce::{BuiltinKind, PluginPlaces, ReduceSpec, ReducerUse};
 pub use schedule::{Missed, Overlap, ScheduleSpec};
 pub use schema::job_schema;
 pub use sketch::SketchOptions;
-pub(crate) use sketch::{accuracy_problem, precision_problem, quantile_label, quantiles_problem};
+pub(crate) use sketch::quantile_label;
 pub use source::{Source, SourceSpec, fill_source};
 
 /// A parsed and checked job file.

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::Problem;
-use super::sketch::{self, SketchOptions};
+use super::sketch::{SketchKeys, SketchOptions};
 
 /// A `[[reduce]]` entry as written.
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
@@ -281,7 +281,7 @@ impl ReduceEntry {
                             problems.push(Problem::new(k.span(), "`k` must be at least 1"));
                         }
                     }
-                    self.check_sketch_keys(kind, problems);
+                    self.sketch_keys().check(kind, problems);
                     if let Some(config) = &self.config {
                         problems.push(Problem::new(
                             config.span(),
@@ -318,69 +318,19 @@ impl ReduceEntry {
         }
     }
 
-    /// `precision`, `q` and `relative_accuracy`: each only on the built-in it belongs to, and
-    /// within its range.
-    fn check_sketch_keys(&self, kind: BuiltinKind, problems: &mut Vec<Problem>) {
-        let belongs = |key: &str, owner: BuiltinKind, span: std::ops::Range<usize>| {
-            (kind != owner)
-                .then(|| Problem::new(span, format!("`{key}` belongs to `{owner}`, not `{kind}`")))
-        };
-        if let Some(precision) = &self.precision {
-            let problem = belongs("precision", BuiltinKind::ApproxDistinct, precision.span())
-                .or_else(|| {
-                    sketch::precision_problem(*precision.get_ref())
-                        .map(|message| Problem::new(precision.span(), message))
-                });
-            problems.extend(problem);
-        }
-        if let Some(q) = &self.q {
-            let problem = belongs("q", BuiltinKind::ApproxQuantiles, q.span()).or_else(|| {
-                let values: Vec<f64> = q.get_ref().iter().map(|q| *q.get_ref()).collect();
-                sketch::quantiles_problem(&values).map(|(index, message)| {
-                    let span = index.map_or(q.span(), |index| q.get_ref()[index].span());
-                    Problem::new(span, message)
-                })
-            });
-            problems.extend(problem);
-        }
-        if let Some(accuracy) = &self.relative_accuracy {
-            let problem = belongs(
-                "relative_accuracy",
-                BuiltinKind::ApproxQuantiles,
-                accuracy.span(),
-            )
-            .or_else(|| {
-                sketch::accuracy_problem(*accuracy.get_ref())
-                    .map(|message| Problem::new(accuracy.span(), message))
-            });
-            problems.extend(problem);
-        }
-    }
-
-    /// The sketch settings as written, defaults for the rest (checked by
-    /// [`Self::check_sketch_keys`]).
-    fn sketch_options(&self) -> SketchOptions {
-        let defaults = SketchOptions::default();
-        SketchOptions {
-            precision: self
-                .precision
-                .as_ref()
-                .and_then(|p| u8::try_from(*p.get_ref()).ok())
-                .unwrap_or(defaults.precision),
-            quantiles: self.q.as_ref().map_or(defaults.quantiles, |q| {
-                q.get_ref().iter().map(|q| *q.get_ref()).collect()
-            }),
-            relative_accuracy: self
-                .relative_accuracy
-                .as_ref()
-                .map_or(defaults.relative_accuracy, |a| *a.get_ref()),
+    /// `precision`, `q` and `relative_accuracy` as written.
+    fn sketch_keys(&self) -> SketchKeys<'_> {
+        SketchKeys {
+            precision: self.precision.as_ref(),
+            q: self.q.as_ref(),
+            relative_accuracy: self.relative_accuracy.as_ref(),
         }
     }
 
     /// The checked reducer; `None` only when [`check_all`] has reported a problem.
     pub(crate) fn resolved(self, base: &Path) -> Option<ReduceSpec> {
         let name = self.name();
-        let sketch = self.sketch_options();
+        let sketch = self.sketch_keys().options();
         let reducer = match (self.builtin, self.plugin) {
             (Some(builtin), _) => ReducerUse::Builtin {
                 kind: builtin.get_ref().parse().ok()?,

@@ -3,7 +3,11 @@
 //! messages that name the key and the rule. The job file and a built-in used as a
 //! [`pagefold_reducer::Reducer`] check them with the same functions.
 
-use super::BuiltinKind;
+use std::ops::Range;
+
+use toml::Spanned;
+
+use super::{BuiltinKind, Problem};
 
 /// The smallest and largest `precision` of `approx_distinct`: 2⁴ registers are the fewest
 /// for which the estimator is defined, 2¹⁸ (256 KiB, 0.2 % error) is past what a count needs.
@@ -46,6 +50,92 @@ impl SketchOptions {
                 self.quantiles, self.relative_accuracy
             ),
             _ => String::new(),
+        }
+    }
+}
+
+impl SketchOptions {
+    /// The settings, checked as the job file's are (for a built-in used as a
+    /// [`pagefold_reducer::Reducer`], whose `config` is JSON).
+    ///
+    /// # Errors
+    ///
+    /// The first setting out of its range, as the job file would report it.
+    pub fn checked(precision: i64, quantiles: Vec<f64>, accuracy: f64) -> Result<Self, String> {
+        if let Some(problem) = precision_problem(precision)
+            .or_else(|| quantiles_problem(&quantiles).map(|(_, message)| message))
+            .or_else(|| accuracy_problem(accuracy))
+        {
+            return Err(problem);
+        }
+        Ok(Self {
+            precision: u8::try_from(precision).expect("a precision in range fits a byte"),
+            quantiles,
+            relative_accuracy: accuracy,
+        })
+    }
+}
+
+/// The sketch keys of a `[[reduce]]` entry, as written.
+pub(crate) struct SketchKeys<'a> {
+    pub precision: Option<&'a Spanned<i64>>,
+    pub q: Option<&'a Spanned<Vec<Spanned<f64>>>>,
+    pub relative_accuracy: Option<&'a Spanned<f64>>,
+}
+
+impl SketchKeys<'_> {
+    /// Each key only on the built-in it belongs to, and within its range.
+    pub fn check(&self, kind: BuiltinKind, problems: &mut Vec<Problem>) {
+        let belongs = |key: &str, owner: BuiltinKind, span: Range<usize>| {
+            (kind != owner)
+                .then(|| Problem::new(span, format!("`{key}` belongs to `{owner}`, not `{kind}`")))
+        };
+        if let Some(precision) = self.precision {
+            let problem = belongs("precision", BuiltinKind::ApproxDistinct, precision.span())
+                .or_else(|| {
+                    precision_problem(*precision.get_ref())
+                        .map(|message| Problem::new(precision.span(), message))
+                });
+            problems.extend(problem);
+        }
+        if let Some(q) = self.q {
+            let problem = belongs("q", BuiltinKind::ApproxQuantiles, q.span()).or_else(|| {
+                let values: Vec<f64> = q.get_ref().iter().map(|q| *q.get_ref()).collect();
+                quantiles_problem(&values).map(|(index, message)| {
+                    let span = index.map_or(q.span(), |index| q.get_ref()[index].span());
+                    Problem::new(span, message)
+                })
+            });
+            problems.extend(problem);
+        }
+        if let Some(accuracy) = self.relative_accuracy {
+            let problem = belongs(
+                "relative_accuracy",
+                BuiltinKind::ApproxQuantiles,
+                accuracy.span(),
+            )
+            .or_else(|| {
+                accuracy_problem(*accuracy.get_ref())
+                    .map(|message| Problem::new(accuracy.span(), message))
+            });
+            problems.extend(problem);
+        }
+    }
+
+    /// The settings as written, defaults for the rest (checked by [`Self::check`]).
+    pub fn options(&self) -> SketchOptions {
+        let defaults = SketchOptions::default();
+        SketchOptions {
+            precision: self
+                .precision
+                .and_then(|p| u8::try_from(*p.get_ref()).ok())
+                .unwrap_or(defaults.precision),
+            quantiles: self.q.map_or(defaults.quantiles, |q| {
+                q.get_ref().iter().map(|q| *q.get_ref()).collect()
+            }),
+            relative_accuracy: self
+                .relative_accuracy
+                .map_or(defaults.relative_accuracy, |a| *a.get_ref()),
         }
     }
 }

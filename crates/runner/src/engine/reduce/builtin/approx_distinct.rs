@@ -363,6 +363,20 @@ mod tests {
     }
 
     #[test]
+    fn as_a_reducer_its_config_is_checked_as_the_job_file_is() {
+        use pagefold_reducer::Reducer;
+
+        let config = serde_json::from_value(json!({ "field": "/id", "precision": 40 })).unwrap();
+        let error = super::super::AsReducer::<ApproxDistinct>::new(config)
+            .err()
+            .unwrap();
+        assert_eq!(
+            error.message(),
+            "`precision` must be from 4 to 18 (2^precision registers), not 40"
+        );
+    }
+
+    #[test]
     fn the_standard_error_follows_the_precision() {
         let errors: Vec<f64> = [4, 14, 15, 18]
             .into_iter()

@@ -63,20 +63,12 @@ impl BuiltinConfig {
     /// The sketch settings, checked as the job file's are.
     fn sketch(&self) -> Result<SketchOptions, ReducerError> {
         let defaults = SketchOptions::default();
-        let precision = self.precision.unwrap_or(defaults.precision.into());
-        let quantiles = self.q.clone().unwrap_or(defaults.quantiles);
-        let relative_accuracy = self.relative_accuracy.unwrap_or(defaults.relative_accuracy);
-        let problem = crate::job::precision_problem(precision)
-            .or_else(|| crate::job::quantiles_problem(&quantiles).map(|(_, message)| message))
-            .or_else(|| crate::job::accuracy_problem(relative_accuracy));
-        match problem {
-            Some(message) => Err(ReducerError::new(message)),
-            None => Ok(SketchOptions {
-                precision: u8::try_from(precision).expect("a precision in range fits a byte"),
-                quantiles,
-                relative_accuracy,
-            }),
-        }
+        SketchOptions::checked(
+            self.precision.unwrap_or(defaults.precision.into()),
+            self.q.clone().unwrap_or(defaults.quantiles),
+            self.relative_accuracy.unwrap_or(defaults.relative_accuracy),
+        )
+        .map_err(ReducerError::new)
     }
 }
 
