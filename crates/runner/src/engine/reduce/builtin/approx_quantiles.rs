@@ -35,8 +35,10 @@ pub(crate) struct ApproxQuantiles {
 }
 
 /// The sketch: bucket counts per sign, zeros, and the exact extremes.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Sketch {
+    /// What the buckets' indices mean: a state of another accuracy is refused on loading.
+    relative_accuracy: f64,
     positive: Store,
     negative: Store,
     zero: u64,
@@ -183,7 +185,15 @@ impl Builtin for ApproxQuantiles {
     }
 
     fn init(&self) -> Sketch {
-        Sketch::default()
+        Sketch {
+            relative_accuracy: self.relative_accuracy,
+            positive: Store::default(),
+            negative: Store::default(),
+            zero: 0,
+            count: 0,
+            min: None,
+            max: None,
+        }
     }
 
     fn fold_value(
@@ -223,6 +233,10 @@ impl Builtin for ApproxQuantiles {
     }
 
     fn merge(&self, into: &mut Sketch, other: Sketch) {
+        assert_eq!(
+            into.relative_accuracy, other.relative_accuracy,
+            "states of one reducer have one accuracy (loading checks saved ones)"
+        );
         into.positive.merge(other.positive, self.max_buckets);
         into.negative.merge(other.negative, self.max_buckets);
         into.zero += other.zero;
@@ -253,6 +267,12 @@ impl Builtin for ApproxQuantiles {
     }
 
     fn accepts(&self, sketch: &Sketch) -> Result<(), String> {
+        if sketch.relative_accuracy != self.relative_accuracy {
+            return Err(format!(
+                "the saved sketch has relative accuracy {}, but `relative_accuracy` is {}",
+                sketch.relative_accuracy, self.relative_accuracy
+            ));
+        }
         sketch.positive.check(self.max_buckets)?;
         sketch.negative.check(self.max_buckets)?;
         let counted = sketch.zero
@@ -408,6 +428,17 @@ mod tests {
         assert_eq!(
             small.accepts(&sketch).unwrap_err(),
             "a sign has 2 buckets, more than 1"
+        );
+        let coarse = ApproxQuantiles::new(
+            0,
+            &SketchOptions {
+                relative_accuracy: 0.05,
+                ..SketchOptions::default()
+            },
+        );
+        assert_eq!(
+            coarse.accepts(&sketch).unwrap_err(),
+            "the saved sketch has relative accuracy 0.01, but `relative_accuracy` is 0.05"
         );
     }
 }
