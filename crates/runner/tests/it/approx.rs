@@ -1,6 +1,7 @@
 //! The sketching built-ins over the demo API: `approx_distinct` and `approx_quantiles` within
 //! the error bounds their results state, of the exact answers computed from the data, and the
-//! same result from one reduce worker as from four (their merges are exact).
+//! same result from one reduce worker as from four, and from four shards whose parts carry the
+//! saved sketches (their merges are exact).
 
 use pagefold_demo_api::DemoConfig;
 use serde_json::Value;
@@ -120,4 +121,26 @@ fn sketches_are_within_their_stated_bounds_for_any_worker_count() {
     }
     // Register-wise maxima and bucket sums: four workers merge to exactly one's sketch.
     assert_eq!(results[0], results[1]);
+}
+
+/// The sketches' states travel in the parts of a sharded run (saved by each shard, loaded and
+/// merged by the last): the merged result is a single run's.
+#[test]
+fn sketches_saved_in_shard_parts_merge_to_a_single_runs_result() {
+    let server = demo_server(DemoConfig {
+        records: 2000,
+        ..DemoConfig::default()
+    });
+    let work = Workspace::new();
+    let job = work.job(
+        "sketches.toml",
+        &orders_job(&server, crate::shards::PAGES, 8, SKETCHES),
+    );
+    let single = run_job(&job, &[]).result();
+    let parts = work.path().join("parts");
+    let merged = work.path().join("merged.json");
+    crate::shards::run_indexed_job_with(&job, parts.to_str().unwrap(), 4, &merged, &[]);
+    let merged = crate::shards::read(&merged);
+    assert_eq!(merged["merged_from"]["shards"], 4);
+    assert_eq!(merged["reducers"], single["reducers"]);
 }
