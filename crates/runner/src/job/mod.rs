@@ -26,6 +26,7 @@ mod query;
 mod reduce;
 mod schedule;
 mod schema;
+mod sketch;
 mod source;
 mod wording;
 
@@ -49,6 +50,8 @@ pub use partitions::{Assignment, PartitionSpec};
 pub use reduce::{BuiltinKind, PluginPlaces, ReduceSpec, ReducerUse};
 pub use schedule::{Missed, Overlap, ScheduleSpec};
 pub use schema::job_schema;
+pub use sketch::SketchOptions;
+pub(crate) use sketch::quantile_label;
 pub use source::{Source, SourceSpec, fill_source};
 
 /// A parsed and checked job file.

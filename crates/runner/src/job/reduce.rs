@@ -10,6 +10,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::Problem;
+use super::sketch::{SketchKeys, SketchOptions};
 
 /// A `[[reduce]]` entry as written.
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
@@ -18,7 +19,8 @@ pub(crate) struct ReduceEntry {
     /// The key of its value in the result (default: its `use`, or the plugin's name).
     #[schemars(with = "Option<String>")]
     name: Option<Spanned<String>>,
-    /// A built-in reducer: count, sum, min, max, mean, count_by, distinct, top_k or collect.
+    /// A built-in reducer: count, sum, min, max, mean, approx_quantiles, count_by, distinct,
+    /// approx_distinct, top_k or collect.
     #[serde(rename = "use")]
     #[schemars(with = "Option<String>")]
     builtin: Option<Spanned<String>>,
@@ -31,6 +33,18 @@ pub(crate) struct ReduceEntry {
     /// `top_k` only: how many values to keep (default 10).
     #[schemars(with = "Option<usize>")]
     k: Option<Spanned<usize>>,
+    /// `approx_distinct` only: 2^precision registers, from 4 to 18 (default 14: 16 KiB, about
+    /// 0.8 % standard error).
+    #[schemars(with = "Option<u8>", range(min = 4, max = 18))]
+    precision: Option<Spanned<i64>>,
+    /// `approx_quantiles` only: the quantiles reported, each from 0 to 1 (default
+    /// [0.5, 0.95, 0.99]: p50, p95, p99).
+    #[schemars(with = "Option<Vec<f64>>")]
+    q: Option<Spanned<Vec<Spanned<f64>>>>,
+    /// `approx_quantiles` only: the relative error bound of every quantile, from 0.0001 to 0.5
+    /// (default 0.01: within 1 % of the true value).
+    #[schemars(with = "Option<f64>", range(min = 0.0001, max = 0.5))]
+    relative_accuracy: Option<Spanned<f64>>,
     /// A plugin's settings, handed to it as JSON.
     #[schemars(with = "Option<serde_json::Map<String, serde_json::Value>>")]
     config: Option<Spanned<toml::Table>>,
@@ -68,6 +82,9 @@ pub enum ReducerUse {
         field: Option<Pointer>,
         /// `k` of `top_k`.
         k: usize,
+        /// `precision` of `approx_distinct`; `q` and `relative_accuracy` of
+        /// `approx_quantiles`.
+        sketch: SketchOptions,
     },
     /// `plugin = "…"`.
     Plugin {
@@ -91,10 +108,14 @@ pub enum BuiltinKind {
     Max,
     /// Mean of a numeric field.
     Mean,
+    /// Quantiles of a numeric field, within a relative error, in fixed memory.
+    ApproxQuantiles,
     /// Records per value of a field.
     CountBy,
     /// Distinct values of a field.
     Distinct,
+    /// Distinct values of a field, estimated in fixed memory.
+    ApproxDistinct,
     /// The `k` most frequent values of a field.
     TopK,
     /// Every value of a field, in page order.
@@ -103,14 +124,16 @@ pub enum BuiltinKind {
 
 impl BuiltinKind {
     /// Every built-in, in the order the README documents them.
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 11] = [
         Self::Count,
         Self::Sum,
         Self::Min,
         Self::Max,
         Self::Mean,
+        Self::ApproxQuantiles,
         Self::CountBy,
         Self::Distinct,
+        Self::ApproxDistinct,
         Self::TopK,
         Self::Collect,
     ];
@@ -123,8 +146,10 @@ impl BuiltinKind {
             Self::Min => "min",
             Self::Max => "max",
             Self::Mean => "mean",
+            Self::ApproxQuantiles => "approx_quantiles",
             Self::CountBy => "count_by",
             Self::Distinct => "distinct",
+            Self::ApproxDistinct => "approx_distinct",
             Self::TopK => "top_k",
             Self::Collect => "collect",
         }
@@ -256,6 +281,7 @@ impl ReduceEntry {
                             problems.push(Problem::new(k.span(), "`k` must be at least 1"));
                         }
                     }
+                    self.sketch_keys().check(kind, problems);
                     if let Some(config) = &self.config {
                         problems.push(Problem::new(
                             config.span(),
@@ -274,6 +300,12 @@ impl ReduceEntry {
                 for (key, span) in [
                     ("field", self.field.as_ref().map(Spanned::span)),
                     ("k", self.k.as_ref().map(Spanned::span)),
+                    ("precision", self.precision.as_ref().map(Spanned::span)),
+                    ("q", self.q.as_ref().map(Spanned::span)),
+                    (
+                        "relative_accuracy",
+                        self.relative_accuracy.as_ref().map(Spanned::span),
+                    ),
                 ] {
                     if let Some(span) = span {
                         problems.push(
@@ -286,14 +318,25 @@ impl ReduceEntry {
         }
     }
 
+    /// `precision`, `q` and `relative_accuracy` as written.
+    fn sketch_keys(&self) -> SketchKeys<'_> {
+        SketchKeys {
+            precision: self.precision.as_ref(),
+            q: self.q.as_ref(),
+            relative_accuracy: self.relative_accuracy.as_ref(),
+        }
+    }
+
     /// The checked reducer; `None` only when [`check_all`] has reported a problem.
     pub(crate) fn resolved(self, base: &Path) -> Option<ReduceSpec> {
         let name = self.name();
+        let sketch = self.sketch_keys().options();
         let reducer = match (self.builtin, self.plugin) {
             (Some(builtin), _) => ReducerUse::Builtin {
                 kind: builtin.get_ref().parse().ok()?,
                 field: self.field.map(Spanned::into_inner),
                 k: self.k.map_or(DEFAULT_K, Spanned::into_inner),
+                sketch,
             },
             (None, Some(plugin)) => ReducerUse::Plugin {
                 path: plugin_path(base, &plugin.into_inner()),

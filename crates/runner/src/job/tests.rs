@@ -88,11 +88,39 @@ fn errors_name_the_place_and_what_is_expected() {
         ),
         (
             "[source]\nurl = \"http://x/\"\n[[reduce]]\nuse = \"summ\"\n",
-            "jobs/x.toml:4:7: unknown built-in reducer `summ`; built-ins are: count, sum, min, max, mean, count_by, distinct, top_k, collect",
+            "jobs/x.toml:4:7: unknown built-in reducer `summ`; built-ins are: count, sum, min, max, mean, approx_quantiles, count_by, distinct, approx_distinct, top_k, collect",
         ),
         (
             "[source]\nurl = \"http://x/\"\n[[reduce]]\nuse = \"sum\"\n",
             "jobs/x.toml:4:7: `sum` needs `field`, the JSON Pointer of the value it reads",
+        ),
+        (
+            "[source]\nurl = \"http://x/\"\n[[reduce]]\nuse = \"distinct\"\nfield = \"/a\"\nprecision = 12\n",
+            "jobs/x.toml:6:13: `precision` belongs to `approx_distinct`, not `distinct`",
+        ),
+        (
+            "[source]\nurl = \"http://x/\"\n[[reduce]]\nuse = \"approx_distinct\"\nfield = \"/a\"\nprecision = 20\n",
+            "jobs/x.toml:6:13: `precision` must be from 4 to 18 (2^precision registers), not 20",
+        ),
+        (
+            "[source]\nurl = \"http://x/\"\n[[reduce]]\nuse = \"approx_quantiles\"\nfield = \"/a\"\nq = [0.5, 99]\n",
+            "jobs/x.toml:6:11: `q` holds 99, but quantiles are from 0 to 1 (0.95 is p95)",
+        ),
+        (
+            "[source]\nurl = \"http://x/\"\n[[reduce]]\nuse = \"approx_quantiles\"\nfield = \"/a\"\nq = []\n",
+            "jobs/x.toml:6:5: `q` is empty: name at least one quantile",
+        ),
+        (
+            "[source]\nurl = \"http://x/\"\n[[reduce]]\nuse = \"approx_quantiles\"\nfield = \"/a\"\nrelative_accuracy = 1\n",
+            "jobs/x.toml:6:21: `relative_accuracy` must be from 0.0001 to 0.5 (0.01 is 1 %), not 1",
+        ),
+        (
+            "[source]\nurl = \"http://x/\"\n[[reduce]]\nuse = \"approx_distinct\"\nfield = \"/a\"\nrelative_accuracy = 0.1\n",
+            "jobs/x.toml:6:21: `relative_accuracy` belongs to `approx_quantiles`, not `approx_distinct`",
+        ),
+        (
+            "[source]\nurl = \"http://x/\"\n[[reduce]]\nplugin = \"libq.so\"\nq = [0.5]\n",
+            "jobs/x.toml:5:5: `q` is for built-ins; a plugin reads its settings from `config`",
         ),
         (
             "[source]\nurl = \"http://x/\"\n[[reduce]]\nuse = \"count\"\n[[reduce]]\nuse = \"count\"\n",
@@ -206,4 +234,21 @@ fn plugin_paths_are_relative_to_the_job_file() {
         other => panic!("expected a plugin, got {other:?}"),
     }
     assert_eq!(job.reduce[0].name, "q");
+}
+
+#[test]
+fn sketch_settings_reach_the_reducer_and_default_elsewhere() {
+    let text = format!(
+        "{GOOD}[[reduce]]\nuse = \"approx_distinct\"\nfield = \"/id\"\nprecision = 16\n\
+         [[reduce]]\nuse = \"approx_quantiles\"\nfield = \"/n\"\nq = [0.1, 1]\nrelative_accuracy = 0.02\n"
+    );
+    let job = Job::parse(Path::new("jobs/x.toml"), &text).unwrap();
+    let sketch = |index: usize| match &job.reduce[index].reducer {
+        super::ReducerUse::Builtin { sketch, .. } => sketch.clone(),
+        super::ReducerUse::Plugin { .. } => panic!("a built-in"),
+    };
+    assert_eq!(sketch(0), super::SketchOptions::default());
+    assert_eq!(sketch(1).precision, 16);
+    assert_eq!(sketch(2).quantiles, [0.1, 1.0]);
+    assert_eq!(sketch(2).relative_accuracy, 0.02);
 }

@@ -51,6 +51,17 @@ name = "top"
 use = "top_k"
 field = "/k"
 k = 3
+[[reduce]]
+name = "keys"
+use = "approx_distinct"
+field = "/k"
+precision = 12
+[[reduce]]
+name = "spread"
+use = "approx_quantiles"
+field = "/v"
+q = [0.5, 0.99]
+relative_accuracy = 0.01
 "#;
 
 /// Text a mutation inserts: TOML's punctuation, numbers at the edges, deep nesting.

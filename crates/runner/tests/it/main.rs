@@ -1,6 +1,9 @@
 //! End-to-end tests: the `pagefold` binary against real HTTP servers on loopback, real plugin
 //! libraries built from this workspace.
 
+/// The sketching built-ins, `approx_distinct` and `approx_quantiles`, within their stated
+/// bounds of the exact answers.
+mod approx;
 /// Credentials: every auth kind, tokens from the environment never shown, no token across origins.
 mod auth;
 /// Job files past what a person writes: over 10 MiB, lines of megabytes.

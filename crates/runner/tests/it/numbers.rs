@@ -128,13 +128,45 @@ fn a_number_beyond_any_sum_is_an_error_naming_the_reducer() {
     assert!(run.stdout().is_empty());
 }
 
+/// Quantiles are of floats: a number past their range is an error, never an infinity in a
+/// bucket.
+#[test]
+fn a_number_beyond_a_float_is_an_error_for_approx_quantiles() {
+    let server = one_page(&amounts(&["1", "1e400"]));
+    let work = Workspace::new();
+    let job = work.job(
+        "beyond.toml",
+        &format!(
+            "[source]\nurl = \"http://{}/page\"\nrecords = \"/data\"\n{}",
+            server.addr,
+            reducer("spread", "approx_quantiles")
+        ),
+    );
+    let run = pagefold(&["run", job.to_str().unwrap(), "-q", "-o", "-"]);
+    assert_eq!(run.code(), 1, "{}", run.stderr());
+    assert!(
+        run.stderr().contains(
+            "record 1: `approx_quantiles`: `1e400` is beyond the range of a float (±1.8e308)"
+        ),
+        "{}",
+        run.stderr()
+    );
+    assert!(run.stdout().is_empty());
+}
+
 /// A value nested deeper than the JSON reader goes is refused alike by every reducer that
 /// reads whole values, naming the reducer and the record: never a `null`, never a panic.
 #[test]
 fn values_nested_too_deep_are_a_clear_error_for_every_reducer() {
     let deep = format!("{}1{}", "[".repeat(200), "]".repeat(200));
     let records = format!("{{\"amount\": 1}}, {{\"amount\": {deep}}}");
-    for kind in ["collect", "count_by", "distinct", "top_k"] {
+    for kind in [
+        "collect",
+        "count_by",
+        "distinct",
+        "approx_distinct",
+        "top_k",
+    ] {
         let server = one_page(&records);
         let work = Workspace::new();
         let job = work.job(

@@ -199,8 +199,13 @@ fn fingerprint(job: &Job) -> Vec<String> {
         .iter()
         .map(|spec| {
             let what = match &spec.reducer {
-                crate::job::ReducerUse::Builtin { kind, field, k } => {
-                    format!("{kind:?} {field:?} {k}")
+                crate::job::ReducerUse::Builtin {
+                    kind,
+                    field,
+                    k,
+                    sketch,
+                } => {
+                    format!("{kind:?} {field:?} {k}{}", sketch.describe_for(*kind))
                 }
                 // The library's file name, not its path: moving the job folder is no change.
                 crate::job::ReducerUse::Plugin { path, config } => {

@@ -203,7 +203,12 @@ impl Reducers {
         let mut entries: Vec<(String, Arc<dyn Reduce>)> = Vec::new();
         for spec in specs {
             let reducer = match &spec.reducer {
-                ReducerUse::Builtin { kind, field, k } => builtin::build(*kind, field.clone(), *k),
+                ReducerUse::Builtin {
+                    kind,
+                    field,
+                    k,
+                    sketch,
+                } => builtin::build(*kind, field.clone(), *k, sketch),
                 ReducerUse::Plugin { path, config } => {
                     let load = |problem| ReduceError::Load {
                         name: spec.name.clone(),

@@ -4,6 +4,7 @@ use pagefold_reducer::{Position, ReducerError};
 
 use super::Builtin;
 use super::value::{present, within_depth};
+use crate::job::SketchOptions;
 
 /// Every value of the field, in the order of the pages and of the records in them, whatever
 /// order pages arrived in; `[]` on no input. Holds all values in memory: meant for small
@@ -13,7 +14,7 @@ pub(crate) struct Collect;
 impl Builtin for Collect {
     type State = Vec<(Position, String)>;
 
-    fn new(_k: usize) -> Self {
+    fn new(_k: usize, _: &SketchOptions) -> Self {
         Collect
     }
 

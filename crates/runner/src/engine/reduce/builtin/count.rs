@@ -3,6 +3,7 @@
 use pagefold_reducer::{Position, ReducerError};
 
 use super::Builtin;
+use crate::job::SketchOptions;
 
 /// Counts records; `0` on no input.
 pub(crate) struct Count;
@@ -10,7 +11,7 @@ pub(crate) struct Count;
 impl Builtin for Count {
     type State = u64;
 
-    fn new(_k: usize) -> Self {
+    fn new(_k: usize, _: &SketchOptions) -> Self {
         Count
     }
 

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Builtin;
 use super::value::{KeyRef, present};
+use crate::job::SketchOptions;
 
 /// The exact number of distinct values of a field (`"1"` and `1` are different); `0` on no
 /// input.
@@ -22,7 +23,7 @@ pub(crate) struct Seen {
 impl Builtin for Distinct {
     type State = Seen;
 
-    fn new(_k: usize) -> Self {
+    fn new(_k: usize, _: &SketchOptions) -> Self {
         Distinct
     }
 

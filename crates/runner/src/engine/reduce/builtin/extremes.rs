@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Builtin;
 use super::value::{Decimal, DecimalError, KeyRef, Number, describe, present};
+use crate::job::SketchOptions;
 
 /// A value `min`/`max` can compare: numbers (by exact value, their text kept as the API wrote
 /// it) order before strings (by text).
@@ -157,7 +158,7 @@ impl<E: End> Extreme<E> {
 impl<E: End> Builtin for Extreme<E> {
     type State = Option<Comparable>;
 
-    fn new(_k: usize) -> Self {
+    fn new(_k: usize, _: &SketchOptions) -> Self {
         Self(PhantomData)
     }
 

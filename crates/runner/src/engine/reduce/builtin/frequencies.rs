@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Builtin;
 use super::value::{KeyRef, ValueKey, present};
+use crate::job::SketchOptions;
 
 /// Counts per value, keyed without allocating for values seen before.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -75,7 +76,7 @@ pub(crate) struct CountBy;
 impl Builtin for CountBy {
     type State = Frequencies;
 
-    fn new(_k: usize) -> Self {
+    fn new(_k: usize, _: &SketchOptions) -> Self {
         CountBy
     }
 
@@ -123,7 +124,7 @@ pub(crate) struct TopK {
 impl Builtin for TopK {
     type State = Frequencies;
 
-    fn new(k: usize) -> Self {
+    fn new(k: usize, _: &SketchOptions) -> Self {
         TopK { k }
     }
 

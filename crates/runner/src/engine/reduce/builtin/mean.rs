@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Builtin;
 use super::value::{ExactSum, add_exactly, present};
+use crate::job::SketchOptions;
 
 /// The mean of a numeric field: the exact decimal sum divided by the count, rounded once to
 /// 17 significant digits (so independent of order); `null` on no input.
@@ -19,7 +20,7 @@ pub(crate) struct MeanState {
 impl Builtin for Mean {
     type State = MeanState;
 
-    fn new(_k: usize) -> Self {
+    fn new(_k: usize, _: &SketchOptions) -> Self {
         Mean
     }
 

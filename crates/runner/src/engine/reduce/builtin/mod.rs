@@ -5,6 +5,8 @@
 //! built-in a [`pagefold_reducer::Reducer`] too, so built-ins keep the same contract as plugins
 //! and are checked by the same law tests.
 
+mod approx_distinct;
+mod approx_quantiles;
 mod collect;
 mod count;
 mod distinct;
@@ -23,12 +25,13 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::{PageView, Partial, Reduce, ReduceFailure};
-use crate::job::BuiltinKind;
+use crate::job::{BuiltinKind, SketchOptions};
 
 /// A built-in reducer: a fold over one field value per record.
 pub(crate) trait Builtin: Send + Sync + Sized + 'static {
     type State: Serialize + DeserializeOwned + Send + 'static;
-    fn new(k: usize) -> Self;
+    /// `k` is `top_k`'s; `sketch` holds the settings of the sketching built-ins.
+    fn new(k: usize, sketch: &SketchOptions) -> Self;
     fn init(&self) -> Self::State;
     /// `value` is the record's field (`None`: the record lacks it); `count` ignores it.
     fn fold_value(
@@ -39,6 +42,10 @@ pub(crate) trait Builtin: Send + Sync + Sized + 'static {
     ) -> Result<(), ReducerError>;
     fn merge(&self, into: &mut Self::State, other: Self::State);
     fn finish(&self, state: Self::State) -> serde_json::Value;
+    /// Whether a loaded state is one of this reducer's: a sketch of another size is not.
+    fn accepts(&self, _state: &Self::State) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// The `config` of a built-in when it is used through the [`Reducer`] trait.
@@ -47,6 +54,22 @@ pub(crate) struct BuiltinConfig {
     pub field: Option<Pointer>,
     #[serde(default = "default_k")]
     pub k: usize,
+    pub precision: Option<i64>,
+    pub q: Option<Vec<f64>>,
+    pub relative_accuracy: Option<f64>,
+}
+
+impl BuiltinConfig {
+    /// The sketch settings, checked as the job file's are.
+    fn sketch(&self) -> Result<SketchOptions, ReducerError> {
+        let defaults = SketchOptions::default();
+        SketchOptions::checked(
+            self.precision.unwrap_or(defaults.precision.into()),
+            self.q.clone().unwrap_or(defaults.quantiles),
+            self.relative_accuracy.unwrap_or(defaults.relative_accuracy),
+        )
+        .map_err(ReducerError::new)
+    }
 }
 
 fn default_k() -> usize {
@@ -61,10 +84,10 @@ pub(crate) struct AsReducer<B> {
 }
 
 impl<B: Builtin> AsReducer<B> {
-    fn build(field: Option<Pointer>, k: usize) -> Self {
+    fn build(field: Option<Pointer>, k: usize, sketch: &SketchOptions) -> Self {
         let fields = PointerSet::new(field.iter());
         Self {
-            builtin: B::new(k),
+            builtin: B::new(k, sketch),
             field,
             fields,
         }
@@ -78,7 +101,8 @@ impl<B: Builtin> Reducer for AsReducer<B> {
     type Record<'a> = Option<&'a str>;
 
     fn new(config: BuiltinConfig) -> Result<Self, ReducerError> {
-        Ok(Self::build(config.field, config.k))
+        let sketch = config.sketch()?;
+        Ok(Self::build(config.field, config.k, &sketch))
     }
 
     fn init(&self) -> B::State {
@@ -109,6 +133,15 @@ impl<B: Builtin> Reducer for AsReducer<B> {
     fn finish(&self, state: B::State) -> serde_json::Value {
         self.builtin.finish(state)
     }
+
+    fn load(&self, bytes: &[u8]) -> Result<B::State, ReducerError> {
+        let state: B::State = serde_json::from_slice(bytes)
+            .map_err(|e| ReducerError::new(format!("cannot load state: {e}")))?;
+        self.builtin
+            .accepts(&state)
+            .map_err(|problem| ReducerError::new(format!("cannot load state: {problem}")))?;
+        Ok(state)
+    }
 }
 
 /// A configured built-in, shared by the workers.
@@ -124,23 +157,39 @@ struct BuiltinPartial<B: Builtin> {
 }
 
 /// Builds the built-in `kind` reading `field`.
-pub(crate) fn build(kind: BuiltinKind, field: Option<Pointer>, k: usize) -> Arc<dyn Reduce> {
-    fn make<B: Builtin>(kind: BuiltinKind, field: Option<Pointer>, k: usize) -> Arc<dyn Reduce> {
+pub(crate) fn build(
+    kind: BuiltinKind,
+    field: Option<Pointer>,
+    k: usize,
+    sketch: &SketchOptions,
+) -> Arc<dyn Reduce> {
+    fn make<B: Builtin>(
+        kind: BuiltinKind,
+        field: Option<Pointer>,
+        k: usize,
+        sketch: &SketchOptions,
+    ) -> Arc<dyn Reduce> {
         Arc::new(BuiltinReduce::<B> {
             kind,
-            reducer: Arc::new(AsReducer::build(field, k)),
+            reducer: Arc::new(AsReducer::build(field, k, sketch)),
         })
     }
     match kind {
-        BuiltinKind::Count => make::<count::Count>(kind, field, k),
-        BuiltinKind::Sum => make::<sum::Sum>(kind, field, k),
-        BuiltinKind::Min => make::<extremes::Min>(kind, field, k),
-        BuiltinKind::Max => make::<extremes::Max>(kind, field, k),
-        BuiltinKind::Mean => make::<mean::Mean>(kind, field, k),
-        BuiltinKind::CountBy => make::<frequencies::CountBy>(kind, field, k),
-        BuiltinKind::Distinct => make::<distinct::Distinct>(kind, field, k),
-        BuiltinKind::TopK => make::<frequencies::TopK>(kind, field, k),
-        BuiltinKind::Collect => make::<collect::Collect>(kind, field, k),
+        BuiltinKind::Count => make::<count::Count>(kind, field, k, sketch),
+        BuiltinKind::Sum => make::<sum::Sum>(kind, field, k, sketch),
+        BuiltinKind::Min => make::<extremes::Min>(kind, field, k, sketch),
+        BuiltinKind::Max => make::<extremes::Max>(kind, field, k, sketch),
+        BuiltinKind::Mean => make::<mean::Mean>(kind, field, k, sketch),
+        BuiltinKind::ApproxQuantiles => {
+            make::<approx_quantiles::ApproxQuantiles>(kind, field, k, sketch)
+        }
+        BuiltinKind::CountBy => make::<frequencies::CountBy>(kind, field, k, sketch),
+        BuiltinKind::Distinct => make::<distinct::Distinct>(kind, field, k, sketch),
+        BuiltinKind::ApproxDistinct => {
+            make::<approx_distinct::ApproxDistinct>(kind, field, k, sketch)
+        }
+        BuiltinKind::TopK => make::<frequencies::TopK>(kind, field, k, sketch),
+        BuiltinKind::Collect => make::<collect::Collect>(kind, field, k, sketch),
     }
 }
 
@@ -265,12 +314,14 @@ mod laws {
     }
 
     fn check<B: Builtin>(field: &str) {
-        let reducer = AsReducer::<B>::build(Some(field.parse().unwrap()), 3);
+        let reducer =
+            AsReducer::<B>::build(Some(field.parse().unwrap()), 3, &SketchOptions::default());
         laws::check(&reducer, records());
     }
 
     fn results_only<B: Builtin>(field: &str) {
-        let reducer = AsReducer::<B>::build(Some(field.parse().unwrap()), 3);
+        let reducer =
+            AsReducer::<B>::build(Some(field.parse().unwrap()), 3, &SketchOptions::default());
         let outcome = laws::Laws::new()
             .compare_states(false)
             .check(&reducer, records());
@@ -279,7 +330,10 @@ mod laws {
 
     #[test]
     fn count() {
-        laws::check(&AsReducer::<count::Count>::build(None, 0), records());
+        laws::check(
+            &AsReducer::<count::Count>::build(None, 0, &SketchOptions::default()),
+            records(),
+        );
     }
 
     #[test]
@@ -297,17 +351,20 @@ mod laws {
         let laws = laws::Laws::new().cases(64).max_records(64);
         let field = || Some("/amount".parse().unwrap());
         let outcomes = [
-            laws.check(&AsReducer::<sum::Sum>::build(field(), 3), extreme_records()),
             laws.check(
-                &AsReducer::<mean::Mean>::build(field(), 3),
+                &AsReducer::<sum::Sum>::build(field(), 3, &SketchOptions::default()),
                 extreme_records(),
             ),
             laws.check(
-                &AsReducer::<extremes::Min>::build(field(), 3),
+                &AsReducer::<mean::Mean>::build(field(), 3, &SketchOptions::default()),
                 extreme_records(),
             ),
             laws.check(
-                &AsReducer::<extremes::Max>::build(field(), 3),
+                &AsReducer::<extremes::Min>::build(field(), 3, &SketchOptions::default()),
+                extreme_records(),
+            ),
+            laws.check(
+                &AsReducer::<extremes::Max>::build(field(), 3, &SketchOptions::default()),
                 extreme_records(),
             ),
         ];
@@ -325,5 +382,47 @@ mod laws {
         // differently: their results only.
         results_only::<distinct::Distinct>("/amount");
         results_only::<collect::Collect>("/amount");
+    }
+
+    /// The sketches' states are canonical: compared, not only their results.
+    #[test]
+    fn sketches() {
+        check::<approx_distinct::ApproxDistinct>("/amount");
+        check::<approx_distinct::ApproxDistinct>("/status");
+        check::<approx_quantiles::ApproxQuantiles>("/amount");
+    }
+
+    /// With 16 registers the registers fill up within a case, past the small-count regime.
+    #[test]
+    fn approx_distinct_with_few_registers() {
+        let sketch = SketchOptions {
+            precision: 4,
+            ..SketchOptions::default()
+        };
+        let field = Some("/n".parse().unwrap());
+        let reducer = AsReducer::<approx_distinct::ApproxDistinct>::build(field, 0, &sketch);
+        laws::check(&reducer, (0u32..100_000).prop_map(|n| json!({ "n": n })));
+    }
+
+    /// With a cap of 8 buckets a sign, collapsing happens in most cases, at any merge.
+    #[test]
+    fn approx_quantiles_when_buckets_collapse() {
+        let builtin = approx_quantiles::ApproxQuantiles::capped(&SketchOptions::default(), 8);
+        let field = Some("/amount".parse().unwrap());
+        let fields = PointerSet::new(field.iter());
+        let reducer = AsReducer {
+            builtin,
+            field,
+            fields,
+        };
+        let amount = prop_oneof![
+            (-1e6f64..1e6).prop_map(Value::from),
+            (1e-300f64..1e300).prop_map(Value::from),
+            Just(json!(0)),
+        ];
+        laws::check(
+            &reducer,
+            amount.prop_map(|amount| json!({ "amount": amount })),
+        );
     }
 }

@@ -4,6 +4,7 @@ use pagefold_reducer::{Position, ReducerError};
 
 use super::Builtin;
 use super::value::{ExactSum, add_exactly, present};
+use crate::job::SketchOptions;
 
 /// Sums a numeric field exactly, in decimal, in any order: an integer when every value is an
 /// integer, else every digit of the exact sum (`0.1 + 0.2` is `0.3`); `0` on no input.
@@ -12,7 +13,7 @@ pub(crate) struct Sum;
 impl Builtin for Sum {
     type State = ExactSum;
 
-    fn new(_k: usize) -> Self {
+    fn new(_k: usize, _: &SketchOptions) -> Self {
         Sum
     }
 
