@@ -35,6 +35,8 @@ macro_rules! ignore_scalars {
 pub struct PointerSet {
     pub(crate) root: Node,
     pub(crate) len: usize,
+    /// The slots values can land in (a pointer given twice has one).
+    pub(crate) distinct: usize,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -58,6 +60,7 @@ impl PointerSet {
     pub fn new<'p>(pointers: impl IntoIterator<Item = &'p Pointer>) -> Self {
         let mut root = Node::default();
         let mut len = 0;
+        let mut distinct = 0;
         for pointer in pointers {
             let mut node = &mut root;
             for token in pointer.tokens() {
@@ -74,10 +77,17 @@ impl PointerSet {
                 };
                 node = &mut node.children[position].node;
             }
-            node.slot.get_or_insert(len);
+            if node.slot.is_none() {
+                node.slot = Some(len);
+                distinct += 1;
+            }
             len += 1;
         }
-        Self { root, len }
+        Self {
+            root,
+            len,
+            distinct,
+        }
     }
 
     /// How many pointers the set was built from (the length [`PointerSet::slots`] returns).

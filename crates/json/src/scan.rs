@@ -24,6 +24,9 @@ struct Cursor<'a> {
     text: &'a str,
     bytes: &'a [u8],
     at: usize,
+    /// Slots not yet found: at 0 the walk stops where it is ([`PointerSet::scan_first`]).
+    /// `usize::MAX` when the walk must go to the end of the value.
+    missing: usize,
 }
 
 impl<'a> Cursor<'a> {
@@ -32,7 +35,13 @@ impl<'a> Cursor<'a> {
             text,
             bytes: text.as_bytes(),
             at: 0,
+            missing: usize::MAX,
         }
+    }
+
+    /// Whether every slot is found and the walk may stop.
+    fn found_all(&self) -> bool {
+        self.missing == 0
     }
 
     fn error(&self) -> ScanError {
@@ -140,7 +149,9 @@ impl<'a> Cursor<'a> {
     fn walk(&mut self, node: &Node, out: &mut [Option<&'a str>]) -> Result<(), ScanError> {
         if let Some(slot) = node.slot {
             let value = self.value()?;
-            out[slot] = Some(value);
+            if out[slot].replace(value).is_none() && self.missing != usize::MAX {
+                self.missing -= 1;
+            }
             if !node.children.is_empty() {
                 let inner = Node {
                     slot: None,
@@ -182,6 +193,9 @@ impl<'a> Cursor<'a> {
                             self.value()?;
                         }
                     }
+                    if self.found_all() {
+                        return Ok(());
+                    }
                     self.skip_whitespace();
                     match self.peek() {
                         Some(b',') => self.at += 1,
@@ -207,6 +221,9 @@ impl<'a> Cursor<'a> {
                         None => {
                             self.value()?;
                         }
+                    }
+                    if self.found_all() {
+                        return Ok(());
                     }
                     index += 1;
                     self.skip_whitespace();
@@ -309,6 +326,38 @@ impl PointerSet {
     pub fn scan<'a>(&self, json: &'a str, out: &mut [Option<&'a str>]) -> Result<(), ScanError> {
         out.fill(None);
         Cursor::new(json).walk(&self.root, out)
+    }
+
+    /// Like [`PointerSet::scan`], but stops as soon as every pointer has a value: the rest of
+    /// the document is not read (nor checked). For one record whose bounds are known, where
+    /// the fields a job reads often come first. Of a key given twice, the first is taken.
+    ///
+    /// ```
+    /// use pagefold_json::{Pointer, PointerSet};
+    ///
+    /// let id: Pointer = "/id".parse().unwrap();
+    /// let set = PointerSet::new([&id]);
+    /// let mut found = set.scan_slots();
+    /// // Stops after `"id"`: what follows is not read.
+    /// set.scan_first(r#"{"id":7,"rest":[1,2,3]}"#, &mut found).unwrap();
+    /// assert_eq!(found[0], Some("7"));
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As for [`PointerSet::scan`], in the part that was read.
+    pub fn scan_first<'a>(
+        &self,
+        json: &'a str,
+        out: &mut [Option<&'a str>],
+    ) -> Result<(), ScanError> {
+        out.fill(None);
+        let mut cursor = Cursor::new(json);
+        cursor.missing = self.distinct;
+        if cursor.found_all() {
+            return Ok(());
+        }
+        cursor.walk(&self.root, out)
     }
 
     /// A fresh output buffer for [`PointerSet::scan`].
@@ -417,5 +466,28 @@ mod tests {
         }
         assert!(elements("[1 2]").any(|e| e.is_err()));
         assert!(elements("{}").next().unwrap().is_err());
+    }
+
+    #[test]
+    fn scan_first_finds_what_scan_finds_and_stops_early() {
+        let pointers: Vec<Pointer> = ["/b/c", "/a", "/d/1", "/a"]
+            .iter()
+            .map(|p| p.parse().unwrap())
+            .collect();
+        let set = PointerSet::new(&pointers);
+        let json = r#"{"a":"x","b":{"c":[1,{"e":2}],"z":3},"d":[0,"y"],"tail":[{"q":"\""}]}"#;
+        let (mut first, mut whole) = (set.scan_slots(), set.scan_slots());
+        set.scan_first(json, &mut first).unwrap();
+        set.scan(json, &mut whole).unwrap();
+        assert_eq!(first, whole);
+        // Past the last wanted field, nothing is read: not even what would be an error.
+        let broken = r#"{"a":1,"b":{"c":2},"d":[0,1], ]]]"#;
+        set.scan_first(broken, &mut first).unwrap();
+        assert_eq!(first[2], Some("1"));
+        assert!(set.scan(broken, &mut whole).is_err());
+        // A field that is missing makes it read to the end.
+        let lacking = r#"{"a":1,"b":{"c":2}}"#;
+        set.scan_first(lacking, &mut first).unwrap();
+        assert_eq!(first[2], None);
     }
 }

@@ -373,15 +373,21 @@ pub fn fold_page(
     page: &Page,
 ) -> Result<(), ReduceError> {
     let stride = reducers.fields.len();
-    let mut rows = Vec::with_capacity(page.record_count() * stride);
-    if stride > 0
-        && let Err(error) = reducers.fields.scan_each(page.records_json(), &mut rows)
-    {
-        // Cannot happen for a page the fetcher checked; reported rather than trusted.
-        return Err(ReduceError::Page {
-            url: page.url().to_string(),
-            message: error.to_string(),
-        });
+    let mut rows = vec![None; page.record_count() * stride];
+    if stride > 0 {
+        // Each record from where the fetcher found it, read only as far as its last wanted
+        // field: what follows (often most of a record) is not scanned.
+        let records = page.records_json();
+        for (&(start, end), row) in page.record_bounds().iter().zip(rows.chunks_mut(stride)) {
+            let record = records.get(start as usize..end as usize).unwrap_or("null");
+            if let Err(error) = reducers.fields.scan_first(record, row) {
+                // Cannot happen for a page the fetcher checked; reported rather than trusted.
+                return Err(ReduceError::Page {
+                    url: page.url().to_string(),
+                    message: error.to_string(),
+                });
+            }
+        }
     }
     let view = PageView::new(page, &rows, stride);
     // Every reducer but a filter's, which saw the page before.
