@@ -116,6 +116,26 @@ fn requests_per_page(server: &DemoServer, from: usize) -> BTreeMap<u64, u32> {
     counts
 }
 
+/// A single run's result, the result of `shards` shards merged, and the server's log length
+/// between the two (the sharded run's requests follow it).
+fn single_and_sharded(
+    server: &DemoServer,
+    work: &Workspace,
+    job: &Path,
+    shards: u32,
+) -> (Value, Value, usize) {
+    let (single, before) = single_run(server, job);
+    let merged_path = work.path().join("merged.json");
+    let parts = work.path().join("parts");
+    run_indexed_job(job, parts.to_str().unwrap(), shards, &merged_path);
+    (single, read(&merged_path), before)
+}
+
+/// Every built-in and the plugin reducers.
+pub(crate) fn every_reducer() -> String {
+    format!("{ALL_BUILTINS}\n{}", plugin_reducers())
+}
+
 /// A single run's result, and the server's log length after it.
 fn single_run(server: &DemoServer, job: &Path) -> (Value, usize) {
     let result = run_job(job, &[]).result();
@@ -136,7 +156,7 @@ fn a_page_job_with_a_total_splits_page_by_page_and_merges_to_a_single_runs_resul
         ..DemoConfig::default()
     });
     let work = Workspace::new();
-    let reducers = format!("{ALL_BUILTINS}\n{}", plugin_reducers());
+    let reducers = every_reducer();
     let job = work.job("pages.toml", &orders_job(&server, PAGES, 8, &reducers));
     let (single, before) = single_run(&server, &job);
     let parts = work.path().join("parts");
@@ -182,15 +202,7 @@ fn without_a_total_each_shard_finds_its_own_end() {
         "no-total.toml",
         &orders_job(&server, PAGES_NO_TOTAL, 6, ALL_BUILTINS),
     );
-    let (single, before) = single_run(&server, &job);
-    let merged_path = work.path().join("merged.json");
-    run_indexed_job(
-        &job,
-        work.path().join("parts").to_str().unwrap(),
-        3,
-        &merged_path,
-    );
-    let merged = read(&merged_path);
+    let (single, merged, before) = single_and_sharded(&server, &work, &job, 3);
     assert_eq!(essence(&merged), essence(&single));
     assert_eq!(merged["records"], 1730);
     // 35 pages of data (the last short): each asked for once, the first once per shard;
@@ -212,7 +224,7 @@ fn cursor_partitions_are_dealt_whole_and_merge_exactly() {
     });
     let work = Workspace::new();
     let cursor = "kind = \"cursor\"\nparam = \"cursor\"\nnext = \"/meta/next_cursor\"\nsize_param = \"limit\"\nsize = 25";
-    let text = orders_job(&server, cursor, 4, &format!("{ALL_BUILTINS}\n{}", plugin_reducers()))
+    let text = orders_job(&server, cursor, 4, &every_reducer())
         .replace(
             &format!("url = \"{}\"", server.url("/orders")),
             &format!("url = \"{}?status={{status}}\"", server.url("/cursor/orders")),
@@ -222,15 +234,7 @@ fn cursor_partitions_are_dealt_whole_and_merge_exactly() {
             "[source.partitions]\nstatus = [\"paid\", \"open\", \"shipped\", \"cancelled\", \"refunded\"]\n\n[source.pagination]",
         );
     let job = work.job("cursor.toml", &text);
-    let (single, before) = single_run(&server, &job);
-    let merged_path = work.path().join("merged.json");
-    run_indexed_job(
-        &job,
-        work.path().join("parts").to_str().unwrap(),
-        4,
-        &merged_path,
-    );
-    let merged = read(&merged_path);
+    let (single, merged, before) = single_and_sharded(&server, &work, &job, 4);
     assert_eq!(essence(&merged), essence(&single));
     // Every request once: cursor chains are not split, each runs in one shard.
     assert_eq!(
@@ -278,15 +282,7 @@ concurrency = 8
         plugins = plugin_reducers(),
     );
     let job = work.job("children.toml", &text);
-    let (single, before) = single_run(&server, &job);
-    let merged_path = work.path().join("merged.json");
-    run_indexed_job(
-        &job,
-        work.path().join("parts").to_str().unwrap(),
-        3,
-        &merged_path,
-    );
-    let merged = read(&merged_path);
+    let (single, merged, before) = single_and_sharded(&server, &work, &job, 3);
     assert_eq!(essence(&merged), essence(&single));
     assert_eq!(merged["parent"], single["parent"]);
     // Each child request once; the parents' pages once per shard.
@@ -320,12 +316,7 @@ fn a_shard_killed_and_started_again_resumes_from_its_checkpoint_beside_the_parts
     let work = Workspace::new();
     let job = work.job(
         "killed.toml",
-        &orders_job(
-            &server,
-            PAGES,
-            2,
-            &format!("{ALL_BUILTINS}\n{}", plugin_reducers()),
-        ),
+        &orders_job(&server, PAGES, 2, &every_reducer()),
     );
     let parts = work.path().join("parts");
     let parts_text = parts.to_str().unwrap();

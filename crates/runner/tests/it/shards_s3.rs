@@ -10,10 +10,8 @@ use std::time::{Duration, Instant};
 
 use pagefold_demo_api::DemoConfig;
 
-use crate::shards::{
-    PAGES, essence, plugin_reducers, read, run_indexed_job_with, start_shard_with,
-};
-use crate::support::{ALL_BUILTINS, Workspace, demo_server, orders_job, run_job};
+use crate::shards::{PAGES, essence, every_reducer, read, run_indexed_job_with, start_shard_with};
+use crate::support::{Workspace, demo_server, orders_job, run_job};
 
 /// A moto S3 server on a free loopback port, stopped when dropped.
 struct S3Server {
@@ -110,7 +108,7 @@ fn parts_in_s3_merge_to_a_single_runs_result() {
         ..DemoConfig::default()
     });
     let work = Workspace::new();
-    let reducers = format!("{ALL_BUILTINS}\n{}", plugin_reducers());
+    let reducers = every_reducer();
     let job = work.job("s3-pages.toml", &orders_job(&server, PAGES, 8, &reducers));
     let single = run_job(&job, &[]).result();
     let env = s3.env();
@@ -180,12 +178,7 @@ fn a_shard_killed_resumes_from_its_checkpoint_in_s3() {
     let work = Workspace::new();
     let job = work.job(
         "s3-killed.toml",
-        &orders_job(
-            &server,
-            PAGES,
-            2,
-            &format!("{ALL_BUILTINS}\n{}", plugin_reducers()),
-        ),
+        &orders_job(&server, PAGES, 2, &every_reducer()),
     );
     let env = s3.env();
     let env = with_env(&env);
