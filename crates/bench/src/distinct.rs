@@ -28,7 +28,11 @@ pub(crate) fn run(binary: &Path, pages: u64, folder: &Path) -> Section {
     let mut section = Section::default();
     for (id, name, reducer) in [
         ("15a", "10 000 000 distinct: exact", "distinct"),
-        ("15b", "10 000 000 distinct: approx_distinct", "approx_distinct"),
+        (
+            "15b",
+            "10 000 000 distinct: approx_distinct",
+            "approx_distinct",
+        ),
     ] {
         let scenario = Scenario {
             id,

@@ -25,7 +25,13 @@ const LATENCY: Duration = Duration::from_millis(50);
 
 /// Runs scenario 16 over `pages` pages; `target` is the cargo target folder that holds the
 /// virtual environment.
-pub(crate) fn run(binary: &Path, pages: u64, target: &Path, folder: &Path, repeat: usize) -> Section {
+pub(crate) fn run(
+    binary: &Path,
+    pages: u64,
+    target: &Path,
+    folder: &Path,
+    repeat: usize,
+) -> Section {
     let server = DemoApi::start(binary, pages, PAGE_SIZE, LATENCY, true, &[]);
     let scenario = Scenario {
         id: "16a",
@@ -45,9 +51,8 @@ pub(crate) fn run(binary: &Path, pages: u64, target: &Path, folder: &Path, repea
         Ok(python) => run_dlt(&python, &server, folder, ours.records),
         Err(why) => skipped(&why),
     };
-    let mut section = Section::default();
-    section.details = vec![compare(&ours, &theirs)];
-    section.rows = vec![
+    let details = vec![compare(&ours, &theirs)];
+    let rows = vec![
         Row {
             id: "16a",
             name: scenario.name.into(),
@@ -69,7 +74,11 @@ pub(crate) fn run(binary: &Path, pages: u64, target: &Path, folder: &Path, repea
             ideal: ideal(pages, 64, LATENCY),
         },
     ];
-    section
+    Section {
+        rows,
+        targets: Vec::new(),
+        details,
+    }
 }
 
 /// The virtual environment's python, with dlt installed (made or completed now if need be),
@@ -156,9 +165,6 @@ fn compare(ours: &Measured, theirs: &Measured) -> String {
         "\ndlt (16): dlt takes {} the wall time of pagefold, {} its CPU, {} its peak RSS",
         times(ratio(theirs.wall.as_secs_f64(), ours.wall.as_secs_f64())),
         times(ratio(theirs.cpu.as_secs_f64(), ours.cpu.as_secs_f64())),
-        times(ratio(
-            theirs.peak_rss_kib as f64,
-            ours.peak_rss_kib as f64
-        )),
+        times(ratio(theirs.peak_rss_kib as f64, ours.peak_rss_kib as f64)),
     )
 }

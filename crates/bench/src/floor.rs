@@ -138,7 +138,9 @@ fn per_gb(measured: &Measured) -> f64 {
 /// The detail lines and the two targets.
 fn judge(section: &mut Section) {
     let validating = section.good("13b").map(per_gb);
-    let mut details = vec!["\nfloor (13): CPU seconds per GB of page bodies, beside the validating floor".to_owned()];
+    let mut details = vec![
+        "\nfloor (13): CPU seconds per GB of page bodies, beside the validating floor".to_owned(),
+    ];
     for row in &section.rows {
         let cost = section.good(row.id).map(per_gb);
         details.push(format!(

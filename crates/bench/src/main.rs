@@ -233,7 +233,13 @@ fn main() {
         sections.push(section);
     };
     if wanted("13") {
-        section(floor::run(&binary, &floor, scaled(20_000), work.path(), repeat));
+        section(floor::run(
+            &binary,
+            &floor,
+            scaled(20_000),
+            work.path(),
+            repeat,
+        ));
     }
     if wanted("14") {
         let (few, many) = (scaled(2000), scaled(200_000));
