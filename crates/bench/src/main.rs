@@ -18,7 +18,9 @@
 //! then check the summary line's estimate of one page after another against a real run at
 //! concurrency 1 (see `sequential.rs`): within ±30 %, or said to be off.
 //!
-//! `--only 1,3` runs some scenarios; `--pages-scale 0.1` shrinks every page count (a quick look).
+//! `--only 1,3` runs some scenarios (`3` is 3a and 3b, not 13); `--pages-scale 0.1` shrinks
+//! every page count (a quick look); `--big` adds what is too long for the default run (which
+//! stays under 5 minutes on a 2-core machine): scenario 15, and scenario 16 at 2 000 pages.
 //! `--trace` measures what `pagefold run --trace` costs on each scenario run: runs with and
 //! without it, alternated, their median wall times, and the trace's bytes a request (see
 //! `trace_cost.rs`).
@@ -27,30 +29,49 @@
 //! `shards.rs`).
 //!
 //! Scenario 11 times the database output (`[output] url`) on its own: see [`database`].
+//!
+//! Scenarios 13 to 17 live in modules of their own, each handing back a [`Section`]: its rows
+//! of the table, its targets (printed with the others) and its lines of detail.
+//!
+//! * 13, the floor ([`floor`]): the same pages fetched by a minimal hyper client
+//!   (`src/bin/floor.rs`, reading only, then validating with serde_json) and by pagefold (fetch
+//!   only, one `count`, five reducers), in CPU seconds per GB of page bodies.
+//! * 14, small pages ([`small_pages`]): 200 000 pages of 10 beside 2 000: CPU a request, RSS.
+//! * 15, `--big` ([`distinct`]): 10 000 000 distinct values, `distinct` and `approx_distinct`.
+//! * 16, dlt side by side ([`dlt`]): dlt's `RESTClient.paginate` over the same pages.
+//! * 17, cursor chains ([`cursors`]): 8 cursor partitions of 250 pages at 50 ms.
 
+mod cursors;
 mod database;
 mod demo_api;
+mod distinct;
+mod dlt;
+mod floor;
 mod keys;
 mod measure;
 mod nightly;
+mod pagefold_run;
 mod python;
 mod report;
 mod scenarios;
+mod section;
 mod sequential;
 mod shards;
+mod small_pages;
 mod trace_cost;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use demo_api::DemoApi;
 use keys::run_keys;
-use measure::{Measured, median_of};
+use measure::Measured;
 use nightly::run_incremental;
+use pagefold_run::run_pagefold;
 use python::run_python;
 use report::{ideal, print_row, print_targets};
 use scenarios::Scenario;
+use section::Section;
 use sequential::Estimate;
 
 fn main() {
@@ -64,6 +85,7 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(1.0);
     let trace = args.iter().any(|a| a == "--trace");
+    let big = args.iter().any(|a| a == "--big");
     let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../..")
         .canonicalize()
@@ -74,6 +96,7 @@ fn main() {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map_or_else(|| workspace.join("target"), |dir| workspace.join(dir));
     let binary = target.join("release/pagefold");
+    let floor = target.join("release/floor");
     let plugin = target.join("release").join(format!(
         "{}sum_field{}",
         std::env::consts::DLL_PREFIX,
@@ -86,9 +109,14 @@ fn main() {
     let scaled = |pages: u64| ((pages as f64 * scale).round() as u64).max(1);
     let ms = Duration::from_millis;
     let scenarios = scenarios::all(scale, sum_plugin);
+    // `--only 3` runs 3a and 3b, not 13.
     let wanted = |id: &str| {
-        only.as_ref()
-            .is_none_or(|only| only.iter().any(|o| id.starts_with(o.as_str())))
+        only.as_ref().is_none_or(|only| {
+            only.iter().any(|o| {
+                id.strip_prefix(o.as_str())
+                    .is_some_and(|rest| rest.chars().all(|c| c.is_ascii_alphabetic()))
+            })
+        })
     };
 
     let work = tempfile::tempdir().expect("a temporary folder");
@@ -199,7 +227,42 @@ fn main() {
             results.push((id, measured, Some(ideal)));
         }
     }
-    print_targets(&results);
+    let mut sections: Vec<Section> = Vec::new();
+    let mut section = |section: Section| {
+        section.print_rows();
+        sections.push(section);
+    };
+    if wanted("13") {
+        section(floor::run(
+            &binary,
+            &floor,
+            scaled(20_000),
+            work.path(),
+            repeat,
+        ));
+    }
+    if wanted("14") {
+        let (few, many) = (scaled(2000), scaled(200_000));
+        section(small_pages::run(&binary, few, many, work.path(), repeat));
+    }
+    if wanted("15") {
+        if big {
+            section(distinct::run(&binary, scaled(100_000), work.path()));
+        } else if only.is_some() {
+            println!("15   (10 000 000 distinct values: with --big)");
+        }
+    }
+    if wanted("16") {
+        let pages = scaled(if big { 2000 } else { 200 });
+        section(dlt::run(&binary, pages, &target, work.path(), repeat));
+    }
+    if wanted("17") {
+        section(cursors::run(&binary, scaled(250), work.path(), repeat));
+    }
+    print_targets(&results, sections.iter().flat_map(|s| &s.targets));
+    for line in sections.iter().flat_map(|s| &s.details) {
+        println!("{line}");
+    }
     for (id, cost) in &trace_costs {
         trace_cost::print(id, cost);
     }
@@ -249,9 +312,9 @@ fn flag(args: &[String], name: &str) -> Option<String> {
 }
 
 fn build_release(workspace: &Path) {
-    eprintln!("building the release binary and the sum_field plugin…");
+    eprintln!("building the release binary, the sum_field plugin and the floor client…");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
+    let status = Command::new(&cargo)
         .current_dir(workspace)
         .args([
             "build",
@@ -265,88 +328,19 @@ fn build_release(workspace: &Path) {
         .status()
         .expect("cargo runs");
     assert!(status.success(), "the release build failed");
-}
-
-/// The job of `scenario` over `server`, with `concurrency` requests in flight at most.
-pub(crate) fn scenario_job(scenario: &Scenario, server: &DemoApi, concurrency: usize) -> String {
-    let total = if scenario.totals {
-        "total_records = \"/meta/total\""
-    } else {
-        ""
-    };
-    format!(
-        "[source]\nurl = \"{url}\"\nrecords = \"/data\"\n[source.pagination]\nkind = \"page\"\nsize_param = \"per_page\"\nsize = {size}\n\
-         max_pages = 1000000\n{total}\n[fetch]\nconcurrency = {concurrency}\nretries = 8\n\
-         backoff = {{ base = \"5ms\", max = \"100ms\" }}\n{reducers}",
-        url = server.url("/orders"),
-        size = scenario.page_size,
-        reducers = scenario.reducers,
-    )
-}
-
-fn run_pagefold(
-    binary: &Path,
-    scenario: &Scenario,
-    folder: &Path,
-    repeat: usize,
-    trace: bool,
-) -> (Measured, Estimate, Option<trace_cost::TraceCost>) {
-    let server = DemoApi::start(
-        binary,
-        scenario.pages,
-        scenario.page_size,
-        scenario.latency,
-        scenario.totals,
-        scenario.faults,
-    );
-    let job = scenario_job(scenario, &server, scenario.concurrency);
-    let path = folder.join(format!("scenario-{}.toml", scenario.id));
-    std::fs::write(&path, job).expect("the job file is written");
-    let output = folder.join(format!("scenario-{}.json", scenario.id));
-    let mut command = Command::new(binary);
-    command
-        .args(["run", "-q", "-o"])
-        .arg(&output)
-        .arg("--state")
-        .arg(folder.join("state"))
-        .arg(&path);
-    let cost = trace.then(|| trace_cost::measure(&mut command, folder, repeat));
-    let before = server.body_bytes();
-    let sample = median_of(&mut command, repeat);
-    let body_bytes = (server.body_bytes() - before) / repeat.max(1) as u64;
-    let success = sample.success;
-    let result = std::fs::read(&output)
-        .ok()
-        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok());
-    let records = result
-        .as_ref()
-        .and_then(|result| result["records"].as_u64());
-    let retries = result
-        .as_ref()
-        .and_then(|result| result["stats"]["retries"].as_u64());
-    let waited_on_reducers = result
-        .as_ref()
-        .and_then(|result| result["stats"]["waited_on_reducers_seconds"].as_f64())
-        .map(Duration::from_secs_f64);
-    let expected = scenario.pages * scenario.page_size;
-    let faulty = scenario.faults.iter().any(|flag| flag.ends_with("-rate"));
-    let note = match (success, records) {
-        (false, _) => "FAILED".into(),
-        (true, Some(n)) if n == expected && faulty => {
-            format!("exact, {} retries", retries.unwrap_or(0))
-        }
-        (true, Some(n)) if n == expected => String::new(),
-        (true, other) => format!("WRONG: {other:?} records, expected {expected}"),
-    };
-    let estimate = Estimate::of(result.as_ref());
-    let measured = Measured {
-        wall: sample.wall,
-        cpu: sample.cpu,
-        peak_rss_kib: sample.peak_rss_kib,
-        body_bytes,
-        records,
-        waited_on_reducers,
-        note,
-    };
-    (measured, estimate, cost)
+    // `cargo run` built the benchmark, not the floor client beside it.
+    let status = Command::new(&cargo)
+        .current_dir(workspace)
+        .args([
+            "build",
+            "--release",
+            "--quiet",
+            "-p",
+            "pagefold-bench",
+            "--bin",
+            "floor",
+        ])
+        .status()
+        .expect("cargo runs");
+    assert!(status.success(), "the floor client's release build failed");
 }

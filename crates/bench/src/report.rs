@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::measure::Measured;
+use crate::section::Target;
 
 pub(crate) fn ideal(pages: u64, concurrency: usize, latency: Duration) -> Option<Duration> {
     (!latency.is_zero()).then(|| latency * pages.div_ceil(concurrency as u64) as u32)
@@ -48,7 +49,12 @@ pub(crate) fn print_row(
     let _ = m.records;
 }
 
-pub(crate) fn print_targets(results: &[(&str, Measured, Option<Duration>)]) {
+/// The targets of the table's scenarios, then `more` (those of the scenarios in modules of
+/// their own).
+pub(crate) fn print_targets<'a>(
+    results: &[(&str, Measured, Option<Duration>)],
+    more: impl IntoIterator<Item = &'a Target>,
+) {
     let get = |id: &str| {
         results.iter().find(|(i, m, _)| {
             *i == id
@@ -178,6 +184,9 @@ pub(crate) fn print_targets(results: &[(&str, Measured, Option<Duration>)]) {
                 && full.wall.as_secs_f64() >= 5.0 * m.wall.as_secs_f64()
         }),
     );
+    for target in more {
+        check(target.label.clone(), target.met);
+    }
     println!("\ntargets (one run on this machine; figures, not a test):");
     for line in lines {
         println!("{line}");

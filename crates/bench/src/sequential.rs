@@ -14,7 +14,8 @@ use std::time::Duration;
 
 use crate::demo_api::DemoApi;
 use crate::measure::timed;
-use crate::{Scenario, scenario_job};
+use crate::pagefold_run::scenario_job;
+use crate::scenarios::Scenario;
 
 /// About how long a one-at-a-time run may take.
 const BUDGET: Duration = Duration::from_secs(4);

@@ -173,7 +173,7 @@ pub(crate) fn print(figures: &ShardFigures) {
          process of 64: {ratio:.2}× ({}: within 1.1×)",
         figures.sharded.wall.as_secs_f64(),
         figures.one.wall.as_secs_f64(),
-        if ratio <= 1.1 && ratio >= 1.0 / 1.1 {
+        if (1.0 / 1.1..=1.1).contains(&ratio) {
             "met"
         } else {
             "MISSED"

@@ -1,0 +1,177 @@
+//! Scenario 13: the floor. The same 20 000 pages of 50 orders, without latency, 64 in flight,
+//! fetched from one demo API by a minimal client (`src/bin/floor.rs`: hyper with a fixed pool)
+//! that only reads the bodies, by the same client that also validates them with serde_json,
+//! and by pagefold fetching only, counting, and folding five reducers. Each figure is CPU
+//! seconds (user + system) per GB of page bodies, and a ratio to the validating floor: what
+//! HTTP and JSON alone cost on this machine, whatever the machine.
+//!
+//! Targets: one `count` within 1.5× the CPU of the validating floor; five reducers (`count`,
+//! `count_by`, `sum`, `distinct`, `top_k`) at most 4 CPU-s per GB.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::demo_api::DemoApi;
+use crate::measure::{Measured, median_of};
+use crate::pagefold_run::{run_job, scenario_job};
+use crate::scenarios::Scenario;
+use crate::section::{Row, Section, Target, times};
+
+const PAGE_SIZE: u64 = 50;
+const IN_FLIGHT: usize = 64;
+
+const COUNT: &str = "[[reduce]]\nname = \"orders\"\nuse = \"count\"\n";
+
+/// The five reducers of the CPU target; `distinct` over customers, as a report would count them.
+const FIVE: &str = r#"
+[[reduce]]
+name = "orders"
+use = "count"
+[[reduce]]
+name = "by_status"
+use = "count_by"
+field = "/status"
+[[reduce]]
+name = "revenue"
+use = "sum"
+field = "/amount"
+[[reduce]]
+name = "customers"
+use = "distinct"
+field = "/customer"
+[[reduce]]
+name = "top_customers"
+use = "top_k"
+field = "/customer"
+k = 10
+"#;
+
+/// Runs scenario 13 over `pages` pages: `floor` is the floor client's binary.
+pub(crate) fn run(
+    binary: &Path,
+    floor: &Path,
+    pages: u64,
+    folder: &Path,
+    repeat: usize,
+) -> Section {
+    let server = DemoApi::start(binary, pages, PAGE_SIZE, Duration::ZERO, true, &[]);
+    let mut section = Section::default();
+    let mut row = |id: &'static str, name: &str, measured: Measured| {
+        section.rows.push(Row {
+            id,
+            name: name.into(),
+            pages,
+            page_size: PAGE_SIZE,
+            latency: Duration::ZERO,
+            concurrency: IN_FLIGHT,
+            measured,
+            ideal: None,
+        });
+    };
+    row(
+        "13a",
+        "floor: hyper, read the bodies",
+        run_floor(floor, &server, pages, "read", repeat),
+    );
+    row(
+        "13b",
+        "floor: hyper + serde_json validation",
+        run_floor(floor, &server, pages, "validate", repeat),
+    );
+    for (id, name, reducers) in [
+        ("13c", "pagefold, fetch only", ""),
+        ("13d", "pagefold, one count", COUNT),
+        ("13e", "pagefold, five reducers", FIVE),
+    ] {
+        let scenario = Scenario {
+            id,
+            name,
+            pages,
+            page_size: PAGE_SIZE,
+            latency: Duration::ZERO,
+            concurrency: IN_FLIGHT,
+            totals: true,
+            reducers: reducers.into(),
+            faults: &[],
+            check_sequential: false,
+        };
+        let job = scenario_job(&scenario, &server, IN_FLIGHT);
+        let (measured, _, _) = run_job(binary, &scenario, &job, &server, folder, repeat, false);
+        row(id, name, measured);
+    }
+    judge(&mut section);
+    section
+}
+
+/// The floor client over every page, `repeat` times: the median run, the bytes it read.
+fn run_floor(floor: &Path, server: &DemoApi, pages: u64, mode: &str, repeat: usize) -> Measured {
+    let mut command = Command::new(floor);
+    command
+        .arg(server.url(""))
+        .arg(pages.to_string())
+        .arg(PAGE_SIZE.to_string())
+        .arg(mode)
+        .stdout(Stdio::null());
+    let before = server.body_bytes();
+    let sample = median_of(&mut command, repeat);
+    Measured {
+        wall: sample.wall,
+        cpu: sample.cpu,
+        peak_rss_kib: sample.peak_rss_kib,
+        body_bytes: (server.body_bytes() - before) / repeat.max(1) as u64,
+        records: None,
+        waited_on_reducers: None,
+        note: if sample.success {
+            String::new()
+        } else {
+            "FAILED".into()
+        },
+    }
+}
+
+/// CPU seconds per GB of page bodies.
+fn per_gb(measured: &Measured) -> f64 {
+    measured.cpu.as_secs_f64() / (measured.body_bytes.max(1) as f64 / 1e9)
+}
+
+/// The detail lines and the two targets.
+fn judge(section: &mut Section) {
+    let validating = section.good("13b").map(per_gb);
+    let mut details = vec![
+        "\nfloor (13): CPU seconds per GB of page bodies, beside the validating floor".to_owned(),
+    ];
+    for row in &section.rows {
+        let cost = section.good(row.id).map(per_gb);
+        details.push(format!(
+            "  {:<4} {:<38} {:>7} CPU-s/GB  {:>6}",
+            row.id,
+            row.name,
+            cost.map_or("-".into(), |c| format!("{c:.2}")),
+            times(cost.zip(validating).map(|(c, v)| c / v)),
+        ));
+    }
+    let count = section.good("13d").map(per_gb).zip(validating);
+    let count_ratio = count.map(|(count, floor)| count / floor);
+    let five = section.good("13e").map(per_gb);
+    section.details = details;
+    section.targets = vec![
+        Target {
+            label: format!(
+                "scenario 13: one `count` within 1.5× the CPU of the validating floor ({})",
+                count.map_or("-".into(), |(count, floor)| format!(
+                    "{count:.2} against {floor:.2} CPU-s/GB: {}",
+                    times(count_ratio)
+                ))
+            ),
+            met: count_ratio.map(|r| r <= 1.5),
+        },
+        Target {
+            label: format!(
+                "scenario 13: five reducers at most 4 CPU-s per GB ({})",
+                five.map_or("-".into(), |f| format!("{f:.2} CPU-s/GB"))
+            ),
+            met: five.map(|f| f <= 4.0),
+        },
+    ];
+}

@@ -1,0 +1,112 @@
+//! One scenario run by the release `pagefold`: its job file, then the runs measured against a
+//! demo API (the scenario's own, or one shared with other clients), and what the result says.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use crate::demo_api::DemoApi;
+use crate::measure::{Measured, median_of};
+use crate::scenarios::Scenario;
+use crate::sequential::Estimate;
+use crate::trace_cost;
+
+/// The job of `scenario` over `server`, with `concurrency` requests in flight at most.
+pub(crate) fn scenario_job(scenario: &Scenario, server: &DemoApi, concurrency: usize) -> String {
+    let total = if scenario.totals {
+        "total_records = \"/meta/total\""
+    } else {
+        ""
+    };
+    format!(
+        "[source]\nurl = \"{url}\"\nrecords = \"/data\"\n[source.pagination]\nkind = \"page\"\nsize_param = \"per_page\"\nsize = {size}\n\
+         max_pages = 1000000\n{total}\n[fetch]\nconcurrency = {concurrency}\nretries = 8\n\
+         backoff = {{ base = \"5ms\", max = \"100ms\" }}\n{reducers}",
+        url = server.url("/orders"),
+        size = scenario.page_size,
+        reducers = scenario.reducers,
+    )
+}
+
+/// Runs `scenario` against a demo API of its own, `repeat` times (`trace`: and what tracing
+/// costs).
+pub(crate) fn run_pagefold(
+    binary: &Path,
+    scenario: &Scenario,
+    folder: &Path,
+    repeat: usize,
+    trace: bool,
+) -> (Measured, Estimate, Option<trace_cost::TraceCost>) {
+    let server = DemoApi::start(
+        binary,
+        scenario.pages,
+        scenario.page_size,
+        scenario.latency,
+        scenario.totals,
+        scenario.faults,
+    );
+    let job = scenario_job(scenario, &server, scenario.concurrency);
+    run_job(binary, scenario, &job, &server, folder, repeat, trace)
+}
+
+/// Runs `job` (`scenario`'s, or one like it) against `server`, which may serve other clients
+/// before and after: the median of `repeat` runs, checked for the scenario's record count.
+pub(crate) fn run_job(
+    binary: &Path,
+    scenario: &Scenario,
+    job: &str,
+    server: &DemoApi,
+    folder: &Path,
+    repeat: usize,
+    trace: bool,
+) -> (Measured, Estimate, Option<trace_cost::TraceCost>) {
+    let path = folder.join(format!("scenario-{}.toml", scenario.id));
+    std::fs::write(&path, job).expect("the job file is written");
+    let output = folder.join(format!("scenario-{}.json", scenario.id));
+    let mut command = Command::new(binary);
+    command
+        .args(["run", "-q", "-o"])
+        .arg(&output)
+        .arg("--state")
+        .arg(folder.join("state"))
+        .arg(&path);
+    let cost = trace.then(|| trace_cost::measure(&mut command, folder, repeat));
+    let before = server.body_bytes();
+    let sample = median_of(&mut command, repeat);
+    let body_bytes = (server.body_bytes() - before) / repeat.max(1) as u64;
+    let success = sample.success;
+    let result = std::fs::read(&output)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok());
+    let records = result
+        .as_ref()
+        .and_then(|result| result["records"].as_u64());
+    let retries = result
+        .as_ref()
+        .and_then(|result| result["stats"]["retries"].as_u64());
+    let waited_on_reducers = result
+        .as_ref()
+        .and_then(|result| result["stats"]["waited_on_reducers_seconds"].as_f64())
+        .map(Duration::from_secs_f64);
+    let expected = scenario.pages * scenario.page_size;
+    let faulty = scenario.faults.iter().any(|flag| flag.ends_with("-rate"));
+    let note = match (success, records) {
+        (false, _) => "FAILED".into(),
+        (true, Some(n)) if n == expected && faulty => {
+            format!("exact, {} retries", retries.unwrap_or(0))
+        }
+        (true, Some(n)) if n == expected => String::new(),
+        (true, other) => format!("WRONG: {other:?} records, expected {expected}"),
+    };
+    let estimate = Estimate::of(result.as_ref());
+    let measured = Measured {
+        wall: sample.wall,
+        cpu: sample.cpu,
+        peak_rss_kib: sample.peak_rss_kib,
+        body_bytes,
+        records,
+        waited_on_reducers,
+        note,
+    };
+    (measured, estimate, cost)
+}
