@@ -278,6 +278,9 @@ impl PageParser {
     }
 }
 
+/// Where a page's records array is in its body, and where each record is in the array.
+type RecordsArray = (Range<usize>, Vec<(u32, u32)>);
+
 impl PageParser {
     /// The records array at `slot` of a page read the plain way: its range in the body and
     /// its elements' bounds, or why there is none.
@@ -288,7 +291,7 @@ impl PageParser {
         found: &[Option<&RawValue>],
         slot: usize,
         secrets: &Secrets,
-    ) -> Result<(std::ops::Range<usize>, Vec<(u32, u32)>), PageFailure> {
+    ) -> Result<RecordsArray, PageFailure> {
         let Some(array) = found[slot] else {
             return Err(PageFailure::NoRecords {
                 pointer: self.records.to_string(),
