@@ -102,12 +102,14 @@ impl Prepared {
                 chains.iter().map(|(_, source)| &source.pagination),
                 shard.of,
             );
-            for ((deal, resume), fetched) in deals.iter().zip(&mut resumes).zip(&mut fetches) {
-                match deal.for_shard(shard) {
-                    // With `[child]` these are the parents: every shard pages through them.
-                    None if job.child.is_none() => *fetched = false,
-                    None => {}
-                    Some(share) => resume.share = share,
+            // With `[child]` these are the parents: every shard pages through all of them,
+            // and the child chains are dealt instead (see `children`).
+            if job.child.is_none() {
+                for ((deal, resume), fetched) in deals.iter().zip(&mut resumes).zip(&mut fetches) {
+                    match deal.for_shard(shard) {
+                        None => *fetched = false,
+                        Some(share) => resume.share = share,
+                    }
                 }
             }
         }
