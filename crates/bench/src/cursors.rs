@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use crate::demo_api::DemoApi;
 use crate::pagefold_run::run_job;
+use crate::report::Target;
 use crate::scenarios::{AGGREGATES, Scenario};
-use crate::section::{Row, Section, Target, times};
+use crate::section::{Row, Section, times};
 
 const PARTITIONS: u64 = 8;
 const PAGE_SIZE: u64 = 50;

@@ -12,8 +12,9 @@ use std::time::Duration;
 
 use crate::demo_api::DemoApi;
 use crate::measure::Measured;
-use crate::pagefold_run::{run_job, scenario_job};
+use crate::pagefold_run::run_job;
 use crate::scenarios::Scenario;
+use crate::scenarios::scenario_job;
 use crate::section::{Row, Section};
 
 const PAGE_SIZE: u64 = 100;

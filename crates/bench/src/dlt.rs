@@ -15,8 +15,9 @@ use std::time::Duration;
 
 use crate::demo_api::DemoApi;
 use crate::measure::{Measured, timed};
-use crate::pagefold_run::{run_job, scenario_job};
+use crate::pagefold_run::run_job;
 use crate::report::ideal;
+use crate::scenarios::scenario_job;
 use crate::scenarios::{AGGREGATES, Scenario};
 use crate::section::{Row, Section, times};
 

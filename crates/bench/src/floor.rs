@@ -14,9 +14,11 @@ use std::time::Duration;
 
 use crate::demo_api::DemoApi;
 use crate::measure::{Measured, median_of};
-use crate::pagefold_run::{run_job, scenario_job};
+use crate::pagefold_run::run_job;
+use crate::report::Target;
 use crate::scenarios::Scenario;
-use crate::section::{Row, Section, Target, times};
+use crate::scenarios::scenario_job;
+use crate::section::{Row, Section, times};
 
 const PAGE_SIZE: u64 = 50;
 const IN_FLIGHT: usize = 64;

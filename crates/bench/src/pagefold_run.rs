@@ -7,26 +7,9 @@ use std::time::Duration;
 
 use crate::demo_api::DemoApi;
 use crate::measure::{Measured, median_of};
-use crate::scenarios::Scenario;
+use crate::scenarios::{Scenario, scenario_job};
 use crate::sequential::Estimate;
 use crate::trace_cost;
-
-/// The job of `scenario` over `server`, with `concurrency` requests in flight at most.
-pub(crate) fn scenario_job(scenario: &Scenario, server: &DemoApi, concurrency: usize) -> String {
-    let total = if scenario.totals {
-        "total_records = \"/meta/total\""
-    } else {
-        ""
-    };
-    format!(
-        "[source]\nurl = \"{url}\"\nrecords = \"/data\"\n[source.pagination]\nkind = \"page\"\nsize_param = \"per_page\"\nsize = {size}\n\
-         max_pages = 1000000\n{total}\n[fetch]\nconcurrency = {concurrency}\nretries = 8\n\
-         backoff = {{ base = \"5ms\", max = \"100ms\" }}\n{reducers}",
-        url = server.url("/orders"),
-        size = scenario.page_size,
-        reducers = scenario.reducers,
-    )
-}
 
 /// Runs `scenario` against a demo API of its own, `repeat` times (`trace`: and what tracing
 /// costs).

@@ -3,7 +3,6 @@
 use std::time::Duration;
 
 use crate::measure::Measured;
-use crate::section::Target;
 
 pub(crate) fn ideal(pages: u64, concurrency: usize, latency: Duration) -> Option<Duration> {
     (!latency.is_zero()).then(|| latency * pages.div_ceil(concurrency as u64) as u32)
@@ -191,4 +190,10 @@ pub(crate) fn print_targets<'a>(
     for line in lines {
         println!("{line}");
     }
+}
+
+/// A target of the issue, and whether this run met it (`None`: not measured, or failed).
+pub(crate) struct Target {
+    pub(crate) label: String,
+    pub(crate) met: Option<bool>,
 }

@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use crate::demo_api::DemoApi;
+
 pub(crate) const AGGREGATES: &str = r#"
 [[reduce]]
 name = "orders"
@@ -163,4 +165,21 @@ pub(crate) fn all(scale: f64, sum_plugin: String) -> [Scenario; 9] {
             check_sequential: true,
         },
     ]
+}
+
+/// The job of `scenario` over `server`, with `concurrency` requests in flight at most.
+pub(crate) fn scenario_job(scenario: &Scenario, server: &DemoApi, concurrency: usize) -> String {
+    let total = if scenario.totals {
+        "total_records = \"/meta/total\""
+    } else {
+        ""
+    };
+    format!(
+        "[source]\nurl = \"{url}\"\nrecords = \"/data\"\n[source.pagination]\nkind = \"page\"\nsize_param = \"per_page\"\nsize = {size}\n\
+         max_pages = 1000000\n{total}\n[fetch]\nconcurrency = {concurrency}\nretries = 8\n\
+         backoff = {{ base = \"5ms\", max = \"100ms\" }}\n{reducers}",
+        url = server.url("/orders"),
+        size = scenario.page_size,
+        reducers = scenario.reducers,
+    )
 }

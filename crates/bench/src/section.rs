@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::measure::Measured;
-use crate::report::print_row;
+use crate::report::{Target, print_row};
 
 /// One row of the table.
 pub(crate) struct Row {
@@ -17,12 +17,6 @@ pub(crate) struct Row {
     pub(crate) concurrency: usize,
     pub(crate) measured: Measured,
     pub(crate) ideal: Option<Duration>,
-}
-
-/// A target of the issue, and whether this run met it (`None`: not measured, or failed).
-pub(crate) struct Target {
-    pub(crate) label: String,
-    pub(crate) met: Option<bool>,
 }
 
 /// A scenario's rows, targets and detail lines.

@@ -14,8 +14,7 @@ use std::time::Duration;
 
 use crate::demo_api::DemoApi;
 use crate::measure::timed;
-use crate::pagefold_run::scenario_job;
-use crate::scenarios::Scenario;
+use crate::scenarios::{Scenario, scenario_job};
 
 /// About how long a one-at-a-time run may take.
 const BUDGET: Duration = Duration::from_secs(4);

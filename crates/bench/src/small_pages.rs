@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use crate::measure::Measured;
 use crate::pagefold_run::run_pagefold;
+use crate::report::Target;
 use crate::scenarios::{AGGREGATES, Scenario};
-use crate::section::{Row, Section, Target, times};
+use crate::section::{Row, Section, times};
 
 const PAGE_SIZE: u64 = 10;
 
