@@ -197,7 +197,7 @@ pub struct RunArgs {
     /// Write the result here instead of the job's `[output]` or stdout (`-`: stdout).
     #[arg(short, long)]
     pub output: Option<PathBuf>,
-    /// Reduce worker threads (default: the job's `fetch.workers`, else the number of cores).
+    /// Reduce worker threads (default: the job's `fetch.workers`; else, with a plugin or `map`, the number of cores; else none: built-ins fold beside the requests)
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub workers: Option<u16>,
     /// No progress bar and no summary line.

@@ -34,7 +34,8 @@ pub struct FetchSpec {
     /// The largest page body accepted, in bytes.
     #[serde(default = "default_max_body")]
     pub max_body: u64,
-    /// Reduce worker threads (default: the number of cores).
+    /// Reduce worker threads (default: with a plugin or `map`, the number of cores; else none:
+    /// built-ins fold beside the requests, on the fetching thread).
     #[schemars(with = "Option<usize>")]
     pub workers: Option<Spanned<usize>>,
     /// At most this many requests per period over the whole job, e.g. `"20/s"`.

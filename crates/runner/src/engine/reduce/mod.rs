@@ -4,6 +4,7 @@
 mod builtin;
 pub mod coverage;
 mod filter;
+mod fold;
 pub mod map;
 mod plugin;
 mod plugin_error;
@@ -18,9 +19,10 @@ use pagefold_json::{Pointer, PointerSet};
 use pagefold_reducer::Position;
 
 pub use filter::PageFilter;
+pub use fold::fold_page;
 pub use plugin::{PluginError, PluginLibrary};
 pub use plugin_info::{Build, PluginIdentity, PluginInfo};
-pub use worker::{Merged, Work, WorkerPool, WorkerSnapshot, fold_page};
+pub use worker::{Merged, Placement, Work, WorkerPool, WorkerSnapshot};
 
 use crate::job::{ReduceSpec, ReducerUse};
 
@@ -409,6 +411,24 @@ impl Reducers {
                     .map_err(|failure| ReduceError::failed(name, reducer.as_ref(), failure, None))
             })
             .collect()
+    }
+
+    /// Where pages are folded: on reduce threads when `threads` is asked for (`--workers`,
+    /// `[fetch] workers`), or when a plugin or `map` may take long on a page (the number of
+    /// cores); else beside the requests (see [`Placement`]).
+    pub fn placement(&self, threads: Option<usize>) -> Placement {
+        let may_take_long = self.map.is_some()
+            || self
+                .entries
+                .iter()
+                .any(|(_, reducer)| reducer.plugin().is_some());
+        match threads {
+            Some(threads) => Placement::Threads(threads.clamp(1, 256)),
+            None if may_take_long => {
+                Placement::Threads(std::thread::available_parallelism().map_or(2, usize::from))
+            }
+            None => Placement::Task,
+        }
     }
 
     /// Fresh partial states, one per reducer.

@@ -1,13 +1,13 @@
-//! Reduce worker threads: each folds the pages it receives into partial states of its own;
-//! at the end the partial states are merged, worker by worker, and finished.
+//! Reduce workers: each folds the pages it receives into partial states of its own; at the
+//! end the partial states are merged, worker by worker, and finished. A worker is a thread of
+//! its own, or a task beside the requests on the fetching thread (see [`Placement`]).
 
 use std::sync::{Arc, Condvar, Mutex};
-use std::thread::JoinHandle;
 
 use pagefold_fetch::Page;
 
-use super::map::MapProgram;
-use super::{PageView, Partial, ReduceError, Reducers};
+use super::fold::Folder;
+use super::{Partial, ReduceError, Reducers};
 
 /// One worker's partial states, one per reducer in job order.
 type Partials = Vec<Box<dyn Partial>>;
@@ -41,18 +41,38 @@ pub struct WorkerSnapshot {
 /// Worker threads folding pages from a channel.
 pub struct WorkerPool {
     reducers: Arc<Reducers>,
-    threads: Vec<JoinHandle<Result<Partials, ReduceError>>>,
+    workers: Vec<Running>,
     snapshots: tokio::sync::Mutex<
         tokio::sync::mpsc::UnboundedReceiver<Result<WorkerSnapshot, ReduceError>>,
     >,
     gate: Arc<Gate>,
 }
 
-/// Where workers wait after a snapshot until the checkpoint is written.
+/// Where pages are folded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    /// On one task of the fetching runtime, beside the requests. Handing each page to another
+    /// thread costs a wake-up and a cold cache, as much CPU as folding it with the built-ins
+    /// (bench scenario 13): so jobs whose reducers are all built-ins fold where they fetch.
+    Task,
+    /// On this many threads of their own: for plugins and `map`, whose cost per page is
+    /// unknown and may be large, and whenever `workers` is set.
+    Threads(usize),
+}
+
+/// A running worker.
+enum Running {
+    Thread(std::thread::JoinHandle<Result<Partials, ReduceError>>),
+    Task(tokio::task::JoinHandle<Result<Partials, ReduceError>>),
+}
+
+/// Where workers wait after a snapshot until the checkpoint is written: threads on the
+/// condition variable, a task on the notification.
 #[derive(Default)]
 struct Gate {
     generation: Mutex<u64>,
     opened: Condvar,
+    opened_for_tasks: tokio::sync::Notify,
 }
 
 impl Gate {
@@ -63,9 +83,23 @@ impl Gate {
         }
     }
 
+    async fn passed(&self, generation: u64) {
+        loop {
+            // Registered before the check, so that an opening between the two is not missed.
+            let opened = self.opened_for_tasks.notified();
+            tokio::pin!(opened);
+            opened.as_mut().enable();
+            if self.generation() > generation {
+                return;
+            }
+            opened.await;
+        }
+    }
+
     fn open(&self) {
         *self.generation.lock().expect("no panics while locked") += 1;
         self.opened.notify_all();
+        self.opened_for_tasks.notify_waiters();
     }
 
     fn generation(&self) -> u64 {
@@ -97,24 +131,29 @@ impl Drop for CloseOnExit {
 }
 
 impl WorkerPool {
-    /// Starts `workers` threads reading work from `work` until it is closed and empty. The
-    /// first worker starts from `restored` (states read back from a checkpoint), the others
-    /// from fresh states.
+    /// Starts the workers, placed as `placement` says (a task on `runtime`), reading work from
+    /// `work` until it is closed and empty. The first worker starts from `restored` (states
+    /// read back from a checkpoint), the others from fresh states.
     ///
     /// # Errors
     ///
     /// When a reducer cannot create a state.
     pub fn start(
         reducers: Arc<Reducers>,
-        workers: usize,
+        placement: Placement,
         work: async_channel::Receiver<Work>,
         restored: Option<Partials>,
+        runtime: &tokio::runtime::Handle,
     ) -> Result<Self, ReduceError> {
         let (snapshots_to, snapshots) = tokio::sync::mpsc::unbounded_channel();
         let gate = Arc::new(Gate::default());
         let mut restored = restored;
-        let mut threads = Vec::new();
-        for number in 0..workers.max(1) {
+        let mut workers = Vec::new();
+        let count = match placement {
+            Placement::Task => 1,
+            Placement::Threads(threads) => threads.max(1),
+        };
+        for number in 0..count {
             let partials = match restored.take() {
                 Some(partials) => partials,
                 None => reducers.partials()?,
@@ -125,17 +164,21 @@ impl WorkerPool {
                 snapshots: snapshots_to.clone(),
                 gate: gate.clone(),
             };
-            let thread = std::thread::Builder::new()
-                .name(format!("reduce-{number}"))
-                // Room for `map`'s jq programs, whose recursion is watched against it.
-                .stack_size(super::map::MAP_STACK)
-                .spawn(move || worker.run(partials))
-                .expect("the system can start a thread");
-            threads.push(thread);
+            workers.push(match placement {
+                Placement::Task => Running::Task(runtime.spawn(worker.run_task(partials))),
+                Placement::Threads(_) => Running::Thread(
+                    std::thread::Builder::new()
+                        .name(format!("reduce-{number}"))
+                        // Room for `map`'s jq programs, whose recursion is watched against it.
+                        .stack_size(super::map::MAP_STACK)
+                        .spawn(move || worker.run_thread(partials))
+                        .expect("the system can start a thread"),
+                ),
+            });
         }
         Ok(Self {
             reducers,
-            threads,
+            workers,
             snapshots: tokio::sync::Mutex::new(snapshots),
             gate,
         })
@@ -152,13 +195,13 @@ impl WorkerPool {
         // Answers left over from an abandoned round are stale.
         while snapshots.try_recv().is_ok() {}
         let round = self.gate.generation();
-        for _ in 0..self.threads.len() {
+        for _ in 0..self.workers.len() {
             if work.send(Work::Snapshot(round)).await.is_err() {
                 return None;
             }
         }
         let mut taken = Vec::new();
-        while taken.len() < self.threads.len() {
+        while taken.len() < self.workers.len() {
             tokio::select! {
                 snapshot = snapshots.recv() => match snapshot {
                     Some(Ok(snapshot)) => taken.push(snapshot),
@@ -182,18 +225,24 @@ impl WorkerPool {
         self.gate.open();
     }
 
-    /// Waits for the workers, merges their states and finishes them.
+    /// Waits for the workers (a task's on `runtime`, which runs it to its end), merges their
+    /// states and finishes them. A worker's panic goes on here.
     ///
     /// # Errors
     ///
     /// The first failure of a worker, or of a merge or finish.
-    pub fn finish(self) -> Result<Merged, ReduceError> {
+    pub fn finish(self, runtime: &tokio::runtime::Runtime) -> Result<Merged, ReduceError> {
         let mut merged: Option<Vec<Box<dyn Partial>>> = None;
         let mut first_error = None;
-        for thread in self.threads {
-            let outcome = thread
-                .join()
-                .unwrap_or_else(|payload| std::panic::resume_unwind(payload));
+        for worker in self.workers {
+            let outcome = match worker {
+                Running::Thread(thread) => thread
+                    .join()
+                    .unwrap_or_else(|payload| std::panic::resume_unwind(payload)),
+                Running::Task(task) => runtime
+                    .block_on(task)
+                    .unwrap_or_else(|ended| std::panic::resume_unwind(ended.into_panic())),
+            };
             match (outcome, &mut merged) {
                 (Err(error), _) => {
                     first_error.get_or_insert(error);
@@ -222,7 +271,7 @@ impl WorkerPool {
     }
 }
 
-/// One worker thread's share of the pool.
+/// One worker's share of the pool.
 struct Worker {
     reducers: Arc<Reducers>,
     work: CloseOnExit,
@@ -231,177 +280,40 @@ struct Worker {
 }
 
 impl Worker {
-    fn run(self, mut partials: Partials) -> Result<Partials, ReduceError> {
-        let map = match &self.reducers.map {
-            // Checked when the job was loaded.
-            Some(code) => Some(
-                MapProgram::compile(code)
-                    .map_err(|error| ReduceError::Page {
-                        url: "`map`".into(),
-                        message: error.to_string(),
-                    })?
-                    // Each worker thread is started with that stack.
-                    .on_map_stack(),
-            ),
-            None => None,
-        };
-        let mut folded = Vec::new();
-        let mut records = 0;
+    fn run_thread(self, partials: Partials) -> Result<Partials, ReduceError> {
+        let mut folder = Folder::new(&self.reducers, partials)?;
         while let Ok(work) = self.work.0.recv_blocking() {
-            match work {
-                Work::Page(page) => {
-                    let unseen = match &self.reducers.filtering {
-                        Some(filtering) => {
-                            let index = filtering.index;
-                            filtering
-                                .filter
-                                .apply(&mut partials[index], &page)
-                                .map_err(|failure| {
-                                    let (name, reducer) = &self.reducers.entries[index];
-                                    let during = Some(format!("on `{}`", page.url()));
-                                    ReduceError::failed(name, reducer.as_ref(), failure, during)
-                                })?
-                        }
-                        None => None,
-                    };
-                    let page_raw = unseen.as_ref().unwrap_or(&page);
-                    let carried = match self.reducers.carried(page.chain()) {
-                        Some(parent) => Some(with_parent(page_raw, &parent)?),
-                        None => None,
-                    };
-                    let page_in = carried.as_ref().unwrap_or(page_raw);
-                    match &map {
-                        Some(map) => {
-                            fold_page(&self.reducers, &mut partials, &mapped(map, page_in)?)?
-                        }
-                        None => fold_page(&self.reducers, &mut partials, page_in)?,
-                    }
-                    folded.push((page.chain(), page.index()));
-                    records += page.record_count() as u64;
+            if let Some(generation) = self.take(&mut folder, work)? {
+                self.gate.wait_past(generation);
+            }
+        }
+        Ok(folder.partials)
+    }
+
+    async fn run_task(self, partials: Partials) -> Result<Partials, ReduceError> {
+        let mut folder = Folder::new(&self.reducers, partials)?;
+        while let Ok(work) = self.work.0.recv().await {
+            if let Some(generation) = self.take(&mut folder, work)? {
+                self.gate.passed(generation).await;
+            }
+        }
+        Ok(folder.partials)
+    }
+
+    /// Folds a page, or answers a snapshot request: then the generation of the gate to wait
+    /// past before going on.
+    fn take(&self, folder: &mut Folder, work: Work) -> Result<Option<u64>, ReduceError> {
+        match work {
+            Work::Page(page) => folder.fold(&self.reducers, page).map(|()| None),
+            Work::Snapshot(round) => {
+                let generation = self.gate.generation();
+                if generation > round {
+                    // The round this request belongs to is over (abandoned or done).
+                    return Ok(None);
                 }
-                Work::Snapshot(round) => {
-                    let generation = self.gate.generation();
-                    if generation > round {
-                        // The round this request belongs to is over (abandoned or done).
-                        continue;
-                    }
-                    let states = partials
-                        .iter()
-                        .zip(&self.reducers.entries)
-                        .map(|(partial, (name, reducer))| {
-                            partial.save().map_err(|failure| {
-                                ReduceError::failed(
-                                    name,
-                                    reducer.as_ref(),
-                                    failure,
-                                    Some("while saving a checkpoint".into()),
-                                )
-                            })
-                        })
-                        .collect::<Result<Vec<_>, _>>();
-                    let snapshot = states.map(|states| WorkerSnapshot {
-                        states,
-                        folded: folded.clone(),
-                        records,
-                    });
-                    if self.snapshots.send(snapshot).is_ok() {
-                        self.gate.wait_past(generation);
-                    }
-                }
-            }
-        }
-        Ok(partials)
-    }
-}
-
-/// The page with `"_parent": PARENT` added to each record that is an object.
-fn with_parent(page: &Page, parent: &str) -> Result<Page, ReduceError> {
-    let records = page.records_json();
-    let mut array =
-        String::with_capacity(records.len() + page.record_count() * (parent.len() + 12) + 2);
-    array.push('[');
-    for (number, &(start, end)) in page.record_bounds().iter().enumerate() {
-        if number > 0 {
-            array.push(',');
-        }
-        let record = records.get(start as usize..end as usize).unwrap_or("null");
-        match record.strip_prefix('{') {
-            Some(rest) if rest.trim_start().starts_with('}') => {
-                array.push_str(&format!("{{\"_parent\":{parent}}}"))
-            }
-            Some(rest) => array.push_str(&format!("{{\"_parent\":{parent},{rest}")),
-            None => array.push_str(record),
-        }
-    }
-    array.push(']');
-    page.with_records(array)
-        .map_err(|failure| ReduceError::Page {
-            url: page.url().to_string(),
-            message: failure.to_string(),
-        })
-}
-
-/// The page as `map` makes it: each record through the jq program, its outputs in order.
-fn mapped(map: &MapProgram, page: &Page) -> Result<Page, ReduceError> {
-    let records = page.records_json();
-    let mut outputs = Vec::new();
-    for (number, &(start, end)) in page.record_bounds().iter().enumerate() {
-        let record = records.get(start as usize..end as usize).unwrap_or("null");
-        map.run(record, &mut outputs)
-            .map_err(|message| ReduceError::Page {
-                url: page.url().to_string(),
-                message: format!("`map` on record {number}: {message}"),
-            })?;
-    }
-    let array = format!("[{}]", outputs.join(","));
-    page.with_records(array)
-        .map_err(|failure| ReduceError::Page {
-            url: page.url().to_string(),
-            message: failure.to_string(),
-        })
-}
-
-/// Folds one page into one worker's partial states: the fields every built-in reads are
-/// picked out of each record in one scan, then each reducer folds the page.
-///
-/// # Errors
-///
-/// The first reducer that fails, with the page's URL.
-pub fn fold_page(
-    reducers: &Reducers,
-    partials: &mut [Box<dyn Partial>],
-    page: &Page,
-) -> Result<(), ReduceError> {
-    let stride = reducers.fields.len();
-    let mut rows = vec![None; page.record_count() * stride];
-    if stride > 0 {
-        // Each record from where the fetcher found it, read only as far as its last wanted
-        // field: what follows (often most of a record) is not scanned.
-        let records = page.records_json();
-        for (&(start, end), row) in page.record_bounds().iter().zip(rows.chunks_mut(stride)) {
-            let record = records.get(start as usize..end as usize).unwrap_or("null");
-            if let Err(error) = reducers.fields.scan_first(record, row) {
-                // Cannot happen for a page the fetcher checked; reported rather than trusted.
-                return Err(ReduceError::Page {
-                    url: page.url().to_string(),
-                    message: error.to_string(),
-                });
+                let sent = self.snapshots.send(folder.snapshot(&self.reducers));
+                Ok(sent.is_ok().then_some(generation))
             }
         }
     }
-    let view = PageView::new(page, &rows, stride);
-    // Every reducer but a filter's, which saw the page before.
-    let filter = reducers.filtering.as_ref().map(|filtering| filtering.index);
-    for (_, (partial, (name, reducer))) in partials
-        .iter_mut()
-        .zip(&reducers.entries)
-        .enumerate()
-        .filter(|(index, _)| Some(*index) != filter)
-    {
-        partial.fold(&view).map_err(|failure| {
-            let during = format!("on `{}`", page.url());
-            ReduceError::failed(name, reducer.as_ref(), failure, Some(during))
-        })?;
-    }
-    Ok(())
 }

@@ -12,7 +12,7 @@ use super::prepare::Prepared;
 use super::signals::Signals;
 use super::{RunError, RunOptions, Stop};
 use crate::engine::checkpoint::during_run::Checkpoints;
-use crate::engine::reduce::{Merged, Work, WorkerPool};
+use crate::engine::reduce::{Merged, Placement, Work, WorkerPool};
 use crate::job::{Assignment, Job};
 use crate::terminal::progress::Progress;
 use crate::trace::sampler::Sampler;
@@ -43,7 +43,7 @@ pub(super) fn fetch_and_reduce(
         reducers,
         fetcher,
         chains,
-        workers,
+        placement,
         checkpoints,
         done,
         resumes,
@@ -51,16 +51,29 @@ pub(super) fn fetch_and_reduce(
         fetches,
         ..
     } = &*prepared;
-    // Pages arrive in bursts now that requests run on tasks of their own: 16 a worker absorb
-    // them (bench scenario 3b: with 4, fetching waited on reducers for 9% of the run; with
-    // 16, 1-3%, at the same peak RSS).
-    let (work, received) = async_channel::bounded(*workers * 16);
-    let pool = WorkerPool::start(reducers.clone(), *workers, received, restored)?;
-    let progress = Progress::new(options.progress).with_keys(keys.clone());
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    // One thread fetches and checks every page: it reads and checks JSON at about 250 MB/s
+    // (bench scenario 13's floor), more than an API that pages gives, and a single thread
+    // spends no CPU waking others (a second runtime thread cost a third more CPU a page).
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(RunError::Runtime)?;
+    // Pages arrive in bursts now that requests run on tasks of their own: 16 a worker absorb
+    // them (bench scenario 3b: with 4, fetching waited on reducers for 9% of the run; with
+    // 16, 1-3%, at the same peak RSS).
+    let workers = match placement {
+        Placement::Task => 1,
+        Placement::Threads(threads) => *threads,
+    };
+    let (work, received) = async_channel::bounded(workers * 16);
+    let pool = WorkerPool::start(
+        reducers.clone(),
+        *placement,
+        received,
+        restored,
+        runtime.handle(),
+    )?;
+    let progress = Progress::new(options.progress).with_keys(keys.clone());
     let parents: Mutex<Option<FetchSummary>> = Mutex::new(None);
     let sampler = trace.map(|trace| {
         let origin = chains
@@ -179,7 +192,7 @@ pub(super) fn fetch_and_reduce(
         sampler.stop();
     }
     drop(work);
-    let reduced = pool.finish();
+    let reduced = pool.finish(&runtime);
     progress.finish();
     let fetched = match fetched {
         Err(RunError::Fetch(error)) => Err(error),

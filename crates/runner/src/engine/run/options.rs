@@ -10,7 +10,7 @@ use crate::output::RunStamp;
 /// How to run a job, from the command line.
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
-    /// Reduce worker threads; overrides the job; default: the number of cores.
+    /// Reduce worker threads; overrides the job; default: see [`crate::engine::reduce::Reducers::placement`].
     pub workers: Option<usize>,
     /// Where to write the result; overrides the job's `[output]`.
     pub output: Option<PathBuf>,

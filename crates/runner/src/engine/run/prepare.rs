@@ -10,7 +10,7 @@ use super::{RunError, RunOptions};
 use crate::engine::checkpoint::Checkpoint;
 use crate::engine::checkpoint::during_run::Checkpoints;
 use crate::engine::incremental::IncrementalStart;
-use crate::engine::reduce::{Partial, Reducers};
+use crate::engine::reduce::{Partial, Placement, Reducers};
 use crate::job::{Assignment, Job};
 use crate::output::RunStamp;
 
@@ -25,8 +25,8 @@ pub(super) struct Prepared {
     pub(super) fetcher: Fetcher,
     /// One chain per partition, with its values.
     pub(super) chains: Vec<(Assignment, pagefold_fetch::Source)>,
-    /// Reduce worker threads.
-    pub(super) workers: usize,
+    /// Where pages are folded.
+    pub(super) placement: Placement,
     pub(super) checkpoints: Checkpoints,
     /// The first worker's starting states, from a checkpoint or the last incremental run.
     pub(super) restored: Option<Vec<Box<dyn Partial>>>,
@@ -77,11 +77,7 @@ impl Prepared {
                 source.query.push((spec.param.clone(), since.clone()));
             }
         }
-        let workers = options
-            .workers
-            .or(job.fetch.workers())
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from))
-            .clamp(1, 256);
+        let placement = reducers.placement(options.workers.or(job.fetch.workers()));
         let checkpoints = Checkpoints::open(job, options, &reducers, &stamp.run_id)?;
         // A resumed run is the run it resumes: same id in its history, output path and
         // database rows.
@@ -120,7 +116,7 @@ impl Prepared {
             start,
             fetcher,
             chains,
-            workers,
+            placement,
             checkpoints,
             restored,
             done,
