@@ -1,12 +1,10 @@
 //! `distinct`: how many different values a field takes.
 
-use std::collections::HashSet;
-
 use pagefold_reducer::{Position, ReducerError};
 use serde::{Deserialize, Serialize};
 
 use super::Builtin;
-use super::value::{KeyRef, present};
+use super::value::{KeyRef, ValueSet, present};
 use crate::job::SketchOptions;
 
 /// The exact number of distinct values of a field (`"1"` and `1` are different); `0` on no
@@ -16,8 +14,8 @@ pub(crate) struct Distinct;
 /// The values seen, strings by text and others by compact JSON; looked up without allocating.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub(crate) struct Seen {
-    text: HashSet<String>,
-    json: HashSet<String>,
+    text: ValueSet,
+    json: ValueSet,
 }
 
 impl Builtin for Distinct {

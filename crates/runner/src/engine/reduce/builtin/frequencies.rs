@@ -1,21 +1,19 @@
 //! `count_by` and `top_k`: how often each value of a field occurs.
 
-use std::collections::HashMap;
-
 use pagefold_reducer::{Position, ReducerError};
 use serde::{Deserialize, Serialize};
 
 use super::Builtin;
-use super::value::{KeyRef, ValueKey, present};
+use super::value::{KeyRef, ValueKey, ValueMap, present};
 use crate::job::SketchOptions;
 
 /// Counts per value, keyed without allocating for values seen before.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Frequencies {
     /// String values by their text.
-    text: HashMap<String, u64>,
+    text: ValueMap<u64>,
     /// Other values by their compact JSON.
-    json: HashMap<String, u64>,
+    json: ValueMap<u64>,
 }
 
 impl Frequencies {
@@ -29,12 +27,7 @@ impl Frequencies {
         Ok(())
     }
 
-    fn bump(
-        key: KeyRef<'_>,
-        by: u64,
-        text: &mut HashMap<String, u64>,
-        json: &mut HashMap<String, u64>,
-    ) {
+    fn bump(key: KeyRef<'_>, by: u64, text: &mut ValueMap<u64>, json: &mut ValueMap<u64>) {
         let (map, key) = match key {
             KeyRef::Text(key) => (text, key),
             KeyRef::Json(key) => (json, key),

@@ -7,6 +7,14 @@ use serde::{Deserialize, Serialize};
 
 pub(crate) use pagefold_reducer::{Decimal, DecimalError, ExactSum, Number};
 
+/// Values an API sent, each with what a built-in keeps of it: hashed with foldhash, a quarter
+/// of SipHash's cost on short keys (bench scenario 13), and seeded at random per process, so
+/// that no API can choose keys that collide.
+pub(crate) type ValueMap<V> = std::collections::HashMap<String, V, foldhash::fast::RandomState>;
+
+/// Values an API sent, hashed as in [`ValueMap`].
+pub(crate) type ValueSet = std::collections::HashSet<String, foldhash::fast::RandomState>;
+
 /// What kind of JSON value `raw` is, for messages.
 pub(crate) fn describe(text: &str) -> String {
     let kind = match text.as_bytes().first() {
