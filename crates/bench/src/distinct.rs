@@ -90,11 +90,20 @@ fn accuracy(output: &Path, truth: u64) -> String {
         .ok()
         .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
         .map(|result| result["reducers"]["ids"].clone());
-    match counted.as_ref().and_then(serde_json::Value::as_f64) {
+    // `distinct` gives a number; `approx_distinct`, an object with its `estimate` and error.
+    let number = counted
+        .as_ref()
+        .and_then(|value| value.as_f64().or_else(|| value["estimate"].as_f64()));
+    match number {
         Some(n) if n == truth as f64 => format!("{truth} values, exact"),
         Some(n) => format!(
-            "{n:.0} values, {:+.2} % off {truth}",
-            (n - truth as f64) / truth as f64 * 100.0
+            "{n:.0} values, {:+.2} % off {truth}{}",
+            (n - truth as f64) / truth as f64 * 100.0,
+            counted
+                .as_ref()
+                .and_then(|value| value["relative_standard_error"].as_f64())
+                .map(|error| format!(" (standard error {:.2} %)", error * 100.0))
+                .unwrap_or_default()
         ),
         None => format!("WRONG: `ids` is {}", counted.unwrap_or_default()),
     }

@@ -6,7 +6,9 @@
 //! HTTP and JSON alone cost on this machine, whatever the machine.
 //!
 //! Targets: one `count` within 1.5× the CPU of the validating floor; five reducers (`count`,
-//! `count_by`, `sum`, `distinct`, `top_k`) at most 4 CPU-s per GB.
+//! `count_by`, `sum`, `distinct`, `top_k`) at most 4 CPU-s per GB. The issue that set that
+//! figure measured its floor at 2.0 CPU-s per GB, so the same target is also stated as a ratio,
+//! 2× the validating floor, which holds on a slower machine too.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -174,6 +176,19 @@ fn judge(section: &mut Section) {
                 five.map_or("-".into(), |f| format!("{f:.2} CPU-s/GB"))
             ),
             met: five.map(|f| f <= 4.0),
+        },
+        Target {
+            label: format!(
+                "scenario 13: five reducers within 2× the CPU of the validating floor ({})",
+                five.zip(validating)
+                    .map_or("-".into(), |(five, floor)| format!(
+                        "{five:.2} against {floor:.2} CPU-s/GB: {}",
+                        times(Some(five / floor))
+                    ))
+            ),
+            met: five
+                .zip(validating)
+                .map(|(five, floor)| five / floor <= 2.0),
         },
     ];
 }

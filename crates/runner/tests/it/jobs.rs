@@ -181,12 +181,17 @@ fn results_are_identical_for_any_concurrency_and_worker_count() {
     let server = demo_server(config.clone());
     let work = Workspace::new();
     let mut results = Vec::new();
-    for (concurrency, workers) in [(1, "1"), (64, "4"), (7, "3")] {
+    // Without `--workers`, built-ins fold on the fetching thread; with it, on that many threads.
+    for (concurrency, workers) in [(1, Some("1")), (64, Some("4")), (7, Some("3")), (16, None)] {
         let job = work.job(
             "c.toml",
             &orders_job(&server, PAGES_WITHOUT_TOTAL, concurrency, ALL_BUILTINS),
         );
-        let result = run_job(&job, &["--workers", workers]).result();
+        let args: &[&str] = match workers {
+            Some(workers) => &["--workers", workers],
+            None => &[],
+        };
+        let result = run_job(&job, args).result();
         assert_builtins(&result, &orders(&config));
         results.push(result);
     }
@@ -198,6 +203,7 @@ fn results_are_identical_for_any_concurrency_and_worker_count() {
     let results: Vec<_> = results.into_iter().map(without_stats).collect();
     assert_eq!(results[0], results[1]);
     assert_eq!(results[0], results[2]);
+    assert_eq!(results[0], results[3]);
 }
 
 #[test]
