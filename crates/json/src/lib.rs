@@ -22,11 +22,14 @@
 //! ```
 #![deny(missing_docs)]
 
+mod elements;
 mod extract;
 mod pointer;
+mod quote;
 mod scan;
 
+pub use elements::{Elements, elements};
 pub use extract::{ArraySplit, PointerSet};
 pub use pointer::{Pointer, PointerError};
-pub use scan::{Elements, ScanError, elements};
+pub use scan::ScanError;
 pub use serde_json::value::RawValue;

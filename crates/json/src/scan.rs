@@ -8,10 +8,9 @@
 //! does not add up, but it does not promise to notice every malformation (that is the first
 //! pass's job).
 
-use memchr::memchr2;
-
 use crate::PointerSet;
 use crate::extract::Node;
+use crate::quote::quote_or_backslash;
 
 /// The text being scanned is not the JSON the scanner was promised.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -20,17 +19,17 @@ pub struct ScanError {
     at: usize,
 }
 
-struct Cursor<'a> {
+pub(crate) struct Cursor<'a> {
     text: &'a str,
     bytes: &'a [u8],
-    at: usize,
+    pub(crate) at: usize,
     /// Slots not yet found: at 0 the walk stops where it is ([`PointerSet::scan_first`]).
     /// `usize::MAX` when the walk must go to the end of the value.
     missing: usize,
 }
 
 impl<'a> Cursor<'a> {
-    fn new(text: &'a str) -> Self {
+    pub(crate) fn new(text: &'a str) -> Self {
         Self {
             text,
             bytes: text.as_bytes(),
@@ -44,21 +43,21 @@ impl<'a> Cursor<'a> {
         self.missing == 0
     }
 
-    fn error(&self) -> ScanError {
+    pub(crate) fn error(&self) -> ScanError {
         ScanError { at: self.at }
     }
 
-    fn peek(&self) -> Option<u8> {
+    pub(crate) fn peek(&self) -> Option<u8> {
         self.bytes.get(self.at).copied()
     }
 
-    fn skip_whitespace(&mut self) {
+    pub(crate) fn skip_whitespace(&mut self) {
         while matches!(self.peek(), Some(b' ' | b'\n' | b'\r' | b'\t')) {
             self.at += 1;
         }
     }
 
-    fn expect(&mut self, byte: u8) -> Result<(), ScanError> {
+    pub(crate) fn expect(&mut self, byte: u8) -> Result<(), ScanError> {
         self.skip_whitespace();
         if self.peek() == Some(byte) {
             self.at += 1;
@@ -89,7 +88,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// Skips one value (after whitespace) and returns its text.
-    fn value(&mut self) -> Result<&'a str, ScanError> {
+    pub(crate) fn value(&mut self) -> Result<&'a str, ScanError> {
         self.skip_whitespace();
         let start = self.at;
         match self.peek().ok_or_else(|| self.error())? {
@@ -229,101 +228,6 @@ impl<'a> Cursor<'a> {
     }
 }
 
-/// Where the first `"` or `\\` of `bytes` is. Eight bytes a step while the string is short, as
-/// most keys and values are (a byte loop cost the scan a quarter of its time); `memchr` past
-/// that, whose set-up pays off on long strings.
-fn quote_or_backslash(bytes: &[u8]) -> Option<usize> {
-    const ONES: u64 = u64::from_ne_bytes([1; 8]);
-    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
-    const LONG: usize = 32;
-    let mut at = 0;
-    while let Some(chunk) = bytes.get(at..at + 8) {
-        let word = u64::from_le_bytes(chunk.try_into().expect("a slice of eight bytes"));
-        let quotes = word ^ (ONES * u64::from(b'"'));
-        let slashes = word ^ (ONES * u64::from(b'\\'));
-        // The bytes that are zero in `quotes` or `slashes` get their high bit set. A borrow
-        // may also flag a byte above a true zero, never below one, so the lowest flag is a
-        // match.
-        let flags = ((quotes.wrapping_sub(ONES) & !quotes)
-            | (slashes.wrapping_sub(ONES) & !slashes))
-            & HIGHS;
-        if flags != 0 {
-            return Some(at + (flags.trailing_zeros() / 8) as usize);
-        }
-        at += 8;
-        if at >= LONG {
-            return memchr2(b'"', b'\\', &bytes[at..]).map(|found| at + found);
-        }
-    }
-    bytes[at..]
-        .iter()
-        .position(|&byte| byte == b'"' || byte == b'\\')
-        .map(|found| at + found)
-}
-
-/// The elements of a JSON array, as text, without parsing them.
-///
-/// ```
-/// let elements: Vec<&str> = pagefold_json::elements(r#" [1, {"a": [2]}, "x,y"] "#)
-///     .collect::<Result<_, _>>()
-///     .unwrap();
-/// assert_eq!(elements, ["1", r#"{"a": [2]}"#, r#""x,y""#]);
-/// ```
-pub fn elements(array: &str) -> Elements<'_> {
-    let mut cursor = Cursor::new(array);
-    let state = match cursor.expect(b'[') {
-        Err(error) => State::Failed(error),
-        Ok(()) => {
-            cursor.skip_whitespace();
-            if cursor.peek() == Some(b']') {
-                State::Done
-            } else {
-                State::More
-            }
-        }
-    };
-    Elements { cursor, state }
-}
-
-/// The iterator of [`elements`].
-pub struct Elements<'a> {
-    cursor: Cursor<'a>,
-    state: State,
-}
-
-enum State {
-    More,
-    Done,
-    Failed(ScanError),
-}
-
-impl<'a> Iterator for Elements<'a> {
-    type Item = Result<&'a str, ScanError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        match std::mem::replace(&mut self.state, State::Done) {
-            State::Done => None,
-            State::Failed(error) => Some(Err(error)),
-            State::More => {
-                let element = match self.cursor.value() {
-                    Ok(element) => element,
-                    Err(error) => return Some(Err(error)),
-                };
-                self.cursor.skip_whitespace();
-                match self.cursor.peek() {
-                    Some(b',') => {
-                        self.cursor.at += 1;
-                        self.state = State::More;
-                    }
-                    Some(b']') => self.cursor.at += 1,
-                    _ => self.state = State::Failed(self.cursor.error()),
-                }
-                Some(Ok(element))
-            }
-        }
-    }
-}
-
 impl PointerSet {
     /// Like [`PointerSet::extract`], for JSON already known to be well-formed: values come back
     /// as their JSON text, found by a scan that trusts the structure (several times faster).
@@ -432,26 +336,6 @@ mod tests {
     }
 
     #[test]
-    fn quote_or_backslash_finds_the_first_of_either() {
-        // Every length around the word and `memchr` boundaries, each target at each place,
-        // and bytes that sit next to `"` and `\\` in value (a borrow must not fool the test).
-        for length in 0..80 {
-            for place in 0..=length {
-                for target in [b'"', b'\\'] {
-                    let mut bytes: Vec<u8> = (0..length)
-                        .map(|at| [b'!', b'#', b'[', b']', 0xe2, b'a'][at % 6])
-                        .collect();
-                    if place < length {
-                        bytes[place] = target;
-                    }
-                    let expected = bytes.iter().position(|&b| b == b'"' || b == b'\\');
-                    assert_eq!(super::quote_or_backslash(&bytes), expected, "{bytes:?}");
-                }
-            }
-        }
-    }
-
-    #[test]
     fn agrees_with_the_parser() {
         let json = r#" { "a" : { "b" : [10, {"c":"x\"}"}] }, "skip": {"deep":[1,"]",3]}, "n": null, "e\u0041": -1.5e3 } "#;
         let pointers = [
@@ -503,8 +387,8 @@ mod tests {
             let mut out = set.scan_slots();
             let _ = set.scan(bad, &mut out);
         }
-        assert!(elements("[1 2]").any(|e| e.is_err()));
-        assert!(elements("{}").next().unwrap().is_err());
+        assert!(crate::elements("[1 2]").any(|e| e.is_err()));
+        assert!(crate::elements("{}").next().unwrap().is_err());
     }
 
     #[test]

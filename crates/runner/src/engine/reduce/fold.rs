@@ -4,8 +4,18 @@
 use pagefold_fetch::Page;
 
 use super::map::MapProgram;
-use super::worker::WorkerSnapshot;
 use super::{PageView, Partial, ReduceError, Reducers};
+
+/// One worker's saved states and what they cover.
+#[derive(Debug)]
+pub struct WorkerSnapshot {
+    /// Each reducer's saved state, in job order.
+    pub states: Vec<Vec<u8>>,
+    /// `(chain, page)` of every page this worker folded.
+    pub folded: Vec<(u32, u64)>,
+    /// Records in those pages.
+    pub records: u64,
+}
 
 /// One worker's share of the reduce: its partial states, one per reducer in job order, and
 /// what it has folded into them (which a checkpoint records).

@@ -19,10 +19,10 @@ use pagefold_json::{Pointer, PointerSet};
 use pagefold_reducer::Position;
 
 pub use filter::PageFilter;
-pub use fold::fold_page;
+pub use fold::{WorkerSnapshot, fold_page};
 pub use plugin::{PluginError, PluginLibrary};
 pub use plugin_info::{Build, PluginIdentity, PluginInfo};
-pub use worker::{Merged, Placement, Work, WorkerPool, WorkerSnapshot};
+pub use worker::{Merged, Placement, Work, WorkerPool};
 
 use crate::job::{ReduceSpec, ReducerUse};
 

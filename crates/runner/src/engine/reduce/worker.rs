@@ -6,7 +6,7 @@ use std::sync::{Arc, Condvar, Mutex};
 
 use pagefold_fetch::Page;
 
-use super::fold::Folder;
+use super::fold::{Folder, WorkerSnapshot};
 use super::{Partial, ReduceError, Reducers};
 
 /// One worker's partial states, one per reducer in job order.
@@ -25,17 +25,6 @@ impl From<Page> for Work {
     fn from(page: Page) -> Self {
         Work::Page(page)
     }
-}
-
-/// One worker's saved states and what they cover.
-#[derive(Debug)]
-pub struct WorkerSnapshot {
-    /// Each reducer's saved state, in job order.
-    pub states: Vec<Vec<u8>>,
-    /// `(chain, page)` of every page this worker folded.
-    pub folded: Vec<(u32, u64)>,
-    /// Records in those pages.
-    pub records: u64,
 }
 
 /// Worker threads folding pages from a channel.
