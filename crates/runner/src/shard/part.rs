@@ -10,7 +10,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::engine::checkpoint::sealed;
-use crate::engine::checkpoint::{hex, unhex};
+use crate::engine::checkpoint::{Mismatch, SavedBy, hex, unhex};
 use crate::engine::reduce::PluginIdentity;
 use crate::identity::{Change, Fingerprint};
 use crate::output::{ParentResult, RunStats, Skipped};
@@ -317,39 +317,30 @@ impl Part {
                 expected: expected.of,
             });
         }
-        let change = expected
-            .identity
-            .change_from(&self.identity, true)
-            .or_else(|| (self.reducers != expected.reducers).then_some(Change::Text));
-        if let Some(change) = change {
-            return Err(PartError::OtherJob {
-                part: shown.to_owned(),
-                change,
-            });
-        }
-        for ((reducer, now), saved) in expected
-            .reducers
-            .iter()
-            .zip(expected.plugins)
-            .zip(&self.plugins)
-        {
-            match (now, saved) {
-                (Some(now), Some(saved)) => {
-                    if let Some(reason) = now.refuses(saved) {
-                        return Err(PartError::OtherPlugin {
-                            part: shown.to_owned(),
-                            reducer: reducer.clone(),
-                            reason,
-                        });
-                    }
-                }
-                (None, None) => {}
-                _ => {
-                    return Err(PartError::OtherJob {
-                        part: shown.to_owned(),
-                        change: Change::Text,
-                    });
-                }
+        let now = SavedBy {
+            identity: expected.identity,
+            reducers: expected.reducers,
+            plugins: expected.plugins,
+        };
+        let saved = SavedBy {
+            identity: &self.identity,
+            reducers: &self.reducers,
+            plugins: &self.plugins,
+        };
+        match now.refuses(&saved) {
+            None => {}
+            Some(Mismatch::Job(change)) => {
+                return Err(PartError::OtherJob {
+                    part: shown.to_owned(),
+                    change,
+                });
+            }
+            Some(Mismatch::Plugin { reducer, reason }) => {
+                return Err(PartError::OtherPlugin {
+                    part: shown.to_owned(),
+                    reducer,
+                    reason,
+                });
             }
         }
         Ok(())

@@ -82,6 +82,8 @@ mod schedule;
 mod schema;
 /// Real APIs' shapes: errors past the end, totals and next pages in headers, GraphQL, POST.
 mod shapes;
+/// What a shard and a merge say when they end, pinned as snapshots.
+mod shard_lines;
 /// Sharded runs: an Indexed Job simulated on loopback, merged exactly; parts refused by name.
 mod shards;
 /// The same with parts and checkpoints in a real S3-compatible server (moto) on loopback.

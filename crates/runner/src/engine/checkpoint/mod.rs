@@ -17,7 +17,10 @@ use serde::{Deserialize, Serialize};
 
 pub(crate) mod during_run;
 mod leftovers;
+mod saved_by;
 pub mod sealed;
+
+pub use saved_by::{Mismatch, SavedBy};
 
 use crate::engine::reduce::{PluginIdentity, WorkerSnapshot};
 use crate::identity::{Change, Fingerprint, KeyError};
@@ -203,22 +206,28 @@ impl Checkpoint {
         if let Some(reason) = checkpoint.inconsistency() {
             return Err(corrupt(reason));
         }
-        let change = identity
-            .change_from(&checkpoint.identity, true)
-            .or_else(|| (checkpoint.reducers != reducers).then_some(Change::Text));
-        if let Some(change) = change {
-            return Err(CheckpointError::OtherJob {
-                path: path.to_owned(),
-                change,
-            });
-        }
-        for ((reducer, now), saved) in reducers.iter().zip(plugins).zip(&checkpoint.plugins) {
-            if let (Some(now), Some(saved)) = (now, saved)
-                && let Some(reason) = now.refuses(saved)
-            {
+        let now = SavedBy {
+            identity,
+            reducers,
+            plugins,
+        };
+        let saved = SavedBy {
+            identity: &checkpoint.identity,
+            reducers: &checkpoint.reducers,
+            plugins: &checkpoint.plugins,
+        };
+        match now.refuses(&saved) {
+            None => {}
+            Some(Mismatch::Job(change)) => {
+                return Err(CheckpointError::OtherJob {
+                    path: path.to_owned(),
+                    change,
+                });
+            }
+            Some(Mismatch::Plugin { reducer, reason }) => {
                 return Err(CheckpointError::OtherPlugin {
                     path: path.to_owned(),
-                    reducer: reducer.clone(),
+                    reducer,
                     reason,
                 });
             }
