@@ -6,12 +6,7 @@ use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess,
 use serde_json::value::RawValue;
 
 use crate::Pointer;
-
-macro_rules! ignore_scalars {
-    ($($method:ident($ty:ty)),* $(,)?) => {
-        $(fn $method<E: serde::de::Error>(self, _: $ty) -> Result<(), E> { Ok(()) })*
-    };
-}
+use crate::split::ArraySplit;
 
 /// A set of [`Pointer`]s compiled into a trie, so one walk of a document finds all of them.
 ///
@@ -185,110 +180,6 @@ impl PointerSet {
     }
 }
 
-/// What [`PointerSet::extract_split`] found at the slot it splits.
-#[derive(Debug, Clone, Default)]
-pub struct ArraySplit {
-    slot: usize,
-    /// Where the text starts, to turn the elements' addresses into offsets.
-    base: usize,
-    found: Found,
-    elements: Vec<std::ops::Range<usize>>,
-    array: Option<std::ops::Range<usize>>,
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-enum Found {
-    #[default]
-    Nothing,
-    Array,
-    Other,
-}
-
-impl ArraySplit {
-    /// A split of the value at `slot` (see [`PointerSet::slot_of`]).
-    pub fn new(slot: usize) -> Self {
-        Self {
-            slot,
-            ..Self::default()
-        }
-    }
-
-    fn reset(&mut self, json: &str) {
-        self.base = json.as_ptr() as usize;
-        self.found = Found::Nothing;
-        self.elements.clear();
-        self.array = None;
-    }
-
-    /// The array's own range, brackets included, found from its first and last elements
-    /// (only whitespace separates them from the brackets).
-    fn bracket(&mut self, json: &str) {
-        let (Some(first), Some(last)) = (self.elements.first(), self.elements.last()) else {
-            return;
-        };
-        let start = json[..first.start].rfind('[');
-        let end = json[last.end..].find(']').map(|at| last.end + at + 1);
-        self.array = start.zip(end).map(|(start, end)| start..end);
-    }
-
-    /// The elements' byte ranges in the text, when an array with elements was found.
-    pub fn elements(&self) -> &[std::ops::Range<usize>] {
-        &self.elements
-    }
-
-    /// The array's byte range in the text (brackets included), when an array with at least
-    /// one element was found: an empty array, a value of another type, or none at all give
-    /// `None`, and the caller reads the slot the plain way.
-    pub fn array(&self) -> Option<std::ops::Range<usize>> {
-        self.array.clone()
-    }
-
-    /// Whether an array was found at the slot (possibly empty).
-    pub fn is_array(&self) -> bool {
-        self.found == Found::Array
-    }
-}
-
-/// Reads the array to split, element by element; any other value is skipped.
-struct SplitVisitor<'o> {
-    split: &'o mut ArraySplit,
-}
-
-impl<'de> Visitor<'de> for SplitVisitor<'_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-
-    ignore_scalars!(
-        visit_bool(bool),
-        visit_i64(i64),
-        visit_u64(u64),
-        visit_f64(f64),
-        visit_str(&str)
-    );
-
-    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(())
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let base = self.split.base;
-        while let Some(element) = seq.next_element::<&'de RawValue>()? {
-            let start = element.get().as_ptr() as usize - base;
-            self.split.elements.push(start..start + element.get().len());
-        }
-        self.split.found = Found::Array;
-        Ok(())
-    }
-}
-
 fn parse_index(token: &str) -> Option<usize> {
     // RFC 6901: an array index is `0` or digits without a leading zero.
     let canonical = token == "0" || (!token.starts_with('0') && !token.is_empty());
@@ -315,10 +206,9 @@ impl<'de, 's, 'o> DeserializeSeed<'de> for NodeSeed<'s, 'o, 'de> {
             && node.slot.is_some()
             && split
                 .as_ref()
-                .is_some_and(|split| Some(split.slot) == node.slot);
+                .is_some_and(|split| Some(split.slot()) == node.slot);
         if splits_here && let Some(split) = split.take() {
-            split.found = Found::Other;
-            return deserializer.deserialize_any(SplitVisitor { split });
+            return deserializer.deserialize_any(split.visitor());
         }
         if let Some(slot) = node.slot {
             let raw: &'de RawValue = serde::Deserialize::deserialize(deserializer)?;

@@ -22,14 +22,23 @@
 //! ```
 #![deny(missing_docs)]
 
+/// Visitor methods that accept a scalar and keep nothing of it.
+macro_rules! ignore_scalars {
+    ($($method:ident($ty:ty)),* $(,)?) => {
+        $(fn $method<E: serde::de::Error>(self, _: $ty) -> Result<(), E> { Ok(()) })*
+    };
+}
+
 mod elements;
 mod extract;
 mod pointer;
 mod quote;
 mod scan;
+mod split;
 
 pub use elements::{Elements, elements};
-pub use extract::{ArraySplit, PointerSet};
+pub use extract::PointerSet;
 pub use pointer::{Pointer, PointerError};
 pub use scan::ScanError;
 pub use serde_json::value::RawValue;
+pub use split::ArraySplit;
