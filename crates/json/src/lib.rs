@@ -22,9 +22,19 @@
 //! ```
 #![deny(missing_docs)]
 
-/// Visitor methods that accept a scalar and keep nothing of it.
-macro_rules! ignore_scalars {
-    ($($method:ident($ty:ty)),* $(,)?) => {
+/// A visitor's methods for all but objects and arrays: any JSON value is expected, and a
+/// scalar or `null` is accepted with nothing kept.
+macro_rules! accept_scalars {
+    () => {
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("any JSON value")
+        }
+        accept_scalars!(@each visit_bool(bool), visit_i64(i64), visit_u64(u64), visit_f64(f64), visit_str(&str));
+        fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
+            Ok(())
+        }
+    };
+    (@each $($method:ident($ty:ty)),*) => {
         $(fn $method<E: serde::de::Error>(self, _: $ty) -> Result<(), E> { Ok(()) })*
     };
 }

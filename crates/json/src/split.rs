@@ -1,8 +1,6 @@
 //! The records array of a page split into its elements while serde checks the page: each
 //! element's byte range, found in the same pass (see [`crate::PointerSet::extract_split`]).
 
-use std::fmt;
-
 use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
@@ -89,21 +87,7 @@ pub(crate) struct SplitVisitor<'o> {
 impl<'de> Visitor<'de> for SplitVisitor<'_> {
     type Value = ();
 
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-
-    ignore_scalars!(
-        visit_bool(bool),
-        visit_i64(i64),
-        visit_u64(u64),
-        visit_f64(f64),
-        visit_str(&str)
-    );
-
-    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
-        Ok(())
-    }
+    accept_scalars!();
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}

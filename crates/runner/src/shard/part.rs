@@ -174,6 +174,21 @@ fn list(indexes: &[u32]) -> String {
 }
 
 impl PartError {
+    /// The error for states this job cannot read back, naming the part.
+    fn refused(part: &str, mismatch: Mismatch) -> Self {
+        match mismatch {
+            Mismatch::Job(change) => Self::OtherJob {
+                part: part.to_owned(),
+                change,
+            },
+            Mismatch::Plugin { reducer, reason } => Self::OtherPlugin {
+                part: part.to_owned(),
+                reducer,
+                reason,
+            },
+        }
+    }
+
     /// What to do.
     pub fn hint(&self) -> Option<String> {
         match self {
@@ -317,31 +332,18 @@ impl Part {
                 expected: expected.of,
             });
         }
-        let now = SavedBy {
-            identity: expected.identity,
-            reducers: expected.reducers,
-            plugins: expected.plugins,
-        };
         let saved = SavedBy {
             identity: &self.identity,
             reducers: &self.reducers,
             plugins: &self.plugins,
         };
-        match now.refuses(&saved) {
-            None => {}
-            Some(Mismatch::Job(change)) => {
-                return Err(PartError::OtherJob {
-                    part: shown.to_owned(),
-                    change,
-                });
-            }
-            Some(Mismatch::Plugin { reducer, reason }) => {
-                return Err(PartError::OtherPlugin {
-                    part: shown.to_owned(),
-                    reducer,
-                    reason,
-                });
-            }
+        let now = SavedBy {
+            identity: expected.identity,
+            reducers: expected.reducers,
+            plugins: expected.plugins,
+        };
+        if let Some(mismatch) = now.refuses(&saved) {
+            return Err(PartError::refused(shown, mismatch));
         }
         Ok(())
     }

@@ -104,6 +104,21 @@ pub enum CheckpointError {
 }
 
 impl CheckpointError {
+    /// The error for states this job cannot read back, naming the checkpoint.
+    fn refused(path: &Path, mismatch: Mismatch) -> Self {
+        match mismatch {
+            Mismatch::Job(change) => Self::OtherJob {
+                path: path.to_owned(),
+                change,
+            },
+            Mismatch::Plugin { reducer, reason } => Self::OtherPlugin {
+                path: path.to_owned(),
+                reducer,
+                reason,
+            },
+        }
+    }
+
     /// What to do.
     pub fn hint(&self) -> Option<String> {
         match self {
@@ -206,31 +221,18 @@ impl Checkpoint {
         if let Some(reason) = checkpoint.inconsistency() {
             return Err(corrupt(reason));
         }
-        let now = SavedBy {
-            identity,
-            reducers,
-            plugins,
-        };
         let saved = SavedBy {
             identity: &checkpoint.identity,
             reducers: &checkpoint.reducers,
             plugins: &checkpoint.plugins,
         };
-        match now.refuses(&saved) {
-            None => {}
-            Some(Mismatch::Job(change)) => {
-                return Err(CheckpointError::OtherJob {
-                    path: path.to_owned(),
-                    change,
-                });
-            }
-            Some(Mismatch::Plugin { reducer, reason }) => {
-                return Err(CheckpointError::OtherPlugin {
-                    path: path.to_owned(),
-                    reducer,
-                    reason,
-                });
-            }
+        let now = SavedBy {
+            identity,
+            reducers,
+            plugins,
+        };
+        if let Some(mismatch) = now.refuses(&saved) {
+            return Err(CheckpointError::refused(path, mismatch));
         }
         Ok(Some(checkpoint))
     }
