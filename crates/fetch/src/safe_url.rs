@@ -104,7 +104,10 @@ mod tests {
             "https://api.example/x?page=2&API_KEY=****"
         );
         // A percent-encoded key is the same key.
-        let encoded = shown("https://api.example/x?api%5Fkey=s3cret&page=2", &["api_key"]);
+        let encoded = shown(
+            "https://api.example/x?api%5Fkey=s3cret&page=2",
+            &["api_key"],
+        );
         assert!(!encoded.contains("s3cret"), "{encoded}");
         assert!(encoded.contains("page=2"), "{encoded}");
     }
