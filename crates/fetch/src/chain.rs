@@ -13,7 +13,7 @@ use pagefold_json::{Pointer, PointerSet};
 use url::Url;
 
 use crate::fetcher::PageRequest;
-use crate::page::{MetaPointers, PageParser};
+use crate::page_parser::{MetaPointers, PageParser};
 use crate::paginate::Accepted;
 use crate::request::{Paging, Target};
 use crate::{

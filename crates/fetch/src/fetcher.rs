@@ -8,7 +8,7 @@ use reqwest::header::HeaderMap;
 
 use crate::http::{AbortOnDrop, Attempted, HttpRequest};
 use crate::limits::{DEFAULT_MAX_RETRY_AFTER, Limits, Rate};
-use crate::page::{PageMeta, PageParser};
+use crate::page_parser::{PageMeta, PageParser};
 pub(crate) use crate::page_request::{KeyFor, PageRequest};
 use crate::{
     Backoff, FetchError, FetchObserver, Page, PageFailure, RequestObservation, SafeUrl, Source,
@@ -330,7 +330,7 @@ impl Fetcher {
     ///
     /// When no attempt gets a successful answer.
     pub async fn first_response(&self, source: &Source) -> Result<(HeaderMap, Bytes), FetchError> {
-        let parser = PageParser::new(&source.records, crate::page::MetaPointers::default());
+        let parser = PageParser::new(&source.records, crate::page_parser::MetaPointers::default());
         let request = PageRequest::new(source, &parser, 0, 0, source.first_target());
         let started = Instant::now();
         let mut requests = 0;

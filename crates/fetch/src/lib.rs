@@ -48,6 +48,7 @@ mod limits;
 mod numbered;
 mod observer;
 mod page;
+mod page_parser;
 mod page_request;
 mod paginate;
 mod probe;

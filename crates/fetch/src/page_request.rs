@@ -6,7 +6,7 @@ use bytes::Bytes;
 use reqwest::header::HeaderMap;
 use url::Url;
 
-use crate::page::PageParser;
+use crate::page_parser::PageParser;
 use crate::request::{MetaHeaders, Target};
 use crate::{Auth, Secrets, Source};
 

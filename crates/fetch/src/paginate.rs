@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use crate::fetcher::{Attempts, PageRequest};
-use crate::page::{MetaPointers, PageMeta, PageParser};
+use crate::page_parser::{MetaPointers, PageMeta, PageParser};
 use crate::request::Target;
 use crate::{
     ChainEnd, FetchError, FetchObserver, Fetcher, OnError, Page, Pagination, Source, WaitSpans,

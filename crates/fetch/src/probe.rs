@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use crate::chain::parse_link_header;
 use crate::fetcher::PageRequest;
-use crate::page::{MetaPointers, PageParser};
+use crate::page_parser::{MetaPointers, PageParser};
 use crate::{FetchError, Fetcher, NextPage, NoObserver, NumberedStyle, Pagination, Source};
 
 /// What the first page of a source says.

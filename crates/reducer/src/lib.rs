@@ -151,13 +151,15 @@ pub mod export;
 mod field;
 #[cfg(feature = "laws")]
 pub mod laws;
+mod number;
 mod position;
 mod reducer;
 
 pub use decimal::{Decimal, DecimalError, MAX_EXPONENT};
 pub use error::ReducerError;
-pub use exact_sum::{ExactSum, Number};
+pub use exact_sum::ExactSum;
 pub use field::Field;
+pub use number::Number;
 /// JSON Pointers and one-pass field extraction, for reducers whose fields are configured at
 /// run time (a record type of `&RawValue` plus a [`json::PointerSet`]).
 pub use pagefold_json as json;

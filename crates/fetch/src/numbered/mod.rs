@@ -19,7 +19,7 @@ use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 
 use crate::fetcher::PageRequest;
-use crate::page::{MetaPointers, PageParser};
+use crate::page_parser::{MetaPointers, PageParser};
 use crate::paginate::Accepted;
 use crate::request::numbered_target;
 use crate::{FetchError, Fetcher, NumberedPagination, NumberedStyle, Page, Source};

@@ -2,7 +2,7 @@
 //! for, and the end when the API reports a total.
 
 use super::super::paginate::Accepted;
-use crate::page::PageMeta;
+use crate::page_parser::PageMeta;
 use crate::{FetchError, NumberedPagination, NumberedStyle, Page};
 
 /// A page that arrived, or why it did not.

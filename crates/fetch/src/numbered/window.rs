@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::plan::{Arrived, Plan};
-use crate::page::PageMeta;
+use crate::page_parser::PageMeta;
 use crate::paginate::Accepted;
 use crate::{ChainEnd, FetchError, NumberedPagination, Page, PageFailure, Resume, StopRule};
 
