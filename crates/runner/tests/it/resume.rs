@@ -115,7 +115,8 @@ fn sigterm_saves_progress_writes_nothing_and_exits_143() {
     let text = std::fs::read_to_string(&job).unwrap() + "\n[output]\npath = \"out.json\"\n";
     std::fs::write(&job, text).unwrap();
     let child = start(&job, &checkpoints);
-    std::thread::sleep(Duration::from_millis(300));
+    // Stopped once it has saved progress: its signal handlers are in place by then.
+    wait_for_progress(&checkpoints.join("slow.checkpoint.json"));
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -152,7 +153,9 @@ fn a_checkpoint_of_a_changed_job_is_refused() {
     let checkpoints = work.path().join("checkpoints");
     let (_server, _config, job) = slow_job(&work, true);
     let child = start(&job, &checkpoints);
-    std::thread::sleep(Duration::from_millis(250));
+    // Stopped once it has saved progress (a fixed wait lost the race on a loaded machine:
+    // the signal came before its handlers).
+    wait_for_progress(&checkpoints.join("slow.checkpoint.json"));
     Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -191,7 +194,7 @@ fn plugin_states_survive_a_kill_through_their_own_serialization() {
     let text = text[..text.find("[[reduce]]").unwrap()].to_owned() + &reducers;
     std::fs::write(&job, text).unwrap();
     let mut child = start(&job, &checkpoints);
-    std::thread::sleep(Duration::from_millis(400));
+    wait_for_progress(&checkpoints.join("slow.checkpoint.json"));
     child.kill().unwrap();
     let _ = child.wait();
     assert!(
@@ -231,7 +234,6 @@ fn start_with_env(job: &Path, checkpoints: &Path, env: &[(&str, &str)]) -> Child
         .expect("pagefold starts")
 }
 
-/// Waits (at most 30 s) until `path` exists and holds a few pages.
 /// What the checkpoint at `path` holds (the content of its sealed envelope), if it is there.
 pub(crate) fn saved(path: &Path) -> Option<Value> {
     let text = std::fs::read_to_string(path).ok()?;
@@ -239,6 +241,7 @@ pub(crate) fn saved(path: &Path) -> Option<Value> {
     Some(envelope["content"].take())
 }
 
+/// Waits (at most 30 s) until `path` exists and holds a few pages.
 pub(crate) fn wait_for_progress(path: &Path) {
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
