@@ -21,17 +21,16 @@ const LATENCY: Duration = Duration::from_millis(50);
 pub(crate) fn run(binary: &Path, chain: u64, folder: &Path) -> Section {
     let server = DemoApi::start(binary, chain, PAGE_SIZE, LATENCY, true, &[]);
     let pages = chain * PARTITIONS;
+    // Cursor chains end where the API says, with no total.
     let scenario = Scenario {
-        id: "17",
-        name: "cursor chains: 8 partitions",
-        pages,
-        page_size: PAGE_SIZE,
-        latency: LATENCY,
-        concurrency: 64,
         totals: false,
-        reducers: AGGREGATES.into(),
-        faults: &[],
-        check_sequential: false,
+        ..Scenario::plain(
+            ("17", "cursor chains: 8 partitions"),
+            (pages, PAGE_SIZE),
+            LATENCY,
+            64,
+            AGGREGATES,
+        )
     };
     let job = format!(
         "[source]\nurl = \"{url}?part={{part}}\"\nrecords = \"/data\"\n\
@@ -56,14 +55,8 @@ pub(crate) fn run(binary: &Path, chain: u64, folder: &Path) -> Section {
         met: ratio.map(|r| r <= 1.1),
     }];
     let rows = vec![Row {
-        id: "17",
         name: format!("cursor chains: {PARTITIONS} partitions of {chain}"),
-        pages,
-        page_size: PAGE_SIZE,
-        latency: LATENCY,
-        concurrency: 64,
-        measured,
-        ideal: Some(ideal),
+        ..Row::of(&scenario, measured, Some(ideal))
     }];
     Section {
         rows,

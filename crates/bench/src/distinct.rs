@@ -35,18 +35,13 @@ pub(crate) fn run(binary: &Path, pages: u64, folder: &Path) -> Section {
             "approx_distinct",
         ),
     ] {
-        let scenario = Scenario {
-            id,
-            name,
-            pages,
-            page_size: PAGE_SIZE,
-            latency: Duration::ZERO,
-            concurrency: 64,
-            totals: true,
-            reducers: format!("[[reduce]]\nname = \"ids\"\nuse = \"{reducer}\"\nfield = \"/id\"\n"),
-            faults: &[],
-            check_sequential: false,
-        };
+        let scenario = Scenario::plain(
+            (id, name),
+            (pages, PAGE_SIZE),
+            Duration::ZERO,
+            64,
+            format!("[[reduce]]\nname = \"ids\"\nuse = \"{reducer}\"\nfield = \"/id\"\n"),
+        );
         let job = scenario_job(&scenario, &server, 64);
         let measured = if available(binary, &job, folder, id) {
             let (mut measured, _, _) = run_job(binary, &scenario, &job, &server, folder, 1, false);
@@ -55,18 +50,9 @@ pub(crate) fn run(binary: &Path, pages: u64, folder: &Path) -> Section {
             }
             measured
         } else {
-            not_available()
+            Measured::noted("not available in this build")
         };
-        section.rows.push(Row {
-            id,
-            name: name.into(),
-            pages,
-            page_size: PAGE_SIZE,
-            latency: Duration::ZERO,
-            concurrency: 64,
-            measured,
-            ideal: None,
-        });
+        section.rows.push(Row::of(&scenario, measured, None));
     }
     section
 }
@@ -106,17 +92,5 @@ fn accuracy(output: &Path, truth: u64) -> String {
                 .unwrap_or_default()
         ),
         None => format!("WRONG: `ids` is {}", counted.unwrap_or_default()),
-    }
-}
-
-fn not_available() -> Measured {
-    Measured {
-        wall: Duration::ZERO,
-        cpu: Duration::ZERO,
-        waited_on_reducers: None,
-        peak_rss_kib: 0,
-        body_bytes: 0,
-        records: None,
-        note: "not available in this build".into(),
     }
 }

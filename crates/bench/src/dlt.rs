@@ -34,45 +34,28 @@ pub(crate) fn run(
     repeat: usize,
 ) -> Section {
     let server = DemoApi::start(binary, pages, PAGE_SIZE, LATENCY, true, &[]);
-    let scenario = Scenario {
-        id: "16a",
-        name: "pagefold, beside dlt",
-        pages,
-        page_size: PAGE_SIZE,
-        latency: LATENCY,
-        concurrency: 64,
-        totals: true,
-        reducers: AGGREGATES.into(),
-        faults: &[],
-        check_sequential: false,
-    };
+    let scenario = Scenario::plain(
+        ("16a", "pagefold, beside dlt"),
+        (pages, PAGE_SIZE),
+        LATENCY,
+        64,
+        AGGREGATES,
+    );
     let job = scenario_job(&scenario, &server, 64);
     let (ours, _, _) = run_job(binary, &scenario, &job, &server, folder, repeat, false);
     let theirs = match python_with_dlt(target) {
         Ok(python) => run_dlt(&python, &server, folder, ours.records),
-        Err(why) => skipped(&why),
+        Err(why) => Measured::noted(format!("skipped: {why}")),
     };
     let details = vec![compare(&ours, &theirs)];
+    let ideal = ideal(pages, 64, LATENCY);
     let rows = vec![
-        Row {
-            id: "16a",
-            name: scenario.name.into(),
-            pages,
-            page_size: PAGE_SIZE,
-            latency: LATENCY,
-            concurrency: 64,
-            measured: ours,
-            ideal: ideal(pages, 64, LATENCY),
-        },
+        Row::of(&scenario, ours, ideal),
         Row {
             id: "16b",
             name: "dlt RESTClient.paginate, page numbers".into(),
-            pages,
-            page_size: PAGE_SIZE,
-            latency: LATENCY,
             concurrency: 0,
-            measured: theirs,
-            ideal: ideal(pages, 64, LATENCY),
+            ..Row::of(&scenario, theirs, ideal)
         },
     ];
     Section {
@@ -140,18 +123,6 @@ fn run_dlt(python: &Path, server: &DemoApi, folder: &Path, expected: Option<u64>
         records,
         waited_on_reducers: None,
         note,
-    }
-}
-
-fn skipped(why: &str) -> Measured {
-    Measured {
-        wall: Duration::ZERO,
-        cpu: Duration::ZERO,
-        waited_on_reducers: None,
-        peak_rss_kib: 0,
-        body_bytes: 0,
-        records: None,
-        note: format!("skipped: {why}"),
     }
 }
 

@@ -2,7 +2,6 @@
 //! with one key and with four: the same job, `rate = "20/s"` (per key), four times the budget.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use crate::demo_api::DemoApi;
@@ -30,16 +29,8 @@ pub(crate) fn run_keys(binary: &Path, pages: u64, keys: usize, folder: &Path) ->
         url = server.url("/orders"),
         tokens = tokens.join(", "),
     );
-    let path = folder.join(format!("scenario-9-{keys}.toml"));
-    std::fs::write(&path, job).expect("the job file is written");
-    let output = folder.join(format!("scenario-9-{keys}.json"));
-    let mut command = Command::new(binary);
-    command
-        .args(["run", "-q", "-o"])
-        .arg(&output)
-        .arg("--state")
-        .arg(folder.join("state"))
-        .arg(&path);
+    let (mut command, output) =
+        crate::pagefold_run::run_command(binary, folder, &format!("scenario-9-{keys}"), &job);
     let sample = median_of(&mut command, 1);
     let result = std::fs::read(&output)
         .ok()

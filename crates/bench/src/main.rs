@@ -314,33 +314,22 @@ fn flag(args: &[String], name: &str) -> Option<String> {
 fn build_release(workspace: &Path) {
     eprintln!("building the release binary, the sum_field plugin and the floor client…");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(&cargo)
-        .current_dir(workspace)
-        .args([
-            "build",
-            "--release",
-            "--quiet",
-            "-p",
-            "pagefold",
-            "-p",
-            "sum_field",
-        ])
-        .status()
-        .expect("cargo runs");
-    assert!(status.success(), "the release build failed");
+    let build = |packages: &[&str], what: &str| {
+        let status = Command::new(&cargo)
+            .current_dir(workspace)
+            .args(["build", "--release", "--quiet"])
+            .args(packages)
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "the release build of {what} failed");
+    };
+    build(
+        &["-p", "pagefold", "-p", "sum_field"],
+        "pagefold and sum_field",
+    );
     // `cargo run` built the benchmark, not the floor client beside it.
-    let status = Command::new(&cargo)
-        .current_dir(workspace)
-        .args([
-            "build",
-            "--release",
-            "--quiet",
-            "-p",
-            "pagefold-bench",
-            "--bin",
-            "floor",
-        ])
-        .status()
-        .expect("cargo runs");
-    assert!(status.success(), "the floor client's release build failed");
+    build(
+        &["-p", "pagefold-bench", "--bin", "floor"],
+        "the floor client",
+    );
 }

@@ -16,6 +16,21 @@ pub(crate) struct Measured {
     pub(crate) note: String,
 }
 
+impl Measured {
+    /// Nothing measured, and why: a row that says it was skipped or is not available.
+    pub(crate) fn noted(note: impl Into<String>) -> Self {
+        Self {
+            wall: Duration::ZERO,
+            cpu: Duration::ZERO,
+            waited_on_reducers: None,
+            peak_rss_kib: 0,
+            body_bytes: 0,
+            records: None,
+            note: note.into(),
+        }
+    }
+}
+
 /// One run of a command.
 #[derive(Clone, Copy)]
 pub(crate) struct Sample {

@@ -32,6 +32,27 @@ pub(crate) fn run_pagefold(
     run_job(binary, scenario, &job, &server, folder, repeat, trace)
 }
 
+/// `pagefold run` of `job`, written to `NAME.toml` in `folder`, quiet, its result going to
+/// `NAME.json` there (returned) and its state to `folder/state`.
+pub(crate) fn run_command(
+    binary: &Path,
+    folder: &Path,
+    name: &str,
+    job: &str,
+) -> (Command, std::path::PathBuf) {
+    let path = folder.join(format!("{name}.toml"));
+    std::fs::write(&path, job).expect("the job file is written");
+    let output = folder.join(format!("{name}.json"));
+    let mut command = Command::new(binary);
+    command
+        .args(["run", "-q", "-o"])
+        .arg(&output)
+        .arg("--state")
+        .arg(folder.join("state"))
+        .arg(&path);
+    (command, output)
+}
+
 /// Runs `job` (`scenario`'s, or one like it) against `server`, which may serve other clients
 /// before and after: the median of `repeat` runs, checked for the scenario's record count.
 pub(crate) fn run_job(
@@ -43,16 +64,8 @@ pub(crate) fn run_job(
     repeat: usize,
     trace: bool,
 ) -> (Measured, Estimate, Option<trace_cost::TraceCost>) {
-    let path = folder.join(format!("scenario-{}.toml", scenario.id));
-    std::fs::write(&path, job).expect("the job file is written");
-    let output = folder.join(format!("scenario-{}.json", scenario.id));
-    let mut command = Command::new(binary);
-    command
-        .args(["run", "-q", "-o"])
-        .arg(&output)
-        .arg("--state")
-        .arg(folder.join("state"))
-        .arg(&path);
+    let (mut command, output) =
+        run_command(binary, folder, &format!("scenario-{}", scenario.id), job);
     let cost = trace.then(|| trace_cost::measure(&mut command, folder, repeat));
     let before = server.body_bytes();
     let sample = median_of(&mut command, repeat);

@@ -14,15 +14,7 @@ pub(crate) fn run_python(
     latency: Duration,
     folder: &Path,
 ) -> Measured {
-    let skipped = |note: &str| Measured {
-        wall: Duration::ZERO,
-        cpu: Duration::ZERO,
-        waited_on_reducers: None,
-        peak_rss_kib: 0,
-        body_bytes: 0,
-        records: None,
-        note: note.into(),
-    };
+    let skipped = Measured::noted;
     let has_requests = Command::new("python3")
         .args(["-c", "import requests"])
         .output()

@@ -43,6 +43,31 @@ pub(crate) struct Scenario {
     pub(crate) check_sequential: bool,
 }
 
+impl Scenario {
+    /// A scenario of a module of its own: the API gives its totals, no faults are injected and
+    /// the sequential estimate is not checked.
+    pub(crate) fn plain(
+        (id, name): (&'static str, &'static str),
+        (pages, page_size): (u64, u64),
+        latency: Duration,
+        concurrency: usize,
+        reducers: impl Into<String>,
+    ) -> Self {
+        Self {
+            id,
+            name,
+            pages,
+            page_size,
+            latency,
+            concurrency,
+            totals: true,
+            reducers: reducers.into(),
+            faults: &[],
+            check_sequential: false,
+        }
+    }
+}
+
 /// Every scenario, with page counts multiplied by `scale` (`--pages-scale`); `sum_plugin`
 /// is the `[[reduce]]` table of the `sum_field` plugin built for this run.
 pub(crate) fn all(scale: f64, sum_plugin: String) -> [Scenario; 9] {

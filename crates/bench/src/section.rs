@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::measure::Measured;
 use crate::report::{Target, print_row};
+use crate::scenarios::Scenario;
 
 /// One row of the table.
 pub(crate) struct Row {
@@ -17,6 +18,22 @@ pub(crate) struct Row {
     pub(crate) concurrency: usize,
     pub(crate) measured: Measured,
     pub(crate) ideal: Option<Duration>,
+}
+
+impl Row {
+    /// The row of `scenario`, measured; the name and the rest may be changed after.
+    pub(crate) fn of(scenario: &Scenario, measured: Measured, ideal: Option<Duration>) -> Self {
+        Self {
+            id: scenario.id,
+            name: scenario.name.into(),
+            pages: scenario.pages,
+            page_size: scenario.page_size,
+            latency: scenario.latency,
+            concurrency: scenario.concurrency,
+            measured,
+            ideal,
+        }
+    }
 }
 
 /// A scenario's rows, targets and detail lines.

@@ -18,28 +18,17 @@ const PAGE_SIZE: u64 = 10;
 pub(crate) fn run(binary: &Path, few: u64, many: u64, folder: &Path, repeat: usize) -> Section {
     let mut section = Section::default();
     for (id, pages) in [("14a", few), ("14b", many)] {
-        let scenario = Scenario {
-            id,
-            name: "small pages",
-            pages,
-            page_size: PAGE_SIZE,
-            latency: Duration::ZERO,
-            concurrency: 64,
-            totals: true,
-            reducers: AGGREGATES.into(),
-            faults: &[],
-            check_sequential: false,
-        };
+        let scenario = Scenario::plain(
+            (id, "small pages"),
+            (pages, PAGE_SIZE),
+            Duration::ZERO,
+            64,
+            AGGREGATES,
+        );
         let (measured, _, _) = run_pagefold(binary, &scenario, folder, repeat, false);
         section.rows.push(Row {
-            id,
             name: format!("small pages: {pages} of {PAGE_SIZE}"),
-            pages,
-            page_size: PAGE_SIZE,
-            latency: Duration::ZERO,
-            concurrency: 64,
-            measured,
-            ideal: None,
+            ..Row::of(&scenario, measured, None)
         });
     }
     let per_request = |id: &str| {
