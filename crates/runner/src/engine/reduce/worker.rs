@@ -27,7 +27,7 @@ impl From<Page> for Work {
     }
 }
 
-/// Worker threads folding pages from a channel.
+/// Workers folding pages from a channel.
 pub struct WorkerPool {
     reducers: Arc<Reducers>,
     workers: Vec<Running>,
@@ -47,6 +47,16 @@ pub enum Placement {
     /// On this many threads of their own: for plugins and `map`, whose cost per page is
     /// unknown and may be large, and whenever `workers` is set.
     Threads(usize),
+}
+
+impl Placement {
+    /// How many workers fold.
+    pub fn workers(self) -> usize {
+        match self {
+            Placement::Task => 1,
+            Placement::Threads(threads) => threads.max(1),
+        }
+    }
 }
 
 /// A running worker.
@@ -138,11 +148,7 @@ impl WorkerPool {
         let gate = Arc::new(Gate::default());
         let mut restored = restored;
         let mut workers = Vec::new();
-        let count = match placement {
-            Placement::Task => 1,
-            Placement::Threads(threads) => threads.max(1),
-        };
-        for number in 0..count {
+        for number in 0..placement.workers() {
             let partials = match restored.take() {
                 Some(partials) => partials,
                 None => reducers.partials()?,

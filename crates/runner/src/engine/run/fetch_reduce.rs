@@ -12,7 +12,7 @@ use super::prepare::Prepared;
 use super::signals::Signals;
 use super::{RunError, RunOptions, Stop};
 use crate::engine::checkpoint::during_run::Checkpoints;
-use crate::engine::reduce::{Merged, Placement, Work, WorkerPool};
+use crate::engine::reduce::{Merged, Work, WorkerPool};
 use crate::job::{Assignment, Job};
 use crate::terminal::progress::Progress;
 use crate::trace::sampler::Sampler;
@@ -61,11 +61,7 @@ pub(super) fn fetch_and_reduce(
     // Pages arrive in bursts now that requests run on tasks of their own: 16 a worker absorb
     // them (bench scenario 3b: with 4, fetching waited on reducers for 9% of the run; with
     // 16, 1-3%, at the same peak RSS).
-    let workers = match placement {
-        Placement::Task => 1,
-        Placement::Threads(threads) => *threads,
-    };
-    let (work, received) = async_channel::bounded(workers * 16);
+    let (work, received) = async_channel::bounded(placement.workers() * 16);
     let pool = WorkerPool::start(
         reducers.clone(),
         *placement,
