@@ -2,8 +2,8 @@
 
 use std::fmt;
 
-use reqwest::RequestBuilder;
-use reqwest::header::{HeaderName, HeaderValue};
+use base64::Engine as _;
+use http::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue};
 
 /// How requests authenticate. Credentials are sent only to the origin (scheme, host, port) of
 /// the job's URL ([`crate::Source::origin`]): a redirect or a next page on another origin is
@@ -49,19 +49,24 @@ impl fmt::Debug for Auth {
 }
 
 impl Auth {
-    /// Adds the credentials to a request; the caller has checked that it goes to the job's
-    /// origin.
-    pub(crate) fn apply(&self, request: RequestBuilder) -> RequestBuilder {
-        match self {
-            Self::Bearer(token) => request.bearer_auth(token),
-            Self::Basic { username, password } => request.basic_auth(username, password.as_ref()),
-            Self::Header { name, value } => {
-                let mut value = value.clone();
-                value.set_sensitive(true);
-                request.header(name, value)
+    /// Adds the credentials to a request's headers; the caller has checked that it goes to
+    /// the job's origin. A credential that goes in the query is returned instead, as the
+    /// parameter and value to append.
+    pub(crate) fn apply(&self, headers: &mut HeaderMap) -> Option<(&str, &str)> {
+        let (name, mut value) = match self {
+            Self::Bearer(token) => (AUTHORIZATION, header_value(&format!("Bearer {token}"))?),
+            Self::Basic { username, password } => {
+                let pair = format!("{username}:{}", password.as_deref().unwrap_or(""));
+                let encoded = base64::engine::general_purpose::STANDARD.encode(pair);
+                (AUTHORIZATION, header_value(&format!("Basic {encoded}"))?)
             }
-            Self::Query { param, value } => request.query(&[(param, value)]),
-        }
+            Self::Header { name, value } => (name.clone(), value.clone()),
+            Self::Query { param, value } => return Some((param, value)),
+        };
+        // Kept out of hyper's HPACK tables and any debug print of the headers.
+        value.set_sensitive(true);
+        headers.insert(name, value);
+        None
     }
 
     /// The query parameter that carries the credential, if it goes in the query.
@@ -71,4 +76,10 @@ impl Auth {
             _ => None,
         }
     }
+}
+
+/// A credential as a header value. The job's check refuses tokens that cannot be one (a line
+/// break, say), so `None` is never reached from a job file.
+fn header_value(text: &str) -> Option<HeaderValue> {
+    HeaderValue::from_str(text).ok()
 }

@@ -9,7 +9,7 @@ use crate::SafeUrl;
 pub enum FetchError {
     /// The HTTP client could not be built (a TLS or configuration problem).
     #[error("cannot set up the HTTP client")]
-    Client(#[source] reqwest::Error),
+    Client(#[source] crate::client::BoxError),
     /// A page failed for good: after its retries, or with an error that retrying cannot fix.
     #[error("`{url}` failed after {attempts} attempt{s} in {elapsed:.1?}", s = if *attempts == 1 { "" } else { "s" })]
     Page {
@@ -114,6 +114,9 @@ pub enum PageFailure {
     /// The body could not be read completely.
     #[error("the response body broke off: {0}")]
     Body(String),
+    /// The body says it is gzip (`Content-Encoding: gzip`) and cannot be inflated.
+    #[error("the body says it is gzip but cannot be inflated: {0}")]
+    NotGzip(String),
     /// The body was larger than allowed.
     #[error("the response body is larger than {limit} bytes")]
     TooLarge {
@@ -177,6 +180,7 @@ impl PageFailure {
             Self::Connect(_)
             | Self::Timeout(_)
             | Self::Body(_)
+            | Self::NotGzip(_)
             | Self::NotJson { .. }
             | Self::NotUtf8 { .. } => true,
             Self::Status { status, .. } => matches!(status, 408 | 429 | 500 | 502 | 503 | 504),

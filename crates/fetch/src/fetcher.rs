@@ -4,9 +4,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use reqwest::header::HeaderMap;
+use http::header::HeaderMap;
 
-use crate::http::{AbortOnDrop, Attempted, HttpRequest};
+use crate::attempt::{AbortOnDrop, Attempted, HttpRequest};
+use crate::client::{ClientOptions, HttpClient};
 use crate::limits::{DEFAULT_MAX_RETRY_AFTER, Limits, Rate};
 use crate::page_parser::{PageMeta, PageParser};
 pub(crate) use crate::page_request::{KeyFor, PageRequest};
@@ -75,7 +76,7 @@ impl Default for FetchOptions {
 /// One HTTP client and the limits all chains of a job share.
 #[derive(Debug, Clone)]
 pub struct Fetcher {
-    pub(crate) client: reqwest::Client,
+    pub(crate) client: HttpClient,
     pub(crate) limits: Arc<Limits>,
     pub(crate) options: FetchOptions,
     /// When the run's `deadline` passes, if it has one.
@@ -97,23 +98,19 @@ pub(crate) struct Attempts {
 
 impl Fetcher {
     /// Builds the client: connections kept alive and reused (as many idle per host as the
-    /// concurrency allows), gzip accepted, TCP_NODELAY set.
+    /// concurrency allows), gzip accepted, TCP_NODELAY set, proxies from the environment.
     ///
     /// # Errors
     ///
     /// When the TLS backend cannot be set up.
     pub fn new(options: FetchOptions) -> Result<Self, FetchError> {
         let concurrency = options.concurrency.max(1);
-        let client = reqwest::Client::builder()
-            .user_agent(options.user_agent.clone())
-            .timeout(options.timeout)
-            .connect_timeout(options.connect_timeout)
-            .pool_max_idle_per_host(concurrency)
-            .tcp_nodelay(true)
-            .gzip(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(FetchError::Client)?;
+        let client = HttpClient::new(&ClientOptions {
+            user_agent: &options.user_agent,
+            connect_timeout: options.connect_timeout,
+            idle_per_host: concurrency,
+        })
+        .map_err(FetchError::Client)?;
         Ok(Self {
             client,
             limits: Arc::new(

@@ -36,13 +36,14 @@
 //! ```
 #![deny(missing_docs)]
 
+mod attempt;
 mod auth;
 mod chain;
+mod client;
 mod end;
 mod error;
 mod excerpt;
 mod fetcher;
-mod http;
 mod keys;
 mod limits;
 mod numbered;

@@ -26,7 +26,7 @@ pub trait FetchObserver: Send + Sync {
 }
 
 /// What one HTTP request did, as measured around it. The phases are those that can be
-/// measured honestly from outside the HTTP client: reqwest does not tell connection set-up
+/// measured honestly from outside the HTTP client: hyper does not tell connection set-up
 /// apart from waiting for the answer, so [`RequestObservation::headers_at`] covers both.
 #[derive(Debug)]
 pub struct RequestObservation<'a> {

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use reqwest::header::HeaderMap;
+use http::header::HeaderMap;
 use url::Url;
 
 use crate::page_parser::PageParser;
@@ -25,7 +25,7 @@ pub(crate) struct PageRequest<'a> {
     pub key_for: KeyFor,
     pub url: Url,
     pub body: Option<Bytes>,
-    pub method: reqwest::Method,
+    pub method: http::Method,
     pub retry_post: bool,
     pub meta_headers: MetaHeaders,
     pub origin: &'a Url,

@@ -2,7 +2,7 @@
 //! search APIs), its body, with the page number, offset or cursor put where the job says.
 
 use bytes::Bytes;
-use reqwest::header::HeaderName;
+use http::header::HeaderName;
 use url::Url;
 
 use crate::{NextPage, NumberedPagination, Pagination, Source};
@@ -183,7 +183,7 @@ pub(crate) struct HeaderMeta {
 
 impl MetaHeaders {
     /// Reads the wanted headers (and `Link`) of a response.
-    pub(crate) fn read(&self, headers: &reqwest::header::HeaderMap) -> HeaderMeta {
+    pub(crate) fn read(&self, headers: &http::header::HeaderMap) -> HeaderMeta {
         let text = |name: &HeaderName| {
             headers
                 .get(name)
@@ -193,7 +193,7 @@ impl MetaHeaders {
                 .map(str::to_owned)
         };
         HeaderMeta {
-            link: text(&reqwest::header::LINK),
+            link: text(&http::header::LINK),
             total_records: self
                 .total_records
                 .as_ref()

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use reqwest::header::{HeaderMap, RETRY_AFTER};
+use http::header::{HeaderMap, RETRY_AFTER};
 
 /// Exponential backoff with full jitter: before retry `n` (from 0), wait a random time in
 /// `[0, min(max, base × 2ⁿ)]`, so that many clients that failed together do not come back
@@ -72,7 +72,7 @@ pub(crate) fn human(wait: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use reqwest::header::HeaderValue;
+    use http::header::HeaderValue;
 
     #[test]
     fn delays_stay_under_the_ceiling() {

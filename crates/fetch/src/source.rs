@@ -1,7 +1,7 @@
 //! What to fetch: a URL, how its pages chain, where the records are.
 
+use http::header::HeaderMap;
 use pagefold_json::Pointer;
-use reqwest::header::HeaderMap;
 use url::Url;
 
 use crate::{Auth, FetchError, ParamIn, RequestBody, SafeUrl, Secrets};
@@ -31,7 +31,7 @@ pub struct Source {
     /// Values never to show, hidden in error excerpts before they are cut.
     pub secrets: Secrets,
     /// The HTTP method (GET unless the API pages in a request body).
-    pub method: reqwest::Method,
+    pub method: http::Method,
     /// The request body sent with every page, if any.
     pub body: Option<RequestBody>,
     /// Where the pagination's parameters go: the query, or the JSON body.
@@ -66,7 +66,7 @@ impl Source {
             keys: None,
             follow_other_origins: false,
             secrets: Secrets::default(),
-            method: reqwest::Method::GET,
+            method: http::Method::GET,
             body: None,
             param_in: ParamIn::Query,
             retry_post: false,
@@ -125,7 +125,7 @@ pub enum NextPage {
     /// The next page's URL in a response header of the API's choosing (`X-Next-Page-Url`).
     UrlHeader {
         /// The header.
-        header: reqwest::header::HeaderName,
+        header: http::header::HeaderName,
     },
 }
 
@@ -137,7 +137,7 @@ pub enum CursorFrom {
     /// In a field of the page's last record (Stripe's `starting_after` = the last id).
     LastRecord(Pointer),
     /// In a response header (`X-Next-Cursor`).
-    Header(reqwest::header::HeaderName),
+    Header(http::header::HeaderName),
 }
 
 /// Whether the parameter counts pages or records.
@@ -186,9 +186,9 @@ pub struct NumberedPagination {
     /// end" rather than an error (Django REST Framework answers 404 there).
     pub end_on: Vec<u16>,
     /// A response header holding the number of records (`X-Total-Count`, `Content-Range`).
-    pub total_records_header: Option<reqwest::header::HeaderName>,
+    pub total_records_header: Option<http::header::HeaderName>,
     /// A response header holding the number of pages (`X-Total-Pages`).
-    pub total_pages_header: Option<reqwest::header::HeaderName>,
+    pub total_pages_header: Option<http::header::HeaderName>,
 }
 
 impl NumberedPagination {

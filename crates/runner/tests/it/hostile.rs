@@ -133,6 +133,20 @@ fn bomb() -> &'static [u8] {
     })
 }
 
+/// A JSON answer whose body is sent as `Content-Encoding: gzip`.
+fn gzipped(mut stream: TcpStream, body: &[u8]) -> std::io::Result<()> {
+    let head = head(
+        "200 OK",
+        &[
+            ("Content-Type", "application/json".into()),
+            ("Content-Encoding", "gzip".into()),
+            ("Content-Length", body.len().to_string()),
+        ],
+    );
+    stream.write_all(head.as_bytes())?;
+    stream.write_all(body)
+}
+
 /// A cursor chain of 8 pages of 2 records: `/chain?cursor=N`.
 fn chain_page(cursor: u64) -> Vec<u8> {
     let next = if cursor < 7 {
@@ -166,19 +180,16 @@ fn answer(
     match path {
         "/ok" => json(stream, RECORDS.as_bytes()),
         // 4 MiB of spaces in a few KiB of gzip: larger than the job's 1 MiB once inflated.
-        "/bomb" => {
-            let body = bomb();
-            let head = head(
-                "200 OK",
-                &[
-                    ("Content-Type", "application/json".into()),
-                    ("Content-Encoding", "gzip".into()),
-                    ("Content-Length", body.len().to_string()),
-                ],
-            );
-            stream.write_all(head.as_bytes())?;
-            stream.write_all(body)
+        "/bomb" => gzipped(stream, bomb()),
+        // A page compressed as the client asked: inflated and counted.
+        "/gzip" => {
+            let mut encoder =
+                flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            encoder.write_all(RECORDS.as_bytes())?;
+            gzipped(stream, &encoder.finish()?)
         }
+        // A body that says it is gzip and is not.
+        "/gzip-broken" => gzipped(stream, b"{\"data\":[1,2]}"),
         // A chunked body that never ends: written until the client hangs up.
         "/endless" => {
             let head = head(
@@ -379,6 +390,18 @@ const CASES: &[Case] = &[
         reducers: COUNT,
         code: 1,
         says: "the response body is larger than 1048576 bytes",
+    },
+    Case {
+        path: "/gzip",
+        reducers: COUNT,
+        code: 0,
+        says: "\"records\": 2",
+    },
+    Case {
+        path: "/gzip-broken",
+        reducers: COUNT,
+        code: 1,
+        says: "the body says it is gzip but cannot be inflated: invalid gzip header",
     },
     Case {
         path: "/endless",

@@ -70,6 +70,8 @@ mod plugins;
 mod postgres_server;
 /// Prometheus's checks (`promtool`) and a reader of the metrics text format.
 mod promtool;
+/// Proxies from the environment: forwarded `http`, `NO_PROXY`, `CONNECT` tunnels for `https`.
+mod proxy;
 /// Loopback receivers of webhooks and Pushgateway pushes.
 mod receivers;
 /// `pagefold report`: the HTML report, rendered in headless Chromium and read back.
