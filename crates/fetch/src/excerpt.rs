@@ -1,14 +1,12 @@
 //! What of a page's body shows in an error: a short excerpt, always redacted before it is
 //! cut, and GraphQL's error messages.
 
-use pagefold_json::RawValue;
-
 use crate::{PageFailure, Secrets};
 
 /// A GraphQL `errors` array that is not empty, as a failure naming its messages; rate limits
 /// (GitHub's `RATE_LIMITED`, "rate limit" in a message) may pass and are retried.
-pub(crate) fn graphql_errors(errors: &RawValue, secrets: &Secrets) -> Result<(), PageFailure> {
-    let Ok(errors) = serde_json::from_str::<Vec<serde_json::Value>>(errors.get()) else {
+pub(crate) fn graphql_errors(errors: &str, secrets: &Secrets) -> Result<(), PageFailure> {
+    let Ok(errors) = serde_json::from_str::<Vec<serde_json::Value>>(errors) else {
         return Ok(());
     };
     if errors.is_empty() {
@@ -35,9 +33,10 @@ pub(crate) fn graphql_errors(errors: &RawValue, secrets: &Secrets) -> Result<(),
     })
 }
 
-pub(crate) fn describe(raw: &RawValue, secrets: &Secrets) -> String {
+/// What a JSON value (one found where records were expected) is, and its start.
+pub(crate) fn describe(raw: &str, secrets: &Secrets) -> String {
     let text = secrets
-        .redact(&raw.get()[..raw.get().len().min(EXCERPT_READ)])
+        .redact(&raw[..raw.len().min(EXCERPT_READ)])
         .into_owned();
     let kind = match text.as_bytes().first() {
         Some(b'{') => "an object",

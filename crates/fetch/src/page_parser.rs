@@ -3,7 +3,7 @@
 use std::ops::Range;
 
 use bytes::Bytes;
-use pagefold_json::{ArraySplit, Pointer, PointerSet, RawValue};
+use pagefold_json::{ArraySplit, Pointer, PointerSet};
 
 use crate::excerpt::{body_start, describe, graphql_errors, records_suggestion};
 use crate::{Page, PageFailure, SafeUrl, Secrets};
@@ -87,7 +87,7 @@ impl PageParser {
             offset: error.valid_up_to(),
             start: body_start(&body, secrets),
         })?;
-        let mut found = self.pointers.slots();
+        let mut found = vec![None; self.pointers.len()];
         let slot = self
             .pointers
             .slot_of(&self.records)
@@ -95,7 +95,7 @@ impl PageParser {
         // The records array is split into records while the page is checked: one pass.
         let mut split = ArraySplit::new(slot);
         self.pointers
-            .extract_split(text, &mut found, &mut split)
+            .extract_split_text(text, &mut found, &mut split)
             .map_err(|error| PageFailure::NotJson {
                 reason: error.to_string(),
                 start: body_start(&body, secrets),
@@ -122,13 +122,15 @@ impl PageParser {
             // An empty array, or none: read the plain way (rare, and small), which also says
             // what was there instead.
             None => {
+                let mut raw = self.pointers.slots();
                 self.pointers
-                    .extract(text, &mut found)
+                    .extract(text, &mut raw)
                     .map_err(|error| PageFailure::NotJson {
                         reason: error.to_string(),
                         start: body_start(&body, secrets),
                     })?;
-                self.records_of(text, &body, &found, slot, secrets)?
+                let array = raw[slot].map(|raw| raw.get());
+                self.records_of(text, &body, array, secrets)?
             }
         };
         let meta = PageMeta {
@@ -145,7 +147,7 @@ impl PageParser {
             has_more: self
                 .has_more
                 .and_then(|slot| found[slot])
-                .map(|raw| raw.get() == "true"),
+                .map(|raw| raw == "true"),
             link: None,
         };
         Ok((
@@ -165,11 +167,10 @@ impl PageParser {
         &self,
         text: &str,
         body: &Bytes,
-        found: &[Option<&RawValue>],
-        slot: usize,
+        array: Option<&str>,
         secrets: &Secrets,
     ) -> Result<RecordsArray, PageFailure> {
-        let Some(array) = found[slot] else {
+        let Some(array) = array else {
             return Err(PageFailure::NoRecords {
                 pointer: self.records.to_string(),
                 found: format!("nothing is there{}", records_suggestion(text)),
@@ -183,16 +184,15 @@ impl PageParser {
                 records_suggestion(text)
             ),
         })?;
-        let start = array.get().as_ptr() as usize - body.as_ptr() as usize;
-        Ok((start..start + array.get().len(), bounds))
+        let start = array.as_ptr() as usize - body.as_ptr() as usize;
+        Ok((start..start + array.len(), bounds))
     }
 }
 
 /// Where the elements of a JSON array are in it, or `None` if `raw` is not an array. `raw` was
 /// just checked to be well-formed JSON, so the elements are found by a scan that trusts the
 /// structure, several times faster than a second parse.
-fn element_bounds(raw: &RawValue) -> Option<Vec<(u32, u32)>> {
-    let array = raw.get();
+fn element_bounds(array: &str) -> Option<Vec<(u32, u32)>> {
     pagefold_json::elements(array)
         .map(|element| {
             let element = element.ok()?;
@@ -203,15 +203,11 @@ fn element_bounds(raw: &RawValue) -> Option<Vec<(u32, u32)>> {
 }
 
 /// Reads a cursor or URL: a string's text, or a number's; `None` for null or empty.
-fn read_text(raw: &RawValue) -> Option<String> {
-    let text = match serde_json::from_str::<String>(raw.get()) {
+fn read_text(raw: &str) -> Option<String> {
+    let text = match serde_json::from_str::<String>(raw) {
         Ok(text) => text,
-        Err(_)
-            if raw
-                .get()
-                .starts_with(['-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9']) =>
-        {
-            raw.get().to_owned()
+        Err(_) if raw.starts_with(['-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9']) => {
+            raw.to_owned()
         }
         Err(_) => return None,
     };
@@ -219,8 +215,7 @@ fn read_text(raw: &RawValue) -> Option<String> {
 }
 
 /// Reads a total: a non-negative integer, or a string holding one (some APIs quote numbers).
-fn read_count(raw: &RawValue) -> Option<u64> {
-    let text = raw.get();
+fn read_count(text: &str) -> Option<u64> {
     let text = text
         .strip_prefix('"')
         .and_then(|t| t.strip_suffix('"'))
@@ -260,9 +255,7 @@ mod tests {
 
     #[test]
     fn counts_elements_of_any_shape() {
-        let count = |json: &str| {
-            element_bounds(&serde_json::from_str::<Box<RawValue>>(json).unwrap()).map(|b| b.len())
-        };
+        let count = |json: &str| element_bounds(json).map(|b| b.len());
         assert_eq!(count("[]"), Some(0));
         assert_eq!(count(" [ ] ".trim()), Some(0));
         assert_eq!(count("[1]"), Some(1));

@@ -45,6 +45,7 @@ mod pointer;
 mod quote;
 mod scan;
 mod split;
+mod strict;
 
 pub use elements::{Elements, elements};
 pub use extract::PointerSet;

@@ -1,10 +1,12 @@
-//! Finding where a JSON string ends: the first `"` or `\` in its bytes.
+//! Finding where a JSON string ends: the first `"` or `\` in its bytes (and, for the strict
+//! walk, the first control character, which a string may not hold).
 
 use memchr::memchr2;
 
 /// Where the first `"` or `\` of `bytes` is. Eight bytes a step while the string is short, as
 /// most keys and values are (a byte loop cost the scan a quarter of its time); `memchr` past
 /// that, whose set-up pays off on long strings.
+#[inline(always)]
 pub(crate) fn quote_or_backslash(bytes: &[u8]) -> Option<usize> {
     const ONES: u64 = u64::from_ne_bytes([1; 8]);
     const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
@@ -34,6 +36,36 @@ pub(crate) fn quote_or_backslash(bytes: &[u8]) -> Option<usize> {
         .map(|found| at + found)
 }
 
+/// Where the first `"`, `\` or control character (below 0x20) of `bytes` is: what ends a
+/// string, continues it with an escape, or makes it invalid. Eight bytes a step throughout:
+/// no `memchr` looks for a range.
+#[inline(always)]
+pub(crate) fn string_stop(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = u64::from_ne_bytes([1; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    let mut at = 0;
+    while let Some(chunk) = bytes.get(at..at + 8) {
+        let word = u64::from_le_bytes(chunk.try_into().expect("a slice of eight bytes"));
+        let quotes = word ^ (ONES * u64::from(b'"'));
+        let slashes = word ^ (ONES * u64::from(b'\\'));
+        // As in `quote_or_backslash`, plus the bytes below 0x20: subtracting 0x20 from each
+        // borrows into the high bit exactly there (a byte of 0x80 or more keeps its high bit
+        // out through `!word`). Borrows only flag bytes above a true match.
+        let flags = ((quotes.wrapping_sub(ONES) & !quotes)
+            | (slashes.wrapping_sub(ONES) & !slashes)
+            | (word.wrapping_sub(ONES * 0x20) & !word))
+            & HIGHS;
+        if flags != 0 {
+            return Some(at + (flags.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    bytes[at..]
+        .iter()
+        .position(|&byte| byte == b'"' || byte == b'\\' || byte < 0x20)
+        .map(|found| at + found)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -51,6 +83,28 @@ mod tests {
                     }
                     let expected = bytes.iter().position(|&b| b == b'"' || b == b'\\');
                     assert_eq!(super::quote_or_backslash(&bytes), expected, "{bytes:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn string_stop_finds_the_first_quote_backslash_or_control_character() {
+        // Each target at each place of every length around the word boundary, among bytes
+        // next to the targets in value (0x20, 0x21, 0x5b, 0x5d, 0x7f, 0x80, 0xff).
+        for length in 0..40 {
+            for place in 0..=length {
+                for target in [b'"', b'\\', 0x00, 0x1f, b'\n'] {
+                    let mut bytes: Vec<u8> = (0..length)
+                        .map(|at| [b' ', b'!', b'[', b']', 0x7f, 0x80, 0xff, b'a'][at % 8])
+                        .collect();
+                    if place < length {
+                        bytes[place] = target;
+                    }
+                    let expected = bytes
+                        .iter()
+                        .position(|&b| b == b'"' || b == b'\\' || b < 0x20);
+                    assert_eq!(super::string_stop(&bytes), expected, "{bytes:?}");
                 }
             }
         }

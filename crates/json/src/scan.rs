@@ -47,16 +47,19 @@ impl<'a> Cursor<'a> {
         ScanError { at: self.at }
     }
 
+    #[inline(always)]
     pub(crate) fn peek(&self) -> Option<u8> {
         self.bytes.get(self.at).copied()
     }
 
+    #[inline(always)]
     pub(crate) fn skip_whitespace(&mut self) {
         while matches!(self.peek(), Some(b' ' | b'\n' | b'\r' | b'\t')) {
             self.at += 1;
         }
     }
 
+    #[inline(always)]
     pub(crate) fn expect(&mut self, byte: u8) -> Result<(), ScanError> {
         self.skip_whitespace();
         if self.peek() == Some(byte) {
@@ -69,6 +72,7 @@ impl<'a> Cursor<'a> {
 
     /// From an opening quote to just past the closing one; returns the contents and whether
     /// they hold escapes.
+    #[inline(always)]
     fn string(&mut self) -> Result<(&'a str, bool), ScanError> {
         let start = self.at + 1;
         let mut at = start;

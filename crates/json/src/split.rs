@@ -50,6 +50,21 @@ impl ArraySplit {
         self.array = start.zip(end).map(|(start, end)| start..end);
     }
 
+    /// Marks the value at the slot as found, and not (or not yet) an array.
+    pub(crate) fn mark_other(&mut self) {
+        self.found = Found::Other;
+    }
+
+    /// Marks the value at the slot as an array whose elements are all pushed.
+    pub(crate) fn mark_array(&mut self) {
+        self.found = Found::Array;
+    }
+
+    /// One element's range in the text.
+    pub(crate) fn push(&mut self, element: std::ops::Range<usize>) {
+        self.elements.push(element);
+    }
+
     /// The slot split.
     pub(crate) fn slot(&self) -> usize {
         self.slot
@@ -57,7 +72,7 @@ impl ArraySplit {
 
     /// The visitor of the value at the slot: anything but an array leaves it marked `Other`.
     pub(crate) fn visitor(&mut self) -> SplitVisitor<'_> {
-        self.found = Found::Other;
+        self.mark_other();
         SplitVisitor { split: self }
     }
 
@@ -100,7 +115,7 @@ impl<'de> Visitor<'de> for SplitVisitor<'_> {
             let start = element.get().as_ptr() as usize - base;
             self.split.elements.push(start..start + element.get().len());
         }
-        self.split.found = Found::Array;
+        self.split.mark_array();
         Ok(())
     }
 }
