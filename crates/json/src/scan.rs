@@ -9,7 +9,7 @@
 //! pass's job).
 
 use crate::PointerSet;
-use crate::extract::Node;
+use crate::extract::{Child, Node};
 use crate::quote::quote_or_backslash;
 
 /// The text being scanned is not the JSON the scanner was promised.
@@ -135,13 +135,19 @@ impl<'a> Cursor<'a> {
         self.text.get(start..self.at).ok_or_else(|| self.error())
     }
 
+    /// A pointer's value, and one fewer to look for.
+    #[inline(always)]
+    fn found(&mut self, slot: usize, value: &'a str, out: &mut [Option<&'a str>]) {
+        if out[slot].replace(value).is_none() && self.missing != usize::MAX {
+            self.missing -= 1;
+        }
+    }
+
     /// Walks the value at the cursor, filling the slots of `node` and its children.
     fn walk(&mut self, node: &Node, out: &mut [Option<&'a str>]) -> Result<(), ScanError> {
         if let Some(slot) = node.slot {
             let value = self.value()?;
-            if out[slot].replace(value).is_none() && self.missing != usize::MAX {
-                self.missing -= 1;
-            }
+            self.found(slot, value, out);
             if !node.children.is_empty() {
                 let inner = Node {
                     slot: None,
@@ -178,6 +184,18 @@ impl<'a> Cursor<'a> {
                         node.children.iter().find(|c| c.token == key)
                     };
                     match child {
+                        // A field, the common case: taken here, not in a call of its own.
+                        Some(Child {
+                            node:
+                                Node {
+                                    slot: Some(slot),
+                                    children,
+                                },
+                            ..
+                        }) if children.is_empty() => {
+                            let value = self.value()?;
+                            self.found(*slot, value, out);
+                        }
                         Some(child) => self.walk(&child.node, out)?,
                         None => {
                             self.value()?;

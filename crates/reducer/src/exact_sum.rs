@@ -72,13 +72,26 @@ fn small_decimal(text: &str) -> Option<(i128, i64)> {
     {
         return None;
     }
-    let mut mantissa: i128 = 0;
+    // At most 18 digits: a u64 holds them, and its arithmetic is a fraction of i128's.
+    let mut mantissa: u64 = 0;
     for byte in whole.bytes().chain(fraction.bytes()) {
-        mantissa = mantissa * 10 + i128::from(byte - b'0');
+        mantissa = mantissa * 10 + u64::from(byte - b'0');
     }
+    let mantissa = i128::from(mantissa);
     let exponent = -(fraction.len() as i64);
     Some((if negative { -mantissa } else { mantissa }, exponent))
 }
+
+/// 10⁰ to 10³⁸: every power of ten an `i128` holds.
+const POWERS_OF_TEN: [i128; 39] = {
+    let mut powers = [1i128; 39];
+    let mut at = 1;
+    while at < powers.len() {
+        powers[at] = powers[at - 1] * 10;
+        at += 1;
+    }
+    powers
+};
 
 impl ExactSum {
     /// Adds a number. A float is taken as the decimal it prints as (`0.1` is `0.1`, as the
@@ -103,7 +116,8 @@ impl ExactSum {
     pub fn add_text(&mut self, text: &str) -> Result<(), DecimalError> {
         if let Some((mantissa, exponent)) = small_decimal(text) {
             self.add_small(mantissa, exponent);
-            self.saw_float |= exponent != 0 || text.contains('.');
+            // A fraction, even `.0`, makes the exponent negative.
+            self.saw_float |= exponent != 0;
             return Ok(());
         }
         let number = Decimal::parse(text)?;
@@ -121,10 +135,15 @@ impl ExactSum {
         }
         let common = held_exponent.min(exponent);
         let scaled = |value: i128, from: i64| {
-            u32::try_from(from - common)
+            let factor = *usize::try_from(from - common)
                 .ok()
-                .and_then(|shift| 10i128.checked_pow(shift))
-                .and_then(|factor| value.checked_mul(factor))
+                .and_then(|shift| POWERS_OF_TEN.get(shift))?;
+            // Most values and factors fit 64 bits, whose product cannot overflow 128: one
+            // widening multiply, not a checked 128-bit one.
+            match (i64::try_from(value), i64::try_from(factor)) {
+                (Ok(value), Ok(factor)) => Some(i128::from(value) * i128::from(factor)),
+                _ => value.checked_mul(factor),
+            }
         };
         match scaled(held, held_exponent)
             .zip(scaled(mantissa, exponent))

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use divan::Bencher;
 use divan::counter::{BytesCount, ItemsCount};
-use pagefold::engine::reduce::{Reducers, fold_page};
+use pagefold::engine::reduce::{Reducers, Rows, fold_page};
 use pagefold::job::Job;
 use pagefold_fetch::{Page, SafeUrl};
 
@@ -51,10 +51,11 @@ fn fold(bencher: Bencher, uses: &str) {
     let page = page();
     let reducers = reducers(uses);
     let mut partials = reducers.partials().unwrap();
+    let mut rows = Rows::default();
     bencher
         .counter(ItemsCount::new(RECORDS))
         .counter(BytesCount::new(page.records_json().len()))
-        .bench_local(|| fold_page(&reducers, &mut partials, &page).unwrap());
+        .bench_local(|| fold_page(&reducers, &mut partials, &page, &mut rows).unwrap());
 }
 
 /// The fetch side's own pass over a page: UTF-8 check, locate the records, count them.

@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use bytes::Bytes;
-use pagefold::engine::reduce::{Reducers, fold_page};
+use pagefold::engine::reduce::{Reducers, Rows, fold_page};
 use pagefold::job::{BuiltinKind, Job};
 use pagefold_fetch::{Page, SafeUrl};
 use proptest::prelude::*;
@@ -270,7 +270,7 @@ fn page_bodies_never_panic_any_reducer_or_map() {
                         }
                     }
                 };
-                if fold_page(&reducers, &mut partials, &page).is_ok() {
+                if fold_page(&reducers, &mut partials, &page, &mut Rows::default()).is_ok() {
                     for partial in partials {
                         let _ = partial.save();
                         let _ = partial.finish();

@@ -26,6 +26,7 @@ pub(super) struct Folder {
     /// `(chain, page)` of every page folded.
     folded: Vec<(u32, u64)>,
     records: u64,
+    rows: Rows,
 }
 
 impl Folder {
@@ -54,6 +55,7 @@ impl Folder {
             map,
             folded: Vec::new(),
             records: 0,
+            rows: Rows::default(),
         })
     }
 
@@ -81,8 +83,8 @@ impl Folder {
         };
         let page_in = carried.as_ref().unwrap_or(page_raw);
         match &self.map {
-            Some(map) => fold_page(reducers, partials, &mapped(map, page_in)?)?,
-            None => fold_page(reducers, partials, page_in)?,
+            Some(map) => fold_page(reducers, partials, &mapped(map, page_in)?, &mut self.rows)?,
+            None => fold_page(reducers, partials, page_in, &mut self.rows)?,
         }
         self.folded.push((page.chain(), page.index()));
         self.records += page.record_count() as u64;
@@ -171,9 +173,44 @@ pub fn fold_page(
     reducers: &Reducers,
     partials: &mut [Box<dyn Partial>],
     page: &Page,
+    kept: &mut Rows,
 ) -> Result<(), ReduceError> {
     let stride = reducers.fields.len();
-    let mut rows = vec![None; page.record_count() * stride];
+    let mut rows = kept.take();
+    rows.resize(page.record_count() * stride, None);
+    let folded = fold_rows(reducers, partials, page, stride, &mut rows);
+    kept.keep(rows);
+    folded
+}
+
+/// The fields every built-in reads, one row per record, kept from page to page: a page's
+/// rows are a few kilobytes, allocated and zeroed for every page before.
+#[derive(Debug, Default)]
+pub struct Rows(Vec<Option<&'static str>>);
+
+impl Rows {
+    /// The buffer, empty, for a page's borrowed fields. Collecting an empty vector into one
+    /// of the same layout reuses its allocation.
+    fn take<'a>(&mut self) -> Vec<Option<&'a str>> {
+        let mut rows = std::mem::take(&mut self.0);
+        rows.clear();
+        rows.into_iter().map(|_| None).collect()
+    }
+
+    /// The buffer back, emptied of the page's fields.
+    fn keep(&mut self, mut rows: Vec<Option<&str>>) {
+        rows.clear();
+        self.0 = rows.into_iter().map(|_| None).collect();
+    }
+}
+
+fn fold_rows<'a>(
+    reducers: &Reducers,
+    partials: &mut [Box<dyn Partial>],
+    page: &'a Page,
+    stride: usize,
+    rows: &mut [Option<&'a str>],
+) -> Result<(), ReduceError> {
     if stride > 0 {
         // Each record from where the fetcher found it, read only as far as its last wanted
         // field: what follows (often most of a record) is not scanned.
@@ -189,7 +226,7 @@ pub fn fold_page(
             }
         }
     }
-    let view = PageView::new(page, &rows, stride);
+    let view = PageView::new(page, rows, stride);
     // Every reducer but a filter's, which saw the page before.
     let filter = reducers.filtering.as_ref().map(|filtering| filtering.index);
     for (_, (partial, (name, reducer))) in partials

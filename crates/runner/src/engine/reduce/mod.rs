@@ -19,7 +19,7 @@ use pagefold_json::{Pointer, PointerSet};
 use pagefold_reducer::Position;
 
 pub use filter::PageFilter;
-pub use fold::{WorkerSnapshot, fold_page};
+pub use fold::{Rows, WorkerSnapshot, fold_page};
 pub use plugin::{PluginError, PluginLibrary};
 pub use plugin_info::{Build, PluginIdentity, PluginInfo};
 pub use worker::{Merged, Placement, Work, WorkerPool};
