@@ -68,7 +68,9 @@ impl Fetcher {
             let response = match timeout_at(deadline, self.client.send(outgoing)).await {
                 Err(_) => return timed_out(),
                 Ok(Ok(response)) => response,
-                Ok(Err(error)) => return (Err(PageFailure::Connect(error_chain(&error))), None),
+                Ok(Err(error)) => {
+                    return (Err(PageFailure::Connect(connect_failure(&error))), None);
+                }
             };
             let location = response
                 .headers()
@@ -231,6 +233,18 @@ impl Received {
             (None, first) => first.unwrap_or_default(),
         }
     }
+}
+
+/// Why a request could not be sent, and what to do where the fix is known.
+fn connect_failure(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut message = error_chain(error);
+    if message.contains("invalid peer certificate") {
+        message.push_str(
+            " (if a private CA signed the server's certificate, name that CA's PEM file in \
+             SSL_CERT_FILE)",
+        );
+    }
+    message
 }
 
 /// The client's message and its causes, each said once. The URL is left out on purpose:

@@ -19,7 +19,7 @@
 //! * a complete event (`ph: "X"`) per HTTP request, from sending to the last byte, with its
 //!   phases as args: `queued_us` (waiting for a slot, a pause or the rate limit; of which
 //!   `throttled_us` on the API's behalf), `first_byte_us` (sending to the response's
-//!   headers, connection set-up included: reqwest does not tell the two apart), `body_us`;
+//!   headers, connection set-up included: hyper does not tell the two apart), `body_us`;
 //!   and the redacted URL, status, attempt, bytes, and the failure if any;
 //! * `waiting on reducers` slices where a chain waited for room in the channel;
 //! * instant events: retries (reason, wait, whether the API asked for it), rate-limit pauses,

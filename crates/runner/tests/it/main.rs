@@ -96,6 +96,8 @@ mod state_folder;
 mod stats;
 /// Helpers: servers, job files, running the binary, expected values, snapshot filters.
 mod support;
+/// HTTPS against a private CA: trusted through `SSL_CERT_FILE`, refused without it.
+mod tls;
 /// `run --trace`: the Chrome trace of a run, its tracks, requests and retries.
 mod trace;
 /// `pagefold validate` as a dry run: plugins built with their config, the output folder.

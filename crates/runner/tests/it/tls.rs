@@ -1,0 +1,108 @@
+//! HTTPS: a loopback server (python3's `ssl`) whose certificate a private CA signed
+//! (`tls/`, made with openssl for these tests only). The CA named by `SSL_CERT_FILE` is
+//! trusted, as curl and OpenSSL trust it; without it the certificate is refused, and the
+//! error says so.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+use crate::support::{Workspace, pagefold_with_env};
+
+/// Serves one page of two records over TLS on a free port until dropped.
+struct TlsServer {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for TlsServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const SERVER: &str = r#"
+import http.server, ssl, sys
+class Page(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = b'{"data":[{"id":1},{"id":2}]}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+server = http.server.HTTPServer(("127.0.0.1", 0), Page)
+context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+context.load_cert_chain(sys.argv[1], sys.argv[2])
+server.socket = context.wrap_socket(server.socket, server_side=True)
+print(server.server_address[1], flush=True)
+server.serve_forever()
+"#;
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/it/tls")
+        .join(name)
+}
+
+fn start() -> Option<TlsServer> {
+    let spawned = Command::new("python3")
+        .args(["-c", SERVER])
+        .arg(fixture("server.pem"))
+        .arg(fixture("server.key"))
+        .stdout(Stdio::piped())
+        .spawn();
+    let mut child = match spawned {
+        Ok(child) => child,
+        Err(error) => {
+            eprintln!("SKIPPED: no python3 to serve HTTPS with: {error}");
+            return None;
+        }
+    };
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("its output"))
+        .read_line(&mut line)
+        .expect("the port");
+    let port = line.trim().parse().expect("a port number");
+    Some(TlsServer { child, port })
+}
+
+#[test]
+fn an_https_api_is_read_when_its_ca_is_trusted_and_refused_when_not() {
+    let Some(server) = start() else { return };
+    let work = Workspace::new();
+    let job = work.job(
+        "secure.toml",
+        &format!(
+            "[source]\nurl = \"https://127.0.0.1:{}/orders\"\nrecords = \"/data\"\n\
+             [fetch]\nretries = 0\n[[reduce]]\nname = \"n\"\nuse = \"count\"\n",
+            server.port
+        ),
+    );
+    let ca = fixture("ca.pem");
+    let run = pagefold_with_env(
+        &["run", job.to_str().unwrap(), "-q"],
+        &[("SSL_CERT_FILE", ca.to_str().unwrap())],
+    );
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    assert_eq!(run.result()["reducers"]["n"], 2);
+
+    // The same server, its CA not trusted: refused before a byte of the page is read.
+    let elsewhere = work.path().join("no-such-ca.pem");
+    let run = pagefold_with_env(
+        &["run", job.to_str().unwrap(), "-q"],
+        &[("SSL_CERT_FILE", elsewhere.to_str().unwrap())],
+    );
+    assert_eq!(run.code(), 1);
+    let stderr = run.stderr();
+    assert!(
+        stderr.contains(
+            "invalid peer certificate: UnknownIssuer (if a private CA signed the server's \
+             certificate, name that CA's PEM file in SSL_CERT_FILE)"
+        ),
+        "{stderr}"
+    );
+}
