@@ -3,27 +3,53 @@
 
 use memchr::memchr2;
 
+const ONES: u64 = u64::from_ne_bytes([1; 8]);
+const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+
+/// The eight bytes of `bytes` from `at`, the first in the low byte, if there are eight.
+#[inline(always)]
+fn word_at(bytes: &[u8], at: usize) -> Option<u64> {
+    let chunk = bytes.get(at..at + 8)?;
+    Some(u64::from_le_bytes(
+        chunk.try_into().expect("a slice of eight bytes"),
+    ))
+}
+
+/// The high bit of each byte of `word` that is `"` or `\`. The bytes that are zero once
+/// xored with either get their high bit set; a borrow may also flag a byte above a true
+/// match, never below one, so the lowest flag is a match.
+#[inline(always)]
+fn quotes_and_backslashes(word: u64) -> u64 {
+    let quotes = word ^ (ONES * u64::from(b'"'));
+    let slashes = word ^ (ONES * u64::from(b'\\'));
+    ((quotes.wrapping_sub(ONES) & !quotes) | (slashes.wrapping_sub(ONES) & !slashes)) & HIGHS
+}
+
+/// The high bit of each byte of `word` below 0x20: subtracting 0x20 from each borrows into
+/// the high bit exactly there (a byte of 0x80 or more keeps its high bit out through
+/// `!word`); as above, borrows only flag bytes above a true match.
+#[inline(always)]
+fn control_characters(word: u64) -> u64 {
+    word.wrapping_sub(ONES * 0x20) & !word & HIGHS
+}
+
+/// The offset of the lowest flagged byte.
+#[inline(always)]
+fn lowest(flags: u64) -> usize {
+    (flags.trailing_zeros() / 8) as usize
+}
+
 /// Where the first `"` or `\` of `bytes` is. Eight bytes a step while the string is short, as
 /// most keys and values are (a byte loop cost the scan a quarter of its time); `memchr` past
 /// that, whose set-up pays off on long strings.
 #[inline(always)]
 pub(crate) fn quote_or_backslash(bytes: &[u8]) -> Option<usize> {
-    const ONES: u64 = u64::from_ne_bytes([1; 8]);
-    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
     const LONG: usize = 32;
     let mut at = 0;
-    while let Some(chunk) = bytes.get(at..at + 8) {
-        let word = u64::from_le_bytes(chunk.try_into().expect("a slice of eight bytes"));
-        let quotes = word ^ (ONES * u64::from(b'"'));
-        let slashes = word ^ (ONES * u64::from(b'\\'));
-        // The bytes that are zero in `quotes` or `slashes` get their high bit set. A borrow
-        // may also flag a byte above a true zero, never below one, so the lowest flag is a
-        // match.
-        let flags = ((quotes.wrapping_sub(ONES) & !quotes)
-            | (slashes.wrapping_sub(ONES) & !slashes))
-            & HIGHS;
+    while let Some(word) = word_at(bytes, at) {
+        let flags = quotes_and_backslashes(word);
         if flags != 0 {
-            return Some(at + (flags.trailing_zeros() / 8) as usize);
+            return Some(at + lowest(flags));
         }
         at += 8;
         if at >= LONG {
@@ -41,22 +67,11 @@ pub(crate) fn quote_or_backslash(bytes: &[u8]) -> Option<usize> {
 /// no `memchr` looks for a range.
 #[inline(always)]
 pub(crate) fn string_stop(bytes: &[u8]) -> Option<usize> {
-    const ONES: u64 = u64::from_ne_bytes([1; 8]);
-    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
     let mut at = 0;
-    while let Some(chunk) = bytes.get(at..at + 8) {
-        let word = u64::from_le_bytes(chunk.try_into().expect("a slice of eight bytes"));
-        let quotes = word ^ (ONES * u64::from(b'"'));
-        let slashes = word ^ (ONES * u64::from(b'\\'));
-        // As in `quote_or_backslash`, plus the bytes below 0x20: subtracting 0x20 from each
-        // borrows into the high bit exactly there (a byte of 0x80 or more keeps its high bit
-        // out through `!word`). Borrows only flag bytes above a true match.
-        let flags = ((quotes.wrapping_sub(ONES) & !quotes)
-            | (slashes.wrapping_sub(ONES) & !slashes)
-            | (word.wrapping_sub(ONES * 0x20) & !word))
-            & HIGHS;
+    while let Some(word) = word_at(bytes, at) {
+        let flags = quotes_and_backslashes(word) | control_characters(word);
         if flags != 0 {
-            return Some(at + (flags.trailing_zeros() / 8) as usize);
+            return Some(at + lowest(flags));
         }
         at += 8;
     }

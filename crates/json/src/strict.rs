@@ -174,10 +174,7 @@ impl<'a> Strict<'a> {
         out: &mut [Option<&'a str>],
         mut split: Option<&mut ArraySplit>,
     ) -> Walked {
-        self.at += 1;
-        self.whitespace();
-        if self.peek()? == b'}' {
-            self.at += 1;
+        if self.empty(b'}')? {
             return Ok(());
         }
         // Which children were met, to hand over a wanted key given twice.
@@ -226,10 +223,7 @@ impl<'a> Strict<'a> {
         out: &mut [Option<&'a str>],
         mut split: Option<&mut ArraySplit>,
     ) -> Walked {
-        self.at += 1;
-        self.whitespace();
-        if self.peek()? == b']' {
-            self.at += 1;
+        if self.empty(b']')? {
             return Ok(());
         }
         let mut index = 0;
@@ -261,9 +255,7 @@ impl<'a> Strict<'a> {
             b'{' => return Err(HandOver),
             _ => return self.walked_scalar(),
         }
-        self.at += 1;
-        self.whitespace();
-        if self.peek()? != b']' {
+        if !self.empty(b']')? {
             loop {
                 self.whitespace();
                 let start = self.at;
@@ -272,14 +264,29 @@ impl<'a> Strict<'a> {
                 self.whitespace();
                 match self.peek()? {
                     b',' => self.at += 1,
-                    b']' => break,
+                    b']' => {
+                        self.at += 1;
+                        break;
+                    }
                     _ => return Err(HandOver),
                 }
             }
         }
-        self.at += 1;
         split.mark_array();
         Ok(())
+    }
+
+    /// Past an opening bracket and the whitespace after it; whether the container is empty
+    /// (then past its `close` too).
+    #[inline(always)]
+    fn empty(&mut self, close: u8) -> Result<bool, HandOver> {
+        self.at += 1;
+        self.whitespace();
+        let empty = self.peek()? == close;
+        if empty {
+            self.at += 1;
+        }
+        Ok(empty)
     }
 
     /// One value, after whitespace, checked as serde's `ignore_value` checks it.
@@ -292,12 +299,8 @@ impl<'a> Strict<'a> {
                     self.string()?;
                 }
                 open @ (b'{' | b'[') => {
-                    self.at += 1;
-                    self.whitespace();
                     let close = if open == b'{' { b'}' } else { b']' };
-                    if self.peek()? == close {
-                        self.at += 1;
-                    } else {
+                    if !self.empty(close)? {
                         self.closers.push(close);
                         if close == b'}' {
                             self.key()?;
