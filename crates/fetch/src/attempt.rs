@@ -2,6 +2,7 @@
 //! another origin), the body read up to its limit, an error body redacted before it is cut,
 //! and failures classified for retrying.
 
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -10,7 +11,7 @@ use http::header::{CONTENT_LENGTH, CONTENT_TYPE, LOCATION};
 use http::{HeaderMap, HeaderValue, Method, Request, Uri};
 use http_body_util::{BodyExt as _, Full};
 use hyper::body::Incoming;
-use tokio::time::timeout_at;
+use tokio::time::Sleep;
 use url::Url;
 
 use crate::client::{gunzip, is_gzip};
@@ -51,7 +52,10 @@ impl Fetcher {
         status_seen: &mut Option<u16>,
     ) -> (Result<(Bytes, HeaderMap), PageFailure>, Option<Duration>) {
         // One budget for the whole attempt: redirects, headers and body.
-        let deadline = tokio::time::Instant::now() + self.options.timeout;
+        // One timer for the whole attempt (redirects, headers, every read of the body), not a
+        // timer for each await.
+        let budget = tokio::time::sleep(self.options.timeout);
+        tokio::pin!(budget);
         let timed_out = || (Err(PageFailure::Timeout(self.options.timeout)), None);
         // Redirects are followed here, not by the client, so that credentials never go to
         // another origin. Each request's origin is compared with the job's, never with the
@@ -65,10 +69,10 @@ impl Fetcher {
                 Ok(outgoing) => outgoing,
                 Err(failure) => return (Err(failure), None),
             };
-            let response = match timeout_at(deadline, self.client.send(outgoing)).await {
-                Err(_) => return timed_out(),
-                Ok(Ok(response)) => response,
-                Ok(Err(error)) => {
+            let response = match within(budget.as_mut(), self.client.send(outgoing)).await {
+                None => return timed_out(),
+                Some(Ok(response)) => response,
+                Some(Err(error)) => {
                     return (Err(PageFailure::Connect(connect_failure(&error))), None);
                 }
             };
@@ -110,8 +114,8 @@ impl Fetcher {
             // when it is redacted, before the excerpt is cut.
             let mut start = Vec::new();
             while start.len() < 4096 {
-                match timeout_at(deadline, incoming.frame()).await {
-                    Ok(Some(Ok(frame))) => {
+                match within(budget.as_mut(), incoming.frame()).await {
+                    Some(Some(Ok(frame))) => {
                         if let Ok(data) = frame.into_data() {
                             start.extend_from_slice(&data);
                         }
@@ -137,9 +141,9 @@ impl Fetcher {
         }
         let mut received = Received::default();
         loop {
-            match timeout_at(deadline, incoming.frame()).await {
-                Err(_) => return timed_out(),
-                Ok(Some(Ok(frame))) => {
+            match within(budget.as_mut(), incoming.frame()).await {
+                None => return timed_out(),
+                Some(Some(Ok(frame))) => {
                     let Ok(chunk) = frame.into_data() else {
                         continue; // trailers
                     };
@@ -148,8 +152,10 @@ impl Fetcher {
                     }
                     received.push(chunk, length);
                 }
-                Ok(Some(Err(error))) => return (Err(PageFailure::Body(error_chain(&error))), None),
-                Ok(None) => break,
+                Some(Some(Err(error))) => {
+                    return (Err(PageFailure::Body(error_chain(&error))), None);
+                }
+                Some(None) => break,
             }
         }
         let body = received.into_bytes();
@@ -199,6 +205,15 @@ impl Fetcher {
         *outgoing.uri_mut() = uri;
         *outgoing.headers_mut() = headers;
         Ok(outgoing)
+    }
+}
+
+/// `work`'s output, or `None` when the attempt's time runs out first.
+async fn within<T>(budget: Pin<&mut Sleep>, work: impl Future<Output = T>) -> Option<T> {
+    tokio::select! {
+        biased;
+        done = work => Some(done),
+        () = budget => None,
     }
 }
 
