@@ -1,9 +1,10 @@
 //! Fast extraction from JSON that was already checked to be well-formed.
 //!
-//! pagefold parses every page once with serde (that pass checks it is JSON and finds the
-//! records array). Reading the fields of each record again with a full parser would validate
-//! the same bytes a second time; this scanner trusts them instead and only finds boundaries:
-//! strings are skipped with `memchr`, nested values by counting brackets. It never panics and
+//! pagefold checks every page once ([`PointerSet::extract_split_text`]: a strict walk, serde
+//! where it hands over), finding the records array in the same pass. Reading the fields of
+//! each record again with a checking parser would check the same bytes a second time; this
+//! scanner trusts them instead and only finds boundaries: strings are skipped eight bytes a
+//! step, nested values by counting brackets. It never panics and
 //! never reads out of bounds on malformed input; it reports [`ScanError`] when the structure
 //! does not add up, but it does not promise to notice every malformation (that is the first
 //! pass's job).
