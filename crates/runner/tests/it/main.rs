@@ -96,7 +96,7 @@ mod state_folder;
 mod stats;
 /// Helpers: servers, job files, running the binary, expected values, snapshot filters.
 mod support;
-/// HTTPS against a private CA: trusted through `SSL_CERT_FILE`, refused without it.
+/// HTTPS against a private CA: trusted through `SSL_CERT_FILE`, refused without it; HTTP/2.
 mod tls;
 /// `run --trace`: the Chrome trace of a run, its tracks, requests and retries.
 mod trace;

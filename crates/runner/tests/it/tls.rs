@@ -1,7 +1,7 @@
 //! HTTPS: a loopback server (python3's `ssl`) whose certificate a private CA signed
 //! (`tls/`, made with openssl for these tests only). The CA named by `SSL_CERT_FILE` is
 //! trusted, as curl and OpenSSL trust it; without it the certificate is refused, and the
-//! error says so.
+//! error says so. And HTTP/2: offered by ALPN, and spoken when the server picks it.
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -105,4 +105,60 @@ fn an_https_api_is_read_when_its_ca_is_trusted_and_refused_when_not() {
         ),
         "{stderr}"
     );
+}
+
+#[test]
+fn http2_is_offered_and_spoken_when_the_server_picks_it() {
+    use rustls::pki_types::pem::PemObject as _;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    use std::io::Read as _;
+
+    let certificates = CertificateDer::pem_file_iter(fixture("server.pem"))
+        .expect("the certificate")
+        .collect::<Result<Vec<_>, _>>()
+        .expect("the certificate");
+    let key = PrivateKeyDer::from_pem_file(fixture("server.key")).expect("its key");
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .with_no_client_auth()
+        .with_single_cert(certificates, key)
+        .expect("a server configuration");
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+    let port = listener.local_addr().expect("its address").port();
+    // One connection: the handshake, then the first bytes the client sends, then it is closed
+    // (this server speaks no HTTP; the run fails, which is not what is tested).
+    let server = std::thread::spawn(move || {
+        let (socket, _) = listener.accept().ok()?;
+        let connection = rustls::ServerConnection::new(std::sync::Arc::new(config)).ok()?;
+        let mut tls = rustls::StreamOwned::new(connection, socket);
+        let mut preface = [0u8; 24];
+        tls.read_exact(&mut preface).ok()?;
+        let alpn = tls.conn.alpn_protocol().map(<[u8]>::to_vec);
+        Some((alpn, preface))
+    });
+    let work = Workspace::new();
+    let job = work.job(
+        "h2.toml",
+        &format!(
+            "[source]\nurl = \"https://127.0.0.1:{port}/orders\"\nrecords = \"/data\"\n\
+             [fetch]\nretries = 0\n[[reduce]]\nname = \"n\"\nuse = \"count\"\n"
+        ),
+    );
+    let ca = fixture("ca.pem");
+    let run = pagefold_with_env(
+        &["run", job.to_str().unwrap(), "-q"],
+        &[("SSL_CERT_FILE", ca.to_str().unwrap())],
+    );
+    assert_eq!(run.code(), 1, "{}", run.stderr());
+    if !server.is_finished() {
+        // The client never came: a connection of our own ends the wait for it.
+        let _ = std::net::TcpStream::connect(("127.0.0.1", port));
+    }
+    let seen = server.join().expect("the server's thread");
+    let (alpn, preface) = seen.unwrap_or_else(|| panic!("no TLS client came: {}", run.stderr()));
+    assert_eq!(alpn.as_deref(), Some(&b"h2"[..]));
+    assert_eq!(&preface, b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 }
