@@ -1,6 +1,7 @@
 //! Proxies from the environment, as curl reads them: a plain `http` API through a forwarding
 //! proxy on loopback (with its credentials, which never show), `NO_PROXY` going around it,
-//! and an `https` API asked for through a `CONNECT` tunnel.
+//! and an `https` API asked for through a `CONNECT` tunnel. `NO_PROXY` is emptied where the
+//! proxy must be used, so that the machine's own setting cannot send the requests around it.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -95,7 +96,7 @@ fn an_http_api_is_reached_through_the_proxy_the_environment_names() {
     let proxy = format!("http://me:{PROXY_PASSWORD}@127.0.0.1:{port}");
     let run = pagefold_with_env(
         &["run", job.to_str().unwrap(), "-vv"],
-        &[("HTTP_PROXY", &proxy)],
+        &[("HTTP_PROXY", &proxy), ("NO_PROXY", ""), ("no_proxy", "")],
     );
     assert_eq!(run.code(), 0, "{}", run.stderr());
     assert_builtins(&run.result(), &orders(&config));
@@ -138,7 +139,7 @@ fn an_https_api_is_asked_for_through_a_connect_tunnel() {
     let proxy = format!("http://me:{PROXY_PASSWORD}@127.0.0.1:{port}");
     let run = pagefold_with_env(
         &["run", job.to_str().unwrap(), "-q"],
-        &[("HTTPS_PROXY", &proxy)],
+        &[("HTTPS_PROXY", &proxy), ("NO_PROXY", ""), ("no_proxy", "")],
     );
     assert_eq!(run.code(), 1);
     let stderr = run.stderr();

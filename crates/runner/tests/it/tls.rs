@@ -42,6 +42,23 @@ print(server.server_address[1], flush=True)
 server.serve_forever()
 "#;
 
+/// Runs `job` against the loopback server itself: the CA file named, and every proxy
+/// variable emptied (pagefold reads an empty one as unset), so that the machine's own proxy
+/// cannot stand between.
+fn run_direct(job: &std::path::Path, ca: &std::path::Path) -> crate::support::Run {
+    let proxies = [
+        "HTTP_PROXY",
+        "http_proxy",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+    ];
+    let mut env: Vec<(&str, &str)> = proxies.iter().map(|name| (*name, "")).collect();
+    env.push(("SSL_CERT_FILE", ca.to_str().expect("a UTF-8 path")));
+    pagefold_with_env(&["run", job.to_str().unwrap(), "-q"], &env)
+}
+
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/it/tls")
@@ -82,20 +99,12 @@ fn an_https_api_is_read_when_its_ca_is_trusted_and_refused_when_not() {
             server.port
         ),
     );
-    let ca = fixture("ca.pem");
-    let run = pagefold_with_env(
-        &["run", job.to_str().unwrap(), "-q"],
-        &[("SSL_CERT_FILE", ca.to_str().unwrap())],
-    );
+    let run = run_direct(&job, &fixture("ca.pem"));
     assert_eq!(run.code(), 0, "{}", run.stderr());
     assert_eq!(run.result()["reducers"]["n"], 2);
 
     // The same server, its CA not trusted: refused before a byte of the page is read.
-    let elsewhere = work.path().join("no-such-ca.pem");
-    let run = pagefold_with_env(
-        &["run", job.to_str().unwrap(), "-q"],
-        &[("SSL_CERT_FILE", elsewhere.to_str().unwrap())],
-    );
+    let run = run_direct(&job, &work.path().join("no-such-ca.pem"));
     assert_eq!(run.code(), 1);
     let stderr = run.stderr();
     assert!(
@@ -147,11 +156,7 @@ fn http2_is_offered_and_spoken_when_the_server_picks_it() {
              [fetch]\nretries = 0\n[[reduce]]\nname = \"n\"\nuse = \"count\"\n"
         ),
     );
-    let ca = fixture("ca.pem");
-    let run = pagefold_with_env(
-        &["run", job.to_str().unwrap(), "-q"],
-        &[("SSL_CERT_FILE", ca.to_str().unwrap())],
-    );
+    let run = run_direct(&job, &fixture("ca.pem"));
     assert_eq!(run.code(), 1, "{}", run.stderr());
     if !server.is_finished() {
         // The client never came: a connection of our own ends the wait for it.
