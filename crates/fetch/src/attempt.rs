@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
-use http::header::{CONTENT_LENGTH, CONTENT_TYPE, LOCATION};
+use http::header::{CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, LOCATION};
 use http::{HeaderMap, HeaderValue, Method, Request, Uri};
 use http_body_util::{BodyExt as _, Full};
 use hyper::body::Incoming;
@@ -15,7 +15,6 @@ use tokio::time::Sleep;
 use url::Url;
 
 use crate::client::{gunzip, is_gzip};
-
 use crate::excerpt::body_start;
 use crate::retry::retry_after;
 use crate::{Auth, Fetcher, PageFailure, SafeUrl, Secrets};
@@ -51,7 +50,6 @@ impl Fetcher {
         headers_at: &mut Option<Instant>,
         status_seen: &mut Option<u16>,
     ) -> (Result<(Bytes, HeaderMap), PageFailure>, Option<Duration>) {
-        // One budget for the whole attempt: redirects, headers and body.
         // One timer for the whole attempt (redirects, headers, every read of the body), not a
         // timer for each await.
         let budget = tokio::time::sleep(self.options.timeout);
@@ -162,7 +160,10 @@ impl Fetcher {
         if !is_gzip(&headers) {
             return (Ok((body, headers)), None);
         }
-        match gunzip(&body, limit, &mut headers) {
+        // The headers that described the compressed body go with it.
+        headers.remove(CONTENT_ENCODING);
+        headers.remove(CONTENT_LENGTH);
+        match gunzip(&body, limit) {
             Ok(Some(inflated)) => (Ok((inflated, headers)), None),
             Ok(None) => (Err(PageFailure::TooLarge { limit }), None),
             Err(error) => (Err(PageFailure::NotGzip(error.to_string())), None),
@@ -253,13 +254,40 @@ impl Received {
 /// Why a request could not be sent, and what to do where the fix is known.
 fn connect_failure(error: &(dyn std::error::Error + 'static)) -> String {
     let mut message = error_chain(error);
-    if message.contains("invalid peer certificate") {
+    if unknown_issuer(error) {
         message.push_str(
             " (if a private CA signed the server's certificate, name that CA's PEM file in \
              SSL_CERT_FILE)",
         );
     }
     message
+}
+
+/// Whether the server's certificate was refused for want of an issuer this machine trusts:
+/// the refusal a user mends by naming a CA. rustls says so inside I/O errors (the TLS
+/// stream's, wrapped again by the connector), which hide what they wrap from `source()`.
+fn unknown_issuer(error: &(dyn std::error::Error + 'static)) -> bool {
+    std::iter::successors(Some(error), |error| error.source()).any(|error| {
+        matches!(
+            unwrapped(error).downcast_ref::<rustls::Error>(),
+            Some(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::UnknownIssuer
+            ))
+        )
+    })
+}
+
+/// What an I/O error wraps, however deep.
+fn unwrapped<'e>(
+    mut error: &'e (dyn std::error::Error + 'static),
+) -> &'e (dyn std::error::Error + 'static) {
+    while let Some(inner) = error
+        .downcast_ref::<std::io::Error>()
+        .and_then(std::io::Error::get_ref)
+    {
+        error = inner;
+    }
+    error
 }
 
 /// The client's message and its causes, each said once. The URL is left out on purpose:

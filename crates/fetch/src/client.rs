@@ -15,7 +15,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{ACCEPT, ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_LENGTH, USER_AGENT};
+use http::header::{ACCEPT, ACCEPT_ENCODING, CONTENT_ENCODING, USER_AGENT};
 use http::{HeaderMap, HeaderValue, Request, Response, Uri};
 use http_body_util::Full;
 use hyper::body::Incoming;
@@ -125,15 +125,8 @@ pub(crate) fn is_gzip(headers: &HeaderMap) -> bool {
 }
 
 /// A gzip body inflated, never past `limit` bytes: `None` when it would be larger (a gzip
-/// bomb is a few KiB that inflate to gigabytes). The headers that described the compressed
-/// body are dropped, as the body they describe is gone.
-pub(crate) fn gunzip(
-    compressed: &[u8],
-    limit: u64,
-    headers: &mut HeaderMap,
-) -> Result<Option<Bytes>, std::io::Error> {
-    headers.remove(CONTENT_ENCODING);
-    headers.remove(CONTENT_LENGTH);
+/// bomb is a few KiB that inflate to gigabytes).
+pub(crate) fn gunzip(compressed: &[u8], limit: u64) -> Result<Option<Bytes>, std::io::Error> {
     let mut inflated = Vec::with_capacity(compressed.len().saturating_mul(4).min(limit as usize));
     flate2::bufread::MultiGzDecoder::new(compressed)
         .take(limit + 1)

@@ -19,7 +19,7 @@ pub(super) struct Postgres {
     at: String,
 }
 
-/// TLS through rustls (with ring, as reqwest has it), the server's certificate checked
+/// TLS through rustls (with ring, as the fetcher has it), the server's certificate checked
 /// against the bundled web PKI roots.
 fn tls() -> tokio_postgres_rustls::MakeRustlsConnect {
     let roots = rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
