@@ -1,11 +1,11 @@
-//! Scenario 10: `[output] url`, writing 10 000 runs' results into SQLite and PostgreSQL, time
+//! Scenario 11: `[output] url`, writing 3 000 runs' results into SQLite and PostgreSQL, time
 //! per run. The writer is the one a run uses (`pagefold::output::database::Writer`), timed
-//! directly rather than through 10 000 processes: each write is one run's transaction (its
+//! directly rather than through 3 000 processes: each write is one run's transaction (its
 //! runs row, its ~20 values rows, the rows of its id replaced), the database's durability
 //! settings as shipped (SQLite: WAL, `synchronous = FULL`; PostgreSQL: the test cluster's,
 //! `fsync = off`, so its figure is the client's and the server's work, not the disk's).
 //!
-//! Two figures per database: 10 000 runs on one connection (the cost of the rows), and 1 000
+//! Two figures per database: 3 000 runs on one connection (the cost of the rows), and 500
 //! runs each on a connection of its own (the cost a run pays: connect, check the schema,
 //! write).
 

@@ -9,11 +9,11 @@
 //! what a full sequential run would measure, give or take its one process start.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use crate::demo_api::DemoApi;
 use crate::measure::timed;
+use crate::pagefold_run::run_command;
 use crate::scenarios::{Scenario, scenario_job};
 
 /// About how long a one-at-a-time run may take.
@@ -79,17 +79,9 @@ pub(crate) fn check(
         scenario.faults,
     );
     let job = scenario_job(scenario, &server, 1);
-    let path = folder.join(format!("sequential-{}.toml", scenario.id));
-    std::fs::write(&path, job).expect("the job file is written");
-    let output = folder.join(format!("sequential-{}.json", scenario.id));
-    let sample = timed(
-        Command::new(binary)
-            .args(["run", "-q", "-o"])
-            .arg(&output)
-            .arg("--state")
-            .arg(folder.join("state"))
-            .arg(&path),
-    );
+    let (mut command, output) =
+        run_command(binary, folder, &format!("sequential-{}", scenario.id), &job);
+    let sample = timed(&mut command);
     assert!(
         sample.success,
         "the one-at-a-time run of {} failed",

@@ -41,6 +41,8 @@ pub(crate) struct MetaPointers<'a> {
 pub(crate) struct PageParser {
     records: Pointer,
     pointers: PointerSet,
+    /// The slot of the records array in `pointers`.
+    records_slot: usize,
     total_pages: Option<usize>,
     total_records: Option<usize>,
     next: Option<usize>,
@@ -65,6 +67,9 @@ impl PageParser {
         let slot = |pointer: Option<&Pointer>| pointer.and_then(|p| pointers.slot_of(p));
         Self {
             records: records.clone(),
+            records_slot: pointers
+                .slot_of(records)
+                .expect("the records pointer is in the set"),
             total_pages: slot(meta.total_pages),
             total_records: slot(meta.total_records),
             next: slot(meta.next),
@@ -87,13 +92,9 @@ impl PageParser {
             offset: error.valid_up_to(),
             start: body_start(&body, secrets),
         })?;
-        let mut found = vec![None; self.pointers.len()];
-        let slot = self
-            .pointers
-            .slot_of(&self.records)
-            .expect("the records pointer is in the set");
+        let mut found = self.pointers.scan_slots();
         // The records array is split into records while the page is checked: one pass.
-        let mut split = ArraySplit::new(slot);
+        let mut split = ArraySplit::new(self.records_slot);
         self.pointers
             .extract_split_text(text, &mut found, &mut split)
             .map_err(|error| PageFailure::NotJson {
@@ -103,36 +104,29 @@ impl PageParser {
         if let Some(errors) = self.errors.and_then(|slot| found[slot]) {
             graphql_errors(errors, secrets)?;
         }
-        let (records, bounds) = match split.array() {
-            Some(array) => {
-                let bounds = split
-                    .elements()
-                    .iter()
-                    .map(|element| {
-                        let start = u32::try_from(element.start - array.start).ok()?;
-                        Some((start, start + u32::try_from(element.len()).ok()?))
-                    })
-                    .collect::<Option<Vec<_>>>()
-                    .ok_or_else(|| PageFailure::NoRecords {
-                        pointer: self.records.to_string(),
-                        found: "an array of more than 4 GiB".into(),
-                    })?;
-                (array, bounds)
-            }
-            // An empty array, or none: read the plain way (rare, and small), which also says
-            // what was there instead.
-            None => {
-                let mut raw = self.pointers.slots();
-                self.pointers
-                    .extract(text, &mut raw)
-                    .map_err(|error| PageFailure::NotJson {
-                        reason: error.to_string(),
-                        start: body_start(&body, secrets),
-                    })?;
-                let array = raw[slot].map(|raw| raw.get());
-                self.records_of(text, &body, array, secrets)?
-            }
-        };
+        let (records, bounds) =
+            match split.array() {
+                Some(array) => {
+                    let bounds = offsets(array.start, split.elements().iter().cloned())
+                        .ok_or_else(|| PageFailure::NoRecords {
+                            pointer: self.records.to_string(),
+                            found: "an array of more than 4 GiB".into(),
+                        })?;
+                    (array, bounds)
+                }
+                // No array where the records should be (or an empty one serde read): found
+                // again by a scan that trusts the page, just checked, which also says what was
+                // there instead.
+                None => {
+                    self.pointers
+                        .scan(text, &mut found)
+                        .map_err(|error| PageFailure::NotJson {
+                            reason: error.to_string(),
+                            start: body_start(&body, secrets),
+                        })?;
+                    self.records_of(text, &body, found[self.records_slot], secrets)?
+                }
+            };
         let meta = PageMeta {
             total_pages: self
                 .total_pages
@@ -193,10 +187,27 @@ impl PageParser {
 /// just checked to be well-formed JSON, so the elements are found by a scan that trusts the
 /// structure, several times faster than a second parse.
 fn element_bounds(array: &str) -> Option<Vec<(u32, u32)>> {
-    pagefold_json::elements(array)
+    let base = array.as_ptr() as usize;
+    let elements = pagefold_json::elements(array)
         .map(|element| {
             let element = element.ok()?;
-            let start = u32::try_from(element.as_ptr() as usize - array.as_ptr() as usize).ok()?;
+            let start = element.as_ptr() as usize - base;
+            Some(start..start + element.len())
+        })
+        .collect::<Option<Vec<_>>>()?;
+    offsets(0, elements)
+}
+
+/// Elements' ranges as offsets from their array's start, in the `u32`s a page keeps; `None`
+/// past 4 GiB.
+fn offsets(
+    array_start: usize,
+    elements: impl IntoIterator<Item = Range<usize>>,
+) -> Option<Vec<(u32, u32)>> {
+    elements
+        .into_iter()
+        .map(|element| {
+            let start = u32::try_from(element.start - array_start).ok()?;
             Some((start, start + u32::try_from(element.len()).ok()?))
         })
         .collect()

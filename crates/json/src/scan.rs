@@ -10,7 +10,7 @@
 //! pass's job).
 
 use crate::PointerSet;
-use crate::extract::{Child, Node};
+use crate::extract::Node;
 use crate::quote::quote_or_backslash;
 
 /// The text being scanned is not the JSON the scanner was promised.
@@ -144,8 +144,22 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    /// Walks the value at the cursor, filling the slots of `node` and its children.
+    /// Walks the value at the cursor, filling the slots of `node` and its children. A field
+    /// (a pointer's end, nothing below it), the common case, is taken here, inlined where the
+    /// walk meets it; anything else is walked out of line.
+    #[inline(always)]
     fn walk(&mut self, node: &Node, out: &mut [Option<&'a str>]) -> Result<(), ScanError> {
+        match node.slot {
+            Some(slot) if node.children.is_empty() => {
+                let value = self.value()?;
+                self.found(slot, value, out);
+                Ok(())
+            }
+            _ => self.walk_within(node, out),
+        }
+    }
+
+    fn walk_within(&mut self, node: &Node, out: &mut [Option<&'a str>]) -> Result<(), ScanError> {
         if let Some(slot) = node.slot {
             let value = self.value()?;
             self.found(slot, value, out);
@@ -185,18 +199,6 @@ impl<'a> Cursor<'a> {
                         node.children.iter().find(|c| c.token == key)
                     };
                     match child {
-                        // A field, the common case: taken here, not in a call of its own.
-                        Some(Child {
-                            node:
-                                Node {
-                                    slot: Some(slot),
-                                    children,
-                                },
-                            ..
-                        }) if children.is_empty() => {
-                            let value = self.value()?;
-                            self.found(*slot, value, out);
-                        }
                         Some(child) => self.walk(&child.node, out)?,
                         None => {
                             self.value()?;

@@ -60,6 +60,11 @@ impl ArraySplit {
         self.found = Found::Array;
     }
 
+    /// The array's range in the text, brackets included, where the walk that found it knew it.
+    pub(crate) fn set_array(&mut self, array: std::ops::Range<usize>) {
+        self.array = Some(array);
+    }
+
     /// One element's range in the text.
     pub(crate) fn push(&mut self, element: std::ops::Range<usize>) {
         self.elements.push(element);
@@ -81,9 +86,11 @@ impl ArraySplit {
         &self.elements
     }
 
-    /// The array's byte range in the text (brackets included), when an array with at least
-    /// one element was found: an empty array, a value of another type, or none at all give
-    /// `None`, and the caller reads the slot the plain way.
+    /// The array's byte range in the text (brackets included), when an array was found and
+    /// its place is known: always after the strict walk of
+    /// [`crate::PointerSet::extract_split_text`]; after serde's pass only for an array with
+    /// elements (serde does not say where an empty one is). A value of another type, or none
+    /// at all, gives `None`, and the caller reads the slot the plain way.
     pub fn array(&self) -> Option<std::ops::Range<usize>> {
         self.array.clone()
     }

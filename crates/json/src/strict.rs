@@ -47,7 +47,6 @@ impl PointerSet {
         out.fill(None);
         split.reset(json);
         if Strict::new(json).document(self, out, split).is_ok() {
-            split.bracket(json);
             return Ok(());
         }
         let mut raw = self.slots();
@@ -245,10 +244,11 @@ impl<'a> Strict<'a> {
         }
     }
 
-    /// The value at the split's slot: an array's elements, each one's range; anything else is
-    /// skipped and marked as not an array.
+    /// The value at the split's slot: an array's range and its elements', an empty array's
+    /// too; anything else is skipped and marked as not an array.
     fn split_array(&mut self, split: &mut ArraySplit) -> Walked {
         split.mark_other();
+        let start = self.at;
         match self.peek()? {
             b'[' => {}
             // serde reads an object's keys here as text: rare enough to leave to it.
@@ -273,6 +273,7 @@ impl<'a> Strict<'a> {
             }
         }
         split.mark_array();
+        split.set_array(start..self.at);
         Ok(())
     }
 

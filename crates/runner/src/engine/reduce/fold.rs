@@ -192,9 +192,11 @@ impl Rows {
     /// The buffer, empty, for a page's borrowed fields. Collecting an empty vector into one
     /// of the same layout reuses its allocation.
     fn take<'a>(&mut self) -> Vec<Option<&'a str>> {
-        let mut rows = std::mem::take(&mut self.0);
-        rows.clear();
-        rows.into_iter().map(|_| None).collect()
+        // Empty already: `keep` empties it.
+        std::mem::take(&mut self.0)
+            .into_iter()
+            .map(|_| None)
+            .collect()
     }
 
     /// The buffer back, emptied of the page's fields.

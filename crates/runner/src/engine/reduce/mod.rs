@@ -422,13 +422,13 @@ impl Reducers {
                 .entries
                 .iter()
                 .any(|(_, reducer)| reducer.plugin().is_some());
-        match threads {
-            Some(threads) => Placement::Threads(threads.clamp(1, 256)),
-            None if may_take_long => {
-                Placement::Threads(std::thread::available_parallelism().map_or(2, usize::from))
-            }
-            None => Placement::Task,
-        }
+        let threads = match threads {
+            Some(threads) => threads,
+            None if may_take_long => std::thread::available_parallelism().map_or(2, usize::from),
+            None => return Placement::Task,
+        };
+        // Asked for or counted, within what a machine sensibly runs.
+        Placement::Threads(threads.clamp(1, 256))
     }
 
     /// Fresh partial states, one per reducer.

@@ -54,7 +54,7 @@ impl Placement {
     pub fn workers(self) -> usize {
         match self {
             Placement::Task => 1,
-            Placement::Threads(threads) => threads.max(1),
+            Placement::Threads(threads) => threads,
         }
     }
 }
