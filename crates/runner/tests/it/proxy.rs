@@ -159,4 +159,25 @@ fn an_https_api_is_asked_for_through_a_connect_tunnel() {
             Some("Basic bWU6cHctWnI4MWtRZTBZcw==".to_owned())
         )]
     );
+
+    // A proxy of a kind pagefold does not speak is refused, and said to be.
+    let socks = pagefold_with_env(
+        &["run", job.to_str().unwrap(), "-q"],
+        &[
+            ("HTTPS_PROXY", &format!("socks5://127.0.0.1:{port}")),
+            ("NO_PROXY", ""),
+            ("no_proxy", ""),
+        ],
+    );
+    assert_eq!(socks.code(), 1);
+    // What a user reads of both, pinned.
+    let shown = format!(
+        "=== a refused tunnel\n{}\n=== a SOCKS proxy\n{}",
+        run.shown(),
+        socks.shown()
+    );
+    let masks = crate::support::Masks::new().rule(r"\d+(\.\d+)?(µs|ms|s)\b", "[time]");
+    insta::with_settings!({ filters => masks.filters() }, {
+        insta::assert_snapshot!("proxy_refusals", shown);
+    });
 }

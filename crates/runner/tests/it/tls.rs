@@ -114,6 +114,10 @@ fn an_https_api_is_read_when_its_ca_is_trusted_and_refused_when_not() {
         ),
         "{stderr}"
     );
+    let masks = crate::support::Masks::new().rule(r"\d+(\.\d+)?(µs|ms|s)\b", "[time]");
+    insta::with_settings!({ filters => masks.filters() }, {
+        insta::assert_snapshot!("untrusted_certificate", run.shown());
+    });
 }
 
 #[test]
