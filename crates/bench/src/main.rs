@@ -67,12 +67,12 @@ use std::time::Duration;
 use keys::run_keys;
 use measure::Measured;
 use nightly::run_incremental;
+use pagefold_run::Estimate;
 use pagefold_run::run_pagefold;
 use python::run_python;
 use report::{ideal, print_row, print_targets};
 use scenarios::Scenario;
 use section::Section;
-use sequential::Estimate;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();

@@ -8,7 +8,6 @@ use std::time::Duration;
 use crate::demo_api::DemoApi;
 use crate::measure::{Measured, median_of};
 use crate::scenarios::{Scenario, scenario_job};
-use crate::sequential::Estimate;
 use crate::trace_cost;
 
 /// Runs `scenario` against a demo API of its own, `repeat` times (`trace`: and what tracing
@@ -105,4 +104,30 @@ pub(crate) fn run_job(
         note,
     };
     (measured, estimate, cost)
+}
+
+/// What a run said of itself: its requests, its wall time, and the summary line's estimate
+/// of one page after another (which `sequential.rs` checks).
+pub(crate) struct Estimate {
+    /// `stats.sequential_seconds`: `None` when the run had no basis for one.
+    pub(crate) seconds: Option<f64>,
+    /// `stats.requests`.
+    pub(crate) requests: u64,
+    /// `stats.seconds`: the run's wall time.
+    pub(crate) wall: f64,
+}
+
+impl Estimate {
+    pub(crate) fn of(result: Option<&serde_json::Value>) -> Self {
+        let stats = result.map(|result| &result["stats"]);
+        Self {
+            seconds: stats.and_then(|stats| stats["sequential_seconds"].as_f64()),
+            requests: stats
+                .and_then(|stats| stats["requests"].as_u64())
+                .unwrap_or(0),
+            wall: stats
+                .and_then(|stats| stats["seconds"].as_f64())
+                .unwrap_or(0.0),
+        }
+    }
 }

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use crate::demo_api::DemoApi;
 use crate::measure::timed;
-use crate::pagefold_run::run_command;
+use crate::pagefold_run::{Estimate, run_command};
 use crate::scenarios::{Scenario, scenario_job};
 
 /// About how long a one-at-a-time run may take.
@@ -22,31 +22,6 @@ const BUDGET: Duration = Duration::from_secs(4);
 const MIN_PAGES: u64 = 50;
 /// How far the estimate may be from the measured run and still be called honest.
 const TOLERANCE: f64 = 0.30;
-
-/// What the concurrent run said of itself.
-pub(crate) struct Estimate {
-    /// `stats.sequential_seconds`: `None` when the run had no basis for one.
-    seconds: Option<f64>,
-    /// `stats.requests`.
-    requests: u64,
-    /// `stats.seconds`: the run's wall time.
-    wall: f64,
-}
-
-impl Estimate {
-    pub(crate) fn of(result: Option<&serde_json::Value>) -> Self {
-        let stats = result.map(|result| &result["stats"]);
-        Self {
-            seconds: stats.and_then(|stats| stats["sequential_seconds"].as_f64()),
-            requests: stats
-                .and_then(|stats| stats["requests"].as_u64())
-                .unwrap_or(0),
-            wall: stats
-                .and_then(|stats| stats["seconds"].as_f64())
-                .unwrap_or(0.0),
-        }
-    }
-}
 
 /// The one-at-a-time run, scaled to the concurrent run's requests.
 pub(crate) struct Checked {
